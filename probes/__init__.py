@@ -1,0 +1,1 @@
+"""Probes: each module measures one kind of thing against a target."""

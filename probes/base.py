@@ -1,0 +1,170 @@
+"""The probe contract: what a probe is given, and what it gives back.
+
+A probe measures one thing against a target and returns a :class:`ProbeResult`.
+A failing target is data, not an exception: a probe returns ``fail`` for a
+broken target and ``error`` when it could not measure at all.  Anything that
+still escapes a probe is turned into an ``error`` result by the runner.
+
+``probes/`` never imports ``monitor/``: the service core hands everything a
+probe needs in through :class:`ProbeContext`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+JSONValue = Any  # a value that came out of json.loads
+
+
+class Status(enum.StrEnum):
+    """The outcome of one check, best to worst."""
+
+    PASS = "pass"  # worked, within every budget
+    DEGRADED = "degraded"  # worked, but over a ``degraded`` budget
+    FAIL = "fail"  # the target is broken
+    ERROR = "error"  # the probe could not run (bad config, no browser, a bug)
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @property
+    def ok(self) -> bool:
+        """Pass and degraded count as up; fail and error as down."""
+        return self in (Status.PASS, Status.DEGRADED)
+
+    @staticmethod
+    def worst(*statuses: Status) -> Status:
+        return max(statuses, key=lambda s: s.rank, default=Status.PASS)
+
+
+_RANK = {Status.PASS: 0, Status.DEGRADED: 1, Status.FAIL: 2, Status.ERROR: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class AssertionOutcome:
+    """One assertion's verdict, phrased for a human reading a result."""
+
+    name: str  # e.g. "status", "json $.status equals", "header X-RateLimit-Limit present"
+    passed: bool
+    expected: str
+    actual: str
+    # A failed assertion usually means ``fail``; an over-``degraded``-budget one means
+    # ``degraded``.  The probe decides; the outcome records which.
+    status_if_failed: Status = Status.FAIL
+
+
+@dataclass(slots=True)
+class ProbeResult:
+    """What one attempt of one probe found.
+
+    ``timings`` are milliseconds by phase (``total`` always; HTTP adds ``connect``,
+    ``tls``, ``request``, ``first_byte``, ``transfer``; browsers add ``ttfb``,
+    ``dcl``, ``load``, ``lcp``).  ``transient`` says a retry might help
+    (connection error, timeout, 5xx, 429); an assertion failing on a 200 is not.
+    """
+
+    status: Status
+    message: str
+    timings: dict[str, float] = field(default_factory=dict)
+    assertions: list[AssertionOutcome] = field(default_factory=list)
+    details: dict[str, JSONValue] = field(default_factory=dict)
+    transient: bool = False
+    retry_after_s: float | None = None
+    artifacts: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_assertions(
+        cls,
+        assertions: list[AssertionOutcome],
+        *,
+        timings: dict[str, float] | None = None,
+        details: dict[str, JSONValue] | None = None,
+        transient: bool = False,
+        retry_after_s: float | None = None,
+    ) -> ProbeResult:
+        """Derive status and message from assertion outcomes: the worst failure wins."""
+        failed = [a for a in assertions if not a.passed]
+        status = Status.worst(*(a.status_if_failed for a in failed))
+        if failed:
+            first = next(a for a in failed if a.status_if_failed == status)
+            message = f"{first.name}: expected {first.expected}, got {first.actual}"
+            if len(failed) > 1:
+                message += f" (and {len(failed) - 1} more)"
+        else:
+            message = "ok"
+        return cls(
+            status=status,
+            message=message,
+            timings=timings or {},
+            assertions=assertions,
+            details=details or {},
+            transient=transient,
+            retry_after_s=retry_after_s,
+        )
+
+
+class RequestGate(Protocol):
+    """Admits one outgoing request to a host, waiting as long as the host's budget needs."""
+
+    async def acquire(self, host: str) -> None: ...
+
+    def observe(self, host: str, response: httpx.Response) -> None:
+        """Learn from a response: rate-limit headers, 429 and ``Retry-After``."""
+
+
+class _OpenGate:
+    """A gate that never waits: for probes run outside the service (tests, benchmarks)."""
+
+    async def acquire(self, host: str) -> None:
+        return None
+
+    def observe(self, host: str, response: httpx.Response) -> None:
+        return None
+
+
+OPEN_GATE: RequestGate = _OpenGate()
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeContext:
+    """Everything a probe may use, handed in by the service core.
+
+    ``client`` is shared across probes (one SSL context, one pool); probes must not
+    build their own.  ``headers`` mark synthetic traffic and go on every request.
+    ``gate`` keeps the monitor under the target's rate limit.  ``deadline_s`` is the
+    time this attempt may take; the runner also enforces it from outside.
+    ``resources`` carries optional shared objects by name (the browser pool).
+    """
+
+    client: httpx.AsyncClient
+    headers: Mapping[str, str] = field(default_factory=dict)
+    gate: RequestGate = OPEN_GATE
+    deadline_s: float = 30.0
+    check_name: str = ""
+    region: str = "local"
+    resources: Mapping[str, object] = field(default_factory=dict)
+
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+class Probe(Protocol[SpecT]):
+    """A kind of check.  One module in ``probes/`` each, registered in ``probes.PROBES``.
+
+    ``spec_model`` is the pydantic model of the check's kind-specific fields; it
+    carries ``kind: Literal[<kind>]`` and ``model_config = ConfigDict(extra="forbid")``.
+    The service core adds the common fields (name, interval, timeout, retries,
+    regions) around it.
+    """
+
+    kind: str
+    spec_model: type[SpecT]
+
+    async def run(self, spec: SpecT, ctx: ProbeContext) -> ProbeResult: ...
