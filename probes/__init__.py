@@ -1,1 +1,14 @@
-"""Probes: each module measures one kind of thing against a target."""
+"""Probes: each module measures one kind of thing against a target.
+
+``PROBES`` is the registry, checked by a test that every entry satisfies the
+``Probe`` protocol.  Adding a kind is one module and one line here.
+"""
+
+from typing import Any
+
+from probes import websocket
+from probes.base import Probe
+
+PROBES: dict[str, Probe[Any]] = {probe.kind: probe for probe in (websocket.PROBE,)}
+
+__all__ = ["PROBES", "Probe"]

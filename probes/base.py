@@ -25,7 +25,7 @@ JSONValue = Any  # a value that came out of json.loads
 class Status(enum.StrEnum):
     """The outcome of one check, best to worst."""
 
-    PASS = "pass"  # worked, within every budget
+    PASS = "pass"  # noqa: S105 -- a status, not a password; worked, within every budget
     DEGRADED = "degraded"  # worked, but over a ``degraded`` budget
     FAIL = "fail"  # the target is broken
     ERROR = "error"  # the probe could not run (bad config, no browser, a bug)
@@ -110,10 +110,15 @@ class ProbeResult:
         )
 
 
+class GateClosed(Exception):  # noqa: N818 -- reads as a state: "the gate is closed"
+    """Raised by a gate when a host's request budget cannot admit a request in time."""
+
+
 class RequestGate(Protocol):
     """Admits one outgoing request to a host, waiting as long as the host's budget needs."""
 
-    async def acquire(self, host: str) -> None: ...
+    async def acquire(self, host: str) -> None:
+        """Wait for budget; raise :class:`GateClosed` if none comes within the gate's limit."""
 
     def observe(self, host: str, response: httpx.Response) -> None:
         """Learn from a response: rate-limit headers, 429 and ``Retry-After``."""

@@ -1,0 +1,26 @@
+# The two commands of the README: `make demo` and `make test`.
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+
+.PHONY: demo test lint bench deps uv
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+
+deps: uv
+	$(UV) sync --locked
+
+## Start the bundled demo target and smokewatch watching it (SQLite, loopback).
+demo: deps
+	$(UV) run smokewatch demo
+
+## Install system packages the tests use (Chromium, PostgreSQL, Prometheus), then run every test.
+test: deps
+	scripts/install-system-deps.sh
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
+	$(UV) run pytest
+
+bench: deps
+	scripts/install-system-deps.sh
+	$(UV) run python bench/http_probe.py

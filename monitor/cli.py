@@ -1,0 +1,153 @@
+"""The ``smokewatch`` command line.
+
+Exit codes: 0 every check passed (or is degraded); 1 a check failed; 2 the config is
+invalid or the monitor could not run (including a check whose probe could not run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from monitor.config.loader import LoadedConfig, load_config, resolve_config_path
+from monitor.config.schema import config_json_schema, rules_json_schema
+from monitor.errors import ConfigError, SmokewatchError
+from monitor.output import exit_code_for, print_check_detail, print_runs, runs_as_json, write_junit
+from monitor.runtime import Runtime
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+
+app = typer.Typer(
+    name="smokewatch",
+    help="Synthetic monitoring: read-only probes against production, on a schedule.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="smokewatch.yaml (default: $SMOKEWATCH_CONFIG or ./smokewatch.yaml)"),
+]
+RegionOption = Annotated[
+    str | None, typer.Option("--region", help="this instance's region (default: $SMOKEWATCH_REGION or 'local')")
+]
+
+
+def _load(config: Path | None) -> LoadedConfig:
+    path = resolve_config_path(config, os.environ)
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        err = Console(stderr=True)
+        err.print(f"[bold red]invalid config[/]: {len(exc.problems)} problem(s)", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+@app.command()
+def validate(config: ConfigOption = None) -> None:
+    """Check smokewatch.yaml and alert-rules.yaml; print every problem (exit 2 if any)."""
+    loaded = _load(config)
+    checks = len(loaded.config.checks)
+    rules = len(loaded.rules.alerts)
+    Console().print(
+        f"[green]ok[/]: {loaded.path} ({checks} check{'s' * (checks != 1)}, "
+        f"{rules} alert rule{'s' * (rules != 1)})",
+        highlight=False,
+    )
+
+
+@app.command()
+def schema(
+    rules: Annotated[bool, typer.Option("--rules", help="the schema of alert-rules.yaml instead")] = False,
+) -> None:
+    """Print the JSON Schema of smokewatch.yaml (for editors and CI linting)."""
+    document = rules_json_schema() if rules else config_json_schema()
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+@app.command()
+def check(
+    name: Annotated[str, typer.Argument(help="the check to run now")],
+    config: ConfigOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Run one check now and print its result, timings and assertions (nothing is stored)."""
+    loaded = _load(config)
+    names = [c.name for c in loaded.config.checks]
+    if name not in names:
+        Console(stderr=True).print(
+            f"[red]no check named {name!r}[/]; known: {', '.join(names)}", highlight=False
+        )
+        raise typer.Exit(EXIT_ERROR)
+
+    async def go() -> int:
+        async with Runtime(loaded, region=region, use_store=False) as rt:
+            (run,) = await rt.runner.run_all([loaded.config.check(name)])
+        print_check_detail(Console(), run)
+        return exit_code_for([run])
+
+    raise typer.Exit(_run_async(go))
+
+
+@app.command()
+def run(
+    once: Annotated[bool, typer.Option("--once", help="run every check once, then exit")] = False,
+    config: ConfigOption = None,
+    region: RegionOption = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="write a JUnit XML report here")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print results as JSON on stdout")] = False,
+) -> None:
+    """Run the checks of this region once (the CronJob and CI mode) and store the results."""
+    if not once:
+        Console(stderr=True).print("[red]'run' needs --once[/] (use 'serve' for the scheduler)")
+        raise typer.Exit(EXIT_ERROR)
+    loaded = _load(config)
+
+    async def go() -> int:
+        async with Runtime(loaded, region=region) as rt:
+            runs = await rt.run_once()
+        if as_json:
+            sys.stdout.write(json.dumps(runs_as_json(runs), indent=2) + "\n")
+        else:
+            print_runs(Console(), runs)
+        if junit is not None:
+            write_junit(junit, runs)
+        return exit_code_for(runs)
+
+    raise typer.Exit(_run_async(go))
+
+
+@app.command()
+def demo(
+    interval: Annotated[float, typer.Option(help="seconds between demo runs")] = 30.0,
+    runs: Annotated[int, typer.Option(help="stop after this many runs (0: run until Ctrl-C)")] = 0,
+) -> None:
+    """Start the bundled demo target and watch it with the bundled config (SQLite)."""
+    from monitor.demo import run_demo  # noqa: PLC0415 -- the demo target loads only for 'demo'
+
+    raise typer.Exit(_run_async(lambda: run_demo(interval_s=interval, max_runs=runs)))
+
+
+def _run_async(make: Callable[[], Awaitable[int]]) -> int:
+    try:
+        return asyncio.run(make())
+    except SmokewatchError as exc:
+        Console(stderr=True).print(f"error: {exc}", highlight=False, markup=False, style="red")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,129 @@
+"""The shape of ``smokewatch.yaml``: pydantic models, every one ``extra="forbid"``.
+
+Kind-specific check fields live with their probe (``probes/<kind>.py``); this module
+holds what every check shares and the file's other sections.  ``checks.py`` joins the
+two into one discriminated union over ``kind``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from monitor.config.durations import Duration
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+RetryOn = Literal["connection", "timeout", "5xx", "429", "fail"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Backoff(Strict):
+    """Exponential backoff between attempts: ``initial * factor**n``, capped, with jitter."""
+
+    initial: Duration = timedelta(seconds=1)
+    factor: float = Field(2.0, ge=1.0, le=10.0)
+    max: Duration = timedelta(seconds=30)
+    jitter: float = Field(0.2, ge=0.0, le=1.0, description="+/- fraction of each delay")
+
+
+class CheckDefaults(Strict):
+    """Values a check takes unless it says otherwise."""
+
+    interval: Duration = timedelta(minutes=30)
+    timeout: Duration = timedelta(seconds=30)
+    retries: int = Field(2, ge=0, le=10, description="extra attempts after the first")
+    backoff: Backoff = Backoff()
+    retry_on: tuple[RetryOn, ...] = Field(
+        ("connection", "timeout", "5xx", "429"),
+        description="what a retry may fix; 'fail' retries any failure (not recommended)",
+    )
+
+
+class CheckCommon(Strict):
+    """The fields every check has, whatever its kind."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    kind: str
+    description: str = ""
+    enabled: bool = True
+    interval: Duration | None = None
+    cron: str | None = Field(None, description="a 5-field cron expression; replaces interval")
+    timeout: Duration | None = None
+    retries: int | None = Field(None, ge=0, le=10)
+    backoff: Backoff | None = None
+    retry_on: tuple[RetryOn, ...] | None = None
+    regions: tuple[str, ...] | None = Field(None, description="run only in these regions")
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_has_five_fields(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) != 5:
+            raise ValueError("cron must have 5 fields: minute hour day month weekday")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value.total_seconds() <= 0:
+            raise ValueError("timeout must be positive")
+        return value
+
+
+class Storage(Strict):
+    url: str = Field(
+        "sqlite:///smokewatch.db",
+        description="SQLite path/URL or postgresql:// URL; SMOKEWATCH_DATABASE_URL overrides",
+    )
+    retention: Duration = timedelta(days=90)
+
+
+class HostLimit(Strict):
+    """A target host's declared rate limit: ``limit`` requests per ``window``."""
+
+    limit: int = Field(gt=0)
+    window: Duration = timedelta(minutes=1)
+
+
+class RateLimit(Strict):
+    """How hard the monitor may hit each host: a ``fraction`` of its declared limit.
+
+    The limit is declared here per host, or learnt from ``X-RateLimit-Limit`` headers;
+    ``default`` applies to hosts that declare nothing.
+    """
+
+    fraction: float = Field(0.1, gt=0.0, le=1.0)
+    default: HostLimit = HostLimit(limit=600)
+    hosts: dict[str, HostLimit] = Field(default_factory=dict)
+    max_wait: Duration = Field(
+        timedelta(seconds=10), description="longest a request waits for budget before failing"
+    )
+
+
+class RunnerSettings(Strict):
+    concurrency: int = Field(8, ge=1, le=256, description="checks running at once")
+    user_agent: str = "smokewatch/{version} (synthetic monitoring; +https://github.com/smokewatch)"
+    headers: dict[str, str] = Field(
+        default_factory=lambda: {"X-Synthetic-Monitor": "smokewatch"},
+        description="added to every request so targets can tell synthetic traffic apart",
+    )
+    artifacts_dir: str = "smokewatch-artifacts"
+
+
+class Logging(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class ApiSettings(Strict):
+    token: SecretStr | None = Field(None, description="bearer token for write endpoints")
+
+
+def check_name_ok(name: str) -> bool:
+    return re.match(NAME_PATTERN, name) is not None

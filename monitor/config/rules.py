@@ -1,0 +1,156 @@
+"""The shape of ``alert-rules.yaml`` and the grammar of a rule's ``condition``.
+
+Condition grammar (whitespace free between tokens)::
+
+    condition   := [aggregation "("] metric [")"] operator threshold [unit]
+    aggregation := avg | min | max | p50 | p90 | p95 | p99 | count | ratio | last
+    metric      := smoke_test.success | smoke_test.duration
+                 | smoke_test.homepage_load | smoke_test.api_response
+    operator    := < | <= | > | >= | == | !=
+    unit        := ms | s | %            (timings default to ms; % divides by 100)
+
+Without an aggregation, ``smoke_test.success`` is the ratio of passing results in the
+window (so ``smoke_test.success < 0.9`` is "success rate under 90 %") and a timing
+metric is its average.  The spec's own file loads as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, model_validator
+
+from monitor.config.durations import Duration
+from monitor.config.models import NAME_PATTERN, Strict
+
+METRICS: dict[str, str] = {
+    "smoke_test.success": "ratio",
+    "smoke_test.duration": "avg",
+    "smoke_test.homepage_load": "avg",
+    "smoke_test.api_response": "avg",
+}
+TIMING_METRICS = frozenset(m for m in METRICS if m != "smoke_test.success")
+AGGREGATIONS = ("avg", "min", "max", "p50", "p90", "p95", "p99", "count", "ratio", "last")
+Operator = Literal["<", "<=", ">", ">=", "==", "!="]
+
+_CONDITION = re.compile(
+    r"^\s*(?:(?P<agg>[a-z0-9]+)\s*\(\s*(?P<m1>[a-z_.]+)\s*\)|(?P<m2>[a-z_.]+))"
+    r"\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<num>-?\d+(?:\.\d+)?)\s*(?P<unit>ms|s|%)?\s*$"
+)
+
+
+class Condition(Strict):
+    """A parsed condition.  ``threshold`` is in base units: seconds for timings."""
+
+    metric: str
+    aggregation: str
+    operator: Operator
+    threshold: float
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_condition(value: object) -> Condition:
+    if isinstance(value, Condition):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("condition must be a string like 'smoke_test.success < 0.9'")
+    match = _CONDITION.match(value)
+    if match is None:
+        raise ValueError(
+            f"cannot parse condition {value!r}: expected '[aggregation(]metric[)] operator "
+            "threshold[unit]', e.g. 'smoke_test.success < 0.9' or 'p95(smoke_test.duration) > 2s'"
+        )
+    metric = match["m1"] or match["m2"]
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    aggregation = match["agg"] or METRICS[metric]
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"unknown aggregation {aggregation!r}; known: {', '.join(AGGREGATIONS)}")
+    threshold = float(match["num"])
+    unit = match["unit"]
+    if unit == "%":
+        threshold /= 100.0
+    elif metric in TIMING_METRICS and aggregation != "count":
+        threshold = threshold if unit == "s" else threshold / 1000.0
+    elif unit is not None:
+        raise ValueError(f"unit {unit!r} does not apply to {metric}")
+    return Condition(
+        metric=metric,
+        aggregation=aggregation,
+        operator=match["op"],  # type: ignore[arg-type]  # the regex admits only Operator values
+        threshold=threshold,
+        text=value.strip(),
+    )
+
+
+ConditionField = Annotated[
+    Condition,
+    BeforeValidator(parse_condition),
+    PlainSerializer(lambda c: c.text, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "[aggregation(]metric[)] operator threshold[unit], "
+            "e.g. 'smoke_test.success < 0.9' or 'p95(smoke_test.duration) > 2s'",
+        }
+    ),
+]
+
+_EMAIL = re.compile(r"^[^@\s:]+@[^@\s]+\.[^@\s]+$")
+_CHANNEL = re.compile(r"^(slack|webhook|pagerduty|email):\S+$")
+
+
+def parse_notify_target(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("a notify target is a string: an email address or 'slack:#channel'")
+    if _EMAIL.match(value) or _CHANNEL.match(value):
+        return value
+    raise ValueError(
+        f"invalid notify target {value!r}: expected an email address, 'slack:#channel', "
+        "'webhook:NAME' or 'pagerduty:NAME'"
+    )
+
+
+NotifyTarget = Annotated[str, BeforeValidator(parse_notify_target)]
+
+
+class AlertRule(Strict):
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    condition: ConditionField
+    window: Duration = timedelta(minutes=5)
+    severity: Literal["critical", "warning", "info"] = "warning"
+    notify: tuple[NotifyTarget, ...] = ()
+    checks: tuple[str, ...] | None = Field(None, description="check names (glob allowed)")
+    regions: tuple[str, ...] | None = None
+    kinds: tuple[str, ...] | None = None
+    min_regions: int = Field(1, ge=1, description="fire only when this many regions fail")
+    pending: Duration = Field(timedelta(0), alias="for", description="hold before firing")
+    resolve_after: int = Field(1, ge=1, description="good evaluations in a row to resolve")
+    repeat_interval: Duration | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _window_positive(self) -> AlertRule:
+        if self.window.total_seconds() <= 0:
+            raise ValueError("window must be positive")
+        return self
+
+
+class AlertRules(Strict):
+    """``alert-rules.yaml``."""
+
+    alerts: tuple[AlertRule, ...] = ()
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> AlertRules:
+        names = [rule.name for rule in self.alerts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"alert name(s) used twice: {dupes}")
+        return self

@@ -1,0 +1,20 @@
+"""JSON Schemas of the config files, for editors (``# yaml-language-server: $schema=...``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from monitor.config.root import SmokewatchConfig
+from monitor.config.rules import AlertRules
+
+_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def config_json_schema() -> dict[str, Any]:
+    schema = SmokewatchConfig.model_json_schema(mode="validation", by_alias=True)
+    return {"$schema": _DIALECT, "title": "smokewatch.yaml", **schema}
+
+
+def rules_json_schema() -> dict[str, Any]:
+    schema = AlertRules.model_json_schema(mode="validation", by_alias=True)
+    return {"$schema": _DIALECT, "title": "alert-rules.yaml", **schema}

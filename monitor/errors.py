@@ -1,0 +1,53 @@
+"""smokewatch's own exceptions, one hierarchy.
+
+    SmokewatchError
+    ├── ConfigError            a config file is invalid: carries every problem found
+    ├── MonitorError         the service could not do its job (store down, browser missing)
+    └── store.StoreError       (monitor.store.errors) the result store failed
+
+Third-party exceptions are translated where they enter (``raise X from exc``) so
+callers only ever catch these.  A failing *target* is never an exception: it is a
+result.  The CLI maps ``ConfigError`` and ``MonitorError`` to exit code 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SmokewatchError(Exception):
+    """Base of every error smokewatch raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One thing wrong with a config file, located as precisely as we can."""
+
+    file: str
+    message: str
+    line: int | None = None
+    item: str | None = None  # e.g. "checks[2] (api-health)" or "alerts[0] (smoke_test_failure)"
+    field: str | None = None  # e.g. "expect.json[0].path"
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        parts = [where]
+        if self.item:
+            parts.append(self.item)
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        return ": ".join([*parts, self.message])
+
+
+class ConfigError(SmokewatchError):
+    """A config could not be loaded.  ``problems`` lists every problem, not just the first."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        count = len(problems)
+        head = f"{count} problem{'s' if count != 1 else ''} in config"
+        super().__init__("\n".join([head, *(f"  {p}" for p in problems)]))
+
+
+class MonitorError(SmokewatchError):
+    """The monitor itself cannot work (as opposed to a target being down)."""

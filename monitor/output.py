@@ -1,0 +1,133 @@
+"""How runs are shown: Rich tables for people, JSON and JUnit XML for machines."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from monitor.runner import CheckRun
+from probes.base import Status
+
+_STYLE = {Status.PASS: "green", Status.DEGRADED: "yellow", Status.FAIL: "red", Status.ERROR: "magenta"}
+_PHASES = ("connect", "tls", "request", "first_byte", "transfer", "ttfb", "dcl", "load", "lcp", "total")
+
+
+def exit_code_for(runs: Sequence[CheckRun]) -> int:
+    """0: all pass or degraded; 1: a check failed; 2: a check could not run at all.
+
+    A failing target outranks a probe that could not run: the target is known broken.
+    """
+    statuses = {run.status for run in runs}
+    if Status.FAIL in statuses:
+        return 1
+    if Status.ERROR in statuses:
+        return 2
+    return 0
+
+
+def _status(run: CheckRun) -> str:
+    return f"[{_STYLE[run.status]}]{run.status.value}[/]"
+
+
+def print_runs(console: Console, runs: Sequence[CheckRun]) -> None:
+    table = Table(title=f"smokewatch run ({runs[0].region if runs else 'no checks'})")
+    for column in ("check", "kind", "status", "attempts", "total ms", "message"):
+        table.add_column(column, justify="right" if column in {"attempts", "total ms"} else "left")
+    for run in runs:
+        total = run.result.timings.get("total", run.duration_ms)
+        table.add_row(
+            run.check, run.kind, _status(run), str(run.attempts), f"{total:.1f}", run.result.message
+        )
+    console.print(table)
+    counts = {s: sum(r.status is s for r in runs) for s in Status}
+    console.print(", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "no checks ran")
+
+
+def print_check_detail(console: Console, run: CheckRun) -> None:
+    console.print(
+        f"[bold]{run.check}[/] ({run.kind}, region {run.region}): {_status(run)} "
+        f"after {run.attempts} attempt(s) in {run.duration_ms:.1f} ms: {run.result.message}",
+        highlight=False,
+    )
+    timings = Table(title="timings (ms)")
+    phases = [p for p in _PHASES if p in run.result.timings]
+    phases += [p for p in run.result.timings if p not in phases]
+    for phase in phases:
+        timings.add_column(phase, justify="right")
+    timings.add_row(*(f"{run.result.timings[p]:.2f}" for p in phases))
+    console.print(timings)
+    if run.result.assertions:
+        table = Table(title="assertions")
+        for column in ("", "assertion", "expected", "actual"):
+            table.add_column(column)
+        for a in run.result.assertions:
+            mark = "[green]ok[/]" if a.passed else f"[{_STYLE[a.status_if_failed]}]no[/]"
+            table.add_row(mark, a.name, a.expected, a.actual)
+        console.print(table)
+
+
+def runs_as_json(runs: Sequence[CheckRun]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for run in runs:
+        record = run.to_record()
+        out.append(
+            {
+                "check": record.check,
+                "kind": record.kind,
+                "region": record.region,
+                "run_id": record.run_id,
+                "started_at": record.started_at.isoformat(),
+                "duration_ms": round(record.duration_ms, 3),
+                "status": record.status,
+                "attempts": record.attempts,
+                "message": record.message,
+                "timings": record.timings,
+                "assertions": record.assertions,
+                "details": record.details,
+                "artifacts": record.artifacts,
+            }
+        )
+    return out
+
+
+def write_junit(path: Path, runs: Sequence[CheckRun]) -> None:
+    """One testsuite per region, one testcase per check: what CI systems show as tests."""
+    failures = sum(r.status is Status.FAIL for r in runs)
+    errors = sum(r.status is Status.ERROR for r in runs)
+    suite = ET.Element(
+        "testsuite",
+        name=f"smokewatch.{runs[0].region if runs else 'local'}",
+        tests=str(len(runs)),
+        failures=str(failures),
+        errors=str(errors),
+        time=f"{sum(r.duration_ms for r in runs) / 1000:.3f}",
+    )
+    for run in runs:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"smokewatch.{run.kind}", name=run.check,
+            time=f"{run.duration_ms / 1000:.3f}",
+        )
+        if run.status is Status.FAIL:
+            ET.SubElement(case, "failure", message=run.result.message).text = _junit_text(run)
+        elif run.status is Status.ERROR:
+            ET.SubElement(case, "error", message=run.result.message).text = _junit_text(run)
+        elif run.status is Status.DEGRADED:
+            ET.SubElement(case, "system-out").text = f"degraded: {run.result.message}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _junit_text(run: CheckRun) -> str:
+    lines = [f"attempts: {run.attempts}"]
+    lines += [
+        f"{'ok' if a.passed else 'FAILED'}: {a.name}: expected {a.expected}, got {a.actual}"
+        for a in run.result.assertions
+    ]
+    return "\n".join(lines)

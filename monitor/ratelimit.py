@@ -1,0 +1,138 @@
+"""A per-host request budget that keeps the monitor far under a target's rate limit.
+
+Each host gets ``fraction`` (default 10 %) of its declared limit: declared in config,
+or learnt from the target's ``X-RateLimit-Limit`` / ``RateLimit-Limit`` headers when
+lower.  A sliding window of send times admits a request when the window has room,
+else waits for the oldest send to age out.  A 429 (or ``Remaining: 0``) closes the
+host until ``Retry-After`` (or the reset time) passes.  A wait longer than
+``max_wait`` raises :class:`probes.base.GateClosed` instead of queueing forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from monitor.config.models import HostLimit, RateLimit
+from probes.base import GateClosed
+
+_DEFAULT_BLOCK_S = 60.0
+_EPOCH_THRESHOLD = 1_000_000_000  # a reset value this large is a Unix time, not a delta
+
+
+@dataclass(slots=True)
+class _Host:
+    budget: int
+    window_s: float
+    configured: bool
+    sent: collections.deque[float] = field(default_factory=collections.deque)
+    closed_until: float = 0.0
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class HostBudget:
+    """The service's :class:`probes.base.RequestGate`."""
+
+    def __init__(
+        self,
+        settings: RateLimit,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._sleep = sleep
+        self._hosts: dict[str, _Host] = {}
+
+    def budget(self, host: str) -> tuple[int, float]:
+        """Requests allowed per window (seconds) for ``host``."""
+        state = self._host(host)
+        return state.budget, state.window_s
+
+    async def acquire(self, host: str) -> None:
+        state = self._host(host)
+        async with state.lock:
+            while True:
+                now = self._clock()
+                while state.sent and state.sent[0] <= now - state.window_s:
+                    state.sent.popleft()
+                wait = max(state.closed_until - now, 0.0)
+                if not wait and len(state.sent) >= state.budget:
+                    wait = state.sent[0] + state.window_s - now
+                if wait <= 0:
+                    state.sent.append(now)
+                    return
+                if wait > self._settings.max_wait.total_seconds():
+                    raise GateClosed(
+                        f"request budget for {host} is spent "
+                        f"({state.budget} per {state.window_s:g} s); next slot in {wait:.0f} s"
+                    )
+                await self._sleep(wait)
+
+    def observe(self, host: str, response: httpx.Response) -> None:
+        state = self._host(host)
+        headers = response.headers
+        declared = _first_int(headers, "x-ratelimit-limit", "ratelimit-limit")
+        if declared is not None and not state.configured:
+            state.budget = min(state.budget, self._share(declared))
+        now = self._clock()
+        if response.status_code == 429:
+            delay = _retry_after(headers.get("retry-after"), time.time())
+            state.closed_until = max(state.closed_until, now + (delay or _DEFAULT_BLOCK_S))
+        elif _first_int(headers, "x-ratelimit-remaining", "ratelimit-remaining") == 0:
+            reset = _first_int(headers, "x-ratelimit-reset", "ratelimit-reset")
+            if reset is not None:
+                delay = reset - time.time() if reset > _EPOCH_THRESHOLD else float(reset)
+                state.closed_until = max(state.closed_until, now + max(delay, 0.0))
+
+    def _host(self, host: str) -> _Host:
+        state = self._hosts.get(host)
+        if state is None:
+            configured = self._settings.hosts.get(host)
+            limit = configured or self._settings.default
+            state = _Host(
+                budget=self._share(limit.limit),
+                window_s=_window_s(limit),
+                configured=configured is not None,
+            )
+            self._hosts[host] = state
+        return state
+
+    def _share(self, limit: int) -> int:
+        return max(1, math.floor(limit * self._settings.fraction))
+
+
+def _window_s(limit: HostLimit) -> float:
+    return max(limit.window.total_seconds(), 0.001)
+
+
+def _first_int(headers: httpx.Headers, *names: str) -> int | None:
+    for name in names:
+        raw = headers.get(name)
+        if raw is not None:
+            try:
+                return int(raw.split(",")[0].split(";")[0].strip())
+            except ValueError:
+                continue
+    return None
+
+
+def _retry_after(raw: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date."""
+    if raw is None:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return float(raw)
+    try:
+        return max(parsedate_to_datetime(raw).timestamp() - now, 0.0)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,70 @@
+"""Redaction: secrets never reach a message, a log line, the store or the API.
+
+Three nets, each catching what the others miss:
+
+1. Known secret *values* (from interpolation: env secrets, secret files, captured
+   tokens) are replaced wherever they appear.
+2. URL credentials (``user:pass@``) and credential-like query parameters
+   (``token=``, ``key=``, ``password=``, ...) are masked.
+3. Values under credential-like *keys* (``Authorization``, ``Cookie``,
+   ``password``, ...) in structured data are masked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+MASK = "***"
+_SENSITIVE_KEY = re.compile(
+    r"authorization|cookie|passw|secret|token|api[-_]?key|credential|session|signature",
+    re.IGNORECASE,
+)
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/\s:@]+):[^/\s@]+@", re.I)
+_QUERY_SECRET = re.compile(
+    r"(?P<key>[?&;](?:[^=&\s]*(?:token|key|passw|secret|signature|sig|auth)[^=&\s]*))=[^&\s#]*",
+    re.IGNORECASE,
+)
+
+
+class Redactor:
+    """Masks secrets in text and in JSON-like data.  Immutable; extend with :meth:`with_secrets`."""
+
+    __slots__ = ("_pattern", "_secrets")
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = frozenset(s for s in secrets if s)
+        # Longest first, so a secret that contains another is masked whole.
+        ordered = sorted(self._secrets, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        return self._secrets
+
+    def with_secrets(self, more: Iterable[str]) -> Redactor:
+        extra = {s for s in more if s and s not in self._secrets}
+        return Redactor(self._secrets | extra) if extra else self
+
+    def text(self, value: str) -> str:
+        if self._pattern is not None:
+            value = self._pattern.sub(MASK, value)
+        if "://" in value:
+            value = _URL_USERINFO.sub(rf"\g<scheme>\g<user>:{MASK}@", value)
+        if "=" in value:
+            value = _QUERY_SECRET.sub(rf"\g<key>={MASK}", value)
+        return value
+
+    def data(self, value: Any) -> Any:
+        """Redact a JSON-like structure: strings by value, mappings also by key."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {
+                k: MASK if isinstance(k, str) and _SENSITIVE_KEY.search(k) and v else self.data(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value

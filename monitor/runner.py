@@ -1,0 +1,257 @@
+"""Run checks: a hard timeout per attempt, retries with backoff, redaction, never a crash.
+
+One code path serves ``check``, ``run --once`` and the scheduler.  For each check:
+
+1. build the probe's context (shared client, synthetic-traffic headers, host budget);
+2. run the probe under ``asyncio.timeout(check timeout)``;
+3. retry only what a retry can fix (``retry_on``: connection errors, timeouts, 5xx,
+   429 by default; never an assertion failing on a 200), sleeping
+   ``initial * factor**n`` with +/- jitter, at least any ``Retry-After``;
+4. turn anything escaping the probe into an ``error`` result;
+5. redact every secret from the final result.
+
+Checks of one run go concurrently, bounded by ``runner.concurrency``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+
+from monitor.config.models import CheckCommon, CheckDefaults
+from monitor.config.root import SmokewatchConfig
+from monitor.redact import Redactor
+from monitor.store.records import ResultRecord
+from probes import PROBES
+from probes.base import (
+    AssertionOutcome,
+    GateClosed,
+    Probe,
+    ProbeContext,
+    ProbeResult,
+    RequestGate,
+    Status,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRun:
+    """One check's completed run: the final attempt's result, already redacted."""
+
+    check: str
+    kind: str
+    region: str
+    run_id: str
+    started_at: datetime
+    duration_ms: float
+    attempts: int
+    result: ProbeResult
+
+    @property
+    def status(self) -> Status:
+        return self.result.status
+
+    def to_record(self) -> ResultRecord:
+        return ResultRecord(
+            run_id=self.run_id,
+            check=self.check,
+            kind=self.kind,
+            region=self.region,
+            started_at=self.started_at,
+            duration_ms=self.duration_ms,
+            status=self.result.status.value,
+            attempts=self.attempts,
+            message=self.result.message,
+            timings=dict(self.result.timings),
+            assertions=[_assertion_dict(a) for a in self.result.assertions],
+            details=dict(self.result.details),
+            artifacts=list(self.result.artifacts),
+        )
+
+
+def _assertion_dict(outcome: AssertionOutcome) -> dict[str, object]:
+    return {
+        "name": outcome.name,
+        "passed": outcome.passed,
+        "expected": outcome.expected,
+        "actual": outcome.actual,
+    }
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class Runner:
+    """Runs checks of one config in one region.  Owns nothing; the Runtime hands it all."""
+
+    config: SmokewatchConfig
+    client: httpx.AsyncClient
+    gate: RequestGate
+    redactor: Redactor
+    region: str
+    headers: Mapping[str, str]
+    log: Any = field(default_factory=structlog.get_logger)
+    probes: Mapping[str, Probe[Any]] = field(default_factory=lambda: PROBES)
+    resources: Mapping[str, object] = field(default_factory=dict)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    rng: random.Random = field(default_factory=random.Random)
+    _semaphore: asyncio.Semaphore | None = None
+
+    def checks_for_region(self, names: Iterable[str] | None = None) -> list[CheckCommon]:
+        """Enabled checks that run in this region (all, or the ``names`` given)."""
+        wanted = set(names) if names is not None else None
+        return [
+            c
+            for c in self.config.checks
+            if c.enabled
+            and (wanted is None or c.name in wanted)
+            and (c.regions is None or self.region in c.regions)
+        ]
+
+    async def run_all(
+        self, checks: Iterable[CheckCommon], *, run_id: str | None = None
+    ) -> list[CheckRun]:
+        run_id = run_id or new_run_id()
+        return list(await asyncio.gather(*(self.run_check(c, run_id=run_id) for c in checks)))
+
+    async def run_check(self, check: CheckCommon, *, run_id: str | None = None) -> CheckRun:
+        """Run one check to completion; never raises for anything the target or probe does."""
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.config.runner.concurrency)
+        run_id = run_id or new_run_id()
+        async with self._semaphore:
+            return await self._run(check, run_id)
+
+    async def _run(self, check: CheckCommon, run_id: str) -> CheckRun:
+        settings = self.config.settings_for(check)
+        log = self.log.bind(check=check.name, region=self.region, run_id=run_id)
+        started_at = datetime.now(UTC)
+        t0 = time.perf_counter()
+        attempts = 0
+        while True:
+            attempts += 1
+            result = await self._attempt(check, settings, run_id)
+            if attempts > settings.retries or not _should_retry(result, settings):
+                break
+            delay = self._backoff(settings, attempts, result.retry_after_s)
+            log.info(
+                "check.retry",
+                attempt=attempts,
+                status=result.status.value,
+                reason=self.redactor.text(result.message),
+                delay_s=round(delay, 3),
+            )
+            await self.sleep(delay)
+        duration_ms = (time.perf_counter() - t0) * 1000.0
+        result = self._redact(result)
+        log.info(
+            "check.done",
+            kind=check.kind,
+            status=result.status.value,
+            attempts=attempts,
+            duration_ms=round(duration_ms, 1),
+            message=result.message,
+        )
+        return CheckRun(
+            check=check.name,
+            kind=check.kind,
+            region=self.region,
+            run_id=run_id,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            attempts=attempts,
+            result=result,
+        )
+
+    async def _attempt(
+        self, check: CheckCommon, settings: CheckDefaults, run_id: str
+    ) -> ProbeResult:
+        timeout_s = settings.timeout.total_seconds()
+        probe = self.probes.get(check.kind)
+        if probe is None:
+            return ProbeResult(Status.ERROR, f"no probe for kind {check.kind!r}")
+        ctx = ProbeContext(
+            client=self.client,
+            headers={**self.headers, "X-Smokewatch-Run": run_id},
+            gate=self.gate,
+            deadline_s=timeout_s,
+            check_name=check.name,
+            region=self.region,
+            resources=self.resources,
+        )
+        t0 = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await probe.run(check, ctx)
+        except TimeoutError:
+            elapsed = (time.perf_counter() - t0) * 1000.0
+            return ProbeResult(
+                Status.FAIL,
+                f"timed out after {timeout_s:g} s",
+                timings={"total": elapsed},
+                transient=True,
+                details={"cause": "timeout"},
+            )
+        except GateClosed as exc:
+            return ProbeResult(Status.ERROR, str(exc), details={"cause": "rate_budget"})
+        except Exception as exc:  # noqa: BLE001 -- a probe bug must become a result, not a crash
+            self.log.warning(
+                "probe.crashed",
+                check=check.name,
+                error=type(exc).__name__,
+                detail=self.redactor.text(str(exc)),
+            )
+            return ProbeResult(Status.ERROR, f"probe error: {type(exc).__name__}: {exc}")
+
+    def _backoff(self, settings: CheckDefaults, attempt: int, retry_after_s: float | None) -> float:
+        backoff = settings.backoff
+        base = backoff.initial.total_seconds() * backoff.factor ** (attempt - 1)
+        base = min(base, backoff.max.total_seconds())
+        jittered = base * (1 + self.rng.uniform(-backoff.jitter, backoff.jitter))
+        if retry_after_s is not None:
+            jittered = max(jittered, min(retry_after_s, backoff.max.total_seconds()))
+        return max(jittered, 0.0)
+
+    def _redact(self, result: ProbeResult) -> ProbeResult:
+        r = self.redactor
+        return replace(
+            result,
+            message=r.text(result.message),
+            assertions=[
+                replace(
+                    a, name=r.text(a.name), expected=r.text(a.expected), actual=r.text(a.actual)
+                )
+                for a in result.assertions
+            ],
+            details=r.data(result.details),
+            artifacts=[r.text(a) for a in result.artifacts],
+        )
+
+
+def _should_retry(result: ProbeResult, settings: CheckDefaults) -> bool:
+    """Retry only what a retry may fix, as ``retry_on`` allows."""
+    if result.status.ok or result.status is Status.ERROR:
+        return False
+    retry_on = set(settings.retry_on)
+    if "fail" in retry_on:
+        return True
+    if not result.transient:
+        return False
+    code = result.details.get("status_code")
+    if isinstance(code, int):
+        return ("429" in retry_on and code == 429) or ("5xx" in retry_on and code >= 500)
+    cause = result.details.get("cause")
+    if cause == "timeout" or "timed out" in result.message:
+        return "timeout" in retry_on
+    return "connection" in retry_on

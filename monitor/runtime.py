@@ -1,0 +1,121 @@
+"""The Runtime builds and owns everything a run needs; nothing else is global.
+
+Tests and config reloads get a fresh one.  Use it as an async context manager::
+
+    async with Runtime(loaded, region="eu-west-1") as rt:
+        runs = await rt.run_once()
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, TextIO
+
+import httpx
+
+from monitor.config.loader import LoadedConfig
+from monitor.logging import make_logger
+from monitor.ratelimit import HostBudget
+from monitor.redact import Redactor
+from monitor.runner import CheckRun, Runner, new_run_id
+from monitor.store import ResultStore, database_url
+from monitor.version import smokewatch_version
+
+DEFAULT_REGION = "local"
+
+
+def resolve_region(explicit: str | None, env: Mapping[str, str]) -> str:
+    return explicit or env.get("SMOKEWATCH_REGION") or DEFAULT_REGION
+
+
+def synthetic_headers(loaded: LoadedConfig) -> dict[str, str]:
+    """The headers that mark every request as synthetic traffic."""
+    runner = loaded.config.runner
+    return {
+        "User-Agent": runner.user_agent.replace("{version}", smokewatch_version()),
+        **runner.headers,
+    }
+
+
+def build_client() -> httpx.AsyncClient:
+    # One client for every probe: one SSL context, built once.  No keep-alive, so each
+    # probe opens a fresh connection and measures DNS, connect and TLS as a new
+    # visitor would, and a dead backend behind a stale pooled connection is noticed.
+    return httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=256, max_keepalive_connections=0),
+        timeout=httpx.Timeout(30.0),
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+class Runtime:
+    """Owns the store, the HTTP client, the host budget, the logger and the runner."""
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        *,
+        region: str | None = None,
+        use_store: bool = True,
+        log_stream: TextIO | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if env is None else env
+        self.loaded = loaded
+        self.config = loaded.config
+        self.region = resolve_region(region, env)
+        self.redactor = Redactor(loaded.secrets)
+        settings = self.config.logging
+        self.log: Any = make_logger(
+            self.redactor, level=settings.level, fmt=settings.format, stream=log_stream
+        )
+        self._use_store = use_store
+        self.store: ResultStore | None = None
+        self.client: httpx.AsyncClient | None = None
+        self._runner: Runner | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._use_store:
+            self.store = await ResultStore.open(database_url(self.config.storage.url))
+        self.client = build_client()
+        self._runner = Runner(
+            config=self.config,
+            client=self.client,
+            gate=HostBudget(self.config.rate_limit),
+            redactor=self.redactor,
+            region=self.region,
+            headers=synthetic_headers(self.loaded),
+            log=self.log,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+        if self.store is not None:
+            await self.store.close()
+
+    @property
+    def runner(self) -> Runner:
+        if self._runner is None:
+            raise RuntimeError("Runtime used outside 'async with'")
+        return self._runner
+
+    async def run_once(self, names: Iterable[str] | None = None) -> list[CheckRun]:
+        """Run the region's checks (or those named) once, store every result."""
+        checks = self.runner.checks_for_region(names)
+        runs = await self.runner.run_all(checks, run_id=new_run_id())
+        if self.store is not None:
+            for run in runs:
+                await self.store.add(run.to_record())
+            await self.store.prune(datetime.now(UTC) - self.config.storage.retention)
+        return runs

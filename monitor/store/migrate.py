@@ -1,0 +1,43 @@
+"""Run the alembic migrations in ``monitor/store/migrations`` from code, no alembic.ini."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from monitor.store.engine import SQLITE_IMMEDIATE
+
+SCRIPT_LOCATION = "monitor.store:migrations"
+
+# Any fixed number: every instance that migrates one PostgreSQL takes this lock,
+# so regions starting together migrate one after the other.
+_PG_MIGRATION_LOCK = 0x736D6F6B  # "smok"
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An alembic ``Config`` for our migrations; ``env.py`` uses ``connection`` when given."""
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the database up to ``revision`` in one transaction; a no-op when already there."""
+    async with engine.connect() as connection:
+        await connection.execution_options(**{SQLITE_IMMEDIATE: True})
+        async with connection.begin():
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+                )
+            await connection.run_sync(_upgrade, revision)
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    command.upgrade(alembic_config(connection), revision)

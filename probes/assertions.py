@@ -1,0 +1,363 @@
+"""Response expectations (the ``expect:`` block) and their evaluation.
+
+Shared by the ``http`` probe and the steps of the ``flow`` probe.  The models
+validate everything at config load (regexes compiled, JSON paths parsed, JSON
+Schemas checked) so a bad check fails fast; :func:`evaluate_expectations` then
+turns one observed response into :class:`~probes.base.AssertionOutcome` verdicts.
+
+Outcomes are phrased for a human and never carry more of a header value or the
+body than a short snippet (:data:`SNIPPET_CHARS`).
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Annotated, Any, Final, Protocol
+
+import jsonpath
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError, best_match
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from probes.base import AssertionOutcome, JSONValue, Status
+
+SNIPPET_CHARS: Final = 80
+_SENSITIVE_HEADERS: Final = frozenset(
+    {"set-cookie", "cookie", "authorization", "proxy-authorization", "www-authenticate"}
+)
+_STATUS_CLASS = re.compile(r"^[1-5]xx$")
+_COMPARE: Final = MappingProxyType(
+    {"gt": operator.gt, "lt": operator.lt, "ge": operator.ge, "le": operator.le}
+)
+JSON_OPERATORS: Final = ("equals", "contains", "exists", "one_of", "gt", "lt", "ge", "le")
+HEADER_OPERATORS: Final = ("present", "equals", "matches")
+
+
+def _compile_regex(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+    return value
+
+
+Regex = Annotated[re.Pattern[str], BeforeValidator(_compile_regex)]
+
+
+def clip(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """``text`` cut to at most ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def snippet(value: object, limit: int = SNIPPET_CHARS) -> str:
+    """A JSON value rendered for a message (strings quoted), at most ``limit`` chars."""
+    if isinstance(value, str):
+        return clip(repr(value), limit)
+    return clip(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str), limit)
+
+
+def _only_operator(model: BaseModel, operators: tuple[str, ...], what: str) -> str:
+    chosen = [op for op in operators if op in model.model_fields_set]
+    if len(chosen) != 1:
+        found = ", ".join(chosen) if chosen else "none"
+        raise ValueError(f"{what} needs exactly one of {', '.join(operators)} (found: {found})")
+    return chosen[0]
+
+
+class JsonAssertion(BaseModel):
+    """One JSON path assertion: ``{path: $.status, equals: healthy}``.
+
+    A singular path (no wildcard, filter or slice) yields its one value; any other
+    path yields the list of every value it matches.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    equals: JSONValue = None
+    contains: JSONValue = None  # list item / substring / dict key
+    exists: bool | None = None  # false asserts absence
+    one_of: list[JSONValue] | None = Field(default=None, min_length=1)
+    gt: float | None = None
+    lt: float | None = None
+    ge: float | None = None
+    le: float | None = None
+
+    _query: jsonpath.JSONPath | jsonpath.CompoundJSONPath = PrivateAttr()
+    _operator: str = PrivateAttr()
+
+    @field_validator("path")
+    @classmethod
+    def _path_parses(cls, path: str) -> str:
+        if not path.startswith("$"):
+            raise ValueError(f"JSON path must start with '$' (got {path!r})")
+        try:
+            jsonpath.compile(path)
+        except jsonpath.JSONPathError as exc:
+            first_line = str(exc).splitlines()[0]
+            raise ValueError(f"invalid JSON path {path!r}: {first_line}") from exc
+        return path
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> JsonAssertion:
+        self._operator = _only_operator(self, JSON_OPERATORS, f"json assertion {self.path}")
+        self._query = jsonpath.compile(self.path)
+        return self
+
+    def check(self, document: JSONValue) -> AssertionOutcome:
+        """Evaluate against a parsed JSON document."""
+        op = self._operator
+        query = self._query
+        matches = [m.obj for m in query.finditer(document)]
+        singular = isinstance(query, jsonpath.JSONPath) and query.singular_query()
+        found = bool(matches)
+        value: JSONValue = (matches[0] if found else None) if singular else matches
+        actual = snippet(value) if found else "nothing (path not found)"
+        name = f"json {self.path}"
+        if op == "exists":
+            want = bool(self.exists)
+            expected = "exists" if want else "absent"
+            return AssertionOutcome(name, found == want, expected, actual)
+        expected_value = getattr(self, op)
+        expected = f"{op.replace('_', ' ')} {snippet(expected_value)}"
+        passed = found and _apply(op, value, expected_value)
+        return AssertionOutcome(name, passed, expected, actual)
+
+
+def _same(a: JSONValue, b: JSONValue) -> bool:
+    """JSON equality: like ``==`` but ``true`` never equals ``1``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def _is_number(value: JSONValue) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _apply(op: str, actual: JSONValue, expected: JSONValue) -> bool:
+    if op == "equals":
+        return _same(actual, expected)
+    if op == "one_of":
+        return any(_same(actual, option) for option in expected)
+    if op == "contains":
+        if isinstance(actual, list):
+            return any(_same(item, expected) for item in actual)
+        if isinstance(actual, str | dict):
+            return isinstance(expected, str) and expected in actual
+        return False
+    return _is_number(actual) and bool(_COMPARE[op](actual, expected))
+
+
+class HeaderAssertion(BaseModel):
+    """One response header assertion: ``{name: X-Frame-Options, equals: DENY}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    present: bool | None = None  # false asserts absence
+    equals: str | None = None
+    matches: Regex | None = None
+
+    @model_validator(mode="after")
+    def _one_operator(self) -> HeaderAssertion:
+        _only_operator(self, HEADER_OPERATORS, f"header assertion {self.name}")
+        return self
+
+    def check(self, headers: Mapping[str, str]) -> AssertionOutcome:
+        """Evaluate against case-insensitive response headers (e.g. ``httpx.Headers``)."""
+        value = headers.get(self.name)
+        name = f"header {self.name}"
+        if value is None:
+            actual = "absent"
+        elif self.name.lower() in _SENSITIVE_HEADERS:
+            actual = f"<redacted, {len(value)} chars>"
+        else:
+            actual = snippet(value)
+        if self.present is not None:
+            expected = "present" if self.present else "absent"
+            return AssertionOutcome(name, (value is not None) == self.present, expected, actual)
+        if self.matches is not None:
+            passed = value is not None and self.matches.search(value) is not None
+            expected = f"matches {snippet(self.matches.pattern)}"
+            return AssertionOutcome(name, passed, expected, actual)
+        expected = f"equals {snippet(self.equals)}"
+        return AssertionOutcome(name, value == self.equals, expected, actual)
+
+
+class ResponseTime(BaseModel):
+    """Two budgets on total response time: over ``degraded_ms`` degrades, over ``fail_ms`` fails."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    degraded_ms: float | None = Field(default=None, gt=0)
+    fail_ms: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResponseTime:
+        low, high = self.degraded_ms, self.fail_ms
+        if low is not None and high is not None and low >= high:
+            raise ValueError("response_time: degraded_ms must be below fail_ms")
+        return self
+
+    def check(self, total_ms: float) -> AssertionOutcome | None:
+        actual = f"{total_ms:.0f} ms"
+        if self.fail_ms is not None and total_ms > self.fail_ms:
+            return AssertionOutcome("response time", False, f"<= {self.fail_ms:g} ms", actual)
+        if self.degraded_ms is not None and total_ms > self.degraded_ms:
+            expected = f"<= {self.degraded_ms:g} ms"
+            return AssertionOutcome("response time", False, expected, actual, Status.DEGRADED)
+        budgets = [b for b in (self.degraded_ms, self.fail_ms) if b is not None]
+        if not budgets:
+            return None
+        return AssertionOutcome("response time", True, f"<= {min(budgets):g} ms", actual)
+
+
+def _status_codes(value: object) -> object:
+    """Accept ``200``, ``"2xx"`` or a list of them; normalise to ``list[int | "Nxx"]``."""
+    items = value if isinstance(value, list) else [value]
+    out: list[int | str] = []
+    for item in items:
+        text = str(item).strip().lower()
+        if isinstance(item, int | str) and not isinstance(item, bool) and text.isdigit():
+            code = int(text)
+            if not 100 <= code <= 599:
+                raise ValueError(f"status {item!r} is not an HTTP status code (100-599)")
+            out.append(code)
+        elif isinstance(item, str) and _STATUS_CLASS.match(text):
+            out.append(text)
+        else:
+            raise ValueError(f"status {item!r} must be a code like 200 or a class like '2xx'")
+    if not out:
+        raise ValueError("status needs at least one code or class")
+    return out
+
+
+def _any_2xx() -> list[int | str]:
+    return ["2xx"]
+
+
+class Observed(Protocol):
+    """What expectations are checked against: one received response."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...  # case-insensitive
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def truncated(self) -> bool: ...
+    @property
+    def encoding(self) -> str: ...
+    @property
+    def total_ms(self) -> float: ...
+    @property
+    def tls_days_left(self) -> float | None: ...
+
+
+class Expectations(BaseModel):
+    """The ``expect:`` block of an http check or a flow step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Annotated[list[int | str], BeforeValidator(_status_codes)] = Field(
+        default_factory=_any_2xx
+    )
+    json_: list[JsonAssertion] = Field(default_factory=list, alias="json")
+    json_schema: dict[str, JSONValue] | None = None
+    headers: list[HeaderAssertion] = Field(default_factory=list)
+    body_matches: Regex | None = None
+    response_time: ResponseTime | None = None
+    tls_days_left: int | None = Field(default=None, ge=0)
+
+    _schema: Draft202012Validator | None = PrivateAttr(default=None)
+
+    @field_validator("json_schema")
+    @classmethod
+    def _schema_valid(cls, schema: dict[str, JSONValue] | None) -> dict[str, JSONValue] | None:
+        if schema is not None:
+            try:
+                Draft202012Validator.check_schema(schema)
+            except SchemaError as exc:
+                raise ValueError(f"invalid JSON Schema: {exc.message}") from exc
+        return schema
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.json_schema is not None:
+            checker = Draft202012Validator.FORMAT_CHECKER
+            self._schema = Draft202012Validator(self.json_schema, format_checker=checker)
+
+    def check_status(self, status_code: int) -> AssertionOutcome:
+        passed = any(
+            status_code == want if isinstance(want, int) else str(status_code)[0] == want[0]
+            for want in self.status
+        )
+        expected = " or ".join(str(want) for want in self.status)
+        return AssertionOutcome("status", passed, expected, str(status_code))
+
+    def check_json(self, body: bytes, *, truncated: bool = False) -> list[AssertionOutcome]:
+        """JSON path and JSON Schema outcomes; one failed outcome if the body is not JSON."""
+        if not self.json_ and self._schema is None:
+            return []
+        try:
+            document = json.loads(body)
+        except ValueError as exc:
+            why = f"truncated at {len(body)} bytes" if truncated else clip(str(exc))
+            return [AssertionOutcome("json body", False, "valid JSON", f"invalid JSON ({why})")]
+        outcomes = [assertion.check(document) for assertion in self.json_]
+        if self._schema is not None:
+            error = best_match(self._schema.iter_errors(document))
+            actual = "valid" if error is None else clip(f"{error.json_path}: {error.message}")
+            outcomes.append(AssertionOutcome("json schema", error is None, "valid", actual))
+        return outcomes
+
+    def check_body(self, text: str) -> AssertionOutcome | None:
+        if self.body_matches is None:
+            return None
+        passed = self.body_matches.search(text) is not None
+        actual = "a match" if passed else f"no match in {len(text)} chars"
+        expected = f"matches {snippet(self.body_matches.pattern)}"
+        return AssertionOutcome("body", passed, expected, actual)
+
+    def check_tls(self, days_left: float | None) -> AssertionOutcome | None:
+        if self.tls_days_left is None:
+            return None
+        expected = f">= {self.tls_days_left} days left"
+        if days_left is None:
+            return AssertionOutcome("tls certificate", False, expected, "no certificate seen")
+        passed = days_left >= self.tls_days_left
+        return AssertionOutcome("tls certificate", passed, expected, f"{days_left:.1f} days left")
+
+
+def evaluate_expectations(expect: Expectations, observed: Observed) -> list[AssertionOutcome]:
+    """Every outcome, status first: status, headers, JSON, body, response time, TLS."""
+    outcomes = [expect.check_status(observed.status_code)]
+    outcomes.extend(h.check(observed.headers) for h in expect.headers)
+    outcomes.extend(expect.check_json(observed.body, truncated=observed.truncated))
+    wants_text = expect.body_matches is not None
+    text = observed.body.decode(observed.encoding, errors="replace") if wants_text else ""
+    optional = (
+        expect.check_body(text),
+        expect.response_time.check(observed.total_ms) if expect.response_time else None,
+        expect.check_tls(observed.tls_days_left),
+    )
+    outcomes.extend(o for o in optional if o is not None)
+    return outcomes

@@ -1,0 +1,360 @@
+"""The ``http`` probe: one GET or HEAD request, checked against an ``expect:`` block.
+
+:func:`send` is the one place smokewatch sends an HTTP request (the ``flow``
+probe uses it too).  It uses the shared client from the context, adds the
+synthetic-traffic headers, waits on the per-host gate, times each phase
+(:mod:`probes.timing`), caps the body read and reads the TLS certificate's
+expiry.  httpx exceptions are translated here, at the boundary; :func:`send`
+raises only these::
+
+    HttpProbeError              base; ``message`` is short and safe to show
+    ├── RequestFailedError      no usable response: refused, DNS, TLS, reset, too
+    │   │                       many redirects; ``transient``: may a retry help?
+    │   └── RequestTimeoutError no complete response in time (transient)
+    └── InvalidRequestError     the request itself is wrong (bad URL or header): ``error``
+
+A response of any status is not an exception: it is an :class:`Exchange`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import re
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
+from pydantic import model_validator as _model_validator
+
+from probes.assertions import Expectations, clip, evaluate_expectations, snippet
+from probes.base import AssertionOutcome, JSONValue, Probe, ProbeContext, ProbeResult, Status
+from probes.timing import PhaseTimer
+
+DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+class HttpProbeError(Exception):
+    """Base of the errors :func:`send` raises; ``message`` is safe to show."""
+
+    def __init__(self, message: str, *, timings: dict[str, float] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.timings = timings or {}
+
+
+class RequestFailedError(HttpProbeError):
+    """The target gave no usable response."""
+
+    def __init__(
+        self, message: str, *, transient: bool = True, timings: dict[str, float] | None = None
+    ) -> None:
+        super().__init__(message, timings=timings)
+        self.transient = transient
+
+
+class RequestTimeoutError(RequestFailedError):
+    """No complete response within the time allowed."""
+
+
+class InvalidRequestError(HttpProbeError):
+    """The request could not be built or sent as configured."""
+
+
+class HttpSpec(BaseModel):
+    """The kind-specific fields of an ``http`` check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["http"] = "http"
+    url: HttpUrl
+    method: Literal["GET", "HEAD"] = "GET"
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    follow_redirects: bool = True
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=0)
+    expect: Expectations = Field(default_factory=Expectations)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers_valid(cls, headers: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, value in headers.items():
+            if not _TOKEN.match(name):
+                raise ValueError(f"header name {name!r} is not a valid HTTP header name")
+            if any(c in value.get_secret_value() for c in "\r\n\0"):
+                raise ValueError(f"header {name!r} has a line break or NUL in its value")
+        return headers
+
+    @_model_validator(mode="after")
+    def _tls_needs_https(self) -> HttpSpec:
+        if self.expect.tls_days_left is not None and self.url.scheme != "https":
+            raise ValueError("expect.tls_days_left needs an https:// url")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and its (possibly capped) response."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: bytes  # at most max_body_bytes
+    truncated: bool  # the body went on past the cap
+    url: str  # final URL, after redirects, without userinfo
+    http_version: str
+    encoding: str
+    timings: dict[str, float] = field(default_factory=dict)  # ms by phase, see probes.timing
+    tls_days_left: float | None = None  # https only, when the certificate was readable
+
+    @property
+    def total_ms(self) -> float:
+        return self.timings.get("total", 0.0)
+
+    def json(self) -> JSONValue:
+        """The body parsed as JSON; raises ``ValueError`` if it is not."""
+        return json.loads(self.body)
+
+    def details(self) -> dict[str, JSONValue]:
+        out: dict[str, JSONValue] = {
+            "status_code": self.status_code,
+            "http_version": self.http_version,
+            "bytes": len(self.body),
+            "truncated": self.truncated,
+            "url": self.url,
+        }
+        if self.tls_days_left is not None:
+            out["tls_days_left"] = self.tls_days_left
+        return out
+
+
+def _reveal(value: JSONValue) -> JSONValue:
+    """Unwrap ``SecretStr`` (also inside JSON bodies): httpx needs the real value."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {k: _reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_reveal(v) for v in value]
+    return value
+
+
+async def send(
+    ctx: ProbeContext,
+    *,
+    method: str,
+    url: str,
+    headers: Mapping[str, str | SecretStr] | None = None,
+    json_body: JSONValue = None,
+    form: Mapping[str, str | SecretStr] | None = None,
+    content: bytes | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    follow_redirects: bool = True,
+    timeout_s: float | None = None,
+) -> Exchange:
+    """Send one request through ``ctx.client`` and read at most ``max_body_bytes`` of the body.
+
+    ``ctx.headers`` (the synthetic-traffic marker) are applied last, so they are always
+    sent.  ``timeout_s`` (default ``ctx.deadline_s``) bounds the whole exchange.
+    Raises only :class:`HttpProbeError` subclasses, plus :class:`~probes.base.GateClosed`
+    from ``ctx.gate`` when the host's request budget is spent (the runner reports that).
+    """
+    timeout = ctx.deadline_s if timeout_s is None else timeout_s
+    target = httpx.URL(url)
+    if target.scheme not in ("http", "https") or not target.host:
+        raise InvalidRequestError(f"not an http(s) URL: {snippet(url)}")
+    merged = httpx.Headers({k: _reveal(v) for k, v in (headers or {}).items()})
+    merged.update(ctx.headers)
+    timer = PhaseTimer()
+    request = ctx.client.build_request(
+        method,
+        target,
+        headers=merged,
+        json=_reveal(json_body) if json_body is not None else None,
+        data={k: _reveal(v) for k, v in form.items()} if form is not None else None,
+        content=content,
+        timeout=timeout,
+        extensions={"trace": timer.trace},
+    )
+    await ctx.gate.acquire(target.host)
+    timer.start()
+    try:
+        async with asyncio.timeout(timeout):
+            response = await ctx.client.send(
+                request, stream=True, follow_redirects=follow_redirects
+            )
+            try:
+                ctx.gate.observe(target.host, response)
+                days_left = _tls_days_left(response)
+                body, truncated = await _read_capped(response, max_body_bytes)
+            finally:
+                await response.aclose()
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        message = _timed_out(timeout, timer)
+        timer.stop()
+        raise RequestTimeoutError(message, timings=timer.as_dict()) from exc
+    except httpx.HTTPError as exc:
+        timer.stop()
+        raise _translate(exc, timer.as_dict()) from exc
+    timer.stop()
+    return Exchange(
+        status_code=response.status_code,
+        headers=response.headers,
+        body=body,
+        truncated=truncated,
+        url=str(response.url.copy_with(userinfo=b"")),
+        http_version=response.http_version,
+        encoding=response.charset_encoding or "utf-8",
+        timings=timer.as_dict(),
+        tls_days_left=days_left,
+    )
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        room = limit - size
+        if len(chunk) > room:
+            chunks.append(chunk[:room])
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), False
+
+
+def _tls_days_left(response: httpx.Response) -> float | None:
+    if response.url.scheme != "https":
+        return None
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    if not isinstance(ssl_object, ssl.SSLObject | ssl.SSLSocket):
+        return None
+    not_after = (ssl_object.getpeercert() or {}).get("notAfter")  # empty unless verified
+    if not isinstance(not_after, str):
+        return None
+    return round((ssl.cert_time_to_seconds(not_after) - time.time()) / 86400, 2)
+
+
+_DOING: Final = {
+    "connect": "connecting",
+    "tls": "in the TLS handshake",
+    "request": "sending the request",
+    "first_byte": "waiting for the response",
+    "transfer": "reading the body",
+}
+
+
+def _timed_out(timeout: float, timer: PhaseTimer) -> str:
+    doing = _DOING.get(timer.last_phase or "")
+    return f"timed out after {timeout:g} s" + (f" ({doing})" if doing else "")
+
+
+def _translate(exc: httpx.HTTPError, timings: dict[str, float]) -> HttpProbeError:
+    """Map an httpx error (other than a timeout) to our hierarchy, with a short message."""
+    if isinstance(exc, httpx.LocalProtocolError):
+        return InvalidRequestError(f"invalid request: {clip(str(exc))}", timings=timings)
+    message, transient = _os_cause(exc) or _http_error_message(exc)
+    return RequestFailedError(message, transient=transient, timings=timings)
+
+
+def _os_cause(exc: BaseException) -> tuple[str, bool] | None:
+    """Name the socket or TLS error under an httpx error, if there is one."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused", True
+        if isinstance(cause, socket.gaierror):
+            return "DNS lookup failed", True
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            reason = cause.verify_message or cause.reason or "verify failed"
+            return f"TLS certificate not trusted: {clip(str(reason))}", False
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS handshake failed: {clip(str(cause.reason or cause))}", True
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _http_error_message(exc: httpx.HTTPError) -> tuple[str, bool]:
+    if isinstance(exc, httpx.TooManyRedirects):
+        return "too many redirects", False
+    if isinstance(exc, httpx.DecodingError):
+        return f"could not decode the body: {clip(str(exc))}", False
+    labels: tuple[tuple[type[httpx.HTTPError], str], ...] = (
+        (httpx.ConnectError, "could not connect"),
+        (httpx.RemoteProtocolError, "protocol error"),
+        (httpx.ReadError, "connection lost while reading"),
+        (httpx.WriteError, "connection lost while sending"),
+    )
+    label = next((text for kind, text in labels if isinstance(exc, kind)), "request failed")
+    return f"{label}: {clip(str(exc) or type(exc).__name__)}", True
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def evaluate(expect: Expectations, exchange: Exchange) -> list[AssertionOutcome]:
+    """Every assertion outcome of ``expect`` against one exchange, status first."""
+    return evaluate_expectations(expect, exchange)
+
+
+class HttpProbe:
+    """One request, its assertions, and a result (never an exception for a broken target)."""
+
+    __slots__ = ()
+    kind = "http"
+    spec_model = HttpSpec
+
+    async def run(self, spec: HttpSpec, ctx: ProbeContext) -> ProbeResult:
+        try:
+            exchange = await send(
+                ctx,
+                method=spec.method,
+                url=str(spec.url),
+                headers=spec.headers,
+                max_body_bytes=spec.max_body_bytes,
+                follow_redirects=spec.follow_redirects,
+            )
+        except InvalidRequestError as exc:
+            return ProbeResult(status=Status.ERROR, message=exc.message, timings=exc.timings)
+        except RequestFailedError as exc:
+            return ProbeResult(
+                status=Status.FAIL,
+                message=exc.message,
+                timings=exc.timings,
+                transient=exc.transient,
+            )
+        outcomes = evaluate(spec.expect, exchange)
+        code = exchange.status_code
+        server_side = code >= 500 or code == 429
+        failed = any(not o.passed for o in outcomes)
+        retry_after = parse_retry_after(exchange.headers.get("retry-after"))
+        return ProbeResult.from_assertions(
+            outcomes,
+            timings=exchange.timings,
+            details=exchange.details(),
+            transient=server_side and failed,
+            retry_after_s=retry_after if server_side else None,
+        )
+
+
+PROBE: Final[Probe[HttpSpec]] = HttpProbe()

@@ -1,0 +1,155 @@
+"""WebSocket probe: connect within a budget, optionally send a message and check the reply.
+
+A check passes when the handshake succeeds (HTTP 101) and, if ``send`` is set, a
+reply arriving within the timeout matches ``expect``.  Messages the server sends
+before the reply (a greeting, say) are skipped until one matches or time runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
+
+from probes.base import AssertionOutcome, ProbeContext, ProbeResult, Status
+
+
+class WebSocketExpect(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    contains: str | None = Field(None, description="a reply must contain this text")
+    matches: str | None = Field(None, description="a reply must match this regex")
+    connect_degraded_ms: float | None = Field(None, gt=0)
+    connect_fail_ms: float | None = Field(None, gt=0)
+
+    @field_validator("matches")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regex: {exc}") from None
+        return value
+
+
+class WebSocketSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["websocket"] = "websocket"
+    url: str = Field(description="ws:// or wss:// URL")
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    send: str | None = Field(None, description="a text message to send after connecting")
+    expect: WebSocketExpect = WebSocketExpect()
+
+    @field_validator("url")
+    @classmethod
+    def _ws_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"ws", "wss"} or not parts.hostname:
+            raise ValueError("url must be a ws:// or wss:// URL with a host")
+        return value
+
+
+class WebSocketProbe:
+    kind = "websocket"
+    spec_model = WebSocketSpec
+
+    async def run(self, spec: WebSocketSpec, ctx: ProbeContext) -> ProbeResult:
+        host = urlsplit(spec.url).hostname or ""
+        await ctx.gate.acquire(host)
+        headers = {k: v.get_secret_value() for k, v in spec.headers.items()}
+        headers.update({k: v for k, v in ctx.headers.items() if k.lower() != "user-agent"})
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        try:
+            async with connect(
+                spec.url,
+                additional_headers=headers,
+                user_agent_header=ctx.headers.get("User-Agent"),
+                open_timeout=ctx.deadline_s,
+                max_size=1 << 20,
+            ) as ws:
+                timings["connect"] = (time.perf_counter() - t0) * 1000.0
+                outcomes = _connect_budget(spec.expect, timings["connect"])
+                if spec.send is not None:
+                    t1 = time.perf_counter()
+                    await ws.send(spec.send)
+                    outcomes.append(await _await_reply(ws, spec.expect, ctx.deadline_s))
+                    timings["reply"] = (time.perf_counter() - t1) * 1000.0
+        except (InvalidHandshake, InvalidURI) as exc:
+            return _failure(f"handshake failed: {exc}", t0, transient=False)
+        except (OSError, WebSocketException) as exc:
+            return _failure(f"connection failed: {type(exc).__name__}: {exc}", t0, transient=True)
+        except TimeoutError:
+            return _failure(f"timed out after {ctx.deadline_s:g} s", t0, transient=True)
+        timings["total"] = (time.perf_counter() - t0) * 1000.0
+        return ProbeResult.from_assertions(outcomes, timings=timings)
+
+
+def _connect_budget(expect: WebSocketExpect, connect_ms: float) -> list[AssertionOutcome]:
+    outcomes = []
+    for limit, status in (
+        (expect.connect_fail_ms, Status.FAIL),
+        (expect.connect_degraded_ms, Status.DEGRADED),
+    ):
+        if limit is not None:
+            outcomes.append(
+                AssertionOutcome(
+                    name="connect time",
+                    passed=connect_ms <= limit,
+                    expected=f"<= {limit:g} ms",
+                    actual=f"{connect_ms:.1f} ms",
+                    status_if_failed=status,
+                )
+            )
+    return outcomes
+
+
+async def _await_reply(
+    ws: ClientConnection, expect: WebSocketExpect, timeout_s: float
+) -> AssertionOutcome:
+    pattern = re.compile(expect.matches) if expect.matches else None
+    wanted = (
+        " and ".join(
+            part
+            for part in (
+                f"contains {expect.contains!r}" if expect.contains else "",
+                f"matches /{expect.matches}/" if expect.matches else "",
+            )
+            if part
+        )
+        or "any reply"
+    )
+    last = "no reply"
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                raw = await ws.recv()
+                text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+                last = text[:80]
+                if (expect.contains is None or expect.contains in text) and (
+                    pattern is None or pattern.search(text)
+                ):
+                    return AssertionOutcome("reply", True, wanted, last)
+    except TimeoutError:
+        return AssertionOutcome("reply", False, wanted, f"{last} (timed out)")
+
+
+def _failure(message: str, t0: float, *, transient: bool) -> ProbeResult:
+    return ProbeResult(
+        Status.FAIL,
+        message,
+        timings={"total": (time.perf_counter() - t0) * 1000.0},
+        transient=transient,
+        details={"cause": "connection"} if transient else {},
+    )
+
+
+PROBE = WebSocketProbe()

@@ -1,0 +1,31 @@
+"""One demo target per module, served by uvicorn in a thread, reset to healthy before each test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from examples.demo_target import DemoTargetThread, TargetState
+from examples.demo_target.state import RateLimiter
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[DemoTargetThread]:
+    with DemoTargetThread() as target:
+        yield target
+
+
+@pytest.fixture
+def state(served: DemoTargetThread) -> TargetState:
+    """The served target's state, healthy and with no history."""
+    served.state.reset()
+    served.state.limiter = RateLimiter()
+    return served.state
+
+
+@pytest.fixture
+async def client(served: DemoTargetThread, state: TargetState) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=served.url, trust_env=False, timeout=5.0) as c:
+        yield c

@@ -1,0 +1,34 @@
+"""Fixtures for the store tests: one store per backend, SQLite and the real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from monitor.store import ResultStore
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of an empty database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'results.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    return url
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[ResultStore]:
+    """An open, migrated store on each backend."""
+    opened = await ResultStore.open(store_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()

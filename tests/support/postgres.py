@@ -1,0 +1,209 @@
+"""A throwaway PostgreSQL cluster for the test session: real PostgreSQL, no mocks.
+
+``postgres_url`` starts one cluster per session from Debian's ``postgresql``
+package (initdb + pg_ctl in a temporary directory, trust auth, fsync off) and
+yields ``postgresql://postgres@127.0.0.1:PORT/postgres``.  ``pg_database``
+creates a fresh database per test and drops it afterwards.
+
+PostgreSQL refuses to run as root, so as root the server runs as the ``postgres``
+user the Debian package creates.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+_START_ATTEMPTS = 3  # a free port can be taken between choosing it and binding it
+_START_TIMEOUT_S = 30
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresCluster:
+    """A cluster this module started: where it lives and the port it listens on."""
+
+    bin_dir: Path
+    root: Path
+    port: int
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "sock"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "postgres.log"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+
+def _bin_dir() -> Path:
+    """The newest installed PostgreSQL's bin directory; fails the session if there is none."""
+    found = [Path(d) for d in glob.glob(_BIN_GLOB) if (Path(d) / "initdb").exists()]
+    if not found:
+        pytest.fail(
+            f"PostgreSQL not found ({_BIN_GLOB}/initdb): install Debian's `postgresql` package "
+            "(apt-get install postgresql); the store tests need a real PostgreSQL",
+            pytrace=False,
+        )
+    return max(found, key=lambda d: int(d.parent.name.split(".")[0]))
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return command
+    return ["runuser", "-u", "postgres", "--", *command]
+
+
+def _server_user_ids() -> tuple[int, int] | None:
+    """Uid and gid to own the cluster's files when we are root, else ``None``."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        entry = pwd.getpwnam("postgres")
+    except KeyError:
+        pytest.fail(
+            "running as root but there is no `postgres` user to run PostgreSQL as: install "
+            "Debian's `postgresql` package (apt-get install postgresql)",
+            pytrace=False,
+        )
+    return entry.pw_uid, entry.pw_gid
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # the commands are ours, built from fixed parts
+        _as_server_user(command), cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def _init(bin_dir: Path) -> PostgresCluster:
+    root = Path(tempfile.mkdtemp(prefix="smokewatch-pg-"))
+    cluster = PostgresCluster(bin_dir=bin_dir, root=root, port=0)
+    cluster.socket_dir.mkdir()
+    ids = _server_user_ids()
+    if ids is not None:
+        for path in (root, cluster.socket_dir):
+            os.chown(path, *ids)
+    done = _run(
+        [
+            str(bin_dir / "initdb"),
+            "-D", str(cluster.data_dir),
+            "-A", "trust",
+            "-U", "postgres",
+            "-E", "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ],
+        cwd=root,
+    )  # fmt: skip
+    if done.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail(f"initdb failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
+    return cluster
+
+
+def _start(cluster: PostgresCluster) -> PostgresCluster:
+    """Start the server on a free port and wait until it accepts connections."""
+    failures: list[str] = []
+    for _ in range(_START_ATTEMPTS):
+        running = PostgresCluster(cluster.bin_dir, cluster.root, _free_port())
+        options = (
+            f"-p {running.port} -k {running.socket_dir} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        done = _run(
+            [
+                str(running.bin_dir / "pg_ctl"),
+                "-D", str(running.data_dir),
+                "-l", str(running.log_file),
+                "-o", options,
+                "-w", "-t", str(_START_TIMEOUT_S),
+                "start",
+            ],
+            cwd=running.root,
+        )  # fmt: skip
+        if done.returncode == 0:
+            return running
+        log = running.log_file.read_text(errors="replace") if running.log_file.exists() else ""
+        failures.append(f"port {running.port}: {done.stdout}{done.stderr}\n{log[-2000:]}")
+    shutil.rmtree(cluster.root, ignore_errors=True)
+    pytest.fail("pg_ctl start failed:\n" + "\n".join(failures), pytrace=False)
+
+
+def _stop(cluster: PostgresCluster) -> None:
+    _run(
+        [str(cluster.bin_dir / "pg_ctl"), "-D", str(cluster.data_dir), "-m", "immediate", "stop"],
+        cwd=cluster.root,
+    )
+    shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """The session's running PostgreSQL cluster (started once, stopped at the end)."""
+    cluster = _start(_init(_bin_dir()))
+    try:
+        yield cluster
+    finally:
+        _stop(cluster)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_cluster: PostgresCluster) -> str:
+    """URL of the session's PostgreSQL: ``postgresql://postgres@127.0.0.1:PORT/postgres``."""
+    return postgres_cluster.url
+
+
+def psql(cluster: PostgresCluster, sql: str) -> None:
+    """Run one SQL statement as the superuser on the cluster's ``postgres`` database."""
+    done = subprocess.run(  # fixed arguments; sql holds only names we generated
+        [
+            str(cluster.bin_dir / "psql"),
+            "-X", "-q", "-v", "ON_ERROR_STOP=1",
+            "-h", "127.0.0.1", "-p", str(cluster.port),
+            "-U", "postgres", "-d", "postgres",
+            "-c", sql,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        pytest.fail(f"psql {sql!r} failed: {done.stderr}", pytrace=False)
+
+
+@pytest.fixture
+def pg_database(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """URL of a fresh, empty database for this test alone; dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex}"
+    psql(postgres_cluster, f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{postgres_cluster.port}/{name}"
+    finally:
+        # FORCE: a test may leave a store's pooled connections open.
+        psql(postgres_cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
