@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated
 
@@ -35,10 +35,15 @@ app = typer.Typer(
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="smokewatch.yaml (default: $SMOKEWATCH_CONFIG or ./smokewatch.yaml)"),
+    typer.Option(
+        "--config", "-c", help="smokewatch.yaml (default: $SMOKEWATCH_CONFIG or ./smokewatch.yaml)"
+    ),
 ]
 RegionOption = Annotated[
-    str | None, typer.Option("--region", help="this instance's region (default: $SMOKEWATCH_REGION or 'local')")
+    str | None,
+    typer.Option(
+        "--region", help="this instance's region (default: $SMOKEWATCH_REGION or 'local')"
+    ),
 ]
 
 
@@ -69,7 +74,9 @@ def validate(config: ConfigOption = None) -> None:
 
 @app.command()
 def schema(
-    rules: Annotated[bool, typer.Option("--rules", help="the schema of alert-rules.yaml instead")] = False,
+    rules: Annotated[
+        bool, typer.Option("--rules", help="the schema of alert-rules.yaml instead")
+    ] = False,
 ) -> None:
     """Print the JSON Schema of smokewatch.yaml (for editors and CI linting)."""
     document = rules_json_schema() if rules else config_json_schema()
@@ -105,8 +112,12 @@ def run(
     once: Annotated[bool, typer.Option("--once", help="run every check once, then exit")] = False,
     config: ConfigOption = None,
     region: RegionOption = None,
-    junit: Annotated[Path | None, typer.Option("--junit", help="write a JUnit XML report here")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print results as JSON on stdout")] = False,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="write a JUnit XML report here")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print results as JSON on stdout")
+    ] = False,
 ) -> None:
     """Run the checks of this region once (the CronJob and CI mode) and store the results."""
     if not once:
@@ -139,7 +150,7 @@ def demo(
     raise typer.Exit(_run_async(lambda: run_demo(interval_s=interval, max_runs=runs)))
 
 
-def _run_async(make: Callable[[], Awaitable[int]]) -> int:
+def _run_async(make: Callable[[], Coroutine[object, object, int]]) -> int:
     try:
         return asyncio.run(make())
     except SmokewatchError as exc:

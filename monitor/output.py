@@ -13,8 +13,24 @@ from rich.table import Table
 from monitor.runner import CheckRun
 from probes.base import Status
 
-_STYLE = {Status.PASS: "green", Status.DEGRADED: "yellow", Status.FAIL: "red", Status.ERROR: "magenta"}
-_PHASES = ("connect", "tls", "request", "first_byte", "transfer", "ttfb", "dcl", "load", "lcp", "total")
+_STYLE = {
+    Status.PASS: "green",
+    Status.DEGRADED: "yellow",
+    Status.FAIL: "red",
+    Status.ERROR: "magenta",
+}
+_PHASES = (
+    "connect",
+    "tls",
+    "request",
+    "first_byte",
+    "transfer",
+    "ttfb",
+    "dcl",
+    "load",
+    "lcp",
+    "total",
+)
 
 
 def exit_code_for(runs: Sequence[CheckRun]) -> int:
@@ -109,7 +125,10 @@ def write_junit(path: Path, runs: Sequence[CheckRun]) -> None:
     )
     for run in runs:
         case = ET.SubElement(
-            suite, "testcase", classname=f"smokewatch.{run.kind}", name=run.check,
+            suite,
+            "testcase",
+            classname=f"smokewatch.{run.kind}",
+            name=run.check,
             time=f"{run.duration_ms / 1000:.3f}",
         )
         if run.status is Status.FAIL:

@@ -68,7 +68,7 @@ class CheckRun:
             region=self.region,
             started_at=self.started_at,
             duration_ms=self.duration_ms,
-            status=self.result.status.value,
+            status=self.result.status,
             attempts=self.attempts,
             message=self.result.message,
             timings=dict(self.result.timings),

@@ -6,9 +6,11 @@
 
 from typing import Any
 
-from probes import websocket
+from probes import flow, http, websocket
 from probes.base import Probe
 
-PROBES: dict[str, Probe[Any]] = {probe.kind: probe for probe in (websocket.PROBE,)}
+PROBES: dict[str, Probe[Any]] = {
+    probe.kind: probe for probe in (http.PROBE, flow.PROBE, websocket.PROBE)
+}
 
 __all__ = ["PROBES", "Probe"]

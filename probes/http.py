@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Final, Literal
 
 import httpx
@@ -242,13 +243,15 @@ def _tls_days_left(response: httpx.Response) -> float | None:
     return round((ssl.cert_time_to_seconds(not_after) - time.time()) / 86400, 2)
 
 
-_DOING: Final = {
-    "connect": "connecting",
-    "tls": "in the TLS handshake",
-    "request": "sending the request",
-    "first_byte": "waiting for the response",
-    "transfer": "reading the body",
-}
+_DOING: Final = MappingProxyType(
+    {
+        "connect": "connecting",
+        "tls": "in the TLS handshake",
+        "request": "sending the request",
+        "first_byte": "waiting for the response",
+        "transfer": "reading the body",
+    }
+)
 
 
 def _timed_out(timeout: float, timer: PhaseTimer) -> str:

@@ -11,7 +11,7 @@ reports, in milliseconds:
 ``tls``         TLS handshake (0 on plain http or a reused connection)
 ``request``     sending the request headers and body
 ``first_byte``  request sent until response headers received: server think time
-``transfer``    reading the response body
+``transfer``    response headers received until the body is read (first to last byte)
 ``total``       from :meth:`PhaseTimer.start` to :meth:`PhaseTimer.stop`
 ==============  ===============================================================
 
@@ -28,24 +28,30 @@ from typing import Any, Final
 
 PHASES: Final = ("connect", "tls", "request", "first_byte", "transfer")
 
-_STEP_PHASE: Final = {
-    "connection.connect_tcp": "connect",
-    "connection.start_tls": "tls",
-    "http11.send_request_headers": "request",
-    "http11.send_request_body": "request",
-    "http11.receive_response_headers": "first_byte",
-    "http11.receive_response_body": "transfer",
-    "http2.send_request_headers": "request",
-    "http2.send_request_body": "request",
-    "http2.receive_response_headers": "first_byte",
-    "http2.receive_response_body": "transfer",
-}
+_STEP_PHASE: Final = (
+    ("connection.connect_tcp", "connect"),
+    ("connection.start_tls", "tls"),
+    ("http11.send_request_headers", "request"),
+    ("http11.send_request_body", "request"),
+    ("http11.receive_response_headers", "first_byte"),
+    ("http11.receive_response_body", "transfer"),
+    ("http2.send_request_headers", "request"),
+    ("http2.send_request_body", "request"),
+    ("http2.receive_response_headers", "first_byte"),
+    ("http2.receive_response_body", "transfer"),
+)
 
-# event name -> (phase, is_start); precomputed so the callback does one lookup.
+# event name -> (phase, is_start, phase that starts when this one completes); precomputed
+# so the callback does one lookup.  Transfer starts when the response headers are in, not
+# when the caller starts reading, so it is the whole time from first byte to last byte.
 _EVENTS: Final = MappingProxyType(
     {
-        f"{step}.{suffix}": (phase, suffix == "started")
-        for step, phase in _STEP_PHASE.items()
+        f"{step}.{suffix}": (
+            phase,
+            suffix == "started",
+            "transfer" if phase == "first_byte" and suffix == "complete" else None,
+        )
+        for step, phase in _STEP_PHASE
         for suffix in ("started", "complete", "failed")
     }
 )
@@ -77,15 +83,17 @@ class PhaseTimer:
         hit = _EVENTS.get(event)
         if hit is None:
             return
-        phase, is_start = hit
+        phase, is_start, then = hit
         now = time.perf_counter()
         self._last = phase
         if is_start:
-            self._open[phase] = now
+            self._open.setdefault(phase, now)
             return
         began = self._open.pop(phase, None)
         if began is not None:
             self._ms[phase] += (now - began) * 1000.0
+        if then is not None:
+            self._open[then] = now
 
     def stop(self) -> None:
         now = time.perf_counter()

@@ -77,7 +77,7 @@ class TestHostBudget:
         clock = FakeClock()
         gate = budget(clock, max_wait=timedelta(seconds=5))
         gate.observe("t.example", response(429, Retry_After="120"))
-        with pytest.raises(GateClosed, match="t.example"):
+        with pytest.raises(GateClosed, match=r"t\.example"):
             await gate.acquire("t.example")
 
     async def test_remaining_zero_waits_for_the_reset(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union, cast
 
 from pydantic import BaseModel, Field, create_model, model_validator
 
@@ -22,10 +22,11 @@ from probes import PROBES
 def _check_model(kind: str, spec: type[BaseModel]) -> type[CheckCommon]:
     # A check of one kind is the common envelope plus its probe's own fields.
     # The probe's spec comes first so its ``kind: Literal[...]`` wins over ``kind: str``.
-    model: type[CheckCommon] = create_model(  # type: ignore[call-overload]  # dynamic bases
-        f"{kind.capitalize()}Check", __base__=(spec, CheckCommon)
+    model = create_model(
+        f"{kind.capitalize()}Check",
+        __base__=(spec, CheckCommon),
     )
-    return model
+    return cast(type[CheckCommon], model)
 
 
 CHECK_MODELS: dict[str, type[CheckCommon]] = {

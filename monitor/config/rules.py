@@ -82,7 +82,7 @@ def parse_condition(value: object) -> Condition:
     return Condition(
         metric=metric,
         aggregation=aggregation,
-        operator=match["op"],  # type: ignore[arg-type]  # the regex admits only Operator values
+        operator=match["op"],
         threshold=threshold,
         text=value.strip(),
     )

@@ -1,4 +1,4 @@
-"""The demo target's endpoints over real HTTP: health, rate limits, auth, enhance, pages, websocket."""
+"""The demo target's endpoints over real HTTP: health, limits, auth, enhance, pages, websocket."""
 
 from __future__ import annotations
 
@@ -32,12 +32,16 @@ class TestHealth:
         body = (await client.get(path)).json()
         assert body["status"] == "healthy"
         assert body["version"] == "1.2.3"
-        assert body["services"] == {"database": "healthy", "redis": "healthy", "ml_service": "healthy"}
+        assert body["services"] == {
+            "database": "healthy",
+            "redis": "healthy",
+            "ml_service": "healthy",
+        }
         stamp = datetime.fromisoformat(body["timestamp"].replace("Z", "+00:00"))
         assert abs(datetime.now(UTC) - stamp) < timedelta(seconds=5)
 
     async def test_head_is_allowed(self, client: httpx.AsyncClient) -> None:
-        """HEAD on a health endpoint answers 200 with no body, for probes that only need a status."""
+        """HEAD on a health endpoint answers 200 with no body, for status-only probes."""
         response = await client.head("/health")
         assert response.status_code == 200
         assert response.content == b""
@@ -50,7 +54,10 @@ class TestRateLimitedTestEndpoint:
         assert first.status_code == 200
         assert first.json()["ok"] is True
         assert first.headers["X-RateLimit-Limit"] == "100"
-        assert (first.headers["X-RateLimit-Remaining"], second.headers["X-RateLimit-Remaining"]) == (
+        assert (
+            first.headers["X-RateLimit-Remaining"],
+            second.headers["X-RateLimit-Remaining"],
+        ) == (
             "99",
             "98",
         )
@@ -204,7 +211,7 @@ class TestTimingEndpoints:
 
 class TestPages:
     async def test_homepage_structure(self, client: httpx.AsyncClient) -> None:
-        """The homepage has a header, nav, #content main, h1, status widget, local script, css, image."""
+        """The homepage has header, nav, #content, h1, status widget, local script, css, image."""
         html = (await client.get("/")).text
         for fragment in [
             'id="site-header"',

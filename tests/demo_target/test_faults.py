@@ -35,7 +35,12 @@ class TestFaultsModel:
 
     @pytest.mark.parametrize(
         "bad",
-        [{"nope": True}, {"status": 200}, {"flaky_percent": 101}, {"scope": {"console_error": "/"}}],
+        [
+            {"nope": True},
+            {"status": 200},
+            {"flaky_percent": 101},
+            {"scope": {"console_error": "/"}},
+        ],
         ids=["unknown-field", "status-not-error", "percent-over-100", "unscoped-fault"],
     )
     def test_rejects_bad_values(self, bad: dict[str, object]) -> None:
@@ -171,7 +176,7 @@ class TestPageFaults:
         absent: str | None,
     ) -> None:
         """Each page fault changes the homepage, and switching it off restores it."""
-        state.set_faults(**{fault: True})
+        state.set_faults(Faults.model_validate({fault: True}))
         faulted = (await client.get("/")).text
         state.set_faults()
         healthy = (await client.get("/")).text
@@ -231,9 +236,7 @@ class TestControlApi:
         assert (await client.delete("/_control/faults")).json() == Faults().model_dump()
         assert (await client.get("/health")).json() == {"status": "healthy"}
 
-    async def test_stats_count_requests_by_path_and_method(
-        self, client: httpx.AsyncClient
-    ) -> None:
+    async def test_stats_count_requests_by_path_and_method(self, client: httpx.AsyncClient) -> None:
         """Stats count requests per path and method, synthetic ones apart, and not /_control/."""
         await client.get("/health")
         await client.get("/health", headers={"X-Synthetic-Monitor": "smokewatch"})

@@ -63,6 +63,15 @@ class TestPhaseTimer:
             await feed(timer, f"{step}.started", f"{step}.complete", pause_s=0.01)
         assert timer.as_dict()["connect"] >= 19.0
 
+    async def test_transfer_runs_from_the_headers_to_the_last_byte(self) -> None:
+        """Time between the response headers and the caller reading the body is transfer."""
+        timer = PhaseTimer()
+        await feed(timer, "http11.receive_response_headers.started")
+        await feed(timer, "http11.receive_response_headers.complete", pause_s=0.02)
+        await feed(timer, "http11.receive_response_body.started")
+        await feed(timer, "http11.receive_response_body.complete")
+        assert timer.as_dict()["transfer"] >= 19.0
+
     async def test_a_failed_step_still_counts(self) -> None:
         """A ``failed`` event ends the phase like ``complete`` does."""
         timer = PhaseTimer()
@@ -116,7 +125,9 @@ class TestPhasesOfRealRequests:
     ) -> None:
         """Headers at once and the body 100 ms later: the wait is transfer time."""
         exchange = await send(ctx, method="GET", url=server.url("/drip/100"))
-        assert 99.0 <= exchange.timings["transfer"] <= 100 + SLACK_MS
+        # The client may notice the headers a little late on a busy machine, which
+        # shortens the measured gap; it can never lengthen the server's pause away.
+        assert 90.0 <= exchange.timings["transfer"] <= 100 + SLACK_MS
         assert exchange.timings["first_byte"] < SLACK_MS
 
     async def test_only_a_fresh_connection_pays_for_connect(

@@ -1,0 +1,283 @@
+"""Flow probe: a short journey of HTTP steps, values captured from one step used in the next.
+
+The spec's API login: log in with the test account, capture the token, read the
+profile, log out.  Rules that keep it safe in production:
+
+- A step that is not GET/HEAD must say ``allow_write: true``; the config is rejected
+  otherwise.
+- ``cleanup`` steps (the logout) run in a ``finally``: also when a step failed,
+  as long as the values they need were captured.
+- Captured values (tokens, ids) are treated as secrets: they never appear in the
+  result, only ``***``.
+
+Placeholders are ``{{ name }}`` in URLs, header values, form values and JSON strings;
+each must be captured by an earlier step, which is checked at config load.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any, Final, Literal
+
+import jsonpath
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from probes.assertions import Expectations, snippet
+from probes.base import AssertionOutcome, JSONValue, Probe, ProbeContext, ProbeResult, Status
+from probes.http import (
+    DEFAULT_MAX_BODY_BYTES,
+    Exchange,
+    HttpProbeError,
+    RequestFailedError,
+    evaluate,
+    send,
+)
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+READ_METHODS: Final = frozenset({"GET", "HEAD"})
+MASK: Final = "***"
+
+
+class Capture(BaseModel):
+    """Where a value comes from: a JSON path of the body, or a response header."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    json_path: str | None = Field(None, alias="json")
+    header: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Capture:
+        if (self.json_path is None) == (self.header is None):
+            raise ValueError("a capture takes exactly one of 'json' or 'header'")
+        if self.json_path is not None:
+            try:
+                jsonpath.compile(self.json_path)
+            except jsonpath.JSONPathError as exc:
+                raise ValueError(f"invalid JSON path {self.json_path!r}: {exc}") from None
+        return self
+
+    def take(self, exchange: Exchange) -> str | None:
+        if self.header is not None:
+            value: str | None = exchange.headers.get(self.header)
+            return value
+        try:
+            found: list[object] = jsonpath.findall(self.json_path or "$", exchange.json())
+        except ValueError:
+            return None
+        if not found or found[0] is None:
+            return None
+        first: object = found[0]
+        return first if isinstance(first, str) else str(first)
+
+
+class FlowStep(BaseModel):
+    """One request of a flow."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] = "GET"
+    url: str
+    allow_write: bool = Field(False, description="required for any method but GET/HEAD")
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    json_body: JSONValue = Field(None, alias="json")
+    form: dict[str, SecretStr] | None = None
+    follow_redirects: bool = False
+    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=0)
+    expect: Expectations = Field(default_factory=Expectations)
+    capture: dict[str, Capture] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        return value
+
+    @model_validator(mode="after")
+    def _writes_are_explicit(self) -> FlowStep:
+        if self.method not in READ_METHODS and not self.allow_write:
+            raise ValueError(
+                f"step '{self.name}' uses {self.method}, which may write: smokewatch is "
+                "read-only unless the step says 'allow_write: true'"
+            )
+        if self.json_body is not None and self.form is not None:
+            raise ValueError(f"step '{self.name}' sets both 'json' and 'form'")
+        return self
+
+    def placeholders(self) -> set[str]:
+        texts = [self.url, *(v.get_secret_value() for v in self.headers.values())]
+        texts += [v.get_secret_value() for v in (self.form or {}).values()]
+        texts += list(_strings(self.json_body))
+        return {name for text in texts for name in _PLACEHOLDER.findall(text)}
+
+
+class FlowSpec(BaseModel):
+    """The kind-specific fields of a ``flow`` check."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["flow"] = "flow"
+    steps: list[FlowStep] = Field(min_length=1)
+    cleanup: list[FlowStep] = Field(
+        default_factory=list, description="steps that always run at the end (logout)"
+    )
+
+    @model_validator(mode="after")
+    def _placeholders_are_captured_first(self) -> FlowSpec:
+        known: set[str] = set()
+        names: set[str] = set()
+        for step in self.steps:
+            missing = step.placeholders() - known
+            if missing:
+                raise ValueError(
+                    f"step '{step.name}' uses {sorted(missing)} before any step captures it"
+                )
+            known |= set(step.capture)
+            names.add(step.name)
+        for step in self.cleanup:
+            missing = step.placeholders() - known
+            if missing:
+                raise ValueError(
+                    f"cleanup step '{step.name}' uses {sorted(missing)}, never captured"
+                )
+            if step.name in names:
+                raise ValueError(f"step name '{step.name}' is used twice")
+            names.add(step.name)
+        return self
+
+
+class FlowProbe:
+    __slots__ = ()
+    kind = "flow"
+    spec_model = FlowSpec
+
+    async def run(self, spec: FlowSpec, ctx: ProbeContext) -> ProbeResult:
+        t0 = time.perf_counter()
+        run = _FlowRun(ctx)
+        try:
+            for step in spec.steps:
+                if not await run.step(step, cleanup=False):
+                    break
+        finally:
+            for step in spec.cleanup:
+                await run.step(step, cleanup=True)
+        timings = {**run.timings, "total": (time.perf_counter() - t0) * 1000.0}
+        result = ProbeResult.from_assertions(
+            run.outcomes,
+            timings=timings,
+            details={"steps": run.steps},
+            transient=run.transient,
+            retry_after_s=None,
+        )
+        if run.error is not None and result.status is Status.PASS:
+            result.status, result.message = Status.FAIL, run.error
+        elif run.error is not None:
+            result.message = run.error
+        return result
+
+
+class _FlowRun:
+    """The state of one flow execution: captures, outcomes, step reports."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        self.ctx = ctx
+        self.captured: dict[str, str] = {}
+        self.outcomes: list[AssertionOutcome] = []
+        self.steps: list[dict[str, JSONValue]] = []
+        self.timings: dict[str, float] = {}
+        self.transient = False
+        self.error: str | None = None
+
+    async def step(self, step: FlowStep, *, cleanup: bool) -> bool:
+        missing = step.placeholders() - set(self.captured)
+        if missing:
+            self.steps.append({"name": step.name, "skipped": f"not captured: {sorted(missing)}"})
+            return False
+        try:
+            exchange = await send(
+                self.ctx,
+                method=step.method,
+                url=self._fill(step.url),
+                headers={k: self._fill(v.get_secret_value()) for k, v in step.headers.items()},
+                json_body=self._fill_json(step.json_body),
+                form={k: self._fill(v.get_secret_value()) for k, v in step.form.items()}
+                if step.form is not None
+                else None,
+                max_body_bytes=step.max_body_bytes,
+                follow_redirects=step.follow_redirects,
+            )
+        except HttpProbeError as exc:
+            self.transient = self.transient or (
+                isinstance(exc, RequestFailedError) and exc.transient and not cleanup
+            )
+            message = self._mask(f"step '{step.name}': {exc.message}")
+            self.error = self.error or message
+            self.steps.append({"name": step.name, "error": message})
+            return False
+        self.timings[f"step:{step.name}"] = exchange.total_ms
+        for key, capture in step.capture.items():
+            value = capture.take(exchange)
+            if value is None:
+                self.outcomes.append(
+                    AssertionOutcome(f"{step.name}: capture {key}", False, "a value", "nothing")
+                )
+            else:
+                self.captured[key] = value
+        outcomes = [self._name(step, o) for o in evaluate(step.expect, exchange)]
+        self.outcomes.extend(outcomes)
+        passed = all(o.passed for o in outcomes) and all(k in self.captured for k in step.capture)
+        code = exchange.status_code
+        if not passed and not cleanup and (code >= 500 or code == 429):
+            self.transient = True
+        self.steps.append(
+            {
+                "name": step.name,
+                "status_code": code,
+                "ms": round(exchange.total_ms, 3),
+                "ok": passed,
+            }
+        )
+        return passed
+
+    def _name(self, step: FlowStep, outcome: AssertionOutcome) -> AssertionOutcome:
+        return AssertionOutcome(
+            name=f"{step.name}: {outcome.name}",
+            passed=outcome.passed,
+            expected=self._mask(outcome.expected),
+            actual=self._mask(outcome.actual),
+            status_if_failed=outcome.status_if_failed,
+        )
+
+    def _fill(self, text: str) -> str:
+        return _PLACEHOLDER.sub(lambda m: self.captured.get(m.group(1), ""), text)
+
+    def _fill_json(self, value: JSONValue) -> Any:
+        if isinstance(value, str):
+            return self._fill(value)
+        if isinstance(value, dict):
+            return {k: self._fill_json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._fill_json(v) for v in value]
+        return value
+
+    def _mask(self, text: str) -> str:
+        for value in sorted(self.captured.values(), key=len, reverse=True):
+            if len(value) >= 4:
+                text = text.replace(value, MASK)
+        return snippet(text, 200)
+
+
+def _strings(value: JSONValue) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+PROBE: Final[Probe[FlowSpec]] = FlowProbe()
