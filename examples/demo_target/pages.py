@@ -87,6 +87,12 @@ def pages_router() -> APIRouter:
         response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
         return response
 
+    @router.api_route("/favicon.ico", methods=READ)
+    async def favicon() -> Response:
+        # Browsers ask for it unprompted; a 404 here would be a console error on every page.
+        icon = (STATIC_DIR / "favicon.svg").read_bytes()
+        return Response(icon, media_type="image/svg+xml")
+
     @router.api_route("/img/slow.svg", methods=READ)
     async def slow_image(ms: Annotated[int, Query(ge=0, le=MAX_DELAY_MS)] = 0) -> Response:
         await asyncio.sleep(ms / 1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -227,6 +228,17 @@ class TestPages:
             assert fragment in html
         assert "http://" not in html.replace('xmlns="http://www.w3.org', "")
         assert "https://" not in html
+
+    @pytest.mark.parametrize("page", ["/", "/login"], ids=["home", "login"])
+    async def test_every_local_reference_resolves(
+        self, client: httpx.AsyncClient, page: str
+    ) -> None:
+        """Every href and src on a page, and the implicit /favicon.ico, resolves without error."""
+        html = (await client.get(page)).text
+        references = set(re.findall(r'(?:href|src)="(/[^"]*)"', html)) | {"/favicon.ico"}
+        statuses = {ref: (await client.get(ref)).status_code for ref in references}
+        assert "/static/app.js" in statuses
+        assert {ref: code for ref, code in statuses.items() if code >= 400} == {}
 
     @pytest.mark.parametrize(
         ("path", "content_type", "marker"),

@@ -11,7 +11,10 @@ from probes.http import send
 from probes.timing import PHASES, PhaseTimer
 from tests.probes.conftest import LiveServer
 
-SLACK_MS = 40  # scheduling noise allowed on a loaded machine
+# Scheduling noise allowed on a busy machine: the client may resume a little late after
+# sending (shortening what it measures) or after receiving (lengthening it).
+EARLY_MS = 15
+SLACK_MS = 60
 
 
 async def feed(timer: PhaseTimer, *events: str, pause_s: float = 0.0) -> None:
@@ -116,7 +119,7 @@ class TestPhasesOfRealRequests:
         """A 100 ms server delay appears in first_byte, not in the other phases."""
         exchange = await send(ctx, method="GET", url=server.url("/delay/100"))
         timings = exchange.timings
-        assert 99.0 <= timings["first_byte"] <= 100 + SLACK_MS
+        assert 100 - EARLY_MS <= timings["first_byte"] <= 100 + SLACK_MS
         assert timings["transfer"] < SLACK_MS
         assert timings["request"] < SLACK_MS
 
@@ -125,9 +128,7 @@ class TestPhasesOfRealRequests:
     ) -> None:
         """Headers at once and the body 100 ms later: the wait is transfer time."""
         exchange = await send(ctx, method="GET", url=server.url("/drip/100"))
-        # The client may notice the headers a little late on a busy machine, which
-        # shortens the measured gap; it can never lengthen the server's pause away.
-        assert 90.0 <= exchange.timings["transfer"] <= 100 + SLACK_MS
+        assert 100 - EARLY_MS <= exchange.timings["transfer"] <= 100 + SLACK_MS
         assert exchange.timings["first_byte"] < SLACK_MS
 
     async def test_only_a_fresh_connection_pays_for_connect(

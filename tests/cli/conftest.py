@@ -1,0 +1,90 @@
+"""The CLI as users run it: the installed ``smokewatch`` script in a subprocess, against
+the demo target served over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from examples.demo_target import DemoTargetThread, TargetState
+from examples.demo_target.state import RateLimiter
+
+SMOKEWATCH = str(Path(sys.executable).with_name("smokewatch"))
+
+# Fast retries so tests stay quick; the shape is the same as production's.
+PREAMBLE = """\
+defaults:
+  retries: 2
+  backoff: {initial: 10ms, max: 50ms}
+  timeout: 5s
+storage:
+  url: sqlite:///{db}
+alert_rules: null
+checks:
+"""
+
+
+@dataclass(frozen=True)
+class Completed:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[DemoTargetThread]:
+    with DemoTargetThread() as target:
+        yield target
+
+
+@pytest.fixture
+def target(served: DemoTargetThread) -> TargetState:
+    """The demo target's state, healthy and with no history."""
+    served.state.reset()
+    served.state.limiter = RateLimiter()
+    return served.state
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[[str], Path]:
+    """Write a smokewatch.yaml with the test preamble and the given checks block."""
+
+    def write(checks: str) -> Path:
+        path = tmp_path / "smokewatch.yaml"
+        body = PREAMBLE.replace("{db}", str(tmp_path / "results.db"))
+        path.write_text(body + textwrap.indent(textwrap.dedent(checks), "  "))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def smokewatch(served: DemoTargetThread) -> Callable[..., Completed]:
+    """Run the smokewatch command with TARGET pointing at the demo target."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Completed:
+        full_env = {
+            **os.environ,
+            "TARGET": served.url,
+            "TARGET_WS": served.url.replace("http://", "ws://"),
+            **(env or {}),
+        }
+        full_env.pop("SMOKEWATCH_DATABASE_URL", None)
+        done = subprocess.run(  # noqa: PLW1510 -- the exit code is what the tests assert
+            [SMOKEWATCH, *args], capture_output=True, text=True, env=full_env, timeout=60
+        )
+        return Completed(done.returncode, done.stdout, done.stderr)
+
+    return run
+
+
+@pytest.fixture
+def served_url(served: DemoTargetThread, target: TargetState) -> str:
+    return served.url
