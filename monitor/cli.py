@@ -52,10 +52,10 @@ def _load(config: Path | None) -> LoadedConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        err = Console(stderr=True)
-        err.print(f"[bold red]invalid config[/]: {len(exc.problems)} problem(s)", highlight=False)
+        # Plain lines, never wrapped: people grep these and CI logs keep them whole.
+        typer.echo(f"invalid config: {len(exc.problems)} problem(s)", err=True)
         for problem in exc.problems:
-            err.print(f"  {problem}", highlight=False, markup=False)
+            typer.echo(f"  {problem}", err=True)
         raise typer.Exit(EXIT_ERROR) from None
 
 

@@ -167,22 +167,25 @@ async def send(
     from ``ctx.gate`` when the host's request budget is spent (the runner reports that).
     """
     timeout = ctx.deadline_s if timeout_s is None else timeout_s
-    target = httpx.URL(url)
-    if target.scheme not in ("http", "https") or not target.host:
-        raise InvalidRequestError(f"not an http(s) URL: {snippet(url)}")
-    merged = httpx.Headers({k: _reveal(v) for k, v in (headers or {}).items()})
-    merged.update(ctx.headers)
     timer = PhaseTimer()
-    request = ctx.client.build_request(
-        method,
-        target,
-        headers=merged,
-        json=_reveal(json_body) if json_body is not None else None,
-        data={k: _reveal(v) for k, v in form.items()} if form is not None else None,
-        content=content,
-        timeout=timeout,
-        extensions={"trace": timer.trace},
-    )
+    try:
+        target = httpx.URL(url)
+        if target.scheme not in ("http", "https") or not target.host:
+            raise InvalidRequestError(f"not an http(s) URL: {snippet(url)}")
+        merged = httpx.Headers({k: _reveal(v) for k, v in (headers or {}).items()})
+        merged.update(ctx.headers)
+        request = ctx.client.build_request(
+            method,
+            target,
+            headers=merged,
+            json=_reveal(json_body) if json_body is not None else None,
+            data={k: _reveal(v) for k, v in form.items()} if form is not None else None,
+            content=content,
+            timeout=timeout,
+            extensions={"trace": timer.trace},
+        )
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:  # UnicodeError is a ValueError
+        raise InvalidRequestError(f"invalid request: {clip(str(exc))}") from exc
     await ctx.gate.acquire(target.host)
     timer.start()
     try:

@@ -239,9 +239,11 @@ class TestSend:
         [
             ("ftp://example.com/", {}, "not an http(s) URL"),
             ("not a url", {}, "not an http(s) URL"),
+            ("http://[::1/", {}, "invalid request: Invalid port"),
             ("/health", {"X-A": "a\nb"}, "invalid request: Illegal header value"),
+            ("/health", {"X-A": "caf\u00e9"}, "invalid request: 'ascii' codec"),
         ],
-        ids=["ftp", "not-a-url", "bad-header-value"],
+        ids=["ftp", "not-a-url", "bad-port", "bad-header-value", "non-ascii-header"],
     )
     async def test_rejects_a_bad_request(
         self, ctx: ProbeContext, server: LiveServer, url: str, headers: dict[str, str], message: str

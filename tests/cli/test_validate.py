@@ -1,0 +1,208 @@
+"""Specifications of ``smokewatch validate``, ``schema`` and ``check``: bad input is named, never half-loaded."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from examples.demo_target import TargetState
+from tests.cli.conftest import Completed
+
+Run = Callable[..., Completed]
+
+GOOD_CHECK = """\
+checks:
+  - name: health
+    kind: http
+    url: https://example.com/health
+"""
+
+# (id, smokewatch.yaml, alert-rules.yaml or None, what stderr must name)
+BAD_CONFIGS = [
+    ("unknown-field", GOOD_CHECK + "    colour: blue\n", None, ["checks[0] (health)", "'colour'"]),
+    ("bad-duration", GOOD_CHECK + "    interval: soonish\n", None, ["field 'interval'", ":5:"]),
+    ("negative-retries", GOOD_CHECK + "    retries: -1\n", None, ["field 'retries'"]),
+    (
+        "unknown-kind",
+        "checks:\n  - name: a\n    kind: ftp\n    url: x\n",
+        None,
+        ["checks[0] (a)", "ftp"],
+    ),
+    (
+        "missing-url",
+        "checks:\n  - name: a\n    kind: http\n",
+        None,
+        ["field 'url'", "Field required"],
+    ),
+    (
+        "not-http-url",
+        "checks:\n  - name: a\n    kind: http\n    url: gopher://x\n",
+        None,
+        ["field 'url'"],
+    ),
+    ("post-in-http-check", GOOD_CHECK + "    method: POST\n", None, ["field 'method'"]),
+    (
+        "unset-env",
+        "checks:\n  - name: a\n    kind: http\n    url: ${NOPE_UNSET}/x\n",
+        None,
+        ["NOPE_UNSET is not set", ":4:"],
+    ),
+    (
+        "bad-regex",
+        GOOD_CHECK + "    expect: {body_matches: '(unclosed'}\n",
+        None,
+        ["field 'expect.body_matches'", "regular expression"],
+    ),
+    (
+        "two-json-operators",
+        GOOD_CHECK + "    expect:\n      json: [{path: $.a, equals: 1, gt: 0}]\n",
+        None,
+        ["expect.json[0]"],
+    ),
+    (
+        "duplicate-names",
+        GOOD_CHECK + "  - name: health\n    kind: http\n    url: https://e.com\n",
+        None,
+        ["'health' is used twice"],
+    ),
+    (
+        "write-without-allow",
+        textwrap.dedent("""\
+        checks:
+          - name: login
+            kind: flow
+            steps:
+              - name: submit
+                method: POST
+                url: https://example.com/login
+        """),
+        None,
+        ["checks[0] (login)", "step 'submit' uses POST", "allow_write"],
+    ),
+    ("invalid-yaml", "checks:\n  - name: [unclosed\n", None, ["invalid YAML"]),
+    ("no-checks", "checks: []\n", None, ["no checks defined"]),
+    ("top-level-list", "- a\n- b\n", None, ["top level must be a mapping"]),
+    (
+        "bad-condition",
+        GOOD_CHECK,
+        "alerts:\n  - name: r\n    condition: success is low\n",
+        ["alert-rules.yaml:3", "alerts[0] (r)", "field 'condition'", "cannot parse condition"],
+    ),
+    (
+        "unknown-metric",
+        GOOD_CHECK,
+        "alerts:\n  - name: r\n    condition: smoke.latency > 3\n",
+        ["unknown metric"],
+    ),
+    (
+        "bad-notify",
+        GOOD_CHECK,
+        "alerts:\n  - name: r\n    condition: smoke_test.success < 1\n    notify: [pager]\n",
+        ["field 'notify[0]'", "invalid notify target"],
+    ),
+    (
+        "rule-names-unknown-check",
+        GOOD_CHECK,
+        "alerts:\n  - name: r\n    condition: smoke_test.success < 1\n    checks: [nope]\n",
+        ["alerts[0] (r)", "no check matches 'nope'"],
+    ),
+]
+
+
+class TestValidate:
+    @pytest.mark.parametrize(
+        ("config", "rules", "expected"),
+        [c[1:] for c in BAD_CONFIGS],
+        ids=[c[0] for c in BAD_CONFIGS],
+    )
+    def test_a_bad_config_exits_2_naming_the_problem(
+        self, cli: Run, tmp_path: Path, config: str, rules: str | None, expected: list[str]
+    ) -> None:
+        """Each bad config gives exit 2 and a message naming the file, item and field."""
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(config)
+        if rules is not None:
+            (tmp_path / "alert-rules.yaml").write_text(rules)
+        done = cli("validate", "--config", str(path))
+        assert done.code == 2, done.stdout
+        assert "smokewatch.yaml" in done.stderr or "alert-rules.yaml" in done.stderr
+        for fragment in expected:
+            assert fragment in done.stderr
+        assert "Traceback" not in done.stderr
+
+    def test_every_problem_is_printed_not_just_the_first(
+        self, smokewatch: Run, tmp_path: Path
+    ) -> None:
+        """Three independent mistakes are all reported in one run."""
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(GOOD_CHECK + "    retries: -1\n    timeout: never\n    colour: red\n")
+        done = smokewatch("validate", "--config", str(path))
+        assert done.code == 2
+        assert "3 problem(s)" in done.stderr
+        for field in ("'retries'", "'timeout'", "'colour'"):
+            assert field in done.stderr
+
+    def test_a_missing_file_exits_2(self, cli: Run, tmp_path: Path) -> None:
+        """A config path that does not exist is named, not a stack trace."""
+        done = cli("validate", "--config", str(tmp_path / "nope.yaml"))
+        assert (done.code, "nope.yaml: file not found" in done.stderr) == (2, True)
+
+    def test_the_shipped_configs_are_valid(self, smokewatch: Run) -> None:
+        """The demo config and the spec's alert rules validate."""
+        demo = Path(__file__).resolve().parents[2] / "examples" / "smokewatch.yaml"
+        done = smokewatch(
+            "validate",
+            "--config",
+            str(demo),
+            env={
+                "DEMO_TARGET_URL": "http://x",
+                "DEMO_TARGET_URL_WS": "ws://x",
+                "SMOKE_TEST_PASSWORD": "pw12",
+            },
+        )
+        assert done.code == 0, done.stderr
+        assert "2 alert rules" in done.stdout
+
+
+class TestSchema:
+    def test_the_schema_describes_every_check_kind(self, cli: Run) -> None:
+        """`smokewatch schema` prints a JSON Schema naming http, flow and websocket checks."""
+        done = cli("schema")
+        schema = json.loads(done.stdout)
+        assert schema["$schema"].endswith("2020-12/schema")
+        assert {"HttpCheck", "FlowCheck", "WebsocketCheck"} <= set(schema["$defs"])
+        assert schema["properties"]["checks"]["type"] == "array"
+
+
+class TestCheck:
+    def test_check_prints_timings_and_assertions(
+        self, smokewatch: Run, write_config: Callable[[str], Path], target: TargetState
+    ) -> None:
+        """`smokewatch check NAME` runs one check and shows its phases and each assertion."""
+        config = write_config(
+            """\
+            - name: api-status
+              kind: http
+              url: ${TARGET}/api/v1/status
+              expect:
+                json: [{path: $.status, equals: healthy}]
+            """
+        )
+        done = smokewatch("check", "api-status", "--config", str(config))
+        assert done.code == 0, done.stderr
+        for text in ("api-status", "pass", "connect", "first_byte", "total", "json $.status"):
+            assert text in done.stdout
+        assert target.stats.request_count("/api/v1/status", "GET") == 1
+
+    def test_an_unknown_check_name_exits_2(
+        self, cli: Run, write_config: Callable[[str], Path]
+    ) -> None:
+        """Asking for a check that is not configured lists the ones that are."""
+        config = write_config("- name: a\n  kind: http\n  url: https://example.com\n")
+        done = cli("check", "b", "--config", str(config))
+        assert done.code == 2
+        assert "no check named 'b'" in done.stderr
