@@ -1,4 +1,4 @@
-"""Specifications of ``smokewatch validate``, ``schema`` and ``check``: bad input is named, never half-loaded."""
+"""Specifications of `validate`, `schema` and `check`: bad input is named, never half-loaded."""
 
 from __future__ import annotations
 

@@ -1,0 +1,123 @@
+"""Specifications of the runner: hard timeouts, what is retried, backoff, crashes become results."""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from examples.demo_target import DemoTargetThread, TargetState
+from monitor.config import load_config
+from monitor.runtime import Runtime
+from probes import PROBES
+from probes.base import ProbeContext, ProbeResult, Status
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[DemoTargetThread]:
+    with DemoTargetThread() as target:
+        yield target
+
+
+@pytest.fixture
+def target(served: DemoTargetThread) -> TargetState:
+    served.state.reset()
+    return served.state
+
+
+def runtime_for(tmp_path: Path, checks: str, url: str, log: io.StringIO) -> Runtime:
+    text = (
+        "defaults:\n  retries: 2\n  backoff: {initial: 10ms, max: 40ms}\n  timeout: 2s\n"
+        "alert_rules: null\nchecks:\n" + textwrap.indent(textwrap.dedent(checks), "  ")
+    )
+    path = tmp_path / "smokewatch.yaml"
+    path.write_text(text)
+    loaded = load_config(path, env={"TARGET": url, "API_TOKEN": "secret-token-value"})
+    return Runtime(loaded, region="test", use_store=False, log_stream=log, env={})
+
+
+@pytest.fixture
+def log() -> io.StringIO:
+    return io.StringIO()
+
+
+class TestRetries:
+    async def test_a_hung_target_is_cut_at_the_timeout_and_retried(
+        self, tmp_path: Path, served: DemoTargetThread, target: TargetState, log: io.StringIO
+    ) -> None:
+        """A response slower than the timeout fails as 'timed out'; timeouts are retried."""
+        checks = "- name: slow\n  kind: http\n  url: ${TARGET}/delay?ms=3000\n  timeout: 300ms\n"
+        async with runtime_for(tmp_path, checks, served.url, log) as rt:
+            (run,) = await rt.run_once()
+        assert (run.status, run.attempts) == (Status.FAIL, 3)
+        assert "timed out" in run.result.message
+        assert target.stats.request_count("/delay", "GET") == 3
+        assert run.duration_ms < 3 * 300 + 500
+
+    async def test_retry_on_can_exclude_5xx(
+        self, tmp_path: Path, served: DemoTargetThread, target: TargetState, log: io.StringIO
+    ) -> None:
+        """With retry_on: [connection], a 503 is final after one attempt."""
+        target.set_faults(status=503, path_prefix="/health")
+        checks = "- name: h\n  kind: http\n  url: ${TARGET}/health\n  retry_on: [connection]\n"
+        async with runtime_for(tmp_path, checks, served.url, log) as rt:
+            (run,) = await rt.run_once()
+        assert (run.status, run.attempts) == (Status.FAIL, 1)
+        assert target.stats.request_count("/health", "GET") == 1
+
+    async def test_each_retry_is_logged_with_its_delay(
+        self, tmp_path: Path, served: DemoTargetThread, target: TargetState, log: io.StringIO
+    ) -> None:
+        """Retries appear in the JSON log with check, region, run_id, attempt and delay."""
+        target.set_faults(status=500, path_prefix="/health")
+        checks = "- name: h\n  kind: http\n  url: ${TARGET}/health\n"
+        async with runtime_for(tmp_path, checks, served.url, log) as rt:
+            await rt.run_once()
+        events = [json.loads(line) for line in log.getvalue().splitlines()]
+        retries = [e for e in events if e["event"] == "check.retry"]
+        assert [e["attempt"] for e in retries] == [1, 2]
+        assert all(e["check"] == "h" and e["region"] == "test" and e["run_id"] for e in retries)
+        assert 0.008 <= retries[0]["delay_s"] <= 0.012  # 10 ms +/- 20 % jitter
+        assert 0.016 <= retries[1]["delay_s"] <= 0.024  # doubled
+
+
+class CrashingSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = "crash"
+
+
+class CrashingProbe:
+    """A probe with a bug, to show the runner contains it (no real probe crashes on purpose)."""
+
+    kind = "crash"
+    spec_model = CrashingSpec
+
+    async def run(self, spec: CrashingSpec, ctx: ProbeContext) -> ProbeResult:
+        raise ZeroDivisionError("secret-token-value leaked in a bug")
+
+
+class TestContainment:
+    async def test_an_exception_escaping_a_probe_becomes_an_error_result(
+        self, tmp_path: Path, served: DemoTargetThread, log: io.StringIO
+    ) -> None:
+        """A probe bug is an 'error' result with a redacted message, never a crash or a retry.
+
+        The crashing probe is a test double: the real probes have no bug to trigger.
+        """
+        checks = (
+            "- name: h\n  kind: http\n  url: ${TARGET}/health\n"
+            "  headers: {Authorization: 'Bearer ${API_TOKEN}'}\n"
+        )
+        async with runtime_for(tmp_path, checks, served.url, log) as rt:
+            probes: dict[str, Any] = {**PROBES, "http": CrashingProbe()}
+            rt.runner.probes = probes
+            (run,) = await rt.run_once()
+        assert (run.status, run.attempts) == (Status.ERROR, 1)
+        assert run.result.message == "probe error: ZeroDivisionError: *** leaked in a bug"
+        assert "secret-token-value" not in log.getvalue()
