@@ -141,7 +141,7 @@ def run(
 
 @app.command()
 def demo(
-    interval: Annotated[float, typer.Option(help="seconds between demo runs")] = 30.0,
+    interval: Annotated[float, typer.Option(help="seconds between demo runs")] = 60.0,
     runs: Annotated[int, typer.Option(help="stop after this many runs (0: run until Ctrl-C)")] = 0,
 ) -> None:
     """Start the bundled demo target and watch it with the bundled config (SQLite)."""
