@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +16,6 @@ from monitor.config import load_config
 from monitor.runtime import Runtime
 from probes import PROBES
 from probes.base import ProbeContext, ProbeResult, Status
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[DemoTargetThread]:
-    with DemoTargetThread() as target:
-        yield target
-
-
-@pytest.fixture
-def target(served: DemoTargetThread) -> TargetState:
-    served.state.reset()
-    return served.state
 
 
 def runtime_for(tmp_path: Path, checks: str, url: str, log: io.StringIO) -> Runtime:

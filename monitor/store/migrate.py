@@ -30,9 +30,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database up to ``revision`` in one transaction; a no-op when already there."""
     async with engine.connect() as connection:
-        pass
+        await connection.execution_options(**{SQLITE_IMMEDIATE: True})
         async with connection.begin():
-            if False:
+            if connection.dialect.name == "postgresql":
                 await connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
                 )

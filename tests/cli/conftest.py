@@ -7,14 +7,13 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from examples.demo_target import DemoTargetThread, TargetState
-from examples.demo_target.state import RateLimiter
 
 SMOKEWATCH = str(Path(sys.executable).with_name("smokewatch"))
 
@@ -36,20 +35,6 @@ class Completed:
     code: int
     stdout: str
     stderr: str
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[DemoTargetThread]:
-    with DemoTargetThread() as target:
-        yield target
-
-
-@pytest.fixture
-def target(served: DemoTargetThread) -> TargetState:
-    """The demo target's state, healthy and with no history."""
-    served.state.reset()
-    served.state.limiter = RateLimiter()
-    return served.state
 
 
 @pytest.fixture

@@ -23,5 +23,6 @@ class TestDemo:
         assert done.returncode == 0, done.stderr
         for check in ("health", "api-status", "api-test", "api-login", "echo-websocket"):
             assert check in done.stdout
-        assert " fail" not in done.stdout and "error" not in done.stdout
+        assert " fail" not in done.stdout
+        assert "error" not in done.stdout
         assert (tmp_path / "smokewatch-demo.db").stat().st_size > 0

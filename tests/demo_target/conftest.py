@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from examples.demo_target import DemoTargetThread, TargetState
-from examples.demo_target.state import RateLimiter
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[DemoTargetThread]:
-    with DemoTargetThread() as target:
-        yield target
 
 
 @pytest.fixture
-def state(served: DemoTargetThread) -> TargetState:
-    """The served target's state, healthy and with no history."""
-    served.state.reset()
-    served.state.limiter = RateLimiter()
-    return served.state
+def state(target: TargetState) -> TargetState:
+    """The served target's state, healthy and with no history (tests.support.demo)."""
+    return target
 
 
 @pytest.fixture(scope="module")
