@@ -6,11 +6,11 @@
 
 from typing import Any
 
-from probes import flow, http, websocket
+from probes import browser, flow, http, websocket
 from probes.base import Probe
 
 PROBES: dict[str, Probe[Any]] = {
-    probe.kind: probe for probe in (http.PROBE, flow.PROBE, websocket.PROBE)
+    probe.kind: probe for probe in (http.PROBE, flow.PROBE, websocket.PROBE, browser.PROBE)
 }
 
 __all__ = ["PROBES", "Probe"]

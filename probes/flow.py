@@ -16,6 +16,7 @@ each must be captured by an earlier step, which is checked at config load.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any, Final, Literal
@@ -23,7 +24,7 @@ from typing import Any, Final, Literal
 import jsonpath
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from probes.assertions import Expectations, snippet
+from probes.assertions import Expectations, clip
 from probes.base import AssertionOutcome, JSONValue, Probe, ProbeContext, ProbeResult, Status
 from probes.http import (
     DEFAULT_MAX_BODY_BYTES,
@@ -31,12 +32,16 @@ from probes.http import (
     HttpProbeError,
     RequestFailedError,
     evaluate,
+    parse_retry_after,
     send,
 )
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 READ_METHODS: Final = frozenset({"GET", "HEAD"})
 MASK: Final = "***"
+_ELLIPSIS: Final = "…"  # how probes.assertions.clip marks a cut text
+_MIN_MASKED: Final = 4  # shorter values are too likely to be ordinary words or numbers
+_MESSAGE_CHARS: Final = 200
 
 
 class Capture(BaseModel):
@@ -59,9 +64,10 @@ class Capture(BaseModel):
         return self
 
     def take(self, exchange: Exchange) -> str | None:
+        """The captured value; ``None`` when nothing (or only an empty value) was found."""
         if self.header is not None:
             value: str | None = exchange.headers.get(self.header)
-            return value
+            return value or None
         try:
             found: list[object] = jsonpath.findall(self.json_path or "$", exchange.json())
         except ValueError:
@@ -69,7 +75,7 @@ class Capture(BaseModel):
         if not found or found[0] is None:
             return None
         first: object = found[0]
-        return first if isinstance(first, str) else str(first)
+        return (first if isinstance(first, str) else str(first)) or None
 
 
 class FlowStep(BaseModel):
@@ -135,6 +141,8 @@ class FlowSpec(BaseModel):
                 raise ValueError(
                     f"step '{step.name}' uses {sorted(missing)} before any step captures it"
                 )
+            if step.name in names:
+                raise ValueError(f"step name '{step.name}' is used twice")
             known |= set(step.capture)
             names.add(step.name)
         for step in self.cleanup:
@@ -170,12 +178,14 @@ class FlowProbe:
             timings=timings,
             details={"steps": run.steps},
             transient=run.transient,
-            retry_after_s=None,
+            retry_after_s=run.retry_after_s,
         )
-        if run.error is not None and result.status is Status.PASS:
-            result.status, result.message = Status.FAIL, run.error
-        elif run.error is not None:
-            result.message = run.error
+        if run.error is not None:
+            # A step that got no response fails the check, even after a merely degraded one;
+            # the message names whichever failure came first.
+            result.status = Status.worst(result.status, Status.FAIL)
+            if not run.failed_before_error:
+                result.message = run.error
         return result
 
 
@@ -189,7 +199,9 @@ class _FlowRun:
         self.steps: list[dict[str, JSONValue]] = []
         self.timings: dict[str, float] = {}
         self.transient = False
+        self.retry_after_s: float | None = None
         self.error: str | None = None
+        self.failed_before_error = False  # an outcome had already failed the check
 
     async def step(self, step: FlowStep, *, cleanup: bool) -> bool:
         missing = step.placeholders() - set(self.captured)
@@ -214,24 +226,32 @@ class _FlowRun:
                 isinstance(exc, RequestFailedError) and exc.transient and not cleanup
             )
             message = self._mask(f"step '{step.name}': {exc.message}")
-            self.error = self.error or message
+            if self.error is None:
+                self.error = message
+                self.failed_before_error = any(_fails(o) for o in self.outcomes)
             self.steps.append({"name": step.name, "error": message})
             return False
         self.timings[f"step:{step.name}"] = exchange.total_ms
+        # Capture even from a failing step: a created id may be all a cleanup step needs.
+        # Captures come first so that evaluating the expectations can already mask them.
+        missed = []
         for key, capture in step.capture.items():
             value = capture.take(exchange)
             if value is None:
-                self.outcomes.append(
+                missed.append(
                     AssertionOutcome(f"{step.name}: capture {key}", False, "a value", "nothing")
                 )
             else:
                 self.captured[key] = value
         outcomes = [self._name(step, o) for o in evaluate(step.expect, exchange)]
-        self.outcomes.extend(outcomes)
-        passed = all(o.passed for o in outcomes) and all(k in self.captured for k in step.capture)
+        self.outcomes.extend(outcomes + missed)  # status first: it explains a missed capture
+        # Over a ``degraded`` budget the step still worked: the flow goes on, the result degrades.
+        passed = not missed and all(o.passed or not _fails(o) for o in outcomes)
         code = exchange.status_code
         if not passed and not cleanup and (code >= 500 or code == 429):
             self.transient = True
+            if self.retry_after_s is None:
+                self.retry_after_s = parse_retry_after(exchange.headers.get("retry-after"))
         self.steps.append(
             {
                 "name": step.name,
@@ -264,10 +284,31 @@ class _FlowRun:
         return value
 
     def _mask(self, text: str) -> str:
+        """``text`` with every captured value masked, also as quoted or clipped in a snippet."""
         for value in sorted(self.captured.values(), key=len, reverse=True):
-            if len(value) >= 4:
-                text = text.replace(value, MASK)
-        return snippet(text, 200)
+            if len(value) >= _MIN_MASKED:
+                text = _mask_value(text, value)
+        return clip(text, _MESSAGE_CHARS)
+
+
+def _fails(outcome: AssertionOutcome) -> bool:
+    """Whether an outcome fails the check (not merely degrades it)."""
+    return not outcome.passed and outcome.status_if_failed.rank >= Status.FAIL.rank
+
+
+def _mask_value(text: str, value: str) -> str:
+    forms = {value, repr(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, MASK)
+        # A snippet clipped in the middle of the value shows a prefix of it before the ellipsis.
+        parts = text.split(_ELLIPSIS)
+        for i, part in enumerate(parts[:-1]):
+            for size in range(min(len(part), len(form) - 1), _MIN_MASKED - 1, -1):
+                if part.endswith(form[:size]):
+                    parts[i] = part[:-size] + MASK
+                    break
+        text = _ELLIPSIS.join(parts)
+    return text
 
 
 def _strings(value: JSONValue) -> list[str]:

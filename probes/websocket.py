@@ -3,6 +3,12 @@
 A check passes when the handshake succeeds (HTTP 101) and, if ``send`` is set, a
 reply arriving within the timeout matches ``expect``.  Messages the server sends
 before the reply (a greeting, say) are skipped until one matches or time runs out.
+``expect.contains``/``expect.matches`` need ``send``: without it no reply is awaited,
+so the config is rejected rather than the expectation silently ignored.
+
+The whole attempt (handshake and reply) stays within ``ctx.deadline_s``.  A refused or
+dropped connection, a timeout and a 5xx/429 handshake answer are transient; any other
+refused handshake (a 403, say) is not.
 """
 
 from __future__ import annotations
@@ -10,14 +16,24 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Literal
+from typing import Final, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
+from websockets.exceptions import (
+    InvalidHandshake,
+    InvalidMessage,
+    InvalidStatus,
+    InvalidURI,
+    WebSocketException,
+)
+from websockets.http11 import USER_AGENT
 
-from probes.base import AssertionOutcome, ProbeContext, ProbeResult, Status
+from probes.base import AssertionOutcome, Probe, ProbeContext, ProbeResult, Status
+
+MAX_MESSAGE_BYTES: Final = 1 << 20
+_CLOSE_TIMEOUT_S: Final = 1.0  # closing is not measured; do not wait long for the server's close
 
 
 class WebSocketExpect(BaseModel):
@@ -56,6 +72,12 @@ class WebSocketSpec(BaseModel):
             raise ValueError("url must be a ws:// or wss:// URL with a host")
         return value
 
+    @model_validator(mode="after")
+    def _reply_needs_send(self) -> WebSocketSpec:
+        if self.send is None and (self.expect.contains, self.expect.matches) != (None, None):
+            raise ValueError("expect.contains/matches check a reply, which needs 'send'")
+        return self
+
 
 class WebSocketProbe:
     kind = "websocket"
@@ -64,33 +86,54 @@ class WebSocketProbe:
     async def run(self, spec: WebSocketSpec, ctx: ProbeContext) -> ProbeResult:
         host = urlsplit(spec.url).hostname or ""
         await ctx.gate.acquire(host)
-        headers = {k: v.get_secret_value() for k, v in spec.headers.items()}
-        headers.update({k: v for k, v in ctx.headers.items() if k.lower() != "user-agent"})
+        user_agent, headers = _handshake_headers(spec, ctx)
         t0 = time.perf_counter()
+        deadline = t0 + ctx.deadline_s
         timings: dict[str, float] = {}
         try:
             async with connect(
                 spec.url,
                 additional_headers=headers,
-                user_agent_header=ctx.headers.get("User-Agent"),
+                user_agent_header=user_agent,
+                # Like the shared HTTP client (trust_env=False): no proxy from the environment.
+                proxy=None,
                 open_timeout=ctx.deadline_s,
-                max_size=1 << 20,
+                close_timeout=min(ctx.deadline_s, _CLOSE_TIMEOUT_S),
+                max_size=MAX_MESSAGE_BYTES,
             ) as ws:
                 timings["connect"] = (time.perf_counter() - t0) * 1000.0
                 outcomes = _connect_budget(spec.expect, timings["connect"])
                 if spec.send is not None:
                     t1 = time.perf_counter()
                     await ws.send(spec.send)
-                    outcomes.append(await _await_reply(ws, spec.expect, ctx.deadline_s))
+                    left = max(0.0, deadline - time.perf_counter())
+                    outcomes.append(await _await_reply(ws, spec.expect, left))
                     timings["reply"] = (time.perf_counter() - t1) * 1000.0
-        except (InvalidHandshake, InvalidURI) as exc:
-            return _failure(f"handshake failed: {exc}", t0, transient=False)
-        except (OSError, WebSocketException) as exc:
-            return _failure(f"connection failed: {type(exc).__name__}: {exc}", t0, transient=True)
+        # TimeoutError is an OSError: it must come first.
         except TimeoutError:
             return _failure(f"timed out after {ctx.deadline_s:g} s", t0, transient=True)
+        except (InvalidHandshake, InvalidURI) as exc:
+            return _failure(f"handshake failed: {exc}", t0, transient=_transient_handshake(exc))
+        except (OSError, WebSocketException) as exc:
+            return _failure(f"connection failed: {type(exc).__name__}: {exc}", t0, transient=True)
         timings["total"] = (time.perf_counter() - t0) * 1000.0
         return ProbeResult.from_assertions(outcomes, timings=timings)
+
+
+def _handshake_headers(spec: WebSocketSpec, ctx: ProbeContext) -> tuple[str, dict[str, str]]:
+    """The User-Agent and the other handshake headers; ``ctx.headers`` win, in any case."""
+    merged = {k.lower(): (k, v.get_secret_value()) for k, v in spec.headers.items()}
+    merged.update({k.lower(): (k, v) for k, v in ctx.headers.items()})
+    agent = merged.pop("user-agent", ("", USER_AGENT))[1]
+    return agent, dict(merged.values())
+
+
+def _transient_handshake(exc: WebSocketException) -> bool:
+    """A missing or garbled answer, or a 5xx/429, may pass on a retry; a 4xx refusal will not."""
+    if isinstance(exc, InvalidStatus):
+        code = exc.response.status_code
+        return code >= 500 or code == 429
+    return isinstance(exc, InvalidMessage)
 
 
 def _connect_budget(expect: WebSocketExpect, connect_ms: float) -> list[AssertionOutcome]:
@@ -152,4 +195,4 @@ def _failure(message: str, t0: float, *, transient: bool) -> ProbeResult:
     )
 
 
-PROBE = WebSocketProbe()
+PROBE: Final[Probe[WebSocketSpec]] = WebSocketProbe()

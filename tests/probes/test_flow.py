@@ -187,7 +187,11 @@ class TestFlowSpec:
                 [],
                 "step 'b'",
             ),
-            ([{"name": "a", "url": "http://x/"}], [{"name": "c", "url": "http://x/{{ token }}"}], "'c'"),
+            (
+                [{"name": "a", "url": "http://x/"}],
+                [{"name": "c", "url": "http://x/{{ token }}"}],
+                "'c'",
+            ),
         ],
         ids=[
             "in-url",
@@ -229,7 +233,7 @@ class TestFlowSpec:
     def test_a_capture_takes_one_valid_source(self, capture: dict[str, str]) -> None:
         """A capture names exactly one of a JSON path or a header, and the path must parse."""
         step = {"name": "a", "url": "http://x/", "capture": {"v": capture}}
-        with pytest.raises(ValidationError, match="capture|JSON path"):
+        with pytest.raises(ValidationError, match=r"capture|JSON path"):
             FlowSpec.model_validate({"steps": [step]})
 
 
@@ -275,7 +279,7 @@ class TestFlowRun:
         named: str,
         transient: bool,
     ) -> None:
-        """A failing profile step fails the check, the logout is still sent, 5xx/429 are transient."""
+        """A failing profile fails the check, logout is still sent; 5xx and 429 are transient."""
         if fault is not None:
             target.set_faults(status=fault, path_prefix=PROFILE)
         result = await PROBE.run(login_flow(base, profile=profile_step(base, email)), ctx)
@@ -288,7 +292,7 @@ class TestFlowRun:
     async def test_a_failed_login_skips_cleanup(
         self, base: str, target: TargetState, ctx: ProbeContext
     ) -> None:
-        """A wrong password gets 401: FAIL naming the login, no profile, logout skipped for lack of a token."""
+        """A wrong password (401) fails naming the login; with no token the logout is skipped."""
         login = login_step(base, json={"email": DEFAULT_EMAIL, "password": "wrong-password"})
         result = await PROBE.run(login_flow(base, login=login), ctx)
         assert result.status is Status.FAIL
@@ -328,7 +332,7 @@ class TestFlowRun:
         ctx: ProbeContext,
         login_expect: dict[str, Any],
     ) -> None:
-        """The token the target issued is nowhere in the result: not message, assertions or details."""
+        """The token the target issued is nowhere in the result: message, assertions, details."""
         result = await PROBE.run(login_flow(base, login=login_step(base, expect=login_expect)), ctx)
         [session] = target.sessions.ended
         assert len(session.token) >= 4
@@ -339,12 +343,12 @@ class TestFlowRun:
         self, base: str, target: TargetState, ctx: ProbeContext
     ) -> None:
         """An assertion whose actual value is the token shows the mask instead."""
-        login = login_step(
-            base, expect={"json": [{"path": "$.access_token", "equals": "not-it"}]}
-        )
+        login = login_step(base, expect={"json": [{"path": "$.access_token", "equals": "not-it"}]})
         result = await PROBE.run(login_flow(base, login=login), ctx)
         assert result.status is Status.FAIL
-        assert result.message == f"login: json $.access_token: expected equals 'not-it', got '{MASK}'"
+        assert (
+            result.message == f"login: json $.access_token: expected equals 'not-it', got '{MASK}'"
+        )
 
     async def test_a_long_captured_value_is_masked_even_when_clipped(
         self, server: LiveServer, ctx: ProbeContext
@@ -403,7 +407,7 @@ class TestFlowRun:
         capture: dict[str, str],
         named: str,
     ) -> None:
-        """A missing capture fails its step and stops the flow; cleanup still runs with what was captured."""
+        """A missing capture fails its step and stops the flow; cleanup uses what was captured."""
         login = login_step(base, capture={"token": {"json": "$.access_token"}, "user": capture})
         result = await PROBE.run(login_flow(base, login=login), ctx)
         assert result.status is Status.FAIL
@@ -412,6 +416,15 @@ class TestFlowRun:
         assert "profile" not in step_reports(result)
         assert target.stats.request_count(PROFILE) == 0
         assert sessions(target) == (1, 1, 0)
+
+    async def test_an_empty_value_is_not_captured(
+        self, server: LiveServer, ctx: ProbeContext
+    ) -> None:
+        """An empty string is nothing to use later, so capturing it fails the step."""
+        step = {"name": "echo", "url": server.url("/echo"), "capture": {"v": {"json": "$.body"}}}
+        result = await PROBE.run(FlowSpec.model_validate({"steps": [step]}), ctx)
+        assert result.status is Status.FAIL
+        assert result.message == "echo: capture v: expected a value, got nothing"
 
     async def test_a_refused_connection_fails_the_step_as_transient(
         self, base: str, target: TargetState, ctx: ProbeContext, closed_port: int
@@ -425,10 +438,33 @@ class TestFlowRun:
         assert step_reports(result)["profile"]["error"] == result.message
         assert sessions(target) == (1, 1, 0)
 
+    async def test_the_message_names_the_first_failure(
+        self, base: str, target: TargetState, ctx: ProbeContext, closed_port: int
+    ) -> None:
+        """When the profile fails and then the logout gets no response, the profile is named."""
+        profile = profile_step(base, "someone-else@example.com")
+        logout = logout_step(f"http://127.0.0.1:{closed_port}")
+        result = await PROBE.run(login_flow(base, profile=profile, logout=logout), ctx)
+        assert result.status is Status.FAIL
+        assert result.message.startswith("profile: json $.email")
+        assert step_reports(result)["logout"]["error"] == "step 'logout': connection refused"
+
+    async def test_a_degraded_step_does_not_stop_the_flow(
+        self, base: str, target: TargetState, ctx: ProbeContext
+    ) -> None:
+        """A step over its degraded budget still worked: later steps run, the result degrades."""
+        login = login_step(base, expect={"status": [200], "response_time": {"degraded_ms": 0.001}})
+        result = await PROBE.run(login_flow(base, login=login), ctx)
+        assert result.status is Status.DEGRADED
+        assert result.message.startswith("login: response time: expected <= 0.001 ms, got ")
+        assert [r["ok"] for r in result.details["steps"]] == [True, True, True]
+        assert target.stats.request_count(PROFILE, "GET") == 1
+        assert sessions(target) == (1, 1, 0)
+
     async def test_a_request_error_outranks_a_degraded_step(
         self, base: str, target: TargetState, ctx: ProbeContext, closed_port: int
     ) -> None:
-        """A step that got no response fails the check even when an earlier step was only degraded."""
+        """A step that got no response fails the check, even after a merely degraded step."""
         login = login_step(base, expect={"response_time": {"degraded_ms": 0.001}})
         profile = profile_step(f"http://127.0.0.1:{closed_port}")
         result = await PROBE.run(login_flow(base, login=login, profile=profile), ctx)

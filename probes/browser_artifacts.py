@@ -1,0 +1,111 @@
+"""Failure artifacts of browser checks: a screenshot and a Playwright trace, kept a while.
+
+File names are ``<check>-<UTC timestamp>-<short id>.{png,zip}``: nothing from the
+page or the config's values, so never a secret.  A trace records what was typed
+and sent (the login form's password), so every secret value is scrubbed out of
+the trace's files before it is kept.  Only the newest ``keep`` failures are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+import zipfile
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+from urllib.parse import quote, quote_plus
+
+MASK: Final = b"***"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_SUFFIXES: Final = (".png", ".zip")
+
+
+def secret_variants(secrets: Iterable[str]) -> list[bytes]:
+    """Each secret as it may appear in a trace: raw, URL-encoded (form bodies), JSON-escaped."""
+    variants: set[bytes] = set()
+    for secret in secrets:
+        for form in (secret, quote_plus(secret), quote(secret, safe=""), json.dumps(secret)[1:-1]):
+            variants.add(form.encode())
+    # Longest first, so a secret containing another is masked whole.
+    return sorted(variants, key=len, reverse=True)
+
+
+def scrub(data: bytes, variants: list[bytes]) -> bytes:
+    for variant in variants:
+        data = data.replace(variant, MASK)
+    return data
+
+
+def scrub_zip(source: Path, target: Path, secrets: Iterable[str]) -> None:
+    """Copy the zip ``source`` to ``target`` with every secret masked in every member."""
+    variants = secret_variants(secrets)
+    with (
+        zipfile.ZipFile(source) as src,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            dst.writestr(info.filename, scrub(src.read(info), variants))
+
+
+class ArtifactStore:
+    """A directory of failure artifacts holding at most the ``keep`` newest failures."""
+
+    def __init__(self, directory: str | Path, *, keep: int = 50) -> None:
+        if keep < 1:
+            raise ValueError("keep must be at least 1")
+        self.directory = Path(directory)
+        self.keep = keep
+
+    def new_stem(self, check_name: str) -> Path:
+        """A fresh path without suffix for one failure's files."""
+        safe = _UNSAFE.sub("_", check_name).strip("_")[:80] or "check"
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        return self.directory / f"{safe}-{stamp}-{uuid.uuid4().hex[:8]}"
+
+    async def save_screenshot(self, stem: Path, png: bytes) -> Path:
+        path = stem.parent / f"{stem.name}.png"
+        await asyncio.to_thread(self._write, path, png)
+        return path
+
+    async def save_trace(self, stem: Path, raw_trace: Path, secrets: Iterable[str]) -> Path:
+        path = stem.parent / f"{stem.name}.zip"
+        await asyncio.to_thread(self._scrub_into, raw_trace, path, list(secrets))
+        return path
+
+    async def prune(self) -> list[Path]:
+        """Delete all but the newest ``keep`` failures' files; return what was deleted."""
+        return await asyncio.to_thread(self._prune)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    def _scrub_into(self, raw: Path, path: Path, secrets: list[str]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            scrub_zip(raw, path, secrets)
+        finally:
+            raw.unlink(missing_ok=True)
+
+    def _prune(self) -> list[Path]:
+        if not self.directory.is_dir():
+            return []
+        groups: dict[str, list[Path]] = {}
+        for path in self.directory.iterdir():
+            if path.suffix in _SUFFIXES and path.is_file():
+                groups.setdefault(path.stem, []).append(path)
+
+        def newest(stem: str) -> float:
+            return max(p.stat().st_mtime for p in groups[stem])
+
+        doomed = sorted(groups, key=newest, reverse=True)[self.keep :]
+        deleted: list[Path] = []
+        for stem in doomed:
+            for path in groups[stem]:
+                path.unlink(missing_ok=True)
+                deleted.append(path)
+        return deleted

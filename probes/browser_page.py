@@ -1,0 +1,179 @@
+"""What a browser check sees happen on its page, and the read-only guard around it.
+
+:class:`PageWatch` listens to one page for its whole check: console errors,
+uncaught page errors, failed requests (4xx/5xx responses and network errors),
+and routes every request of the context through the guard, which aborts any
+write (a request other than GET/HEAD/OPTIONS) the current step does not allow.
+:func:`navigation_timings` reads Navigation Timing and LCP from the page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Sequence
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from playwright.async_api import BrowserContext, ConsoleMessage, Page, Request, Response, Route
+from playwright.async_api import Error as PlaywrightError
+
+from probes.assertions import clip
+from probes.base import JSONValue
+from probes.browser_steps import AllowedWrite
+
+READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+KEEP_MESSAGES: Final = 5
+KEEP_REQUESTS: Final = 20
+# The guard's own doing, and requests cut short by a navigation: not the target's fault.
+_SELF_INFLICTED = re.compile(r"ERR_BLOCKED_BY_CLIENT|net::ERR_ABORTED|NS_BINDING_ABORTED")
+
+# Navigation Timing and LCP, in ms from the start of navigation.  LCP is emitted
+# after a paint, which may come after the load event: wait up to two frames for it.
+TIMINGS_JS: Final = """async () => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const lcp = await new Promise((resolve) => {
+    let last = null;
+    try {
+      const po = new PerformanceObserver((list) => {
+        const entries = list.getEntries();
+        if (entries.length) last = entries[entries.length - 1].startTime;
+      });
+      po.observe({ type: "largest-contentful-paint", buffered: true });
+      const taken = po.takeRecords();
+      if (taken.length) last = taken[taken.length - 1].startTime;
+      const done = () => { po.disconnect(); resolve(last); };
+      if (last !== null) return done();
+      requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0)));
+      setTimeout(done, 250);
+    } catch (e) { resolve(null); }
+  });
+  if (!nav) return { lcp };
+  return {
+    ttfb: nav.responseStart,
+    dcl: nav.domContentLoadedEventEnd || null,
+    load: nav.loadEventEnd || nav.loadEventStart || null,
+    lcp,
+  };
+}"""
+
+
+def short_url(url: str, origin: str) -> str:
+    """A request's URL for a report: the path on the check's origin, else host and path."""
+    parts = urlsplit(url)
+    if not parts.netloc:
+        return clip(url, 120)
+    here = f"{parts.scheme}://{parts.netloc}"
+    return clip(parts.path or "/" if here == origin else f"{parts.netloc}{parts.path}", 200)
+
+
+class PageWatch:
+    """Collects one check's page events and guards its requests."""
+
+    def __init__(
+        self,
+        origin: str,
+        *,
+        ignore_console: Sequence[str] = (),
+        ignore_requests: Sequence[str] = (),
+    ) -> None:
+        self.origin = origin
+        self.allowed: tuple[AllowedWrite, ...] = ()
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.failed_requests: list[dict[str, JSONValue]] = []
+        self.blocked_requests: list[dict[str, JSONValue]] = []
+        self.allowed_writes: list[dict[str, JSONValue]] = []
+        self.crashed = False
+        self._ignore_console = [re.compile(p) for p in ignore_console]
+        self._ignore_requests = [re.compile(p) for p in ignore_requests]
+
+    async def attach(self, context: BrowserContext, page: Page) -> None:
+        await context.route("**/*", self._route)
+        page.on("console", self._on_console)
+        page.on("pageerror", self._on_page_error)
+        page.on("response", self._on_response)
+        page.on("requestfailed", self._on_request_failed)
+        page.on("crash", self._on_crash)
+
+    def details(self) -> dict[str, JSONValue]:
+        return {
+            "console_errors": _counted(self.console_errors, KEEP_MESSAGES, "messages"),
+            "page_errors": _counted(self.page_errors, KEEP_MESSAGES, "messages"),
+            "failed_requests": _counted(self.failed_requests, KEEP_REQUESTS, "requests"),
+            "blocked_requests": _counted(self.blocked_requests, KEEP_REQUESTS, "requests"),
+            "allowed_writes": self.allowed_writes[:KEEP_REQUESTS],
+        }
+
+    async def _route(self, route: Route) -> None:
+        request = route.request
+        method = request.method
+        with contextlib.suppress(PlaywrightError):  # the page or context closed meanwhile
+            if method in READ_METHODS:
+                await route.continue_()
+                return
+            entry: dict[str, JSONValue] = {
+                "method": method,
+                "url": short_url(request.url, self.origin),
+            }
+            if any(rule.matches(method, request.url, self.origin) for rule in self.allowed):
+                self.allowed_writes.append(entry)
+                await route.continue_()
+                return
+            self.blocked_requests.append(entry)
+            await route.abort("blockedbyclient")
+
+    def _ignored(self, text: str) -> bool:
+        return any(p.search(text) for p in self._ignore_console)
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        text = message.text
+        if _SELF_INFLICTED.search(text) or self._ignored(text):
+            return
+        self.console_errors.append(clip(" ".join(text.split()), 200))
+
+    def _on_page_error(self, error: Any) -> None:
+        name = getattr(error, "name", "") or "Error"
+        text = f"{name}: {getattr(error, 'message', '') or error}"
+        if not self._ignored(text):
+            self.page_errors.append(clip(" ".join(text.split()), 200))
+
+    def _on_response(self, response: Response) -> None:
+        if response.status >= 400:
+            self._failed(response.request, status=response.status)
+
+    def _on_request_failed(self, request: Request) -> None:
+        failure = request.failure or "failed"
+        if not _SELF_INFLICTED.search(failure):
+            self._failed(request, error=failure)
+
+    def _failed(self, request: Request, *, status: int | None = None, error: str = "") -> None:
+        if any(p.search(request.url) for p in self._ignore_requests):
+            return
+        entry: dict[str, JSONValue] = {
+            "method": request.method,
+            "url": short_url(request.url, self.origin),
+        }
+        entry.update({"status": status} if status is not None else {"error": clip(error, 100)})
+        self.failed_requests.append(entry)
+
+    def _on_crash(self, page: Page) -> None:
+        self.crashed = True
+
+
+def _counted(items: list[Any], keep: int, key: str) -> dict[str, JSONValue]:
+    return {"count": len(items), key: items[:keep]}
+
+
+async def navigation_timings(page: Page) -> dict[str, float]:
+    """TTFB, DOMContentLoaded, load and LCP of the current document, in ms."""
+    raw = await page.evaluate(TIMINGS_JS)
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        key: round(float(value), 1)
+        for key, value in raw.items()
+        if isinstance(value, int | float) and value > 0
+    }
