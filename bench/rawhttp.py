@@ -2,8 +2,8 @@
 
 It is the benchmark's own instrument, not the thing measured: it drives the
 blackbox exporter's ``/probe`` endpoint over keep-alive connections (so the
-driver's cost stays small and out of the exporter's process), and it gives the
-timing floor: one fresh-connection GET with nothing in the way.
+driver's cost stays small, and outside the exporter's process), and it gives
+the timing floor: one fresh-connection GET with nothing in the way.
 """
 
 from __future__ import annotations
@@ -85,18 +85,3 @@ async def get_once(host: str, port: int, path: str) -> tuple[Response, float]:
         writer.close()
         await writer.wait_closed()
     return Response(status, headers, body), elapsed_ms
-
-
-async def wait_until_up(host: str, port: int, path: str, timeout_s: float = 15.0) -> None:
-    """Poll ``path`` until it answers 200, or raise ``RuntimeError`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            response, _ = await get_once(host, port, path)
-            if response.status == 200:
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{host}:{port}{path} did not come up in {timeout_s:g} s")
-        await asyncio.sleep(0.05)

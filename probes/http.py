@@ -212,7 +212,7 @@ async def send(
         headers=response.headers,
         body=body,
         truncated=truncated,
-        url=str(response.url.copy_with(userinfo=b"")),
+        url=str(response.url.copy_with(userinfo=b"") if response.url.userinfo else response.url),
         http_version=response.http_version,
         encoding=response.charset_encoding or "utf-8",
         timings=timer.as_dict(),

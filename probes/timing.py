@@ -12,7 +12,11 @@ reports, in milliseconds:
 ``request``     sending the request headers and body
 ``first_byte``  request sent until response headers received: server think time
 ``transfer``    response headers received until the body is read (first to last byte)
-``total``       from :meth:`PhaseTimer.start` to :meth:`PhaseTimer.stop`
+``total``       first network event (connect, or send on a reused connection) to the
+                last body byte; what the client library does around that (pool
+                bookkeeping, closing the response) is not the target's time.  Falls
+                back to :meth:`PhaseTimer.start` / :meth:`PhaseTimer.stop` for an
+                exchange that never got that far.
 ==============  ===============================================================
 
 Redirects reuse the same callback, so each phase is the sum over every hop.  The
@@ -66,7 +70,7 @@ class PhaseTimer:
     closed there.
     """
 
-    __slots__ = ("_last", "_ms", "_open", "_t0", "_t_end")
+    __slots__ = ("_body_done", "_first", "_last", "_ms", "_open", "_t0", "_t_end")
 
     def __init__(self) -> None:
         self._open: dict[str, float] = {}
@@ -74,6 +78,8 @@ class PhaseTimer:
         self._t0: float | None = None
         self._t_end: float | None = None
         self._last: str | None = None
+        self._first: float | None = None
+        self._body_done: float | None = None
 
     def start(self) -> None:
         self._t0 = time.perf_counter()
@@ -86,6 +92,8 @@ class PhaseTimer:
         phase, is_start, then = hit
         now = time.perf_counter()
         self._last = phase
+        if self._first is None:
+            self._first = now
         if is_start:
             self._open.setdefault(phase, now)
             return
@@ -94,6 +102,8 @@ class PhaseTimer:
             self._ms[phase] += (now - began) * 1000.0
         if then is not None:
             self._open[then] = now
+        elif phase == "transfer":
+            self._body_done = now
 
     def stop(self) -> None:
         now = time.perf_counter()
@@ -109,11 +119,14 @@ class PhaseTimer:
 
     @property
     def total_ms(self) -> float:
-        """Milliseconds from :meth:`start` to :meth:`stop` (or to now, while running)."""
-        if self._t0 is None:
+        """Milliseconds from the first network event to the last body byte (see module doc)."""
+        begin = self._first if self._first is not None else self._t0
+        if begin is None:
             return 0.0
-        end = self._t_end if self._t_end is not None else time.perf_counter()
-        return (end - self._t0) * 1000.0
+        end = self._body_done
+        if end is None:
+            end = self._t_end if self._t_end is not None else time.perf_counter()
+        return (end - begin) * 1000.0
 
     def as_dict(self) -> dict[str, float]:
         """Every phase plus ``total``, in milliseconds rounded to 0.001."""
