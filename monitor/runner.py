@@ -251,7 +251,5 @@ def _should_retry(result: ProbeResult, settings: CheckDefaults) -> bool:
     code = result.details.get("status_code")
     if isinstance(code, int):
         return ("429" in retry_on and code == 429) or ("5xx" in retry_on and code >= 500)
-    cause = result.details.get("cause")
-    if cause == "timeout" or "timed out" in result.message:
-        return "timeout" in retry_on
-    return "connection" in retry_on
+    cause = result.details.get("cause", "connection")
+    return cause in retry_on

@@ -68,6 +68,8 @@ class ProbeResult:
     ``tls``, ``request``, ``first_byte``, ``transfer``; browsers add ``ttfb``,
     ``dcl``, ``load``, ``lcp``).  ``transient`` says a retry might help
     (connection error, timeout, 5xx, 429); an assertion failing on a 200 is not.
+    A probe that failed without any response says why in ``details["cause"]``:
+    :func:`failure_cause` gives ``"timeout"`` or ``"connection"``.
     """
 
     status: Status
@@ -112,6 +114,11 @@ class ProbeResult:
 
 class GateClosed(Exception):  # noqa: N818 -- reads as a state: "the gate is closed"
     """Raised by a gate when a host's request budget cannot admit a request in time."""
+
+
+def failure_cause(*, timed_out: bool) -> str:
+    """The ``details["cause"]`` of a failure that got no response (retry policy reads it)."""
+    return "timeout" if timed_out else "connection"
 
 
 class RequestGate(Protocol):

@@ -25,12 +25,21 @@ import jsonpath
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from probes.assertions import Expectations, clip
-from probes.base import AssertionOutcome, JSONValue, Probe, ProbeContext, ProbeResult, Status
+from probes.base import (
+    AssertionOutcome,
+    JSONValue,
+    Probe,
+    ProbeContext,
+    ProbeResult,
+    Status,
+    failure_cause,
+)
 from probes.http import (
     DEFAULT_MAX_BODY_BYTES,
     Exchange,
     HttpProbeError,
     RequestFailedError,
+    RequestTimeoutError,
     evaluate,
     parse_retry_after,
     send,
@@ -176,7 +185,7 @@ class FlowProbe:
         result = ProbeResult.from_assertions(
             run.outcomes,
             timings=timings,
-            details={"steps": run.steps},
+            details={"steps": run.steps, **({"cause": run.cause} if run.cause else {})},
             transient=run.transient,
             retry_after_s=run.retry_after_s,
         )
@@ -201,6 +210,7 @@ class _FlowRun:
         self.transient = False
         self.retry_after_s: float | None = None
         self.error: str | None = None
+        self.cause: str | None = None
         self.failed_before_error = False  # an outcome had already failed the check
 
     async def step(self, step: FlowStep, *, cleanup: bool) -> bool:
@@ -230,6 +240,8 @@ class _FlowRun:
                 self.error = message
                 self.failed_before_error = any(_fails(o) for o in self.outcomes)
             self.steps.append({"name": step.name, "error": message})
+            if self.cause is None:
+                self.cause = failure_cause(timed_out=isinstance(exc, RequestTimeoutError))
             return False
         self.timings[f"step:{step.name}"] = exchange.total_ms
         # Capture even from a failing step: a created id may be all a cleanup step needs.

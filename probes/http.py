@@ -36,7 +36,15 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_val
 from pydantic import model_validator as _model_validator
 
 from probes.assertions import Expectations, clip, evaluate_expectations, snippet
-from probes.base import AssertionOutcome, JSONValue, Probe, ProbeContext, ProbeResult, Status
+from probes.base import (
+    AssertionOutcome,
+    JSONValue,
+    Probe,
+    ProbeContext,
+    ProbeResult,
+    Status,
+    failure_cause,
+)
 from probes.timing import PhaseTimer
 
 DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
@@ -348,6 +356,7 @@ class HttpProbe:
                 message=exc.message,
                 timings=exc.timings,
                 transient=exc.transient,
+                details={"cause": failure_cause(timed_out=isinstance(exc, RequestTimeoutError))},
             )
         outcomes = evaluate(spec.expect, exchange)
         code = exchange.status_code

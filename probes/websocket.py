@@ -30,7 +30,14 @@ from websockets.exceptions import (
 )
 from websockets.http11 import USER_AGENT
 
-from probes.base import AssertionOutcome, Probe, ProbeContext, ProbeResult, Status
+from probes.base import (
+    AssertionOutcome,
+    Probe,
+    ProbeContext,
+    ProbeResult,
+    Status,
+    failure_cause,
+)
 
 MAX_MESSAGE_BYTES: Final = 1 << 20
 _CLOSE_TIMEOUT_S: Final = 1.0  # closing is not measured; do not wait long for the server's close
@@ -111,7 +118,9 @@ class WebSocketProbe:
                     timings["reply"] = (time.perf_counter() - t1) * 1000.0
         # TimeoutError is an OSError: it must come first.
         except TimeoutError:
-            return _failure(f"timed out after {ctx.deadline_s:g} s", t0, transient=True)
+            return _failure(
+                f"timed out after {ctx.deadline_s:g} s", t0, transient=True, timed_out=True
+            )
         except (InvalidHandshake, InvalidURI) as exc:
             return _failure(f"handshake failed: {exc}", t0, transient=_transient_handshake(exc))
         except (OSError, WebSocketException) as exc:
@@ -185,13 +194,13 @@ async def _await_reply(
         return AssertionOutcome("reply", False, wanted, f"{last} (timed out)")
 
 
-def _failure(message: str, t0: float, *, transient: bool) -> ProbeResult:
+def _failure(message: str, t0: float, *, transient: bool, timed_out: bool = False) -> ProbeResult:
     return ProbeResult(
         Status.FAIL,
         message,
         timings={"total": (time.perf_counter() - t0) * 1000.0},
         transient=transient,
-        details={"cause": "connection"} if transient else {},
+        details={"cause": failure_cause(timed_out=timed_out)} if transient else {},
     )
 
 
