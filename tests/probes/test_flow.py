@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from examples.demo_target import DEFAULT_EMAIL, DEFAULT_PASSWORD, DemoTargetThread, TargetState
-from examples.demo_target.state import RateLimiter
 from probes.base import ProbeContext, ProbeResult, Status
 from probes.flow import MASK, PROBE, FlowSpec
 from tests.probes.conftest import LiveServer
@@ -19,21 +17,6 @@ LOGIN = "/api/auth/login"
 PROFILE = "/api/user/profile"
 LOGOUT = "/api/auth/logout"
 BEARER = {"Authorization": "Bearer {{ token }}"}
-
-
-@pytest.fixture(scope="module")
-def served() -> Iterator[DemoTargetThread]:
-    """One demo target for the module, on its own loop in a thread."""
-    with DemoTargetThread() as target:
-        yield target
-
-
-@pytest.fixture
-def target(served: DemoTargetThread) -> TargetState:
-    """The served target's state, healthy and with no history."""
-    served.state.reset()
-    served.state.limiter = RateLimiter()
-    return served.state
 
 
 @pytest.fixture

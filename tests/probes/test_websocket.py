@@ -22,20 +22,6 @@ from tests.probes.conftest import MARKER_HEADERS
 ECHO = "/ws/echo"
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[DemoTargetThread]:
-    """One demo target for the module, on its own loop in a thread."""
-    with DemoTargetThread() as target:
-        yield target
-
-
-@pytest.fixture
-def target(served: DemoTargetThread) -> TargetState:
-    """The served target's state, healthy and with no history."""
-    served.state.reset()
-    return served.state
-
-
 @pytest.fixture
 def echo_url(served: DemoTargetThread, target: TargetState) -> str:
     return served.url.replace("http://", "ws://", 1) + ECHO
