@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`.
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: demo test lint bench deps uv
+.PHONY: demo test bench deps uv browser
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -9,8 +9,14 @@ uv:
 deps: uv
 	$(UV) sync --locked
 
+## Chromium for browser checks: the system's if there is one, else Playwright's own download.
+browser: deps
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	  || $(UV) run playwright install chromium \
+	  || echo "no Chromium: browser checks will report 'error' (apt-get install chromium, or playwright install chromium)"
+
 ## Start the bundled demo target and smokewatch watching it (SQLite, loopback).
-demo: deps
+demo: browser
 	$(UV) run smokewatch demo
 
 ## Install system packages the tests use (Chromium, PostgreSQL, Prometheus), then run every test.

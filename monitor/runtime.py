@@ -18,12 +18,14 @@ from typing import Any, Self, TextIO
 import httpx
 
 from monitor.config.loader import LoadedConfig
+from monitor.config.models import CheckCommon
 from monitor.logging import make_logger
 from monitor.ratelimit import HostBudget
 from monitor.redact import Redactor
 from monitor.runner import CheckRun, Runner, new_run_id
 from monitor.store import ResultStore, database_url
 from monitor.version import smokewatch_version
+from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
 
 DEFAULT_REGION = "local"
 
@@ -89,12 +91,15 @@ class Runtime:
         self.store: ResultStore | None = None
         self.client: httpx.AsyncClient | None = None
         self._runner: Runner | None = None
+        self.browser_pool: BrowserPool | None = None
 
     async def __aenter__(self) -> Self:
         if self._use_store:
             self.store = await ResultStore.open(database_url(self.config.storage.url))
         warm_up()
         self.client = build_client()
+        if any(c.kind == "browser" for c in self._enabled_checks()):
+            await self._start_browser()
         self._runner = Runner(
             config=self.config,
             client=self.client,
@@ -103,6 +108,7 @@ class Runtime:
             region=self.region,
             headers=synthetic_headers(self.loaded),
             log=self.log,
+            resources={POOL_RESOURCE: self.browser_pool} if self.browser_pool else {},
         )
         return self
 
@@ -112,10 +118,31 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self.browser_pool is not None:
+            await self.browser_pool.close()
         if self.client is not None:
             await self.client.aclose()
         if self.store is not None:
             await self.store.close()
+
+    def _enabled_checks(self) -> list[CheckCommon]:
+        return [c for c in self.config.checks if c.enabled]
+
+    async def _start_browser(self) -> None:
+        """One Chromium shared by every browser check, launched now so no check pays for it."""
+        settings = self.config.browser
+        self.browser_pool = BrowserPool(
+            executable_path=settings.executable_path,
+            max_checks=settings.max_checks,
+            launch_timeout_s=settings.launch_timeout.total_seconds(),
+            artifacts_dir=self.config.runner.artifacts_dir,
+            keep_artifacts=settings.keep_artifacts,
+        )
+        try:
+            await self.browser_pool.start()
+        except BrowserError as exc:
+            # Not fatal: each browser check reports it as an 'error' result with the fix.
+            self.log.warning("browser.unavailable", reason=exc.message)
 
     @property
     def runner(self) -> Runner:

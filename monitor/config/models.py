@@ -116,6 +116,18 @@ class RunnerSettings(Strict):
     artifacts_dir: str = "smokewatch-artifacts"
 
 
+class BrowserSettings(Strict):
+    """The shared Chromium of browser checks."""
+
+    executable_path: str | None = Field(
+        None,
+        description="Chromium to launch; default: Playwright's download, then /usr/bin/chromium",
+    )
+    max_checks: int = Field(200, ge=1, description="restart the browser after this many checks")
+    keep_artifacts: int = Field(50, ge=0, description="failure screenshots/traces to keep")
+    launch_timeout: Duration = timedelta(seconds=30)
+
+
 class Logging(Strict):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"

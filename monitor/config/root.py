@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, create_model, model_validator
 
 from monitor.config.models import (
     ApiSettings,
+    BrowserSettings,
     CheckCommon,
     CheckDefaults,
     Logging,
@@ -50,6 +51,7 @@ class SmokewatchConfig(Strict):
     storage: Storage = Storage()
     runner: RunnerSettings = RunnerSettings()
     rate_limit: RateLimit = RateLimit()
+    browser: BrowserSettings = BrowserSettings()
     logging: Logging = Logging()
     api: ApiSettings = ApiSettings()
     secrets: tuple[str, ...] = Field(

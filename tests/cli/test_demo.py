@@ -21,7 +21,8 @@ class TestDemo:
             timeout=90,
         )
         assert done.returncode == 0, done.stderr
-        for check in ("health", "api-status", "api-test", "api-login", "echo-websocket"):
+        checks = ("health", "api-status", "api-test", "api-login", "echo-websocket", "homepage")
+        for check in (*checks, "ui-login"):
             assert check in done.stdout
         assert " fail" not in done.stdout
         assert "error" not in done.stdout

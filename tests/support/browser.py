@@ -20,7 +20,7 @@ from probes.browser import BrowserSpec
 from probes.browser_pool import POOL_RESOURCE, BrowserPool
 
 PASSWORD = DEFAULT_PASSWORD
-WRONG_PASSWORD = "not-the-password-42"  # noqa: S105 -- a wrong password, on purpose
+WRONG_PASSWORD = "not-the-password-42"  # a wrong password, on purpose
 MARKER_HEADERS = {"User-Agent": "smokewatch-test/1", "X-Synthetic-Monitor": "smokewatch"}
 
 
@@ -33,11 +33,15 @@ async def started_pool(artifacts: Path, **options: Any) -> AsyncIterator[Browser
 
 
 def probe_context(
-    pool: BrowserPool | None, *, name: str = "browser-test", deadline_s: float = 10.0
+    client: httpx.AsyncClient,
+    pool: BrowserPool | None,
+    *,
+    name: str = "browser-test",
+    deadline_s: float = 10.0,
 ) -> ProbeContext:
-    """A context handing the probe ``pool``; the HTTP client is unused by browser checks."""
+    """A context handing the probe ``pool``; ``client`` is unused by browser checks."""
     return ProbeContext(
-        client=httpx.AsyncClient(),
+        client=client,
         headers=MARKER_HEADERS,
         deadline_s=deadline_s,
         check_name=name,
@@ -57,12 +61,14 @@ def homepage_spec(base: str, **fields: Any) -> BrowserSpec:
     return BrowserSpec.model_validate(data)
 
 
-def login_spec(base: str, *, password: str = PASSWORD, extra_steps: tuple[Any, ...] = ()) -> BrowserSpec:
+def login_spec(
+    base: str, *, password: str = PASSWORD, extra_steps: tuple[Any, ...] = ()
+) -> BrowserSpec:
     """The test-account login: fill, submit, expect the account page, then log out."""
     return BrowserSpec.model_validate(
         {
             "url": base + "/login",
-            "step_timeout_ms": 1500,
+            "step_timeout_ms": 1000,
             "steps": [
                 {"fill": "#email", "value": DEFAULT_EMAIL},
                 {"fill": "#password", "value": password},
