@@ -251,5 +251,7 @@ def _should_retry(result: ProbeResult, settings: CheckDefaults) -> bool:
     code = result.details.get("status_code")
     if isinstance(code, int):
         return ("429" in retry_on and code == 429) or ("5xx" in retry_on and code >= 500)
-    cause = result.details.get("cause", "connection")
+    # "timeout" is its own switch; any other no-response cause (a refused connection,
+    # a crashed browser) is what "connection" covers.
+    cause = "timeout" if result.details.get("cause") == "timeout" else "connection"
     return cause in retry_on
