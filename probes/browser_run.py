@@ -62,7 +62,7 @@ class BrowserRun:
         try:
             await self.watch.attach(self.context, page)
             if self.spec.trace:
-                await self.context.tracing.start(screenshots=True, snapshots=True)
+                await self.context.tracing.start(screenshots=False, snapshots=True)
             started = False
             try:
                 if await self._load(page):
