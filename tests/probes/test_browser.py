@@ -107,7 +107,7 @@ FAILURES: dict[str, tuple[dict[str, Any], dict[str, Any], Status, str, bool]] = 
         {"missing_element": True},
         {},
         Status.FAIL,
-        "selector #content visible: expected visible within 400 ms, got not found",
+        "selector #content visible: expected visible within 1500 ms, got not found",
         False,
     ),
     "subresource 500": (
