@@ -1,3 +1,3 @@
 """Session-wide fixtures for the whole suite."""
 
-pytest_plugins = ["tests.support.postgres", "tests.support.demo"]
+pytest_plugins = ["tests.support.postgres", "tests.support.demo", "tests.support.browser"]

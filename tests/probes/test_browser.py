@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from examples.demo_target import DemoTargetThread, TargetState
 from probes.base import Status
@@ -18,40 +16,23 @@ from tests.support.browser import (
     artifact_files,
     homepage_spec,
     probe_context,
-    started_pool,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("browser-artifacts")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def pool(artifacts: Path) -> AsyncIterator[BrowserPool]:
-    """One Chromium for the whole module."""
-    async with started_pool(artifacts) as shared:
-        yield shared
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as shared:
-        yield shared
-
-
 class TestHealthyHomepage:
     async def test_a_healthy_homepage_passes_with_navigation_timings(
         self,
-        pool: BrowserPool,
-        client: httpx.AsyncClient,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
     ) -> None:
         """The demo homepage loads, shows its parts, errs nowhere: pass, with TTFB to LCP timed."""
-        result = await PROBE.run(homepage_spec(served.url), probe_context(client, pool))
+        result = await PROBE.run(
+            homepage_spec(served.url), probe_context(browser_client, browser_pool)
+        )
         assert result.status is Status.PASS, result.message
         assert result.message == "ok"
         assert {"ttfb", "dcl", "load", "lcp", "total"} <= set(result.timings)
@@ -62,28 +43,28 @@ class TestHealthyHomepage:
 
     async def test_every_request_carries_the_synthetic_traffic_headers(
         self,
-        pool: BrowserPool,
-        client: httpx.AsyncClient,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
     ) -> None:
         """The document and every subresource the page loads are marked as synthetic."""
-        await PROBE.run(homepage_spec(served.url), probe_context(client, pool))
+        await PROBE.run(homepage_spec(served.url), probe_context(browser_client, browser_pool))
         total = sum(sum(by_method.values()) for by_method in target.stats.requests.values())
         assert total >= 5  # the page, css, js, images, the status fetch
         assert target.stats.synthetic_requests == total
 
     async def test_an_ignored_console_error_does_not_count(
         self,
-        pool: BrowserPool,
-        client: httpx.AsyncClient,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
     ) -> None:
         """A console error matching an ``ignore_console`` regex is not held against the page."""
         target.set_faults(console_error=True)
         spec = homepage_spec(served.url, ignore_console=["fault: console_error$"])
-        result = await PROBE.run(spec, probe_context(client, pool))
+        result = await PROBE.run(spec, probe_context(browser_client, browser_pool))
         assert result.status is Status.PASS, result.message
 
 
@@ -149,8 +130,8 @@ class TestFailureModes:
     )
     async def test_each_fault_gives_its_status_and_message(
         self,
-        pool: BrowserPool,
-        client: httpx.AsyncClient,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
         faults: dict[str, Any],
@@ -161,31 +142,35 @@ class TestFailureModes:
     ) -> None:
         """Each page fault of the demo target is caught, named in the message, with its status."""
         target.set_faults(**faults)
-        result = await PROBE.run(homepage_spec(served.url, **fields), probe_context(client, pool))
+        result = await PROBE.run(
+            homepage_spec(served.url, **fields), probe_context(browser_client, browser_pool)
+        )
         assert result.status is status
         assert result.message.startswith(message), result.message
         assert result.transient is transient
 
     async def test_a_500_subresource_is_listed_by_path_and_status(
         self,
-        pool: BrowserPool,
-        client: httpx.AsyncClient,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
     ) -> None:
         """Failed requests name the asset's path (no host, no query) and its status."""
         target.set_faults(subresource_500=True)
-        result = await PROBE.run(homepage_spec(served.url), probe_context(client, pool))
+        result = await PROBE.run(
+            homepage_spec(served.url), probe_context(browser_client, browser_pool)
+        )
         failed = result.details["failed_requests"]
         assert {"method": "GET", "url": "/static/app.css", "status": 500} in failed["requests"]
         assert failed["count"] == len(failed["requests"])
 
     async def test_an_unreachable_target_fails_transiently(
-        self, pool: BrowserPool, client: httpx.AsyncClient, closed_port: int
+        self, browser_pool: BrowserPool, browser_client: httpx.AsyncClient, closed_port: int
     ) -> None:
         """A refused connection is a transient failure, retried by the runner."""
         spec = homepage_spec(f"http://127.0.0.1:{closed_port}")
-        result = await PROBE.run(spec, probe_context(client, pool))
+        result = await PROBE.run(spec, probe_context(browser_client, browser_pool))
         assert result.status is Status.FAIL
         assert "ERR_CONNECTION_REFUSED" in result.message
         assert result.transient
@@ -195,14 +180,16 @@ class TestFailureModes:
 class TestReadOnlyGuard:
     async def test_a_post_from_page_javascript_is_blocked_and_reported(
         self,
-        pool: BrowserPool,
-        client: httpx.AsyncClient,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
     ) -> None:
         """The page's own POST never reaches the target; the result lists it as blocked."""
         target.set_faults(post_from_page=True)
-        result = await PROBE.run(homepage_spec(served.url), probe_context(client, pool))
+        result = await PROBE.run(
+            homepage_spec(served.url), probe_context(browser_client, browser_pool)
+        )
         assert result.status is Status.PASS, result.message
         assert "blocked 1 write request" in result.message
         assert result.details["blocked_requests"] == {
@@ -216,35 +203,37 @@ class TestReadOnlyGuard:
 class TestArtifacts:
     async def test_a_failure_keeps_a_screenshot_and_a_trace(
         self,
-        pool: BrowserPool,
-        client: httpx.AsyncClient,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
-        artifacts: Path,
+        browser_artifacts: Path,
     ) -> None:
         """A failed check stores a PNG and a trace zip, named by check, and lists their paths."""
         target.set_faults(js_exception=True)
         result = await PROBE.run(
-            homepage_spec(served.url), probe_context(client, pool, name="home")
+            homepage_spec(served.url), probe_context(browser_client, browser_pool, name="home")
         )
         assert result.status is Status.FAIL
         paths = [Path(p) for p in result.artifacts]
         assert [p.suffix for p in paths] == [".png", ".zip"]
-        assert all(p.parent == artifacts and p.name.startswith("home-") for p in paths)
+        assert all(p.parent == browser_artifacts and p.name.startswith("home-") for p in paths)
         assert paths[0].read_bytes().startswith(b"\x89PNG")
         assert paths[1].read_bytes().startswith(b"PK")
 
     async def test_a_pass_exports_nothing(
         self,
-        pool: BrowserPool,
-        client: httpx.AsyncClient,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
-        artifacts: Path,
+        browser_artifacts: Path,
     ) -> None:
         """A passing check writes no file and lists no artifact."""
-        before = artifact_files(artifacts)
-        result = await PROBE.run(homepage_spec(served.url), probe_context(client, pool))
+        before = artifact_files(browser_artifacts)
+        result = await PROBE.run(
+            homepage_spec(served.url), probe_context(browser_client, browser_pool)
+        )
         assert result.status is Status.PASS
         assert result.artifacts == []
-        assert artifact_files(artifacts) == before
+        assert artifact_files(browser_artifacts) == before

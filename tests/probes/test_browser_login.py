@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from examples.demo_target import DemoTargetThread, TargetState
 from probes.base import Status
@@ -21,40 +19,23 @@ from tests.support.browser import (
     login_spec,
     probe_context,
     shown,
-    started_pool,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("login-artifacts")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def pool(artifacts: Path) -> AsyncIterator[BrowserPool]:
-    """One Chromium for the whole module."""
-    async with started_pool(artifacts) as shared:
-        yield shared
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as shared:
-        yield shared
-
-
 class TestLogin:
     async def test_the_test_account_logs_in_and_straight_out(
         self,
-        pool: BrowserPool,
-        client: httpx.AsyncClient,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
     ) -> None:
         """Login, the account page, then logout: pass, and the target saw one session end."""
-        result = await PROBE.run(login_spec(served.url), probe_context(client, pool))
+        result = await PROBE.run(
+            login_spec(served.url), probe_context(browser_client, browser_pool)
+        )
         assert result.status is Status.PASS, result.message
         assert target.sessions.opened == 1
         assert [s.kind for s in target.sessions.ended] == ["cookie"]
@@ -68,14 +49,14 @@ class TestLogin:
 
     async def test_wrong_credentials_fail_at_the_redirect(
         self,
-        pool: BrowserPool,
-        client: httpx.AsyncClient,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
     ) -> None:
         """A rejected login is a non-transient fail naming the step expecting the account page."""
         spec = login_spec(served.url, password=WRONG_PASSWORD)
-        result = await PROBE.run(spec, probe_context(client, pool))
+        result = await PROBE.run(spec, probe_context(browser_client, browser_pool))
         assert result.status is Status.FAIL
         assert result.message.startswith("step 4: expect_url /account$: expected a URL matching")
         assert "/login" in result.message
@@ -85,15 +66,15 @@ class TestLogin:
 
     async def test_logout_runs_after_a_failed_post_login_step(
         self,
-        pool: BrowserPool,
-        client: httpx.AsyncClient,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
     ) -> None:
         """A step failing after login still logs out: the target sees the session end."""
         missing = {"expect_visible": "#no-such-widget", "timeout_ms": 300}
         spec = login_spec(served.url, extra_steps=(missing,))
-        result = await PROBE.run(spec, probe_context(client, pool))
+        result = await PROBE.run(spec, probe_context(browser_client, browser_pool))
         assert result.status is Status.FAIL
         assert result.message.startswith("step 6: expect_visible #no-such-widget")
         assert len(target.sessions.ended) == 1
@@ -112,21 +93,21 @@ class TestSecrets:
     )
     async def test_the_password_is_nowhere_in_the_result_or_the_artifacts(
         self,
-        pool: BrowserPool,
-        client: httpx.AsyncClient,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
-        artifacts: Path,
+        browser_artifacts: Path,
         password: str,
         extra: tuple[dict[str, str], ...],
     ) -> None:
         """Neither the result, nor artifact names, nor the trace's contents hold the password."""
         spec = login_spec(served.url, password=password, extra_steps=extra)
-        result = await PROBE.run(spec, probe_context(client, pool, name="login"))
+        result = await PROBE.run(spec, probe_context(browser_client, browser_pool, name="login"))
         assert result.status is Status.FAIL
         assert password not in shown(result)
         assert result.artifacts, "a failed check keeps artifacts"
-        assert all(password not in p.name for p in artifact_files(artifacts))
+        assert all(password not in p.name for p in artifact_files(browser_artifacts))
         trace = next(Path(p) for p in result.artifacts if p.endswith(".zip"))
         with zipfile.ZipFile(trace) as archive:
             for name in archive.namelist():

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import textwrap
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
 import pytest
-import pytest_asyncio
 
 from examples.demo_target import DemoTargetThread, TargetState
 from monitor.config import load_config
@@ -23,12 +21,6 @@ from probes.browser_pool import BrowserPool
 from tests.support.browser import PASSWORD, homepage_spec, probe_context, started_pool
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as shared:
-        yield shared
 
 
 def browser_processes() -> list[psutil.Process]:
@@ -47,43 +39,49 @@ class TestRecycling:
     async def test_the_browser_is_reused_then_replaced_after_max_checks(
         self,
         tmp_path: Path,
-        client: httpx.AsyncClient,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
     ) -> None:
         """Three checks on a pool of max_checks=2 launch exactly two browsers, and all pass."""
-        async with started_pool(tmp_path, max_checks=2) as pool:
+        async with started_pool(tmp_path, max_checks=2) as browser_pool:
             spec = homepage_spec(served.url)
-            results = [await PROBE.run(spec, probe_context(client, pool)) for _ in range(3)]
+            results = [
+                await PROBE.run(spec, probe_context(browser_client, browser_pool)) for _ in range(3)
+            ]
             assert [r.status for r in results] == [Status.PASS] * 3
-            assert pool.launches == 2
+            assert browser_pool.launches == 2
             assert len(browser_processes()) == 1
 
     async def test_a_crashed_browser_is_replaced_on_the_next_check(
         self,
         tmp_path: Path,
-        client: httpx.AsyncClient,
+        browser_client: httpx.AsyncClient,
         served: DemoTargetThread,
         target: TargetState,
     ) -> None:
         """Killing Chromium between checks costs one relaunch, not a failed check."""
-        async with started_pool(tmp_path) as pool:
+        async with started_pool(tmp_path) as browser_pool:
             [chromium] = browser_processes()
             chromium.kill()
             chromium.wait(5)
-            result = await PROBE.run(homepage_spec(served.url), probe_context(client, pool))
+            result = await PROBE.run(
+                homepage_spec(served.url), probe_context(browser_client, browser_pool)
+            )
             assert result.status is Status.PASS, result.message
-            assert pool.launches == 2
+            assert browser_pool.launches == 2
 
     async def test_closing_the_pool_ends_every_browser_process(
-        self, tmp_path: Path, client: httpx.AsyncClient
+        self, tmp_path: Path, browser_client: httpx.AsyncClient
     ) -> None:
         """After close, no Chromium started by the pool is left running, and it refuses checks."""
-        async with started_pool(tmp_path) as pool:
+        async with started_pool(tmp_path) as browser_pool:
             assert len(browser_processes()) == 1
         await asyncio.sleep(0.2)
         assert browser_processes() == []
-        result = await PROBE.run(homepage_spec("http://127.0.0.1:9"), probe_context(client, pool))
+        result = await PROBE.run(
+            homepage_spec("http://127.0.0.1:9"), probe_context(browser_client, browser_pool)
+        )
         assert result.status is Status.ERROR
         assert result.message == "the browser pool is closed"
 
@@ -98,18 +96,18 @@ class TestMissingBrowser:
         ids=["configured-path-missing", "none-anywhere"],
     )
     async def test_no_browser_is_an_error_result_saying_how_to_install_one(
-        self, tmp_path: Path, client: httpx.AsyncClient, options: dict[str, Any], words: str
+        self, tmp_path: Path, browser_client: httpx.AsyncClient, options: dict[str, Any], words: str
     ) -> None:
         """Without a Chromium the check is an ``error`` with install advice, never an exception."""
-        async with BrowserPool(artifacts_dir=tmp_path, **options) as pool:
+        async with BrowserPool(artifacts_dir=tmp_path, **options) as browser_pool:
             result = await PROBE.run(
-                homepage_spec("http://127.0.0.1:9"), probe_context(client, pool)
+                homepage_spec("http://127.0.0.1:9"), probe_context(browser_client, browser_pool)
             )
         assert result.status is Status.ERROR
         assert result.message.startswith(words)
         assert "playwright install chromium" in result.message
         assert "apt-get install chromium" in result.message
-        assert pool.launches == 0
+        assert browser_pool.launches == 0
 
 
 class TestRuntime:

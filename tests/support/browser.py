@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import pytest_asyncio
 
 from examples.demo_target import DEFAULT_EMAIL, DEFAULT_PASSWORD
 from probes.base import ProbeContext, ProbeResult
@@ -95,3 +97,23 @@ def shown(result: ProbeResult) -> str:
 
 def artifact_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.is_file()) if directory.exists() else []
+
+
+@pytest.fixture(scope="module")
+def browser_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the module's failing checks leave screenshots and traces."""
+    return tmp_path_factory.mktemp("browser-artifacts")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser_pool(browser_artifacts: Path) -> AsyncIterator[BrowserPool]:
+    """One Chromium for the whole module."""
+    async with started_pool(browser_artifacts) as shared:
+        yield shared
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser_client() -> AsyncIterator[httpx.AsyncClient]:
+    """The module's shared HTTP client (the probe context requires one)."""
+    async with httpx.AsyncClient() as shared:
+        yield shared
