@@ -77,7 +77,33 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
-class Target:
+class _Started:
+    """A process wrapper used as a context manager: started on entry, always stopped on exit."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class Target(_Started):
     """The HTTP target in a subprocess: ``tiny`` (bench.fast_target) or ``demo`` (FastAPI)."""
 
     def __init__(self, kind: TargetKind) -> None:
@@ -117,24 +143,8 @@ class Target:
             _stop(self._proc)
             self._proc = None
 
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class Exporter:
+class Exporter(_Started):
     """The blackbox exporter with a temporary ``http_2xx`` config on a free loopback port."""
 
     def __init__(self) -> None:
@@ -179,19 +189,3 @@ class Exporter:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
-
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -7,7 +7,6 @@ two into one discriminated union over ``kind``.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -135,7 +134,3 @@ class Logging(Strict):
 
 class ApiSettings(Strict):
     token: SecretStr | None = Field(None, description="bearer token for write endpoints")
-
-
-def check_name_ok(name: str) -> bool:
-    return re.match(NAME_PATTERN, name) is not None
