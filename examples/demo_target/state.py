@@ -90,7 +90,9 @@ class RateLimiter:
         if allowed:
             used += 1
         self.windows[client] = (start, used)
-        reset_s = max(1, math.ceil(start + self.window_s - now))
+        # window - elapsed, not (start + window) - now: the latter rounds 60.0 up to
+        # 60.000000000000007 on a large monotonic clock, and ceil makes it 61.
+        reset_s = max(1, math.ceil(self.window_s - (now - start)))
         return RateDecision(allowed, self.limit, max(0, self.limit - used), reset_s)
 
 

@@ -102,6 +102,12 @@ class TestRateLimiter:
         now[0] = elapsed
         assert limiter.hit("a").reset_s == expected_reset
 
+    def test_a_fresh_window_never_reports_more_than_its_length(self) -> None:
+        """On a large monotonic clock a fresh 60 s window says 60, not a rounded-up 61."""
+        clock = 8132.0469  # (clock + 60) - clock == 60.000000000000007 in floating point
+        limiter = RateLimiter(limit=5, clock=lambda: clock)
+        assert limiter.hit("a").reset_s == 60
+
     def test_clients_have_separate_windows(self) -> None:
         """One client spending its budget leaves another's untouched."""
         limiter = RateLimiter(limit=1)
