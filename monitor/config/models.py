@@ -133,4 +133,41 @@ class Logging(Strict):
 
 
 class ApiSettings(Strict):
-    token: SecretStr | None = Field(None, description="bearer token for write endpoints")
+    """The status API and status page of ``smokewatch serve``."""
+
+    token: SecretStr | None = Field(
+        None, description="bearer token for write endpoints; without one, writes are refused"
+    )
+    public_reads: bool = Field(
+        True, description="false: read endpoints need the bearer token too (/health never does)"
+    )
+    cors_origins: tuple[str, ...] = Field(
+        (), description="origins allowed to read the API from a browser; '*' allows any"
+    )
+    title: str = Field("smokewatch status", description="the status page's title")
+    public_url: str | None = Field(
+        None, description="where users reach the status page (links in Statuspage JSON, alerts)"
+    )
+    cache: Duration = Field(
+        timedelta(seconds=2), description="how long status answers may be served from memory"
+    )
+
+
+class SchedulerSettings(Strict):
+    """How ``smokewatch serve`` schedules checks."""
+
+    jitter: Duration = Field(
+        timedelta(seconds=30),
+        description="random delay added to each run, at most a tenth of the check's interval",
+    )
+    misfire_grace: Duration = Field(
+        timedelta(minutes=5), description="a run this late is still run; later ones are skipped"
+    )
+    shutdown_grace: Duration = Field(
+        timedelta(seconds=30), description="how long running checks may finish on SIGTERM"
+    )
+    run_at_start: bool = Field(True, description="run every check once when the service starts")
+    lease_poll: Duration = Field(
+        timedelta(seconds=5),
+        description="how often a standby replica tries to take its region's scheduler lease",
+    )

@@ -14,6 +14,7 @@ from monitor.config.models import (
     Logging,
     RateLimit,
     RunnerSettings,
+    SchedulerSettings,
     Storage,
     Strict,
 )
@@ -54,6 +55,7 @@ class SmokewatchConfig(Strict):
     browser: BrowserSettings = BrowserSettings()
     logging: Logging = Logging()
     api: ApiSettings = ApiSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     secrets: tuple[str, ...] = Field(
         (), description="extra environment variable names whose values are secret"
     )

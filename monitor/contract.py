@@ -1,0 +1,77 @@
+"""What the status API needs from the running service, and nothing more.
+
+``monitor.service.Service`` implements :class:`ServiceView`; ``monitor.api`` codes
+against this protocol only, so the API never reaches into the scheduler or the
+runner, and the service never imports the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from monitor.config.loader import LoadedConfig
+from monitor.runner import CheckRun
+from monitor.store import ResultStore
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """Whether the service can do its job, component by component.
+
+    ``components`` maps a component (``store``, ``scheduler``, ``browser``) to
+    ``"ok"`` or a short, sanitized reason it is not ready.  ``role`` is
+    ``"leader"`` (this replica runs its region's checks), ``"standby"`` (another
+    replica holds the region's lease) or ``"api-only"`` (``serve --no-scheduler``).
+    A standby is ready: it serves the API and waits to take over.
+    """
+
+    components: dict[str, str] = field(default_factory=dict)
+    role: str = "leader"
+
+    @property
+    def ready(self) -> bool:
+        return all(state == "ok" for state in self.components.values())
+
+
+class UnknownCheck(LookupError):  # noqa: N818 -- reads as what it is: "unknown check"
+    """``run_now`` was asked for a check the config does not have (or that is disabled)."""
+
+
+class ServiceView(Protocol):
+    """The running service as the API sees it."""
+
+    @property
+    def loaded(self) -> LoadedConfig:
+        """The config now in force (a reload swaps it)."""
+
+    @property
+    def region(self) -> str:
+        """This instance's region."""
+
+    @property
+    def store(self) -> ResultStore:
+        """The result store, open for the service's whole life."""
+
+    async def start(self) -> None:
+        """Open the store, start the scheduler (or the standby loop); the API lifespan calls it."""
+
+    async def stop(self) -> None:
+        """Stop scheduling, let running checks finish within the grace period, close everything."""
+
+    async def readiness(self) -> Readiness:
+        """Check the store answers, the scheduler runs, the browser is up if needed."""
+
+    async def run_now(self, check: str) -> CheckRun:
+        """Run one check now in this region, store its result and return it.
+
+        Raises :class:`UnknownCheck` for a check that does not exist, is disabled,
+        or does not run in this region.
+        """
+
+    async def reload(self) -> LoadedConfig:
+        """Re-read the config files and swap them in; returns the new config.
+
+        Raises ``monitor.errors.ConfigError`` and keeps the old config running when the
+        new one is invalid.
+        """
