@@ -59,6 +59,9 @@ class ServiceView(Protocol):
     async def stop(self) -> None:
         """Stop scheduling, let running checks finish within the grace period, close everything."""
 
+    def metrics(self) -> tuple[bytes, str]:
+        """The Prometheus exposition of the current Runtime's registry, and its content type."""
+
     async def readiness(self) -> Readiness:
         """Check the store answers, the scheduler runs, the browser is up if needed."""
 

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Self, TextIO
 
 import httpx
+from prometheus_client import CollectorRegistry
 
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
@@ -88,6 +89,9 @@ class Runtime:
             self.redactor, level=settings.level, fmt=settings.format, stream=log_stream
         )
         self._use_store = use_store
+        # The Runtime's own registry (never the global default): /metrics serves it and
+        # one-shot runs push it.  Telemetry registers its metrics here.
+        self.registry = CollectorRegistry(auto_describe=True)
         self.store: ResultStore | None = None
         self.client: httpx.AsyncClient | None = None
         self._runner: Runner | None = None
