@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs from Debian's packages: Chromium (browser probes),
 # PostgreSQL (the shared store), Prometheus, Pushgateway and the blackbox exporter
-# (metrics tests and the benchmark peer).  Idempotent; skips what is already there.
+# (metrics tests and the benchmark peer), and wrk (the API benchmark's load generator).  Idempotent; skips what is already there.
 set -euo pipefail
 
 need=()
@@ -10,6 +10,7 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
 command -v prometheus-blackbox-exporter >/dev/null || need+=(prometheus-blackbox-exporter)
+command -v wrk >/dev/null || need+=(wrk)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "system dependencies present"
