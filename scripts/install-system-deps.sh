@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs from Debian's packages: Chromium (browser probes),
 # PostgreSQL (the shared store), Prometheus, Pushgateway and the blackbox exporter
-# (metrics tests and the benchmark peer), and wrk (the API benchmark's load generator).  Idempotent; skips what is already there.
+# (metrics tests and the benchmark peer), and wrk (the API benchmark's load generator).
+# Idempotent; skips what is already there.
 set -euo pipefail
 
 need=()
