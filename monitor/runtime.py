@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
+from monitor.incidents import track_incidents
 from monitor.logging import make_logger
 from monitor.ratelimit import HostBudget
 from monitor.redact import Redactor
@@ -161,5 +162,6 @@ class Runtime:
         if self.store is not None:
             for run in runs:
                 await self.store.add(run.to_record())
+            await track_incidents(self.store, runs)
             await self.store.prune(datetime.now(UTC) - self.config.storage.retention)
         return runs

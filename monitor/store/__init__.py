@@ -3,6 +3,8 @@
     store = await ResultStore.open(database_url("smokewatch.db"))
     record_id = await store.add(record)
     await store.latest(region="eu")
+    await store.stats(period="day", since=ninety_days_ago)
+    await store.uptime("homepage", since=a_week_ago)
     await store.close()
 
 The schema is owned by alembic migrations in ``migrations/``, applied on open.
@@ -11,8 +13,24 @@ The schema is owned by alembic migrations in ``migrations/``, applied on open.
 from __future__ import annotations
 
 from monitor.store.errors import StoreError, StoreUnavailable
-from monitor.store.records import ResultRecord
+from monitor.store.records import (
+    IncidentRecord,
+    Period,
+    ResultRecord,
+    StatsBucket,
+    UptimeSummary,
+)
 from monitor.store.store import ResultStore
 from monitor.store.urls import database_url
 
-__all__ = ["ResultRecord", "ResultStore", "StoreError", "StoreUnavailable", "database_url"]
+__all__ = [
+    "IncidentRecord",
+    "Period",
+    "ResultRecord",
+    "ResultStore",
+    "StatsBucket",
+    "StoreError",
+    "StoreUnavailable",
+    "UptimeSummary",
+    "database_url",
+]

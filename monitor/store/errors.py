@@ -11,7 +11,13 @@ name the database with its password hidden.
 
 from __future__ import annotations
 
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+
 from monitor.errors import SmokewatchError
+
+# Errors that mean "cannot reach the database", as opposed to "the database said no".
+_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, OSError, TimeoutError)
 
 
 class StoreError(SmokewatchError):
@@ -20,3 +26,19 @@ class StoreError(SmokewatchError):
 
 class StoreUnavailable(StoreError):  # noqa: N818 -- the name the rest of smokewatch uses
     """The result store's database cannot be reached: ``/ready`` reports not ready."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Does ``exc`` mean the database cannot be reached (rather than that it refused)?"""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, _UNAVAILABLE)
+
+
+def describe(exc: BaseException, url: URL) -> str:
+    """One line about ``exc``: SQLAlchemy appends the SQL and its parameters on later lines."""
+    lines = str(exc).strip().splitlines()
+    summary = lines[0] if lines else type(exc).__name__
+    if url.password:
+        summary = summary.replace(str(url.password), "***")
+    return summary

@@ -1,11 +1,20 @@
-"""The store's internal model of one result.  API response models are separate."""
+"""The store's internal records: results, rollup buckets, summaries, incidents.
+
+API response models are separate.  Uptime is ``(passed + degraded) / (passed +
+degraded + failed)``: an ``error`` means the probe could not run, which is no
+evidence about the target either way, so errors count neither up nor down and
+their durations are left out of every duration figure.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from probes.base import Status
+
+Period = Literal["hour", "day"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,3 +42,85 @@ class ResultRecord:
     details: dict[str, object]
     artifacts: list[str]
     id: int | None = None
+
+
+def uptime_ratio(passed: int, degraded: int, failed: int) -> float | None:
+    """Share of measured runs in which the target worked; ``None`` with nothing measured."""
+    measured = passed + degraded + failed
+    if measured == 0:
+        return None
+    return (passed + degraded) / measured
+
+
+@dataclass(frozen=True, slots=True)
+class StatsBucket:
+    """One UTC hour or day of one check: one region's, or all regions' summed.
+
+    ``start`` is the tz-aware UTC start of the bucket.  ``avg_ms`` and ``max_ms``
+    cover non-error results; ``None`` when there were none.
+    """
+
+    check: str
+    start: datetime
+    total: int
+    passed: int
+    degraded: int
+    failed: int
+    errored: int
+    avg_ms: float | None
+    max_ms: float | None
+
+    @property
+    def uptime(self) -> float | None:
+        """``(passed + degraded) / (passed + degraded + failed)``; ``None`` if that is 0/0."""
+        return uptime_ratio(self.passed, self.degraded, self.failed)
+
+
+@dataclass(frozen=True, slots=True)
+class UptimeSummary:
+    """One check's results started at or after ``since`` (one region, or all when ``None``).
+
+    Durations cover non-error results.  Percentiles are nearest-rank: pN is the
+    smallest duration with at least N % of the durations at or below it, i.e. the
+    ``ceil(N/100 * n)``-th smallest of ``n`` (PostgreSQL's ``percentile_disc``);
+    always a measured value, never an interpolation.
+    """
+
+    check: str
+    region: str | None
+    since: datetime
+    total: int
+    passed: int
+    degraded: int
+    failed: int
+    errored: int
+    avg_ms: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+
+    @property
+    def uptime(self) -> float | None:
+        """``(passed + degraded) / (passed + degraded + failed)``; ``None`` if that is 0/0."""
+        return uptime_ratio(self.passed, self.degraded, self.failed)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRecord:
+    """An outage of one check in one region: opened by a ``fail``, resolved by a pass.
+
+    ``message`` is the failing result's (already sanitized) message.
+    """
+
+    id: int
+    check: str
+    region: str
+    started_at: datetime
+    resolved_at: datetime | None
+    message: str
+
+    @property
+    def open(self) -> bool:
+        """Still going on: not resolved yet."""
+        return self.resolved_at is None

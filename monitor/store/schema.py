@@ -1,4 +1,10 @@
-"""The tables as the running code sees them.  Migrations own the DDL (``migrations/versions``)."""
+"""The tables as the running code sees them.  Migrations own the DDL (``migrations/versions``).
+
+``results`` holds every run; ``latest_results`` and ``result_stats`` are kept in
+step with it by ``ResultStore.add`` (same transaction) so that reading the
+current state or a 90-day history never scans ``results``; ``incidents`` records
+outages per (check, region).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +20,12 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 
 metadata = MetaData()
@@ -83,3 +91,60 @@ Index(
     postgresql_include=["id"],
 )
 Index("ix_results_started_at", results.c.started_at)
+
+# The newest stored result of each (check, region): one row each, upserted by add().
+latest_results = Table(
+    "latest_results",
+    metadata,
+    Column("check", String(200), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("result_id", Id, nullable=False),
+    PrimaryKeyConstraint("check", "region"),
+)
+
+# Counts and durations of one check in one region over one UTC hour or day.
+# sum_ms and max_ms cover non-error results only (an error is the probe failing to
+# run, not a measurement); max_ms is NULL while a bucket holds only errors.
+result_stats = Table(
+    "result_stats",
+    metadata,
+    Column("check", String(200), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("period", String(8), nullable=False),  # hour | day
+    Column("bucket_start", UTCDateTime(), nullable=False),
+    Column("total", Integer(), nullable=False),
+    Column("passed", Integer(), nullable=False),
+    Column("degraded", Integer(), nullable=False),
+    Column("failed", Integer(), nullable=False),
+    Column("errored", Integer(), nullable=False),
+    Column("sum_ms", Float(), nullable=False),
+    Column("max_ms", Float(), nullable=True),
+    # This column order serves stats() of one check: one range, already in bucket order.
+    PrimaryKeyConstraint("check", "period", "bucket_start", "region"),
+)
+# stats() across all checks and prune() select by (period, bucket_start).
+Index("ix_result_stats_period_bucket_start", result_stats.c.period, result_stats.c.bucket_start)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("check", String(200), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Column("message", Text(), nullable=False),
+    sqlite_autoincrement=True,
+)
+# At most one open incident per (check, region): open_incident() relies on it to be
+# idempotent, also when two instances of one region race.
+OPEN_INCIDENT_WHERE = text("resolved_at IS NULL")
+Index(
+    "uq_incidents_open",
+    incidents.c.check,
+    incidents.c.region,
+    unique=True,
+    sqlite_where=OPEN_INCIDENT_WHERE,
+    postgresql_where=OPEN_INCIDENT_WHERE,
+)
+Index("ix_incidents_started_at", incidents.c.started_at)

@@ -7,31 +7,31 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
-from sqlalchemy import RowMapping, delete, func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import (
-    DBAPIError,
-    DisconnectionError,
-    InterfaceError,
-    OperationalError,
-    SQLAlchemyError,
-)
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from monitor.store.engine import create_engine
-from monitor.store.errors import StoreError, StoreUnavailable
+from monitor.store.errors import StoreError, StoreUnavailable, describe, is_unavailable
+from monitor.store.incidents import list_incidents, open_incident, resolve_incident
 from monitor.store.migrate import upgrade
-from monitor.store.records import ResultRecord
-from monitor.store.schema import results
+from monitor.store.records import (
+    IncidentRecord,
+    Period,
+    ResultRecord,
+    StatsBucket,
+    UptimeSummary,
+)
+from monitor.store.rollups import prune, record_rollups
+from monitor.store.rows import from_row, require_aware, to_row
+from monitor.store.schema import latest_results, results
+from monitor.store.summaries import stats, uptime
 from monitor.store.urls import database_url, safe_url
-from probes.base import Status
 
 PING_TIMEOUT_S = 5.0
-
-# Errors that mean "cannot reach the database", as opposed to "the database said no".
-_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, OSError, TimeoutError)
 
 
 class ResultStore:
@@ -53,7 +53,7 @@ class ResultStore:
             engine = create_engine(parsed)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(
-                f"cannot open store {safe_url(parsed)}: {_describe(exc, parsed)}"
+                f"cannot open store {safe_url(parsed)}: {describe(exc, parsed)}"
             ) from exc
         store = cls(engine, parsed)
         if migrate:
@@ -71,32 +71,31 @@ class ResultStore:
         return safe_url(self._url)
 
     async def add(self, record: ResultRecord) -> int:
-        """Store one result; returns its id.  Ids grow with every insert."""
-        _require_aware(record.started_at, "started_at")
-        values = _to_row(record)
+        """Store one result and update the rollups in one transaction; returns its id.
+
+        Ids grow with every insert.
+        """
+        require_aware(record.started_at, "started_at")
         async with self._connect("storing a result", write=True) as conn:
-            outcome = await conn.execute(insert(results).values(**values))
+            outcome = await conn.execute(insert(results).values(**to_row(record)))
             key = outcome.inserted_primary_key
-        if key is None:
-            raise StoreError(f"storing a result in {self.url} returned no id")
+            if key is None:
+                raise StoreError(f"storing a result in {self.url} returned no id")
+            await record_rollups(conn, int(key[0]), record)
         return int(key[0])
 
     async def latest(self, *, region: str | None = None) -> list[ResultRecord]:
         """The newest result of each (check, region), ordered by check then region."""
-        newest = select(func.max(results.c.id).label("id")).group_by(
-            results.c.check, results.c.region
-        )
-        if region is not None:
-            newest = newest.where(results.c.region == region)
-        subquery = newest.subquery()
         query = (
             select(results)
-            .join(subquery, results.c.id == subquery.c.id)
+            .join(latest_results, results.c.id == latest_results.c.result_id)
             .order_by(results.c.check, results.c.region)
         )
+        if region is not None:
+            query = query.where(latest_results.c.region == region)
         async with self._connect("reading the latest results") as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [_from_row(row) for row in rows]
+        return [from_row(row) for row in rows]
 
     async def results(
         self,
@@ -118,21 +117,80 @@ class ResultStore:
         if region is not None:
             query = query.where(results.c.region == region)
         if since is not None:
-            _require_aware(since, "since")
+            require_aware(since, "since")
             query = query.where(results.c.started_at >= since)
         if before_id is not None:
             query = query.where(results.c.id < before_id)
         query = query.order_by(results.c.id.desc()).limit(limit)
         async with self._connect(f"reading results of {check!r}") as conn:
             rows = (await conn.execute(query)).mappings().all()
-        return [_from_row(row) for row in rows]
+        return [from_row(row) for row in rows]
 
     async def prune(self, older_than: datetime) -> int:
-        """Delete results started before ``older_than``; returns how many went."""
-        _require_aware(older_than, "older_than")
+        """Delete results started before ``older_than``; returns how many went.
+
+        Stats buckets wholly before ``older_than`` go too; a (check, region) left
+        without results has no latest result.
+        """
+        require_aware(older_than, "older_than")
         async with self._connect("pruning results", write=True) as conn:
-            outcome = await conn.execute(delete(results).where(results.c.started_at < older_than))
-        return outcome.rowcount
+            return await prune(conn, older_than)
+
+    async def stats(
+        self,
+        *,
+        period: Period,
+        since: datetime,
+        check: str | None = None,
+        region: str | None = None,
+    ) -> list[StatsBucket]:
+        """Hourly or daily buckets from the one ``since`` falls in on, ordered by (check, start).
+
+        Regions are summed unless ``region`` is given.
+        """
+        require_aware(since, "since")
+        async with self._connect(f"reading {period} stats") as conn:
+            return await stats(conn, period=period, since=since, check=check, region=region)
+
+    async def uptime(
+        self, check: str, *, since: datetime, region: str | None = None
+    ) -> UptimeSummary:
+        """Uptime, mean, p50/p95/p99 (nearest-rank) and max of results started since ``since``."""
+        require_aware(since, "since")
+        async with self._connect(f"summarising {check!r}") as conn:
+            return await uptime(conn, check, since=since, region=region)
+
+    async def open_incident(
+        self, check: str, region: str, *, started_at: datetime, message: str
+    ) -> int:
+        """Open an incident for (check, region); idempotent: returns the open one's id if any."""
+        require_aware(started_at, "started_at")
+        async with self._connect(f"opening an incident for {check!r}", write=True) as conn:
+            return await open_incident(conn, check, region, started_at=started_at, message=message)
+
+    async def resolve_incident(self, check: str, region: str, *, resolved_at: datetime) -> bool:
+        """Resolve the open incident of (check, region); ``False`` if none was open."""
+        require_aware(resolved_at, "resolved_at")
+        async with self._connect(f"resolving an incident of {check!r}", write=True) as conn:
+            return await resolve_incident(conn, check, region, resolved_at=resolved_at)
+
+    async def incidents(
+        self,
+        *,
+        since: datetime | None = None,
+        check: str | None = None,
+        open_only: bool = False,
+        limit: int = 50,
+    ) -> list[IncidentRecord]:
+        """Incidents newest first; ``since`` keeps those open or resolved at or after it."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        if since is not None:
+            require_aware(since, "since")
+        async with self._connect("reading incidents") as conn:
+            return await list_incidents(
+                conn, since=since, check=check, open_only=open_only, limit=limit
+            )
 
     async def ping(self, *, timeout_s: float = PING_TIMEOUT_S) -> None:
         """Check the database answers ``SELECT 1``; raises :class:`StoreUnavailable` if not."""
@@ -171,64 +229,7 @@ class ResultStore:
         try:
             yield
         except (SQLAlchemyError, OSError, TimeoutError) as exc:
-            message = f"{action} failed on {self.url}: {_describe(exc, self._url)}"
-            if unavailable or _is_unavailable(exc):
+            message = f"{action} failed on {self.url}: {describe(exc, self._url)}"
+            if unavailable or is_unavailable(exc):
                 raise StoreUnavailable(message) from exc
             raise StoreError(message) from exc
-
-
-def _is_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, _UNAVAILABLE)
-
-
-def _describe(exc: BaseException, url: URL) -> str:
-    """One line about ``exc``: SQLAlchemy appends the SQL and its parameters on later lines."""
-    lines = str(exc).strip().splitlines()
-    summary = lines[0] if lines else type(exc).__name__
-    if url.password:
-        summary = summary.replace(str(url.password), "***")
-    return summary
-
-
-def _require_aware(value: datetime, name: str) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be a tz-aware datetime, got {value.isoformat()}")
-
-
-def _to_row(record: ResultRecord) -> dict[str, Any]:
-    return {
-        "run_id": record.run_id,
-        "check": record.check,
-        "kind": record.kind,
-        "region": record.region,
-        "started_at": record.started_at,
-        "duration_ms": record.duration_ms,
-        "status": Status(record.status).value,
-        "attempts": record.attempts,
-        "message": record.message,
-        "timings": record.timings,
-        "assertions": record.assertions,
-        "details": record.details,
-        "artifacts": record.artifacts,
-    }
-
-
-def _from_row(row: RowMapping) -> ResultRecord:
-    return ResultRecord(
-        id=row["id"],
-        run_id=row["run_id"],
-        check=row["check"],
-        kind=row["kind"],
-        region=row["region"],
-        started_at=row["started_at"],
-        duration_ms=row["duration_ms"],
-        status=Status(row["status"]),
-        attempts=row["attempts"],
-        message=row["message"],
-        timings=row["timings"],
-        assertions=row["assertions"],
-        details=row["details"],
-        artifacts=row["artifacts"],
-    )

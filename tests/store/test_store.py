@@ -15,39 +15,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.store import (
-    ResultRecord,
     ResultStore,
     StoreError,
     StoreUnavailable,
     database_url,
 )
 from probes.base import Status
+from tests.store.factory import T0, record
 from tests.support.postgres import PostgresCluster, psql
 
-T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = "s3cret-Pa55"  # a fake password that must never show up in errors
-
-
-def record(
-    check: str = "api-health",
-    region: str = "local",
-    started_at: datetime = T0,
-    status: Status = Status.PASS,
-    **fields: Any,
-) -> ResultRecord:
-    values: dict[str, Any] = {
-        "run_id": "0" * 32,
-        "kind": "http",
-        "duration_ms": 12.5,
-        "attempts": 1,
-        "message": "ok",
-        "timings": {"total": 12.5},
-        "assertions": [],
-        "details": {},
-        "artifacts": [],
-    }
-    values.update(fields)
-    return ResultRecord(check=check, region=region, started_at=started_at, status=status, **values)
 
 
 def closed_port() -> int:
@@ -257,7 +234,7 @@ class TestMigrations:
             record_id = await first.add(record())
         async with await ResultStore.open(store_url) as second:
             assert [r.id for r in await second.results("api-health")] == [record_id]
-        assert await alembic_versions(store_url) == ["0001"]
+        assert await alembic_versions(store_url) == ["0002"]
 
     async def test_concurrent_opens(self, store_url: str) -> None:
         """Several instances opening one fresh database at once all migrate it safely."""
@@ -268,7 +245,7 @@ class TestMigrations:
             for s in stores:
                 await s.close()
         assert len(set(ids)) == 3
-        assert await alembic_versions(store_url) == ["0001"]
+        assert await alembic_versions(store_url) == ["0002"]
 
     async def test_without_migrations_writes_fail(self, store_url: str) -> None:
         """migrate=False on an empty database leaves no table: writing raises StoreError."""
