@@ -140,6 +140,33 @@ def run(
 
 
 @app.command()
+def serve(
+    config: ConfigOption = None,
+    region: RegionOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="serve the API only; run no checks")
+    ] = False,
+) -> None:
+    """Run the checks on their schedules and serve the status API and page (until SIGTERM).
+
+    SIGHUP reloads the config (a bad one is logged and the old one keeps running).
+    """
+    loaded = _load(config)
+    # The API stack loads only for 'serve'.
+    from monitor.api.app import create_app  # noqa: PLC0415
+    from monitor.serve import serve as serve_app  # noqa: PLC0415
+    from monitor.service import Service  # noqa: PLC0415
+
+    service = Service(loaded, region=region, scheduler=not no_scheduler)
+    api = create_app(service, log=service.log.bind(component="api"))
+    raise typer.Exit(
+        _run_async(lambda: serve_app(service, api, host=host, port=port, log=service.log))
+    )
+
+
+@app.command()
 def demo(
     interval: Annotated[float, typer.Option(help="seconds between demo runs")] = 60.0,
     runs: Annotated[int, typer.Option(help="stop after this many runs (0: run until Ctrl-C)")] = 0,

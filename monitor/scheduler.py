@@ -1,0 +1,251 @@
+"""Run each check on its schedule: APScheduler 3's ``AsyncIOScheduler``, one job per check.
+
+A job's id is its check's name.  Its trigger is the check's interval (or its 5-field
+cron expression, in UTC) with a random delay of up to ``scheduler.jitter``, capped at a
+tenth of the period so short intervals stay regular.  ``max_instances=1`` and
+``coalesce`` mean a slow check is never overlapped by itself and a backlog of missed
+runs collapses into one; a run later than ``misfire_grace`` is skipped.  The global
+bound on concurrent checks is the Runner's semaphore (``runner.concurrency``).
+
+The scheduler only decides *when*: each run calls the ``run`` callback it was given,
+and whatever that raises is logged, never allowed to stop the scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from apscheduler.events import (  # type: ignore[import-untyped]  # APScheduler 3 ships no types
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+)
+from apscheduler.schedulers.asyncio import (  # type: ignore[import-untyped]  # no types (as above)
+    AsyncIOScheduler,
+)
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]  # no types
+from apscheduler.triggers.interval import (  # type: ignore[import-untyped]  # no types
+    IntervalTrigger,
+)
+
+from monitor.config.models import CheckCommon
+from monitor.config.root import SmokewatchConfig
+
+RunCheck = Callable[[str], Awaitable[object]]
+
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab order: 0 (and 7) is Sunday
+_DOW_ITEM = re.compile(r"^(\*|[0-7a-z]{1,3})(?:-([0-7a-z]{1,3}))?(?:/(\d+))?$")
+
+
+def crontab_weekdays(field: str) -> str:
+    """A crontab day-of-week field as APScheduler 3 reads it, meaning what crontab means.
+
+    APScheduler 3 numbers weekdays from Monday (0) where crontab numbers them from
+    Sunday (0 or 7), so ``1-5`` would silently shift by a day.  The field is expanded
+    to the days it names and written back as day names: ``1-5`` -> ``mon,tue,wed,thu,fri``.
+    Raises ``ValueError`` for anything that is not a crontab weekday field.
+    """
+    if field == "*":
+        return "*"
+    days: set[int] = set()
+    for item in field.lower().split(","):
+        match = _DOW_ITEM.match(item.strip())
+        if match is None:
+            raise ValueError(f"invalid day-of-week {item!r} in {field!r}")
+        first, last, step = match.groups()
+        if first == "*":
+            low, high = 0, 6
+        else:
+            low = _weekday(first)
+            high = _weekday(last) if last is not None else (6 if step else low)
+        if high < low:
+            raise ValueError(f"day-of-week range {item!r} runs backwards")
+        days.update(day % 7 for day in range(low, high + 1, int(step or 1)))
+    return ",".join(_WEEKDAYS[day] for day in sorted(days))
+
+
+def _weekday(token: str) -> int:
+    if token.isdigit():
+        value = int(token)
+        if value > 7:
+            raise ValueError(f"day-of-week {token!r} is not 0-7")
+        return value
+    if token not in _WEEKDAYS:
+        raise ValueError(f"unknown day-of-week {token!r}")
+    return _WEEKDAYS.index(token)
+
+
+def cron_trigger(expr: str, *, jitter_s: float = 0.0) -> Any:
+    """A ``CronTrigger`` (UTC) for a 5-field crontab expression; ``ValueError`` if invalid."""
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"cron {expr!r} needs 5 fields: minute hour day month weekday")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=crontab_weekdays(weekday),
+        timezone=UTC,
+        jitter=jitter_s or None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class JobPlan:
+    """When one check runs: what decides whether a reload must reschedule it."""
+
+    check: str
+    interval_s: float
+    cron: str | None
+    jitter_s: float
+    misfire_grace_s: int
+
+    def trigger(self) -> Any:
+        if self.cron is not None:
+            return cron_trigger(self.cron, jitter_s=self.jitter_s)
+        return IntervalTrigger(seconds=self.interval_s, timezone=UTC, jitter=self.jitter_s or None)
+
+
+def plan_jobs(config: SmokewatchConfig, checks: Iterable[CheckCommon]) -> dict[str, JobPlan]:
+    """The job of each check (a cron expression is only parsed when its job is scheduled)."""
+    settings = config.scheduler
+    max_jitter = settings.jitter.total_seconds()
+    grace = max(1, math.ceil(settings.misfire_grace.total_seconds()))
+    plans: dict[str, JobPlan] = {}
+    for check in checks:
+        period = config.settings_for(check).interval.total_seconds()
+        if check.cron is not None:
+            period = _cron_period_s(check.cron)
+        plans[check.name] = JobPlan(
+            check=check.name,
+            interval_s=config.settings_for(check).interval.total_seconds(),
+            cron=check.cron,
+            jitter_s=min(max_jitter, period / 10),
+            misfire_grace_s=grace,
+        )
+    return plans
+
+
+def _cron_period_s(expr: str) -> float:
+    # The gap between the next two fire times: enough to cap the jitter at a tenth of it.
+    # An expression that does not parse gets no jitter here; scheduling it reports it.
+    try:
+        trigger = cron_trigger(expr)
+    except ValueError:
+        return 0.0
+    now = datetime.now(UTC)
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first) if first else None
+    if first is None or second is None:
+        return 0.0
+    return float((second - first).total_seconds())
+
+
+class CheckScheduler:
+    """One leadership term's jobs.  Start in a running event loop; stop once."""
+
+    def __init__(self, run: RunCheck, *, log: Any) -> None:
+        self._run = run
+        self._log = log
+        self._plans: dict[str, JobPlan] = {}
+        self.skipped: Counter[str] = Counter()  # runs not started: still running, or too late
+        # APScheduler's own log lines are off (an unregistered logger: no global logging
+        # state touched); what matters reaches our log through the listeners below.
+        quiet = logging.Logger("smokewatch.apscheduler")
+        quiet.disabled = True
+        self._scheduler = AsyncIOScheduler(timezone=UTC, logger=quiet)
+        self._scheduler.add_listener(self._on_skip, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    @property
+    def plans(self) -> Mapping[str, JobPlan]:
+        return dict(self._plans)
+
+    def next_run(self, check: str) -> datetime | None:
+        job = self._scheduler.get_job(check)
+        return None if job is None else job.next_run_time
+
+    def start(self, plans: Mapping[str, JobPlan], *, run_at_start: bool) -> None:
+        """Start the scheduler with these jobs; each runs at once if ``run_at_start``."""
+        self._scheduler.start()
+        self.update(plans, run_new_now=run_at_start)
+
+    def update(self, plans: Mapping[str, JobPlan], *, run_new_now: bool) -> None:
+        """Make the jobs match ``plans``: new ones added, changed ones rescheduled, gone removed.
+
+        A job whose plan did not change keeps its next run time.
+        """
+        for name in set(self._plans) - set(plans):
+            self._scheduler.remove_job(name)
+            del self._plans[name]
+        now = datetime.now(UTC)
+        for name, plan in plans.items():
+            old = self._plans.get(name)
+            if old == plan:
+                continue
+            try:
+                trigger = plan.trigger()
+            except ValueError as exc:
+                self._log.error("scheduler.bad_schedule", check=name, reason=str(exc))
+                if old is not None:
+                    self._scheduler.remove_job(name)
+                    del self._plans[name]
+                continue
+            options: dict[str, Any] = {}
+            if old is None and run_new_now:
+                options["next_run_time"] = now
+            self._scheduler.add_job(
+                self._fire,
+                trigger,
+                args=(name,),
+                id=name,
+                name=name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=plan.misfire_grace_s,
+                replace_existing=True,
+                **options,
+            )
+            self._plans[name] = plan
+        self._log.info("scheduler.jobs", checks=sorted(self._plans))
+
+    def clear(self) -> None:
+        """Remove every job at once: nothing new starts; runs already going carry on."""
+        self._scheduler.remove_all_jobs()
+        self._plans.clear()
+
+    def stop(self) -> None:
+        """Remove every job and shut the scheduler down (without waiting for running checks)."""
+        if self._scheduler.running:
+            self.clear()
+            self._scheduler.shutdown(wait=False)
+
+    async def _fire(self, name: str) -> None:
+        try:
+            await self._run(name)
+        except asyncio.CancelledError:
+            # The scheduler shut down under a running job (the lease was lost, or the
+            # service stops): the run itself is the service's to finish, not ours.
+            return
+        except Exception as exc:  # noqa: BLE001 -- a failing run must never stop the scheduler
+            self._log.error(
+                "scheduler.run_failed", check=name, error=type(exc).__name__, detail=str(exc)
+            )
+
+    def _on_skip(self, event: Any) -> None:
+        name = str(event.job_id)
+        reason = "still running" if event.code == EVENT_JOB_MAX_INSTANCES else "missed"
+        self.skipped[name] += 1
+        self._log.warning("scheduler.run_skipped", check=name, reason=reason)

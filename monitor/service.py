@@ -1,0 +1,327 @@
+"""The long-running service behind ``smokewatch serve``: runtime, region lease and scheduler.
+
+    service = Service(loaded, region="eu-west-1")
+    await service.start()     # open the store; lead the region or wait as its standby
+    ...
+    await service.reload()    # new config in force; a bad one changes nothing
+    await service.stop()      # running checks get scheduler.shutdown_grace to finish
+
+One replica per region leads (holds the :class:`~monitor.leader.RegionLease`) and runs
+the region's checks on their schedules; the others poll the lease every
+``scheduler.lease_poll`` and take over when the leader goes.  A leader that loses its
+lease drops its jobs at once.  Every run, scheduled or asked for, goes through
+``Runtime.run_once``: the same path as ``smokewatch run --once``.
+
+A reload builds a new :class:`~monitor.runtime.Runtime`; the old one closes once the
+runs it started have finished.  Results live in the store and survive both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from monitor.config.loader import LoadedConfig, load_config
+from monitor.contract import Readiness, UnknownCheck
+from monitor.leader import LeaseError, RegionLease
+from monitor.runner import CheckRun
+from monitor.runtime import Runtime, resolve_region
+from monitor.scheduler import CheckScheduler, JobPlan, plan_jobs
+from monitor.store import ResultStore, StoreError
+
+READY_PING_TIMEOUT_S = 2.0
+CANCEL_TIMEOUT_S = 5.0  # how long cancelled runs get to unwind after the grace period
+
+RunTask = asyncio.Task[list[CheckRun]]
+
+
+@dataclass(eq=False)
+class _Generation:
+    """One config's Runtime and the runs it has going."""
+
+    runtime: Runtime
+    tasks: set[RunTask] = field(default_factory=set)
+
+
+class Service:
+    """Implements ``monitor.contract.ServiceView``: what the API sees of the running service."""
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        *,
+        region: str | None = None,
+        env: Mapping[str, str] | None = None,
+        scheduler: bool = True,
+        log_stream: TextIO | None = None,
+    ) -> None:
+        self._env = env
+        self._region = resolve_region(region, os.environ if env is None else env)
+        self._scheduling = scheduler
+        self._log_stream = log_stream
+        self._gen = _Generation(self._new_runtime(loaded))
+        self._old: set[_Generation] = set()  # replaced by a reload, finishing their runs
+        self._retiring: set[asyncio.Task[None]] = set()
+        self._busy: dict[str, RunTask] = {}  # scheduled runs going, by check
+        self._lease: RegionLease | None = None
+        self._lease_task: asyncio.Task[None] | None = None
+        self._lease_problem: str | None = None
+        self._scheduler: CheckScheduler | None = None
+        self._role = "standby" if scheduler else "api-only"
+        self._reload_lock = asyncio.Lock()
+        self._started = False
+        self._stopped = False
+
+    # -- what the API reads ------------------------------------------------------
+
+    @property
+    def loaded(self) -> LoadedConfig:
+        return self._gen.runtime.loaded
+
+    @property
+    def region(self) -> str:
+        return self._region
+
+    @property
+    def store(self) -> ResultStore:
+        store = self._gen.runtime.store
+        if store is None:
+            raise RuntimeError("the service is not started")
+        return store
+
+    @property
+    def role(self) -> str:
+        """``leader``, ``standby`` or ``api-only``."""
+        return self._role
+
+    @property
+    def scheduler(self) -> CheckScheduler | None:
+        """This leadership term's scheduler; ``None`` unless leading."""
+        return self._scheduler
+
+    @property
+    def log(self) -> Any:
+        return self._gen.runtime.log
+
+    def metrics(self) -> tuple[bytes, str]:
+        return generate_latest(self._gen.runtime.registry), CONTENT_TYPE_LATEST
+
+    async def readiness(self) -> Readiness:
+        if not self._started or self._stopped:
+            return Readiness({"service": "stopped" if self._stopped else "not started"}, self._role)
+        components: dict[str, str] = {}
+        try:
+            await self.store.ping(timeout_s=READY_PING_TIMEOUT_S)
+            components["store"] = "ok"
+        except StoreError:
+            components["store"] = "unreachable"
+        if self._scheduling:
+            components["scheduler"] = self._scheduler_state()
+        runtime = self._gen.runtime
+        if any(c.kind == "browser" for c in runtime.runner.checks_for_region()):
+            pool = runtime.browser_pool
+            components["browser"] = "ok" if pool is not None and pool.launches else "unavailable"
+        return Readiness(components, self._role)
+
+    def _scheduler_state(self) -> str:
+        if self._lease_task is None or self._lease_task.done():
+            return "lease loop stopped"
+        if self._role == "leader" and (self._scheduler is None or not self._scheduler.running):
+            return "not running"
+        return "ok"
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._started:
+            raise RuntimeError("the service is already started")
+        await _enter(self._gen.runtime)
+        self._started = True
+        if self._scheduling:
+            self._lease = RegionLease(self.loaded.config.storage.url, self._region)
+            await self._lease_step(self._lease)
+            self._lease_task = asyncio.create_task(
+                self._lease_loop(self._lease), name="smokewatch-lease"
+            )
+        self.log.info("service.started", region=self._region, role=self._role)
+
+    async def stop(self) -> None:
+        async with self._reload_lock:  # a reload under way completes first
+            if not self._started or self._stopped:
+                return
+            self._stopped = True
+            await self._shut_down()
+
+    async def _shut_down(self) -> None:
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lease_task
+        if self._scheduler is not None:
+            self._scheduler.clear()  # nothing new starts from here on
+        await self._finish_runs(self.loaded.config.scheduler.shutdown_grace.total_seconds())
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
+        if self._retiring:
+            await asyncio.wait(self._retiring, timeout=CANCEL_TIMEOUT_S)
+        await _exit(self._gen.runtime)
+        if self._lease is not None:
+            await self._lease.release()
+        self.log.info("service.stopped", region=self._region)
+
+    async def _finish_runs(self, grace_s: float) -> None:
+        pending: set[RunTask] = set(self._gen.tasks).union(*(gen.tasks for gen in self._old))
+        if not pending:
+            return
+        self.log.info("service.waiting_for_runs", runs=len(pending), grace_s=grace_s)
+        _, late = await asyncio.wait(pending, timeout=grace_s)
+        if late:
+            self.log.warning("service.runs_cancelled", runs=len(late), grace_s=grace_s)
+            for task in late:
+                task.cancel()
+            await asyncio.wait(late, timeout=CANCEL_TIMEOUT_S)
+
+    # -- runs ----------------------------------------------------------------------
+
+    async def run_now(self, check: str) -> CheckRun:
+        if not self._started or self._stopped:
+            raise RuntimeError("the service is not running")
+        known = {c.name for c in self._gen.runtime.runner.checks_for_region()}
+        if check not in known:
+            raise UnknownCheck(check)
+        # Shielded: a caller that goes away (a closed HTTP request) does not cancel the run.
+        (run,) = await asyncio.shield(self._spawn([check]))
+        return run
+
+    async def _run_scheduled(self, name: str) -> None:
+        if name in self._busy:
+            self.log.info("scheduler.run_skipped", check=name, reason="still running")
+            return
+        task = self._spawn([name])
+        self._busy[name] = task
+        task.add_done_callback(lambda _: self._busy.pop(name, None))
+        # Shielded: losing the lease stops the scheduler, not a run already going.
+        with contextlib.suppress(Exception):  # _run_done logs it
+            await asyncio.shield(task)
+
+    def _spawn(self, names: list[str]) -> RunTask:
+        gen = self._gen
+        task = asyncio.create_task(gen.runtime.run_once(names), name=f"smokewatch-run:{names[0]}")
+        gen.tasks.add(task)
+        task.add_done_callback(lambda t: self._run_done(gen, t))
+        return task
+
+    def _run_done(self, gen: _Generation, task: RunTask) -> None:
+        gen.tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.log.error("run.failed", error=type(exc).__name__, detail=str(exc))
+
+    # -- reload --------------------------------------------------------------------
+
+    async def reload(self) -> LoadedConfig:
+        async with self._reload_lock:
+            if self._stopped:
+                raise RuntimeError("the service is stopped")
+            loaded = load_config(self.loaded.path, self._env)  # ConfigError: nothing changes
+            runtime = self._new_runtime(loaded)
+            if not self._started:
+                self._gen = _Generation(runtime)
+                return loaded
+            await _enter(runtime)  # a store that cannot open: nothing changes either
+            if loaded.config.storage.url != self._gen.runtime.config.storage.url:
+                self.log.warning(
+                    "config.storage_changed",
+                    detail="results go to the new store; the region lease stays where it was "
+                    "until restart",
+                )
+            old, self._gen = self._gen, _Generation(runtime)
+            if self._scheduler is not None:
+                self._scheduler.update(
+                    self._plans(), run_new_now=loaded.config.scheduler.run_at_start
+                )
+            retire = asyncio.create_task(self._retire(old), name="smokewatch-retire")
+            self._old.add(old)
+            self._retiring.add(retire)
+            retire.add_done_callback(self._retiring.discard)
+            self.log.info("config.reloaded", path=str(loaded.path), checks=self._check_names())
+            return loaded
+
+    async def _retire(self, gen: _Generation) -> None:
+        try:
+            if gen.tasks:
+                await asyncio.wait(set(gen.tasks))
+        finally:
+            self._old.discard(gen)
+            await _exit(gen.runtime)
+
+    # -- leadership ----------------------------------------------------------------
+
+    async def _lease_loop(self, lease: RegionLease) -> None:
+        while True:
+            await lease.wait_lost(self.loaded.config.scheduler.lease_poll.total_seconds())
+            await self._lease_step(lease)
+
+    async def _lease_step(self, lease: RegionLease) -> None:
+        try:
+            if lease.held:
+                if not await lease.verify():
+                    self._follow("lease lost")
+            elif await lease.acquire():
+                self._lead()
+        except LeaseError as exc:
+            if str(exc) != self._lease_problem:  # once per outage, not once per poll
+                self.log.warning("lease.unavailable", region=self._region, reason=str(exc))
+            self._lease_problem = str(exc)
+            return
+        except Exception as exc:  # the standby loop must outlive any one failure
+            self.log.exception("lease.error", error=type(exc).__name__, detail=str(exc))
+            if lease.held and self._scheduler is None:
+                # Leading without a scheduler would starve the region: let another replica lead.
+                await lease.release()
+        self._lease_problem = None
+
+    def _lead(self) -> None:
+        scheduler = CheckScheduler(self._run_scheduled, log=self.log)
+        scheduler.start(self._plans(), run_at_start=self.loaded.config.scheduler.run_at_start)
+        self._scheduler = scheduler
+        self._role = "leader"
+        self.log.info("lease.acquired", region=self._region, checks=self._check_names())
+
+    def _follow(self, reason: str) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()
+            self._scheduler = None
+        self._role = "standby"
+        self.log.warning("lease.lost", region=self._region, reason=reason)
+
+    def _plans(self) -> dict[str, JobPlan]:
+        runtime = self._gen.runtime
+        return plan_jobs(runtime.config, runtime.runner.checks_for_region())
+
+    def _check_names(self) -> list[str]:
+        return [c.name for c in self._gen.runtime.runner.checks_for_region()]
+
+    def _new_runtime(self, loaded: LoadedConfig) -> Runtime:
+        return Runtime(loaded, region=self._region, log_stream=self._log_stream, env=self._env)
+
+
+async def _enter(runtime: Runtime) -> None:
+    try:
+        await runtime.__aenter__()
+    except BaseException:
+        await runtime.__aexit__(None, None, None)
+        raise
+
+
+async def _exit(runtime: Runtime) -> None:
+    await runtime.__aexit__(None, None, None)

@@ -1,0 +1,97 @@
+"""Specifications of regions on one shared PostgreSQL: one scheduler per region, hot standbys."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from monitor.store import database_url
+from tests.service.conftest import HEALTH, Running, StartService, WriteConfig, eventually
+
+pytestmark = pytest.mark.postgres
+
+
+def checks_done(running: Running) -> int:
+    return len(running.events("check.done"))
+
+
+class TestOneRegion:
+    async def test_only_the_leader_runs_checks(
+        self, write_config: WriteConfig, start_service: StartService, pg_database: str
+    ) -> None:
+        """Two replicas of one region on one PostgreSQL: one leads and runs checks, one waits."""
+        config = write_config(HEALTH, interval="300ms", db=pg_database)
+        leader = await start_service(config)
+        standby = await start_service(config)
+        assert (leader.service.role, standby.service.role) == ("leader", "standby")
+
+        async def three_stored() -> bool:
+            return len(await leader.service.store.results("health")) >= 3
+
+        await eventually(three_stored, timeout_s=3)
+        assert checks_done(leader) >= 3
+        assert checks_done(standby) == 0
+        assert standby.service.scheduler is None
+
+    async def test_the_standby_takes_over_when_the_leader_stops(
+        self, write_config: WriteConfig, start_service: StartService, pg_database: str
+    ) -> None:
+        """When the leader goes, the standby takes the lease within a poll and runs the checks."""
+        config = write_config(HEALTH, interval="300ms", lease_poll="200ms", db=pg_database)
+        leader = await start_service(config)
+        standby = await start_service(config)
+        await leader.service.stop()
+
+        async def standby_runs() -> bool:
+            return checks_done(standby) >= 2
+
+        took = await eventually(standby_runs, timeout_s=3)
+        assert took < 1.5
+        assert standby.service.role == "leader"
+
+    async def test_a_leader_whose_session_dies_drops_its_jobs_at_once(
+        self, write_config: WriteConfig, start_service: StartService, pg_database: str
+    ) -> None:
+        """The leader's lease session killed: it stops scheduling at once; a replica leads again."""
+        config = write_config(HEALTH, interval="1h", lease_poll="200ms", db=pg_database)
+        leader = await start_service(config)
+        standby = await start_service(config)
+        admin = create_async_engine(database_url(pg_database))
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                        "WHERE locktype = 'advisory' AND granted"
+                    )
+                )
+        finally:
+            await admin.dispose()
+
+        async def dropped() -> bool:
+            return bool(leader.events("lease.lost"))
+
+        assert await eventually(dropped, timeout_s=2) < 0.5
+
+        async def one_leads() -> bool:
+            roles = [leader.service.role, standby.service.role]
+            return roles.count("leader") == 1
+
+        await eventually(one_leads, timeout_s=2)
+
+
+class TestThreeRegions:
+    async def test_each_region_leads_its_own_checks(
+        self, write_config: WriteConfig, start_service: StartService, pg_database: str
+    ) -> None:
+        """Three regions on one PostgreSQL each hold their own lease and store their own results."""
+        config = write_config(HEALTH, interval="1h", db=pg_database)
+        services = [await start_service(config, region=r) for r in ("eu", "us", "ap")]
+        assert [s.service.role for s in services] == ["leader"] * 3
+
+        async def all_regions() -> bool:
+            latest = await services[0].service.store.latest()
+            return {r.region for r in latest} == {"eu", "us", "ap"}
+
+        await eventually(all_regions, timeout_s=3)

@@ -1,0 +1,240 @@
+"""Specifications of ``monitor.scheduler``: triggers, jitter, job plans and the job loop."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.config.loader import load_config
+from monitor.logging import make_logger
+from monitor.redact import Redactor
+from monitor.scheduler import CheckScheduler, JobPlan, cron_trigger, crontab_weekdays, plan_jobs
+from tests.service.conftest import WriteConfig
+
+
+def plan(name: str, interval_s: float, *, cron: str | None = None) -> JobPlan:
+    return JobPlan(check=name, interval_s=interval_s, cron=cron, jitter_s=0.0, misfire_grace_s=60)
+
+
+def logger(stream: io.StringIO) -> object:
+    return make_logger(Redactor(frozenset()), fmt="json", stream=stream)
+
+
+def events(stream: io.StringIO, name: str) -> list[dict[str, object]]:
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line]
+    return [e for e in lines if e["event"] == name]
+
+
+class TestCrontabWeekdays:
+    @pytest.mark.parametrize(
+        ("field", "expected"),
+        [
+            ("*", "*"),
+            ("0", "sun"),
+            ("7", "sun"),
+            ("1-5", "mon,tue,wed,thu,fri"),
+            ("5-7", "sun,fri,sat"),
+            ("*/2", "sun,tue,thu,sat"),
+            ("1/2", "mon,wed,fri"),
+            ("mon-wed,sat", "mon,tue,wed,sat"),
+            ("SUN", "sun"),
+        ],
+        ids=["any", "zero-is-sunday", "seven-is-sunday", "weekdays", "range-to-7", "step",
+             "start-step", "names", "upper-case"],
+    )  # fmt: skip
+    def test_means_what_crontab_means(self, field: str, expected: str) -> None:
+        """Day-of-week fields keep crontab's Sunday-first numbering under APScheduler 3."""
+        assert crontab_weekdays(field) == expected
+
+    @pytest.mark.parametrize(
+        "field",
+        ["8", "5-1", "xyz", "1-"],
+        ids=["too-big", "backwards", "unknown-name", "open-range"],
+    )
+    def test_rejects_what_crontab_rejects(self, field: str) -> None:
+        """A day-of-week that is not crontab is a ValueError naming it."""
+        with pytest.raises(ValueError, match="day-of-week"):
+            crontab_weekdays(field)
+
+
+class TestCronTrigger:
+    def test_weekday_crontab_fires_on_monday(self) -> None:
+        """'0 9 * * 1' fires Monday 09:00 UTC, as crontab would (APScheduler alone says Tuesday)."""
+        trigger = cron_trigger("0 9 * * 1")
+        sunday = datetime(2024, 6, 2, 12, 0, tzinfo=UTC)
+        assert trigger.get_next_fire_time(None, sunday) == datetime(2024, 6, 3, 9, 0, tzinfo=UTC)
+
+    def test_wrong_field_count_is_refused(self) -> None:
+        """A cron expression needs exactly five fields."""
+        with pytest.raises(ValueError, match="5 fields"):
+            cron_trigger("* * * *")
+
+
+class TestPlanJobs:
+    def test_jitter_is_capped_at_a_tenth_of_the_period(
+        self, write_config: WriteConfig, tmp_path: Path
+    ) -> None:
+        """Jitter is scheduler.jitter, at most a tenth of each check's interval or cron period."""
+        config = write_config(
+            """\
+            - name: fast
+              kind: http
+              url: http://127.0.0.1:1/
+              interval: 10s
+            - name: slow
+              kind: http
+              url: http://127.0.0.1:1/
+              interval: 1h
+            - name: hourly
+              kind: http
+              url: http://127.0.0.1:1/
+              cron: "0 * * * *"
+            """
+        )
+        text = config.read_text().replace("jitter: 0s", "jitter: 30s")
+        config.write_text(text)
+        loaded = load_config(config, {})
+        plans = plan_jobs(loaded.config, loaded.config.checks)
+        assert {name: p.jitter_s for name, p in plans.items()} == {
+            "fast": 1.0,
+            "slow": 30.0,
+            "hourly": 30.0,
+        }
+        assert plans["hourly"].cron == "0 * * * *"
+        assert plans["fast"].misfire_grace_s == 300
+
+
+class TestCheckScheduler:
+    async def test_runs_each_job_at_start_then_on_its_interval(self) -> None:
+        """Each check runs at once, then every interval, by its own name."""
+        calls: list[tuple[str, float]] = []
+        loop = asyncio.get_running_loop()
+
+        async def run(name: str) -> None:
+            calls.append((name, loop.time()))
+
+        scheduler = CheckScheduler(run, log=logger(io.StringIO()))
+        t0 = loop.time()
+        scheduler.start({"a": plan("a", 0.3), "b": plan("b", 10)}, run_at_start=True)
+        try:
+            await asyncio.sleep(0.75)
+        finally:
+            scheduler.stop()
+        a_times = [t - t0 for name, t in calls if name == "a"]
+        assert [name for name, _ in calls].count("b") == 1
+        assert len(a_times) == 3
+        assert a_times[0] < 0.1
+
+    async def test_without_run_at_start_the_first_run_waits_an_interval(self) -> None:
+        """With run_at_start off, nothing runs before the first interval has passed."""
+        calls: list[str] = []
+
+        async def run(name: str) -> None:
+            calls.append(name)
+
+        scheduler = CheckScheduler(run, log=logger(io.StringIO()))
+        scheduler.start({"a": plan("a", 0.4)}, run_at_start=False)
+        try:
+            await asyncio.sleep(0.2)
+            assert calls == []
+            await asyncio.sleep(0.35)
+        finally:
+            scheduler.stop()
+        assert calls == ["a"]
+
+    async def test_a_failing_run_is_logged_and_the_schedule_goes_on(self) -> None:
+        """An exception from a run is logged; the job keeps running on its interval."""
+        stream = io.StringIO()
+        calls: list[str] = []
+
+        async def run(name: str) -> None:
+            calls.append(name)
+            raise RuntimeError("boom")
+
+        scheduler = CheckScheduler(run, log=logger(stream))
+        scheduler.start({"a": plan("a", 0.2)}, run_at_start=True)
+        try:
+            await asyncio.sleep(0.5)
+            assert scheduler.running
+        finally:
+            scheduler.stop()
+        assert len(calls) >= 2
+        failed = events(stream, "scheduler.run_failed")
+        assert failed[0]["check"] == "a"
+        assert failed[0]["detail"] == "boom"
+
+    async def test_a_slow_run_is_never_overlapped_by_itself(self) -> None:
+        """max_instances=1: a run outlasting its interval makes the next ones skip, not overlap."""
+        stream = io.StringIO()
+        active = 0
+        most = 0
+        starts = 0
+
+        async def run(name: str) -> None:
+            nonlocal active, most, starts
+            starts += 1
+            active += 1
+            most = max(most, active)
+            await asyncio.sleep(0.45)
+            active -= 1
+
+        scheduler = CheckScheduler(run, log=logger(stream))
+        scheduler.start({"a": plan("a", 0.1)}, run_at_start=True)
+        try:
+            await asyncio.sleep(1.0)
+        finally:
+            scheduler.stop()
+        assert most == 1
+        assert 2 <= starts <= 3
+        assert scheduler.skipped["a"] >= 3
+        assert events(stream, "scheduler.run_skipped")[0]["reason"] == "still running"
+
+    async def test_update_reschedules_only_what_changed(self) -> None:
+        """A changed interval reschedules, an unchanged job keeps its next run, a gone one goes."""
+
+        async def run(name: str) -> None:
+            return None
+
+        scheduler = CheckScheduler(run, log=logger(io.StringIO()))
+        scheduler.start(
+            {"same": plan("same", 60), "changed": plan("changed", 60), "gone": plan("gone", 60)},
+            run_at_start=False,
+        )
+        try:
+            same_next = scheduler.next_run("same")
+            scheduler.update(
+                {"same": plan("same", 60), "changed": plan("changed", 5), "new": plan("new", 60)},
+                run_new_now=True,
+            )
+            assert set(scheduler.plans) == {"same", "changed", "new"}
+            assert scheduler.next_run("same") == same_next
+            changed_next = scheduler.next_run("changed")
+            assert changed_next is not None
+            assert changed_next - datetime.now(UTC) < timedelta(seconds=5.5)
+            assert scheduler.next_run("gone") is None
+        finally:
+            scheduler.stop()
+        assert scheduler.plans == {}
+
+    async def test_a_bad_cron_is_logged_and_left_out(self) -> None:
+        """A cron expression APScheduler cannot parse is logged; the other jobs still run."""
+        stream = io.StringIO()
+
+        async def run(name: str) -> None:
+            return None
+
+        scheduler = CheckScheduler(run, log=logger(stream))
+        scheduler.start(
+            {"good": plan("good", 60), "bad": plan("bad", 60, cron="99 * * * *")},
+            run_at_start=False,
+        )
+        try:
+            assert set(scheduler.plans) == {"good"}
+        finally:
+            scheduler.stop()
+        assert events(stream, "scheduler.bad_schedule")[0]["check"] == "bad"
