@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from monitor.config.durations import Duration
+from monitor.cron import cron_trigger
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 RetryOn = Literal["connection", "timeout", "5xx", "429", "fail"]
@@ -63,8 +64,8 @@ class CheckCommon(Strict):
     @field_validator("cron")
     @classmethod
     def _cron_has_five_fields(cls, value: str | None) -> str | None:
-        if value is not None and len(value.split()) != 5:
-            raise ValueError("cron must have 5 fields: minute hour day month weekday")
+        if value is not None:
+            cron_trigger(value)  # raises ValueError naming what is wrong
         return value
 
     @field_validator("timeout")

@@ -13,7 +13,8 @@ import pytest
 from monitor.config.loader import load_config
 from monitor.logging import make_logger
 from monitor.redact import Redactor
-from monitor.scheduler import CheckScheduler, JobPlan, cron_trigger, crontab_weekdays, plan_jobs
+from monitor.cron import cron_trigger, crontab_weekdays
+from monitor.scheduler import CheckScheduler, JobPlan, plan_jobs
 from tests.service.conftest import WriteConfig
 
 
