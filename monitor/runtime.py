@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
@@ -30,6 +31,7 @@ from monitor.version import smokewatch_version
 from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
 
 DEFAULT_REGION = "local"
+PRUNE_EVERY_S = 600.0
 
 
 def resolve_region(explicit: str | None, env: Mapping[str, str]) -> str:
@@ -93,6 +95,7 @@ class Runtime:
         # The Runtime's own registry (never the global default): /metrics serves it and
         # one-shot runs push it.  Telemetry registers its metrics here.
         self.registry = CollectorRegistry(auto_describe=True)
+        self._pruned_at: float | None = None
         self.store: ResultStore | None = None
         self.client: httpx.AsyncClient | None = None
         self._runner: Runner | None = None
@@ -163,5 +166,14 @@ class Runtime:
             for run in runs:
                 await self.store.add(run.to_record())
             await track_incidents(self.store, runs)
-            await self.store.prune(datetime.now(UTC) - self.config.storage.retention)
+            await self._prune()
         return runs
+
+    async def _prune(self) -> None:
+        """Drop results past retention, at most once per ``PRUNE_EVERY_S`` (jobs call this)."""
+        now = time.monotonic()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY_S:
+            return
+        assert self.store is not None  # noqa: S101 -- run_once only calls this with a store
+        await self.store.prune(datetime.now(UTC) - self.config.storage.retention)
+        self._pruned_at = now

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs from Debian's packages: Chromium (browser probes),
 # PostgreSQL (the shared store), Prometheus, Pushgateway and the blackbox exporter
-# (metrics tests and the benchmark peer), and wrk (the API benchmark's load generator).
+# (metrics tests and the benchmark peer), wrk (the API benchmark's load generator) and tini (the image's init, in
+# the entrypoint test).
 # Idempotent; skips what is already there.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
 command -v prometheus-blackbox-exporter >/dev/null || need+=(prometheus-blackbox-exporter)
 command -v wrk >/dev/null || need+=(wrk)
+command -v tini >/dev/null || need+=(tini)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "system dependencies present"

@@ -14,7 +14,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from monitor.store.engine import create_engine
+from monitor.store.engine import SQLITE_IMMEDIATE, create_engine
 from monitor.store.errors import StoreError, StoreUnavailable, describe, is_unavailable
 from monitor.store.incidents import list_incidents, open_incident, resolve_incident
 from monitor.store.migrate import upgrade
@@ -217,8 +217,13 @@ class ResultStore:
     async def _connect(self, action: str, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
         with self._translate(action):
             if write:
-                async with self._engine.begin() as conn:
-                    yield conn
+                async with self._engine.connect() as conn:
+                    # SQLite: take the write lock up front (BEGIN IMMEDIATE), so a second
+                    # writer waits out the busy timeout instead of failing with "database
+                    # is locked" when its transaction would upgrade from reading to writing.
+                    await conn.execution_options(**{SQLITE_IMMEDIATE: True})
+                    async with conn.begin():
+                        yield conn
             else:
                 async with self._engine.connect() as conn:
                     yield conn
