@@ -1,0 +1,91 @@
+"""The status API and status page of ``smokewatch serve``: ``create_app(service)``.
+
+The app knows the service only through :class:`~monitor.contract.ServiceView`.  Its
+lifespan starts and stops the service; everything else it needs (the answer cache,
+the log) belongs to this app instance, so two apps in one process share nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from monitor.api.auth import read_guard
+from monitor.api.context import ApiContext
+from monitor.api.errors import CatchAll, install_error_handlers
+from monitor.api.routes import admin, checks, health, incidents, metrics, page, status, statuspage
+from monitor.contract import ServiceView
+from monitor.version import smokewatch_version
+
+DESCRIPTION = """\
+Synthetic monitoring results: the overall status, each check's results and uptime,
+incidents, and a Statuspage-compatible summary.
+
+Reads are public unless `api.public_reads` is false; writes always need
+`Authorization: Bearer <api.token>`.  Every error is
+`{"error": {"code": ..., "message": ...}}`.
+"""
+
+TAGS = [
+    {"name": "health", "description": "Liveness, readiness and Prometheus metrics"},
+    {"name": "status", "description": "The overall status, per check and region"},
+    {"name": "checks", "description": "Configured checks, their results and uptime"},
+    {"name": "incidents", "description": "Outages per check and region"},
+    {"name": "statuspage", "description": "Atlassian Statuspage v2 compatible"},
+    {"name": "admin", "description": "Writes; need the bearer token"},
+    {"name": "page", "description": "The HTML status page"},
+]
+
+
+def create_app(service: ServiceView, *, log: Any | None = None) -> FastAPI:
+    """The FastAPI app serving ``service``; ``log`` defaults to a structlog logger of its own."""
+    version = smokewatch_version()
+    ctx = ApiContext(
+        service=service,
+        log=log if log is not None else structlog.get_logger().bind(component="api"),
+        version=version,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="smokewatch status API",
+        version=version,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app, log=ctx.log, scrubber=ctx.scrubber)
+    reads = [Depends(read_guard(ctx))]
+    app.include_router(health.router(ctx))
+    app.include_router(metrics.router(ctx), dependencies=reads)
+    app.include_router(status.router(ctx), dependencies=reads)
+    app.include_router(checks.router(ctx), dependencies=reads)
+    app.include_router(incidents.router(ctx), dependencies=reads)
+    app.include_router(statuspage.router(ctx), dependencies=reads)
+    app.include_router(admin.router(ctx))
+    app.include_router(page.router(ctx), dependencies=reads)
+    # Innermost first: CORS headers then also go on the 500s CatchAll writes.
+    app.add_middleware(CatchAll, log=ctx.log, scrubber=ctx.scrubber)
+    origins = list(service.loaded.config.api.cors_origins)
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    app.state.api = ctx
+    return app

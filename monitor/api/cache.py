@@ -1,0 +1,77 @@
+"""A small in-memory cache for rendered status answers, one per app (never global).
+
+Status answers are read far more often than results change, so each is computed at
+most once per ``ttl`` and served as ready-made bytes.  Concurrent misses share one
+computation, and an answer that expired less than ``ttl`` ago is served while a
+fresh one is computed in the background: no request waits on the store at expiry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    value: bytes
+    fresh_until: float
+    stale_until: float
+
+
+class AnswerCache:
+    """Caches ``bytes`` by key for a time-to-live given at each lookup."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._pending: dict[str, asyncio.Task[bytes]] = {}
+        self._tasks: set[asyncio.Task[bytes]] = set()  # strong references until done
+        self._generation = 0
+
+    async def get(self, key: str, ttl: float, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The cached answer for ``key``, computing it with ``compute`` when needed."""
+        if ttl <= 0:
+            return await compute()
+        now = self._clock()
+        entry = self._entries.get(key)
+        if entry is not None and now < entry.fresh_until:
+            return entry.value
+        task = self._pending.get(key) or self._start(key, ttl, compute)
+        if entry is not None and now < entry.stale_until:
+            return entry.value  # the task refreshes it for the next request
+        # shield: a requester that goes away must not cancel the others' answer.
+        return await asyncio.shield(task)
+
+    def clear(self) -> None:
+        """Forget every answer (after a reload or a manual run); running refreshes are dropped."""
+        self._entries.clear()
+        self._pending.clear()
+        self._generation += 1
+
+    def _start(
+        self, key: str, ttl: float, compute: Callable[[], Awaitable[bytes]]
+    ) -> asyncio.Task[bytes]:
+        generation = self._generation
+
+        async def run() -> bytes:
+            return await compute()
+
+        task = asyncio.create_task(run(), name=f"answer-cache:{key}")
+
+        def settle(done: asyncio.Task[bytes]) -> None:
+            self._tasks.discard(done)
+            if self._pending.get(key) is done:
+                del self._pending[key]
+            # Reading the exception marks it retrieved even if every requester went away.
+            if done.cancelled() or done.exception() is not None or generation != self._generation:
+                return
+            now = self._clock()
+            self._entries[key] = _Entry(done.result(), now + ttl, now + 2 * ttl)
+
+        task.add_done_callback(settle)
+        self._tasks.add(task)
+        self._pending[key] = task
+        return task

@@ -1,0 +1,56 @@
+"""What every route of one app shares: the service, the log, the answer cache."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.api.cache import AnswerCache
+from monitor.api.errors import ApiError
+from monitor.api.scrub import Scrubber
+from monitor.config.loader import LoadedConfig
+from monitor.config.models import ApiSettings, CheckCommon
+from monitor.config.root import SmokewatchConfig
+from monitor.contract import ServiceView
+
+
+@dataclass(slots=True)
+class ApiContext:
+    """One app's state.  The config is read through the service on every use: a reload swaps it."""
+
+    service: ServiceView
+    log: Any
+    version: str
+    cache: AnswerCache = field(default_factory=AnswerCache)
+    _scrubbed: tuple[LoadedConfig, Scrubber] | None = None
+
+    @property
+    def loaded(self) -> LoadedConfig:
+        return self.service.loaded
+
+    @property
+    def config(self) -> SmokewatchConfig:
+        return self.service.loaded.config
+
+    @property
+    def settings(self) -> ApiSettings:
+        return self.service.loaded.config.api
+
+    def scrubber(self) -> Scrubber:
+        """The scrubber for the config now in force (rebuilt after a reload)."""
+        loaded = self.service.loaded
+        if self._scrubbed is None or self._scrubbed[0] is not loaded:
+            self._scrubbed = (loaded, Scrubber(loaded.secrets))
+        return self._scrubbed[1]
+
+    def check(self, name: str) -> CheckCommon:
+        """The configured check ``name``; a 404 answer if there is none."""
+        try:
+            return self.config.check(name)
+        except KeyError:
+            raise ApiError(404, "unknown_check", f"no check named '{name}'") from None
+
+    async def cached(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        """``compute()``'s answer, reused for ``api.cache``."""
+        return await self.cache.get(key, self.settings.cache.total_seconds(), compute)

@@ -1,0 +1,188 @@
+"""``/api/v1/checks``: the configured checks, their results (paginated) and their uptime."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+
+from monitor.api.context import ApiContext
+from monitor.api.models import (
+    AssertionItem,
+    CheckDetail,
+    CheckInfo,
+    CheckList,
+    ResultItem,
+    ResultPage,
+    UptimeReport,
+    Window,
+)
+from monitor.api.routes import NAME_PATTERN, READ_ERRORS, REGION_PATTERN, errors, utc
+from monitor.api.scrub import Scrubber
+from monitor.api.snapshot import region_status, relevant, result_status
+from monitor.api.verdict import judge
+from monitor.config.models import CheckCommon
+from monitor.config.root import SmokewatchConfig
+from monitor.store import ResultRecord
+
+WINDOWS: dict[str, timedelta] = {
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+}
+MAX_PAGE = 500
+MAX_ID = 2**63 - 1
+
+CheckId = Annotated[
+    str, Path(alias="id", pattern=NAME_PATTERN, description="the check's name", examples=["health"])
+]
+Region = Annotated[
+    str | None, Query(pattern=REGION_PATTERN, description="only this region", examples=["eu"])
+]
+
+
+def check_info(check: CheckCommon, config: SmokewatchConfig, scrubber: Scrubber) -> CheckInfo:
+    """What the API tells about a check: never its URL, headers or body."""
+    interval = None if check.cron else config.settings_for(check).interval.total_seconds()
+    return CheckInfo(
+        name=check.name,
+        kind=check.kind,
+        description=scrubber.text(check.description),
+        enabled=check.enabled,
+        interval_seconds=interval,
+        cron=check.cron,
+        regions=list(check.regions) if check.regions is not None else None,
+        tags={key: scrubber.text(value) for key, value in check.tags.items()},
+    )
+
+
+def result_item(record: ResultRecord, scrubber: Scrubber) -> ResultItem:
+    return ResultItem(
+        id=record.id or 0,
+        run_id=record.run_id,
+        region=record.region,
+        started_at=record.started_at,
+        duration_ms=record.duration_ms,
+        status=result_status(record.status),
+        attempts=record.attempts,
+        message=scrubber.text(record.message),
+        timings=dict(record.timings),
+        assertions=[AssertionItem.model_validate(scrubber.data(a)) for a in record.assertions],
+        details=scrubber.data(record.details),
+    )
+
+
+def router(ctx: ApiContext) -> APIRouter:
+    api = APIRouter(prefix="/api/v1/checks", tags=["checks"])
+
+    @api.get(
+        "",
+        summary="Every configured check",
+        response_model=CheckList,
+        responses=errors(*READ_ERRORS),
+    )
+    async def list_checks() -> CheckList:
+        """Name, kind, description, schedule, regions and tags of each check (enabled or not)."""
+        config, scrubber = ctx.config, ctx.scrubber()
+        return CheckList(checks=[check_info(c, config, scrubber) for c in config.checks])
+
+    @api.get(
+        "/{id}",
+        summary="One check and its newest result per region",
+        response_model=CheckDetail,
+        responses=errors(404, 422, *READ_ERRORS),
+    )
+    async def get_check(check_id: CheckId) -> CheckDetail:
+        check = ctx.check(check_id)
+        config, scrubber = ctx.config, ctx.scrubber()
+        latest = {
+            r.region: r
+            for r in await ctx.service.store.latest()
+            if r.check == check.name and relevant(check, r.region, config.regions)
+        }
+        verdict = judge(latest.values()) if check.enabled else judge(())
+        return CheckDetail(
+            **check_info(check, config, scrubber).model_dump(),
+            status=verdict.state,
+            latest={region: region_status(r, scrubber) for region, r in sorted(latest.items())},
+        )
+
+    @api.get(
+        "/{id}/results",
+        summary="A check's results, newest first, paginated",
+        response_model=ResultPage,
+        responses=errors(404, 422, *READ_ERRORS),
+    )
+    async def get_results(
+        request: Request,
+        check_id: CheckId,
+        *,
+        region: Region = None,
+        since: Annotated[
+            datetime | None, Query(description="only results started at or after this time")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size")] = 100,
+        before: Annotated[
+            int | None,
+            Query(ge=1, le=MAX_ID, description="cursor: the previous page's next_before"),
+        ] = None,
+    ) -> ResultPage:
+        """Keyset pagination: follow ``next`` (or pass ``next_before`` as ``before``)."""
+        check = ctx.check(check_id)
+        records = await ctx.service.store.results(
+            check.name,
+            region=region,
+            since=utc(since, "since"),
+            before_id=before,
+            limit=limit + 1,
+        )
+        page, more = records[:limit], len(records) > limit
+        cursor = page[-1].id if more and page else None
+        nxt = None
+        if cursor is not None:
+            url = request.url.include_query_params(before=cursor)
+            nxt = f"{url.path}?{url.query}"
+        scrubber = ctx.scrubber()
+        return ResultPage(
+            check=check.name,
+            results=[result_item(r, scrubber) for r in page],
+            next_before=cursor,
+            next=nxt,
+        )
+
+    @api.get(
+        "/{id}/uptime",
+        summary="A check's uptime and response times over a window",
+        response_model=UptimeReport,
+        responses=errors(404, 422, *READ_ERRORS),
+    )
+    async def get_uptime(
+        check_id: CheckId,
+        window: Annotated[Window, Query(description="how far back to look")] = "24h",
+        region: Region = None,
+    ) -> UptimeReport:
+        """Computed in SQL over the window; errors (the probe could not run) are not downtime."""
+        check = ctx.check(check_id)
+        since = datetime.now(UTC) - WINDOWS[window]
+        summary = await ctx.service.store.uptime(check.name, since=since, region=region)
+        return UptimeReport(
+            check=check.name,
+            region=region,
+            window=window,
+            since=since,
+            total=summary.total,
+            passed=summary.passed,
+            degraded=summary.degraded,
+            failed=summary.failed,
+            errored=summary.errored,
+            uptime=summary.uptime,
+            avg_ms=summary.avg_ms,
+            p50_ms=summary.p50_ms,
+            p95_ms=summary.p95_ms,
+            p99_ms=summary.p99_ms,
+            max_ms=summary.max_ms,
+        )
+
+    return api

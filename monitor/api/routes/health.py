@@ -1,0 +1,48 @@
+"""``/health`` (liveness, no I/O) and ``/ready`` (readiness, from the service)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from monitor.api.context import ApiContext
+from monitor.api.models import Health, ReadinessReport
+
+
+def router(ctx: ApiContext) -> APIRouter:
+    api = APIRouter(tags=["health"])
+    health = Health(version=ctx.version)
+
+    @api.get("/health", summary="Liveness: the process answers", response_model=Health)
+    async def get_health() -> Health:
+        """Always 200 while the process serves requests; touches nothing else."""
+        return health
+
+    @api.get(
+        "/ready",
+        summary="Readiness: store reachable, scheduler running, browser up if needed",
+        response_model=ReadinessReport,
+        responses={503: {"model": ReadinessReport, "description": "Not ready; see components"}},
+    )
+    async def get_ready() -> JSONResponse:
+        """200 when every component is ``ok``, else 503 with each component's state."""
+        try:
+            readiness = await ctx.service.readiness()
+        except Exception as exc:  # noqa: BLE001 -- a failing check means "not ready", not a 500
+            ctx.log.warning("api.readiness_failed", error_type=type(exc).__name__)
+            report = ReadinessReport(
+                ready=False, role="unknown", components={"service": "readiness check failed"}
+            )
+        else:
+            report = ReadinessReport(
+                ready=readiness.ready,
+                role=readiness.role,
+                components={
+                    name: ctx.scrubber().text(state) for name, state in readiness.components.items()
+                },
+            )
+        return JSONResponse(
+            report.model_dump(mode="json"), status_code=200 if report.ready else 503
+        )
+
+    return api

@@ -1,0 +1,60 @@
+"""``/api/v1/incidents``: outages per (check, region), newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from monitor.api.context import ApiContext
+from monitor.api.models import Incident, IncidentList
+from monitor.api.routes import NAME_PATTERN, READ_ERRORS, errors, utc
+from monitor.api.scrub import Scrubber
+from monitor.store import IncidentRecord
+
+MAX_INCIDENTS = 500
+
+
+def incident(record: IncidentRecord, scrubber: Scrubber) -> Incident:
+    return Incident(
+        id=record.id,
+        check=record.check,
+        region=record.region,
+        started_at=record.started_at,
+        resolved_at=record.resolved_at,
+        open=record.open,
+        message=scrubber.text(record.message),
+    )
+
+
+def router(ctx: ApiContext) -> APIRouter:
+    api = APIRouter(tags=["incidents"])
+
+    @api.get(
+        "/api/v1/incidents",
+        summary="Incidents, newest first",
+        response_model=IncidentList,
+        responses=errors(404, 422, *READ_ERRORS),
+    )
+    async def list_incidents(
+        check: Annotated[
+            str | None, Query(pattern=NAME_PATTERN, description="only this check's")
+        ] = None,
+        open_only: Annotated[
+            bool, Query(alias="open", description="only incidents not yet resolved")
+        ] = False,
+        since: Annotated[
+            datetime | None, Query(description="only incidents started at or after this time")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_INCIDENTS)] = 50,
+    ) -> IncidentList:
+        """An incident opens when a check fails in a region and resolves when it passes again."""
+        name = ctx.check(check).name if check is not None else None
+        records = await ctx.service.store.incidents(
+            since=utc(since, "since"), check=name, open_only=open_only, limit=limit
+        )
+        scrubber = ctx.scrubber()
+        return IncidentList(incidents=[incident(r, scrubber) for r in records])
+
+    return api

@@ -1,0 +1,53 @@
+"""``/``: the server-rendered status page (no JavaScript, no external resources)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Response
+from fastapi.templating import Jinja2Templates
+
+from monitor.api.context import ApiContext
+from monitor.api.page import build_page
+from monitor.api.routes import READ_ERRORS, errors
+from monitor.api.snapshot import take_snapshot
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+# Inline styles only; nothing is fetched from anywhere, not even from here.
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+
+def router(ctx: ApiContext) -> APIRouter:
+    api = APIRouter(tags=["page"])
+    templates = Jinja2Templates(directory=TEMPLATES)
+    template = templates.get_template("status.html")
+
+    async def render() -> bytes:
+        snapshot = await take_snapshot(ctx.service)
+        view = await build_page(
+            ctx.service, snapshot, title=ctx.settings.title, scrubber=ctx.scrubber()
+        )
+        return template.render(view=view).encode()
+
+    @api.get(
+        "/",
+        summary="The status page",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+            **errors(*READ_ERRORS),
+        },
+    )
+    async def status_page() -> Response:
+        """Per-check status by region, 90-day uptime bars, response-time sparklines, incidents."""
+        body = await ctx.cached("page", render)
+        return Response(
+            content=body,
+            media_type="text/html",
+            headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
+        )
+
+    return api

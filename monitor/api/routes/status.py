@@ -1,0 +1,36 @@
+"""``/api/v1/status``: the overall status, served from the answer cache."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from monitor.api.context import ApiContext
+from monitor.api.models import StatusReport
+from monitor.api.routes import READ_ERRORS, errors, json_bytes
+from monitor.api.snapshot import status_report, take_snapshot
+
+
+def router(ctx: ApiContext) -> APIRouter:
+    api = APIRouter(tags=["status"])
+
+    async def render() -> bytes:
+        snapshot = await take_snapshot(ctx.service)
+        report = status_report(snapshot, version=ctx.version, scrubber=ctx.scrubber())
+        return report.model_dump_json().encode()
+
+    @api.get(
+        "/api/v1/status",
+        summary="Overall and per-check status, per region",
+        response_model=StatusReport,
+        responses=errors(*READ_ERRORS),
+    )
+    async def get_status() -> Response:
+        """``healthy`` / ``degraded`` / ``down`` overall, and each check's status in each region.
+
+        A check is ``healthy`` when its newest result passes in every region, ``degraded``
+        when one is degraded or it fails in some regions, ``down`` when it fails in all, and
+        ``unknown`` without results (errors do not count).  Cached for ``api.cache``.
+        """
+        return json_bytes(await ctx.cached("v1/status", render))
+
+    return api

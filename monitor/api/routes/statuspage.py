@@ -1,0 +1,50 @@
+"""Atlassian Statuspage v2 compatible ``/api/v2/status.json`` and ``/api/v2/summary.json``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from monitor.api.context import ApiContext
+from monitor.api.routes import READ_ERRORS, errors, json_bytes
+from monitor.api.snapshot import take_snapshot
+from monitor.api.statuspage import StatusJson, SummaryJson, status_json, summary_json
+
+OPEN_INCIDENTS_SHOWN = 100
+
+
+def router(ctx: ApiContext) -> APIRouter:
+    api = APIRouter(tags=["statuspage"])
+
+    async def render_status() -> bytes:
+        snapshot = await take_snapshot(ctx.service)
+        return status_json(snapshot, ctx.settings).model_dump_json().encode()
+
+    async def render_summary() -> bytes:
+        snapshot = await take_snapshot(ctx.service)
+        incidents = await ctx.service.store.incidents(open_only=True, limit=OPEN_INCIDENTS_SHOWN)
+        scrubber = ctx.scrubber()
+        messages = {i.id: scrubber.text(i.message) for i in incidents}
+        summary = summary_json(snapshot, ctx.settings, incidents, message=messages)
+        return summary.model_dump_json().encode()
+
+    @api.get(
+        "/api/v2/status.json",
+        summary="The page's top-level status (Statuspage v2)",
+        response_model=StatusJson,
+        responses=errors(*READ_ERRORS),
+    )
+    async def get_status_json() -> Response:
+        """``indicator`` none / minor / major / critical from the worst check."""
+        return json_bytes(await ctx.cached("v2/status", render_status))
+
+    @api.get(
+        "/api/v2/summary.json",
+        summary="Status, components and open incidents (Statuspage v2)",
+        response_model=SummaryJson,
+        responses=errors(*READ_ERRORS),
+    )
+    async def get_summary_json() -> Response:
+        """One component per enabled check; open incidents as ``investigating``."""
+        return json_bytes(await ctx.cached("v2/summary", render_summary))
+
+    return api

@@ -1,0 +1,188 @@
+"""Atlassian Statuspage v2 compatibility: ``/api/v2/summary.json`` and ``/api/v2/status.json``.
+
+Widgets, aggregators and chat bots that read a Statuspage page read smokewatch the
+same way.  Each enabled check is a component (id = the check's name); open incidents
+are listed as ``investigating``.  Statuspage has no "unknown": a check without
+results is ``operational`` here (``/api/v1/status`` says ``unknown``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from monitor.api.snapshot import CheckSnapshot, Snapshot
+from monitor.api.verdict import INDICATOR_TEXT, Component, Indicator, indicator
+from monitor.config.models import ApiSettings
+from monitor.store import IncidentRecord
+
+Impact = Literal["none", "minor", "major", "critical"]
+_IMPACT: dict[Component, Impact] = {
+    "operational": "minor",  # the check recovered elsewhere, or reports nothing yet
+    "degraded_performance": "minor",
+    "partial_outage": "major",
+    "major_outage": "critical",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Page(_Model):
+    id: str
+    name: str
+    url: str
+    time_zone: str = "Etc/UTC"
+    updated_at: datetime
+
+
+class PageStatus(_Model):
+    indicator: Indicator
+    description: str
+
+
+class SpComponent(_Model):
+    id: str
+    name: str
+    status: Component
+    created_at: datetime
+    updated_at: datetime
+    position: int
+    description: str | None
+    showcase: bool = False
+    start_date: None = None
+    group_id: None = None
+    page_id: str
+    group: bool = False
+    only_show_if_degraded: bool = False
+
+
+class IncidentUpdate(_Model):
+    id: str
+    status: Literal["investigating", "resolved"]
+    body: str
+    incident_id: str
+    created_at: datetime
+    updated_at: datetime
+    display_at: datetime
+
+
+class SpIncident(_Model):
+    id: str
+    name: str
+    status: Literal["investigating", "resolved"]
+    created_at: datetime
+    updated_at: datetime
+    monitoring_at: None = None
+    resolved_at: datetime | None
+    impact: Impact
+    shortlink: str
+    started_at: datetime
+    page_id: str
+    incident_updates: list[IncidentUpdate]
+    components: list[SpComponent]
+
+
+class StatusJson(_Model):
+    page: Page
+    status: PageStatus
+
+
+class SummaryJson(_Model):
+    page: Page
+    components: list[SpComponent]
+    incidents: list[SpIncident]
+    scheduled_maintenances: list[object] = []
+    status: PageStatus
+
+
+def page_id(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "smokewatch"
+
+
+def _page(snapshot: Snapshot, settings: ApiSettings) -> Page:
+    return Page(
+        id=page_id(settings.title),
+        name=settings.title,
+        url=settings.public_url or "",
+        updated_at=snapshot.taken_at,
+    )
+
+
+def _status(snapshot: Snapshot) -> PageStatus:
+    level = indicator(c.verdict.component for c in snapshot.checks)
+    return PageStatus(indicator=level, description=INDICATOR_TEXT[level])
+
+
+def _component(item: CheckSnapshot, position: int, snapshot: Snapshot, pid: str) -> SpComponent:
+    updated = item.updated_at or snapshot.taken_at
+    return SpComponent(
+        id=item.check.name,
+        name=item.check.name,
+        status=item.verdict.component,
+        created_at=updated,
+        updated_at=updated,
+        position=position,
+        description=item.check.description or None,
+        page_id=pid,
+    )
+
+
+def status_json(snapshot: Snapshot, settings: ApiSettings) -> StatusJson:
+    return StatusJson(page=_page(snapshot, settings), status=_status(snapshot))
+
+
+def summary_json(
+    snapshot: Snapshot,
+    settings: ApiSettings,
+    open_incidents: list[IncidentRecord],
+    *,
+    message: dict[int, str],
+) -> SummaryJson:
+    """The page, every component, and each open incident; ``message`` maps id -> safe text."""
+    page = _page(snapshot, settings)
+    components = {
+        item.check.name: _component(item, n, snapshot, page.id)
+        for n, item in enumerate(snapshot.checks, start=1)
+    }
+    incidents = []
+    for record in open_incidents:
+        component = components.get(record.check)
+        if component is None:
+            continue  # a check since removed or disabled: not on this page
+        iid = str(record.id)
+        update = IncidentUpdate(
+            id=f"{iid}-1",
+            status="investigating",
+            body=message[record.id],
+            incident_id=iid,
+            created_at=record.started_at,
+            updated_at=record.started_at,
+            display_at=record.started_at,
+        )
+        incidents.append(
+            SpIncident(
+                id=iid,
+                name=f"{record.check} failing in {record.region}",
+                status="investigating",
+                created_at=record.started_at,
+                updated_at=record.started_at,
+                resolved_at=None,
+                impact=_IMPACT[component.status],
+                shortlink=settings.public_url or "",
+                started_at=record.started_at,
+                page_id=page.id,
+                incident_updates=[update],
+                components=[component],
+            )
+        )
+    return SummaryJson(
+        page=page,
+        components=list(components.values()),
+        incidents=incidents,
+        status=_status(snapshot),
+    )

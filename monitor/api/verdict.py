@@ -1,0 +1,88 @@
+"""The status rules: from the latest result per region to a check's and the page's status.
+
+A check's status comes from the newest result in each region that reports it::
+
+    every reporting region passes             -> healthy   (Statuspage: operational)
+    some region degraded, none failing        -> degraded  (degraded_performance)
+    failing in some regions, not all          -> degraded  (partial_outage)
+    failing in every reporting region         -> down      (major_outage)
+    no results, or only errors                -> unknown   (operational)
+
+An ``error`` result means the probe could not run (no browser, no budget): it is no
+evidence either way, so it neither helps nor hurts.  The overall status is ``down`` if
+any check is down, ``degraded`` if any is degraded, else ``healthy``: an ``unknown``
+check is shown as such but does not degrade the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from monitor.store import ResultRecord
+from probes.base import Status
+
+CheckState = Literal["healthy", "degraded", "down", "unknown"]
+Overall = Literal["healthy", "degraded", "down"]
+Component = Literal["operational", "degraded_performance", "partial_outage", "major_outage"]
+Indicator = Literal["none", "minor", "major", "critical"]
+
+# Statuspage's own wording of its top-level status, by indicator.
+INDICATOR_TEXT: dict[Indicator, str] = {
+    "none": "All Systems Operational",
+    "minor": "Partially Degraded Service",
+    "major": "Partial System Outage",
+    "critical": "Major System Outage",
+}
+_COMPONENT_INDICATOR: dict[Component, Indicator] = {
+    "operational": "none",
+    "degraded_performance": "minor",
+    "partial_outage": "major",
+    "major_outage": "critical",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A check's status in both vocabularies: smokewatch's and Statuspage's."""
+
+    state: CheckState
+    component: Component
+
+
+UNKNOWN = Verdict("unknown", "operational")
+
+
+def judge(latest: Iterable[ResultRecord]) -> Verdict:
+    """The verdict on one check from its newest result in each region."""
+    reporting = [r.status for r in latest if Status(r.status) is not Status.ERROR]
+    if not reporting:
+        return UNKNOWN
+    failing = sum(1 for s in reporting if s is Status.FAIL)
+    if failing == len(reporting):
+        return Verdict("down", "major_outage")
+    if failing:
+        return Verdict("degraded", "partial_outage")
+    if any(s is Status.DEGRADED for s in reporting):
+        return Verdict("degraded", "degraded_performance")
+    return Verdict("healthy", "operational")
+
+
+def overall(states: Iterable[CheckState]) -> Overall:
+    """The page's status: the worst check, ``unknown`` counting as nothing."""
+    seen = set(states)
+    if "down" in seen:
+        return "down"
+    if "degraded" in seen:
+        return "degraded"
+    return "healthy"
+
+
+def indicator(components: Iterable[Component]) -> Indicator:
+    """Statuspage's top-level indicator: the worst component decides."""
+    order: list[Indicator] = ["none", "minor", "major", "critical"]
+    worst = 0
+    for component in components:
+        worst = max(worst, order.index(_COMPONENT_INDICATOR[component]))
+    return order[worst]

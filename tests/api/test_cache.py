@@ -1,0 +1,113 @@
+"""Specifications of the answer cache behind the status answers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from monitor.api.cache import AnswerCache
+from probes.base import Status
+from tests.api.conftest import StartApi, result, seed
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Source:
+    """Counts computations; each answer is the count so far."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.calls = 0
+        self.delay = delay
+
+    async def __call__(self) -> bytes:
+        self.calls += 1
+        await asyncio.sleep(self.delay)
+        return str(self.calls).encode()
+
+
+class TestAnswerCache:
+    async def test_fresh_answers_are_reused(self) -> None:
+        """Within the ttl the first answer is served without computing again."""
+        clock, source = Clock(), Source()
+        cache = AnswerCache(clock)
+        answers = [await cache.get("k", 2.0, source) for _ in range(3)]
+        assert (answers, source.calls) == ([b"1"] * 3, 1)
+
+    async def test_concurrent_misses_share_one_computation(self) -> None:
+        """Fifty requests arriving together on an empty cache cause one computation."""
+        source = Source(delay=0.01)
+        cache = AnswerCache(Clock())
+        answers = await asyncio.gather(*(cache.get("k", 2.0, source) for _ in range(50)))
+        assert (set(answers), source.calls) == ({b"1"}, 1)
+
+    async def test_a_recently_expired_answer_is_served_while_refreshing(self) -> None:
+        """Just after expiry the old answer comes back at once while a new one is computed."""
+        clock, source = Clock(), Source()
+        cache = AnswerCache(clock)
+        await cache.get("k", 2.0, source)
+        clock.now += 3.0  # expired, but less than another ttl ago
+        assert await cache.get("k", 2.0, source) == b"1"
+        await asyncio.sleep(0.01)  # let the refresh finish
+        assert await cache.get("k", 2.0, source) == b"2"
+
+    async def test_a_long_expired_answer_is_recomputed_first(self) -> None:
+        """Well past expiry the caller waits for a fresh answer."""
+        clock, source = Clock(), Source()
+        cache = AnswerCache(clock)
+        await cache.get("k", 2.0, source)
+        clock.now += 10.0
+        assert await cache.get("k", 2.0, source) == b"2"
+
+    @pytest.mark.parametrize(
+        "ttl", [pytest.param(0.0, id="zero"), pytest.param(-1.0, id="negative")]
+    )
+    async def test_no_ttl_means_no_caching(self, ttl: float) -> None:
+        """A ttl of zero computes every time."""
+        source = Source()
+        cache = AnswerCache(Clock())
+        assert [await cache.get("k", ttl, source) for _ in range(2)] == [b"1", b"2"]
+
+    async def test_clear_forgets_everything(self) -> None:
+        """After clear() the next request computes a new answer."""
+        source = Source()
+        cache = AnswerCache(Clock())
+        await cache.get("k", 60.0, source)
+        cache.clear()
+        assert await cache.get("k", 60.0, source) == b"2"
+
+    async def test_failures_are_not_cached(self) -> None:
+        """A failed computation reaches the caller and the next request tries again."""
+        calls = 0
+
+        async def flaky() -> bytes:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise ConnectionError("store down")
+            return b"ok"
+
+        cache = AnswerCache(Clock())
+        with pytest.raises(ConnectionError):
+            await cache.get("k", 60.0, flaky)
+        assert await cache.get("k", 60.0, flaky) == b"ok"
+
+
+class TestCachedStatusOverHttp:
+    def test_status_is_served_from_memory_for_the_cache_duration(self, start_api: StartApi) -> None:
+        """With api.cache set, /api/v1/status answers from memory; other reads see new results."""
+        api = start_api(api="cache: 60s\n")
+        with api.client() as client:
+            before = client.get("/api/v1/status").json()
+            seed(api, result("health", "eu", Status.FAIL))
+            after = client.get("/api/v1/status").json()
+            detail = client.get("/api/v1/checks/health").json()
+        assert before == after
+        assert after["services"]["health"] == "unknown"
+        assert detail["status"] == "down"

@@ -1,0 +1,88 @@
+"""Specifications of the app's lifespan, ``/health``, ``/ready`` and ``/metrics``."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import Counter
+
+from monitor.contract import Readiness
+from monitor.version import smokewatch_version
+from tests.api.conftest import RuntimeService, StartApi
+
+
+class NotReady(RuntimeService):
+    """A standby whose browser is missing."""
+
+    async def readiness(self) -> Readiness:
+        return Readiness({"store": "ok", "browser": "chromium not found"}, role="standby")
+
+
+class ReadinessFails(RuntimeService):
+    async def readiness(self) -> Readiness:
+        raise TimeoutError("pinging postgresql://monitor:hunter2@db/x timed out")
+
+
+class TestLifespan:
+    def test_the_app_starts_and_stops_the_service(self, start_api: StartApi) -> None:
+        """Serving starts the service (its store opens); shutting down stops it."""
+        api = start_api()
+        assert api.service.store is not None
+        api.stop()
+        with pytest.raises(RuntimeError, match="not started"):
+            api.service.runtime  # noqa: B018 -- the lifespan's exit stopped it
+
+
+class TestHealth:
+    def test_health_is_ok_with_the_version(self, start_api: StartApi) -> None:
+        """/health answers 200 with the version, touching nothing else."""
+        api = start_api()
+        with api.client() as client:
+            response = client.get("/health")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok", "version": smokewatch_version()}
+
+    def test_ready_when_every_component_is_ok(self, start_api: StartApi) -> None:
+        """/ready is 200 and lists each component when all are ok."""
+        api = start_api()
+        with api.client() as client:
+            response = client.get("/ready")
+        assert response.status_code == 200
+        assert response.json() == {
+            "ready": True,
+            "role": "leader",
+            "components": {"store": "ok", "scheduler": "ok"},
+        }
+
+    def test_not_ready_is_503_with_the_reason(self, start_api: StartApi) -> None:
+        """A component that is not ok makes /ready a 503 naming it."""
+        api = start_api(service=NotReady)
+        with api.client() as client:
+            response = client.get("/ready")
+        assert response.status_code == 503
+        assert response.json() == {
+            "ready": False,
+            "role": "standby",
+            "components": {"store": "ok", "browser": "chromium not found"},
+        }
+
+    def test_a_failing_readiness_check_is_503_without_detail(self, start_api: StartApi) -> None:
+        """If asking for readiness itself fails, /ready is a 503 that reveals nothing internal."""
+        api = start_api(service=ReadinessFails)
+        with api.client() as client:
+            response = client.get("/ready")
+        assert response.status_code == 503
+        assert response.json()["components"] == {"service": "readiness check failed"}
+        assert "hunter2" not in response.text
+
+
+class TestMetrics:
+    def test_serves_the_runtime_registry(self, start_api: StartApi) -> None:
+        """/metrics is the Prometheus text exposition of the service's own registry."""
+        api = start_api()
+        counter = Counter("api_test_things", "things", registry=api.service.runtime.registry)
+        counter.inc(3)
+        with api.client() as client:
+            response = client.get("/metrics")
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        assert "api_test_things_total 3.0" in response.text
