@@ -128,13 +128,17 @@ def run(
     async def go() -> int:
         async with Runtime(loaded, region=region) as rt:
             runs = await rt.run_once()
+            pushed = await rt.telemetry.push() if rt.telemetry is not None else None
         if as_json:
             sys.stdout.write(json.dumps(runs_as_json(runs), indent=2) + "\n")
         else:
             print_runs(Console(), runs)
         if junit is not None:
             write_junit(junit, runs)
-        return exit_code_for(runs)
+        code = exit_code_for(runs)
+        if pushed is not None and pushed.fails_run:
+            code = max(code, EXIT_ERROR)
+        return code
 
     raise typer.Exit(_run_async(go))
 

@@ -27,6 +27,7 @@ from monitor.ratelimit import HostBudget
 from monitor.redact import Redactor
 from monitor.runner import CheckRun, Runner, new_run_id
 from monitor.store import ResultStore, database_url
+from monitor.telemetry.hub import Telemetry, build_telemetry, run_interval
 from monitor.version import smokewatch_version
 from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
 
@@ -83,6 +84,7 @@ class Runtime:
         env: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if env is None else env
+        self._env = env
         self.loaded = loaded
         self.config = loaded.config
         self.region = resolve_region(region, env)
@@ -96,12 +98,23 @@ class Runtime:
         # one-shot runs push it.  Telemetry registers its metrics here.
         self.registry = CollectorRegistry(auto_describe=True)
         self._pruned_at: float | None = None
+        self.telemetry: Telemetry | None = None
         self.store: ResultStore | None = None
         self.client: httpx.AsyncClient | None = None
         self._runner: Runner | None = None
         self.browser_pool: BrowserPool | None = None
 
     async def __aenter__(self) -> Self:
+        # First, so a telemetry setting that cannot work fails before anything is opened.
+        self.telemetry = build_telemetry(
+            self.config.telemetry,
+            registry=self.registry,
+            region=self.region,
+            env=self._env,
+            log=self.log,
+            version=smokewatch_version(),
+            interval=run_interval(self.config, self._region_checks()),
+        )
         if self._use_store:
             self.store = await ResultStore.open(database_url(self.config.storage.url))
         warm_up()
@@ -126,6 +139,8 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self.telemetry is not None:
+            await self.telemetry.close()
         if self.browser_pool is not None:
             await self.browser_pool.close()
         if self.client is not None:
@@ -135,6 +150,9 @@ class Runtime:
 
     def _enabled_checks(self) -> list[CheckCommon]:
         return [c for c in self.config.checks if c.enabled]
+
+    def _region_checks(self) -> list[CheckCommon]:
+        return [c for c in self._enabled_checks() if c.regions is None or self.region in c.regions]
 
     async def _start_browser(self) -> None:
         """One Chromium shared by every browser check, launched now so no check pays for it."""
@@ -159,7 +177,7 @@ class Runtime:
         return self._runner
 
     async def run_once(self, names: Iterable[str] | None = None) -> list[CheckRun]:
-        """Run the region's checks (or those named) once, store every result."""
+        """Run the region's checks (or those named) once; store, track incidents, export."""
         checks = self.runner.checks_for_region(names)
         runs = await self.runner.run_all(checks, run_id=new_run_id())
         if self.store is not None:
@@ -167,6 +185,8 @@ class Runtime:
                 await self.store.add(run.to_record())
             await track_incidents(self.store, runs)
             await self._prune()
+        if self.telemetry is not None:
+            await self.telemetry.publish(runs)
         return runs
 
     async def _prune(self) -> None:

@@ -110,6 +110,9 @@ class Service:
         return self._gen.runtime.log
 
     def metrics(self) -> tuple[bytes, str]:
+        telemetry = self._gen.runtime.telemetry
+        if telemetry is not None:
+            return telemetry.metrics()
         return generate_latest(self._gen.runtime.registry), CONTENT_TYPE_LATEST
 
     async def readiness(self) -> Readiness:

@@ -1,3 +1,8 @@
 """Session-wide fixtures for the whole suite."""
 
-pytest_plugins = ["tests.support.postgres", "tests.support.demo", "tests.support.browser"]
+pytest_plugins = [
+    "tests.support.postgres",
+    "tests.support.demo",
+    "tests.support.browser",
+    "tests.support.prometheus",
+]

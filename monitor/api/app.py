@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 
 from monitor.api.auth import read_guard
 from monitor.api.context import ApiContext
@@ -87,5 +88,7 @@ def create_app(service: ServiceView, *, log: Any | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
             max_age=600,
         )
+    # Outermost: the status page is ~10 KB of bars per check and compresses ~10x.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.state.api = ctx
     return app

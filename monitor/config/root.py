@@ -18,6 +18,7 @@ from monitor.config.models import (
     Storage,
     Strict,
 )
+from monitor.telemetry.settings import TelemetrySettings
 from probes import PROBES
 
 
@@ -56,6 +57,7 @@ class SmokewatchConfig(Strict):
     logging: Logging = Logging()
     api: ApiSettings = ApiSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
     secrets: tuple[str, ...] = Field(
         (), description="extra environment variable names whose values are secret"
     )
