@@ -172,13 +172,19 @@ def serve(
 
 @app.command()
 def demo(
-    interval: Annotated[float, typer.Option(help="seconds between demo runs")] = 60.0,
-    runs: Annotated[int, typer.Option(help="stop after this many runs (0: run until Ctrl-C)")] = 0,
+    interval: Annotated[float, typer.Option(help="seconds between runs of each check")] = 60.0,
+    runs: Annotated[
+        int, typer.Option(help="run every check this many times, print, exit (no server)")
+    ] = 0,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
 ) -> None:
-    """Start the bundled demo target and watch it with the bundled config (SQLite)."""
+    """Start the bundled demo target and serve smokewatch watching it (SQLite, status page)."""
     from monitor.demo import run_demo  # noqa: PLC0415 -- the demo target loads only for 'demo'
 
-    raise typer.Exit(_run_async(lambda: run_demo(interval_s=interval, max_runs=runs)))
+    raise typer.Exit(
+        _run_async(lambda: run_demo(interval_s=interval, max_runs=runs, host=host, port=port))
+    )
 
 
 def _run_async(make: Callable[[], Coroutine[object, object, int]]) -> int:

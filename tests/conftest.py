@@ -1,6 +1,7 @@
 """Session-wide fixtures for the whole suite."""
 
 pytest_plugins = [
+    "tests.support.processes",
     "tests.support.postgres",
     "tests.support.demo",
     "tests.support.browser",

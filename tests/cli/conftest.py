@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from examples.demo_target import DemoTargetThread, TargetState
-
-SMOKEWATCH = str(Path(sys.executable).with_name("smokewatch"))
+from tests.support.processes import SMOKEWATCH
 
 # Fast retries so tests stay quick; the shape is the same as production's.
 PREAMBLE = """\

@@ -24,7 +24,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ import pytest
 from examples.demo_target import DEFAULT_PASSWORD, DemoTargetThread, TargetState
 from tests.deploy.chart import ROOT, Rendered, container, mounts, render, resolve_env
 from tests.deploy.dockerfile import Dockerfile, DockerIgnore
+from tests.support.processes import free_port
 
 BASE_IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # python image
 HOST_PATHS = ("/tmp", "/dev/shm")  # the host's own are writable: not mapped
@@ -166,12 +166,6 @@ class Pod:
     prefixes: list[str]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def make_pod(
     image: ImageRoot,
     dockerfile: Dockerfile,
@@ -203,7 +197,7 @@ def make_pod(
     # In the container tini is PID 1; here it is not, so it registers as a child subreaper
     # (which reaps orphaned Chromium children the same way) instead of warning.
     env["TINI_SUBREAPER"] = "1"
-    port = _free_port()
+    port = free_port()
     args = [image.map(str(a), prefixes) for a in ctr["args"]]
     for flag, value in (("--host", "127.0.0.1"), ("--port", str(port))):
         if flag in args:

@@ -6,10 +6,7 @@ import asyncio
 import io
 import json
 import os
-import socket
 import subprocess
-import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -24,6 +21,7 @@ import pytest
 from examples.demo_target import DemoTargetThread, TargetState
 from monitor.config.loader import load_config
 from monitor.service import Service
+from tests.support.processes import SMOKEWATCH, free_port, with_pycache
 
 # Short everything: fast retries, no jitter, a quick lease poll.  The shape is production's.
 PREAMBLE = """\
@@ -183,34 +181,7 @@ async def eventually(
 
 # -- `smokewatch serve` as users run it: the installed script in a subprocess ----------
 
-SMOKEWATCH = str(Path(sys.executable).with_name("smokewatch"))
 SERVE_START_TIMEOUT_S = 90.0  # a cold interpreter on a loaded 2-core CI box is slow to import
-WARM_UP_TIMEOUT_S = 180.0
-
-
-@pytest.fixture(scope="session")
-def pycache() -> Path:
-    """A bytecode cache for the ``serve`` subprocesses, outside the tree and kept between
-    sessions (the environment sets PYTHONDONTWRITEBYTECODE, so every interpreter would
-    otherwise compile the whole API stack again).  Warmed once, here, by one import."""
-    cache = Path(tempfile.gettempdir()) / f"smokewatch-test-pycache-{os.getuid()}"
-    cache.mkdir(exist_ok=True)
-    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(cache)}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    subprocess.run(
-        [sys.executable, "-c", "import monitor.cli, monitor.api.app, monitor.serve, uvicorn"],
-        env=env,
-        check=True,
-        timeout=WARM_UP_TIMEOUT_S,
-    )
-    return cache
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -262,8 +233,7 @@ def start_serve(target_env: dict[str, str], tmp_path: Path, pycache: Path) -> It
         config: Path, *, region: str | None = None, args: Sequence[str] = (), wait: bool = True
     ) -> ServeProcess:
         port = free_port()
-        env = {**target_env, "PYTHONPYCACHEPREFIX": str(pycache)}
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env = with_pycache(target_env, pycache)
         if region is not None:
             env["SMOKEWATCH_REGION"] = region
         output = tmp_path / f"serve-{port}.log"

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from monitor.config.loader import load_config
+from monitor.cron import cron_trigger, crontab_weekdays
 from monitor.logging import make_logger
 from monitor.redact import Redactor
-from monitor.cron import cron_trigger, crontab_weekdays
 from monitor.scheduler import CheckScheduler, JobPlan, plan_jobs
 from tests.service.conftest import WriteConfig
 

@@ -15,7 +15,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -24,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.processes import free_port
 
 _BIN_GLOB = "/usr/lib/postgresql/*/bin"
 _START_ATTEMPTS = 3  # a free port can be taken between choosing it and binding it
@@ -88,13 +89,6 @@ def _server_user_ids() -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # the commands are ours, built from fixed parts
         _as_server_user(command), cwd=cwd, capture_output=True, text=True, check=False
@@ -131,7 +125,7 @@ def _start(cluster: PostgresCluster) -> PostgresCluster:
     """Start the server on a free port and wait until it accepts connections."""
     failures: list[str] = []
     for _ in range(_START_ATTEMPTS):
-        running = PostgresCluster(cluster.bin_dir, cluster.root, _free_port())
+        running = PostgresCluster(cluster.bin_dir, cluster.root, free_port())
         options = (
             f"-p {running.port} -k {running.socket_dir} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"

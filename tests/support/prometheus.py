@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -34,19 +33,14 @@ from typing import Any
 
 import pytest
 
+from tests.support.processes import free_port
+
 PROMETHEUS = Path("/usr/bin/prometheus")
 PUSHGATEWAY = Path("/usr/bin/prometheus-pushgateway")
 HOST = "127.0.0.1"
 _START_ATTEMPTS = 3  # a free port can be taken between choosing it and binding it
 _START_TIMEOUT_S = 30.0
 _POLL_S = 0.1
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _get(url: str, *, method: str = "GET", timeout: float = 5.0) -> tuple[int, bytes]:

@@ -28,7 +28,7 @@ from monitor.telemetry.datadog import (
 from monitor.telemetry.datadog_agentless import AgentlessExporter
 from monitor.telemetry.settings import DatadogSettings, DogStatsdSettings
 from probes.base import Status
-from tests.support.prometheus import free_port
+from tests.support.processes import free_port
 from tests.telemetry.helpers import DatagramListener, Recorder, json_logger, log_events, make_run
 
 RUNS = [

@@ -18,7 +18,7 @@ from monitor.runner import CheckRun
 from monitor.telemetry.base import ExportContext, Exporter
 from monitor.telemetry.hub import EXPORTERS, Telemetry, build_telemetry, run_interval
 from monitor.telemetry.settings import HeartbeatSettings, TelemetrySettings
-from tests.support.prometheus import free_port
+from tests.support.processes import free_port
 from tests.telemetry.helpers import Recorder, json_logger, log_events, make_run
 
 EVERY_SECTION = {

@@ -18,7 +18,8 @@ from monitor.runtime import Runtime
 from monitor.telemetry.hub import Telemetry, build_telemetry
 from monitor.telemetry.pushgateway import PushOutcome
 from monitor.telemetry.settings import PushgatewaySettings, TelemetrySettings
-from tests.support.prometheus import PrometheusServer, PushgatewayServer, free_port
+from tests.support.processes import free_port
+from tests.support.prometheus import PrometheusServer, PushgatewayServer
 from tests.telemetry.helpers import (
     Recorder,
     RunChecks,
