@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from examples.demo_target import DemoTargetThread, TargetState
-from tests.support.processes import SMOKEWATCH
+from tests.support.processes import SMOKEWATCH, with_pycache
 
 # Fast retries so tests stay quick; the shape is the same as production's.
 PREAMBLE = """\
@@ -49,16 +49,19 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
 
 
 @pytest.fixture
-def smokewatch(served: DemoTargetThread) -> Callable[..., Completed]:
+def smokewatch(served: DemoTargetThread, pycache: Path) -> Callable[..., Completed]:
     """Run the smokewatch command with TARGET pointing at the demo target."""
 
     def run(*args: str, env: dict[str, str] | None = None) -> Completed:
-        full_env = {
-            **os.environ,
-            "TARGET": served.url,
-            "TARGET_WS": served.url.replace("http://", "ws://"),
-            **(env or {}),
-        }
+        full_env = with_pycache(
+            {
+                **os.environ,
+                "TARGET": served.url,
+                "TARGET_WS": served.url.replace("http://", "ws://"),
+                **(env or {}),
+            },
+            pycache,
+        )
         full_env.pop("SMOKEWATCH_DATABASE_URL", None)
         done = subprocess.run(  # noqa: PLW1510 -- the exit code is what the tests assert
             [SMOKEWATCH, *args], capture_output=True, text=True, env=full_env, timeout=60

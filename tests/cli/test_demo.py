@@ -27,14 +27,16 @@ DEMO_CHECKS = (
 
 
 class TestDemo:
-    def test_demo_starts_the_target_and_watches_it(self, tmp_path: Path) -> None:
+    def test_demo_starts_the_target_and_watches_it(self, tmp_path: Path, pycache: Path) -> None:
         """One demo run starts the bundled target, runs every bundled check, stores them."""
         done = subprocess.run(  # noqa: PLW1510 -- the exit code is asserted
             [SMOKEWATCH, "demo", "--runs", "1"],
             capture_output=True,
             text=True,
             cwd=tmp_path,
-            env={k: v for k, v in os.environ.items() if not k.startswith("SMOKEWATCH_")},
+            env=with_pycache(
+                {k: v for k, v in os.environ.items() if not k.startswith("SMOKEWATCH_")}, pycache
+            ),
             timeout=90,
         )
         assert done.returncode == 0, done.stderr
