@@ -1,0 +1,1 @@
+"""Alert rules evaluated over stored results, a durable outbox, and one notifier per channel."""

@@ -1,0 +1,103 @@
+"""What the alert engine hands to a notifier: one notification, for one channel target.
+
+The engine writes a :class:`Notification` into the outbox (as JSON, see :meth:`to_json`)
+in the same transaction as the state change that caused it; the deliverer reads it
+back (:meth:`from_json`) and gives it to the :class:`Notifier` of its channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+Kind = Literal["firing", "resolved", "reminder", "no_data"]
+CHANNELS = ("slack", "email", "webhook", "pagerduty")
+Severity = Literal["critical", "warning", "info"]
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """``"slack:#alerts"`` -> ``("slack", "#alerts")``; a bare address is e-mail."""
+    head, sep, rest = target.partition(":")
+    if sep and head in CHANNELS:
+        return head, rest
+    return "email", target
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One alert state change, addressed to one target (``slack:#alerts``, an address...).
+
+    ``key`` is the idempotency key: stable for one transition and one target, so a
+    redelivery after a crash carries the same key (Slack/e-mail/webhook receivers can
+    deduplicate on it; PagerDuty gets it as ``dedup_key``'s suffix).  ``alert_key``
+    is stable for the alert group across its whole life (firing ... resolved).
+    Values are in the condition's base units (ratio, seconds); ``condition`` is the
+    rule's text.  Every string was redacted before it got here.
+    """
+
+    key: str
+    alert_key: str
+    kind: Kind
+    rule: str
+    severity: Severity
+    target: str
+    condition: str
+    value: float | None
+    threshold: float
+    check: str | None
+    regions: tuple[str, ...]
+    since: datetime
+    at: datetime
+    summary: str
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    runbook_url: str | None = None
+    status_page_url: str | None = None
+
+    @property
+    def channel(self) -> str:
+        """``slack``, ``email``, ``webhook`` or ``pagerduty``, from the target."""
+        return split_target(self.target)[0]
+
+    @property
+    def address(self) -> str:
+        """The target without its channel prefix: ``#alerts``, ``oncall@example.com``, a name."""
+        return split_target(self.target)[1]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["since"] = self.since.isoformat()
+        data["at"] = self.at.isoformat()
+        data["regions"] = list(self.regions)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Notification:
+        values = dict(data)
+        values["since"] = datetime.fromisoformat(values["since"])
+        values["at"] = datetime.fromisoformat(values["at"])
+        values["regions"] = tuple(values["regions"])
+        return cls(**values)
+
+
+class DeliveryError(Exception):
+    """A notification could not be delivered.  ``retryable`` says whether trying again may help
+    (a timeout, a 5xx, a 429) or not (a 4xx such as a revoked webhook: retrying cannot fix it)."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after_s: float | None = None):
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
+
+
+class Notifier(Protocol):
+    """One channel.  ``send`` delivers one notification or raises :class:`DeliveryError`;
+    it never logs secrets and bounds its own time (a timeout per attempt)."""
+
+    channel: str
+
+    async def send(self, notification: Notification) -> None: ...
+
+    async def close(self) -> None: ...
