@@ -17,13 +17,21 @@ metric is its average.  The spec's own file loads as it is.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from monitor.config.durations import Duration
 from monitor.config.models import NAME_PATTERN, Strict
+from monitor.cron import cron_trigger
 
 METRICS: dict[str, str] = {
     "smoke_test.success": "ratio",
@@ -132,6 +140,10 @@ class AlertRule(Strict):
     pending: Duration = Field(timedelta(0), alias="for", description="hold before firing")
     resolve_after: int = Field(1, ge=1, description="good evaluations in a row to resolve")
     repeat_interval: Duration | None = None
+    no_data: Literal["keep", "alert", "ok"] = Field(
+        "keep",
+        description="a window without results: keep the state, alert on it, or count it as good",
+    )
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
 
@@ -142,10 +154,52 @@ class AlertRule(Strict):
         return self
 
 
+class MaintenanceWindow(Strict):
+    """A recurring window (e.g. nightly deploys) in which matching alerts notify nobody."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    cron: str = Field(description="when each window starts: 5-field cron, UTC")
+    duration: Duration = Field(description="how long each window lasts")
+    checks: tuple[str, ...] | None = Field(None, description="check names (glob); default all")
+    rules: tuple[str, ...] | None = Field(None, description="rule names; default all")
+
+    @field_validator("cron")
+    @classmethod
+    def _cron_valid(cls, value: str) -> str:
+        cron_trigger(value)  # raises ValueError naming what is wrong
+        return value
+
+
+class SilenceSpec(Strict):
+    """A silence declared in the rules file (the API can add more at run time)."""
+
+    matchers: dict[str, str] = Field(
+        description="label -> value (glob) that an alert must all match: rule, check, region, "
+        "severity, or a rule label"
+    )
+    starts_at: datetime
+    ends_at: datetime
+    author: str
+    comment: str = ""
+
+    @model_validator(mode="after")
+    def _ordered_and_aware(self) -> SilenceSpec:
+        for value in (self.starts_at, self.ends_at):
+            if value.tzinfo is None:
+                raise ValueError("starts_at and ends_at need a timezone, e.g. 2026-01-01T00:00:00Z")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if not self.matchers:
+            raise ValueError("a silence needs at least one matcher")
+        return self
+
+
 class AlertRules(Strict):
     """``alert-rules.yaml``."""
 
     alerts: tuple[AlertRule, ...] = ()
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    silences: tuple[SilenceSpec, ...] = ()
 
     @model_validator(mode="after")
     def _names_unique(self) -> AlertRules:
