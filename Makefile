@@ -1,7 +1,7 @@
 # The two commands of the README: `make demo` and `make test`.
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: demo test bench deps uv browser
+.PHONY: demo test bench deps uv browser image
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -30,3 +30,7 @@ test: deps
 bench: deps
 	scripts/install-system-deps.sh
 	$(UV) run python bench/http_probe.py
+
+## Build the container image (needs Docker with BuildKit; not used by the tests).
+image:
+	docker build --build-arg REVISION=$$(git rev-parse HEAD) -t smokewatch:dev .
