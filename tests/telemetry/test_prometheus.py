@@ -265,8 +265,9 @@ class TestScrapedByPrometheus:
         """Checks run against the demo target; PromQL over a real scrape returns their series."""
         runtime, runs = await run_checks()
         log, _ = json_logger()
+        registry = CollectorRegistry()  # the Runtime's own already holds its telemetry
         telemetry = build_telemetry(
-            TelemetrySettings(), registry=runtime.registry, region=runtime.region, env={},
+            TelemetrySettings(), registry=registry, region=runtime.region, env={},
             log=log, version="9.9.9", interval=timedelta(minutes=30),
         )  # fmt: skip
         telemetry.record(runs)
@@ -276,7 +277,7 @@ class TestScrapedByPrometheus:
             "api-login": Status.PASS,
         }  # fmt: skip
         job = f"sw-scrape-{time.monotonic_ns()}"
-        with metrics_server(runtime.registry) as address:
+        with metrics_server(registry) as address:
             prometheus_server.scrape(job, [address])
             success = prometheus_server.wait_for(
                 f'smoke_test_success{{job="{job}"}}', lambda r: len(r) == 4

@@ -43,8 +43,14 @@ ONE_CHECK = TWO_CHECKS.split("- name: api-test", maxsplit=1)[0]
 def telemetry_for(runtime: Runtime, **push: Any) -> Telemetry:
     log, _ = json_logger()
     settings = TelemetrySettings(pushgateway=PushgatewaySettings.model_validate(push))
+    # A registry of its own: the Runtime's already carries the Runtime's own telemetry.
     return build_telemetry(
-        settings, registry=runtime.registry, region=runtime.region, env={}, log=log, version="1.0"
+        settings,
+        registry=CollectorRegistry(),
+        region=runtime.region,
+        env={},
+        log=log,
+        version="1.0",
     )
 
 
