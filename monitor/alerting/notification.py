@@ -30,7 +30,7 @@ class Notification:
 
     ``key`` is the idempotency key: stable for one transition and one target, so a
     redelivery after a crash carries the same key (Slack/e-mail/webhook receivers can
-    deduplicate on it; PagerDuty gets it as ``dedup_key``'s suffix).  ``alert_key``
+    deduplicate on it).  PagerDuty's ``dedup_key`` is ``alert_key``, which
     is stable for the alert group across its whole life (firing ... resolved).
     Values are in the condition's base units (ratio, seconds); ``condition`` is the
     rule's text.  Every string was redacted before it got here.

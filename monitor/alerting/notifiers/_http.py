@@ -1,0 +1,112 @@
+"""One JSON POST with a time bound, and its failures as :class:`DeliveryError`.
+
+Retryable: timeouts, connection errors, 408, 429 (with ``Retry-After`` when given) and
+5xx.  Not retryable: any other 4xx or 3xx (a revoked webhook, a bad token: retrying
+cannot fix it).  Error messages are built from status codes, exception *types* and a
+short excerpt of the answer passed through a redactor that knows the channel's
+secrets; never from ``str(exc)`` of an HTTP error, which may quote the (secret) URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from monitor.alerting.notification import DeliveryError
+from monitor.redact import Redactor
+from monitor.version import smokewatch_version
+
+EXCERPT_CHARS = 200
+
+
+def build_client() -> httpx.AsyncClient:
+    """A client for one notifier: no redirects (a moved webhook is an error), no proxy env."""
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        trust_env=False,
+        headers={"User-Agent": f"smokewatch/{smokewatch_version()} (alerting)"},
+    )
+
+
+def secrets_of(*values: str | None) -> list[str]:
+    """A URL's secrets: the URL, and its path (a receiver may echo only that)."""
+    found: list[str] = []
+    for value in values:
+        if not value:
+            continue
+        found.append(value)
+        path = httpx.URL(value).path if "://" in value else ""
+        if len(path) > 8:
+            found.append(path)
+    return found
+
+
+def retry_after_s(response: httpx.Response, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); None when absent or bad."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def excerpt(text: str, redactor: Redactor) -> str:
+    """A one-line, bounded, redacted excerpt of an answer body."""
+    flat = " ".join(text.split())
+    if len(flat) > EXCERPT_CHARS:
+        flat = flat[:EXCERPT_CHARS] + "..."
+    return redactor.text(flat)
+
+
+def is_retryable_status(status: int) -> bool:
+    return status in (408, 429) or status >= 500
+
+
+async def post_json(
+    client: httpx.AsyncClient,
+    url: str,
+    payload: dict[str, Any],
+    *,
+    what: str,
+    timeout_s: float,
+    redactor: Redactor,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """POST ``payload``; return the answer whatever its status; raise only on no answer."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await client.post(url, json=payload, headers=headers, timeout=timeout_s)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        raise DeliveryError(f"{what}: no answer within {timeout_s:g}s", retryable=True) from exc
+    except httpx.TransportError as exc:
+        raise DeliveryError(
+            f"{what}: request failed ({type(exc).__name__})", retryable=True
+        ) from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:  # our side: retrying won't help
+        message = redactor.text(f"{what}: request not sent ({type(exc).__name__})")
+        raise DeliveryError(message, retryable=False) from exc
+
+
+def raise_for_status(response: httpx.Response, *, what: str, redactor: Redactor) -> None:
+    """Nothing on 2xx; otherwise a :class:`DeliveryError` saying whether to retry."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    body = excerpt(response.text, redactor)
+    message = f"{what}: HTTP {status}" + (f" {body}" if body else "")
+    raise DeliveryError(
+        message,
+        retryable=is_retryable_status(status),
+        retry_after_s=retry_after_s(response) if status in (429, 503) else None,
+    )

@@ -1,0 +1,114 @@
+"""What every channel says about a notification, worded once: titles, values, facts, links.
+
+Values arrive in the condition's base units (a ratio, seconds); timings are shown in
+milliseconds below a second, as people wrote them in the rule (``api_response > 500``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+
+from monitor.alerting.notification import Notification
+
+KIND_LABEL = {
+    "firing": "FIRING",
+    "reminder": "STILL FIRING",
+    "resolved": "RESOLVED",
+    "no_data": "NO DATA",
+}
+# Slack's own palette: red, yellow and blue by severity; green once resolved, grey for no data.
+SEVERITY_COLOUR = {"critical": "#E01E5A", "warning": "#ECB22E", "info": "#36C5F0"}
+RESOLVED_COLOUR = "#2EB67D"
+NO_DATA_COLOUR = "#9E9E9E"
+
+_OPERATOR = re.compile(r"(<=|>=|==|!=|<|>)")
+_TIMING = re.compile(r"smoke_test\.(duration|homepage_load|api_response)")
+_COUNT = re.compile(r"\bcount\s*\(")
+
+
+def colour(n: Notification) -> str:
+    if n.kind == "resolved":
+        return RESOLVED_COLOUR
+    if n.kind == "no_data":
+        return NO_DATA_COLOUR
+    return SEVERITY_COLOUR[n.severity]
+
+
+def title(n: Notification) -> str:
+    """``FIRING: smoke_test_failure (critical)``."""
+    return f"{KIND_LABEL[n.kind]}: {n.rule} ({n.severity})"
+
+
+def subject(n: Notification) -> str:
+    """An e-mail subject: ``[FIRING] [critical] smoke_test_failure: <summary>``, one line."""
+    text = f"[{KIND_LABEL[n.kind]}] [{n.severity}] {n.rule}: {n.summary}"
+    return " ".join(text.split())[:250]
+
+
+def _is_timing(n: Notification) -> bool:
+    return bool(_TIMING.search(n.condition)) and not _COUNT.search(n.condition)
+
+
+def format_number(n: Notification, number: float) -> str:
+    if _is_timing(n):
+        if abs(number) < 1.0:
+            return f"{number * 1000:.0f} ms"
+        return f"{number:.3g} s"
+    return f"{number:.4g}"
+
+
+def value_text(n: Notification) -> str:
+    """``812 ms``, ``0.5``, or ``no data``."""
+    return "no data" if n.value is None else format_number(n, n.value)
+
+
+def threshold_text(n: Notification) -> str:
+    """The threshold with the condition's operator: ``> 500 ms``, ``< 0.9``."""
+    match = _OPERATOR.search(n.condition)
+    operator = f"{match.group(1)} " if match else ""
+    return f"{operator}{format_number(n, n.threshold)}"
+
+
+def value_vs_threshold(n: Notification) -> str:
+    """``812 ms (threshold > 500 ms)``."""
+    return f"{value_text(n)} (threshold {threshold_text(n)})"
+
+
+def regions_text(n: Notification) -> str:
+    return ", ".join(n.regions) if n.regions else "all"
+
+
+def utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken as UTC (the store keeps UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, as Alertmanager and PagerDuty write it."""
+    return utc(moment).isoformat().replace("+00:00", "Z")
+
+
+def human_time(moment: datetime) -> str:
+    return utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def facts(n: Notification) -> list[tuple[str, str]]:
+    """The label/value pairs every channel shows, in order."""
+    rows = [("Severity", n.severity), ("Check", n.check or "all checks")]
+    rows += [("Regions", regions_text(n)), ("Value", value_vs_threshold(n))]
+    rows += [("Condition", n.condition), ("Since", human_time(n.since))]
+    if n.kind == "resolved":
+        rows.append(("Resolved", human_time(n.at)))
+    return rows
+
+
+def links(n: Notification) -> list[tuple[str, str]]:
+    """(text, url) of the runbook and the status page, when known."""
+    found = [("Runbook", n.runbook_url), ("Status page", n.status_page_url)]
+    return [(text, url) for text, url in found if url]
+
+
+def short_hash(text: str, length: int = 16) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]

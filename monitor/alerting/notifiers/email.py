@@ -1,0 +1,174 @@
+"""E-mail over SMTP (aiosmtplib): a plain-text part and an HTML part, one message per target.
+
+``Message-ID`` is derived from the notification key, so a redelivery after a crash
+carries the same id and mail systems that deduplicate on it show one message; every
+message of one alert also shares a ``References`` id, so clients thread firing,
+reminders and resolved together.
+
+Security: ``starttls`` requires the upgrade (never opportunistic: a server that does
+not offer STARTTLS is an error, not a reason to send in clear), ``tls`` is TLS from the
+first byte, ``none`` is plain text (settings refuse AUTH over it).  Failures: connection
+errors, timeouts and SMTP 4xx replies are retryable; 5xx replies (a refused recipient,
+bad credentials) and a missing STARTTLS/AUTH extension are not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import ssl
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+
+import aiosmtplib
+
+from monitor.alerting.notification import DeliveryError, Notification
+from monitor.alerting.notifiers import _text
+from monitor.alerting.notifiers.settings import EmailSettings
+from monitor.redact import Redactor
+
+_MSGID_SAFE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+def _domain(from_address: str) -> str:
+    return parseaddr(from_address)[1].rpartition("@")[2] or "smokewatch.invalid"
+
+
+def message_id(key: str, domain: str) -> str:
+    local = key if _MSGID_SAFE.match(key) else _text.short_hash(key, 64)
+    return f"<{local}@{domain}>"
+
+
+def plain_body(n: Notification) -> str:
+    lines = [_text.title(n), "", n.summary]
+    if description := n.annotations.get("description"):
+        lines.append(description)
+    lines.append("")
+    width = max(len(label) for label, _ in _text.facts(n))
+    lines += [f"{label + ':':<{width + 1}} {value}" for label, value in _text.facts(n)]
+    if links := _text.links(n):
+        lines.append("")
+        lines += [f"{label}: {url}" for label, url in links]
+    lines += ["", f"-- smokewatch (alert {_text.short_hash(n.alert_key, 12)})"]
+    return "\n".join(lines) + "\n"
+
+
+def html_body(n: Notification) -> str:
+    e = html.escape
+    rows = "".join(
+        f'<tr><th align="left" style="padding:2px 12px 2px 0">{e(label)}</th>'
+        f"<td>{e(value)}</td></tr>"
+        for label, value in _text.facts(n)
+    )
+    links = " &middot; ".join(
+        f'<a href="{e(url, quote=True)}">{e(label)}</a>' for label, url in _text.links(n)
+    )
+    description = n.annotations.get("description")
+    return (
+        '<!DOCTYPE html><html><body style="font-family:sans-serif">'
+        f'<div style="border-left:6px solid {_text.colour(n)};padding:4px 12px">'
+        f'<h2 style="margin:4px 0">{e(_text.title(n))}</h2>'
+        f"<p>{e(n.summary)}</p>"
+        + (f"<p>{e(description)}</p>" if description else "")
+        + f"<table>{rows}</table>"
+        + (f"<p>{links}</p>" if links else "")
+        + f'<p style="color:#888">smokewatch (alert {_text.short_hash(n.alert_key, 12)})</p>'
+        "</div></body></html>\n"
+    )
+
+
+def build_message(n: Notification, *, from_address: str) -> EmailMessage:
+    domain = _domain(from_address)
+    msg = EmailMessage()
+    msg["From"] = from_address
+    msg["To"] = n.address
+    msg["Subject"] = _text.subject(n)
+    msg["Date"] = format_datetime(_text.utc(n.at))
+    msg["Message-ID"] = message_id(n.key, domain)
+    msg["References"] = f"<alert.{_text.short_hash(n.alert_key, 32)}@{domain}>"
+    msg["X-Smokewatch-Rule"] = n.rule
+    msg["X-Smokewatch-Severity"] = n.severity
+    msg["X-Smokewatch-Kind"] = n.kind
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
+    msg.set_content(plain_body(n))
+    msg.add_alternative(html_body(n), subtype="html")
+    return msg
+
+
+def _smtp_error(exc: Exception, redactor: Redactor) -> DeliveryError:
+    """An SMTP failure as a delivery error: 4xx and transport trouble retry, 5xx do not."""
+    what = "smtp"
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        text = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        retry = any(400 <= c < 500 for c in codes)
+        return DeliveryError(redactor.text(f"{what}: recipient refused: {text}"), retryable=retry)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        retry = 400 <= exc.code < 500
+        message = f"{what}: {type(exc).__name__} {exc.code} {exc.message}"
+        return DeliveryError(redactor.text(message), retryable=retry)
+    if isinstance(exc, TimeoutError):
+        return DeliveryError(f"{what}: timed out", retryable=True)
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            message = f"{what}: server certificate not trusted ({cause.verify_message})"
+            return DeliveryError(redactor.text(message), retryable=False)
+        cause = cause.__cause__
+    transient = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError)
+    if isinstance(exc, transient) or not isinstance(exc, aiosmtplib.SMTPException):
+        return DeliveryError(f"{what}: connection failed ({type(exc).__name__})", retryable=True)
+    # What is left is the client refusing to go on: no STARTTLS, no AUTH offered ...
+    return DeliveryError(redactor.text(f"{what}: {exc.message}"), retryable=False)
+
+
+class EmailNotifier:
+    """Sends one message per notification over a fresh SMTP connection."""
+
+    channel = "email"
+
+    def __init__(self, settings: EmailSettings, *, log: Any) -> None:
+        self._settings = settings
+        self._password = settings.password.get_secret_value() if settings.password else None
+        self._timeout_s = settings.timeout.total_seconds()
+        self._redactor = Redactor([self._password] if self._password else [])
+        self._tls: ssl.SSLContext | None = None
+        if settings.security != "none":
+            # Built once (reading the CA file fails fast at startup, not at the first alert).
+            self._tls = ssl.create_default_context(cafile=settings.ca_file)
+        self._log = log
+
+    async def send(self, notification: Notification) -> None:
+        s = self._settings
+        try:
+            msg = build_message(notification, from_address=s.from_address)
+        except ValueError as exc:  # e.g. a line break in an address: no retry can fix it
+            message = f"smtp: cannot build the message ({exc})"
+            raise DeliveryError(self._redactor.text(message), retryable=False) from exc
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                await aiosmtplib.send(
+                    msg,
+                    hostname=s.host,
+                    port=s.effective_port,
+                    username=s.username,
+                    password=self._password,
+                    use_tls=s.security == "tls",
+                    start_tls=s.security == "starttls",
+                    tls_context=self._tls,
+                    timeout=self._timeout_s,
+                )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise _smtp_error(exc, self._redactor) from exc
+        self._log.debug(
+            "alert_notified",
+            channel=self.channel,
+            target=notification.target,
+            kind=notification.kind,
+            rule=notification.rule,
+        )
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,195 @@
+"""``alerting.channels`` in ``smokewatch.yaml``: how each notifier channel reaches its service.
+
+Every channel is off until its section is present.  Whatever can open a door (webhook
+URLs, tokens, routing keys, passwords, header values) is a ``SecretStr``: it never shows
+in a repr, a log line, a notification or a delivery error.  :meth:`ChannelSettings.secret_values`
+lists them so the Runtime's redactor masks them too, also when they were written into the
+file literally rather than through ``${ENV}``.
+
+```yaml
+alerting:
+  channels:
+    slack: {bot_token: "${SLACK_BOT_TOKEN}"}          # slack:#alerts -> chat.postMessage
+    email: {host: smtp.example.com, username: alerts, password: "${SMTP_PASSWORD}",
+            from_address: smokewatch@example.com}     # oncall@example.com
+    webhooks: {opsgenie: {url: "${OPSGENIE_HOOK}"}}   # webhook:opsgenie
+    pagerduty: {primary: {routing_key: "${PD_KEY}"}}  # pagerduty:primary
+```
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from email.utils import parseaddr
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+
+from monitor.config.durations import Duration
+from monitor.config.models import NAME_PATTERN, Strict
+
+EMAIL_ADDRESS = re.compile(r"^[^@\s:<>]+@[^@\s<>]+\.[^@\s<>]+$")
+SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+ChannelName = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value.total_seconds() <= 0:
+        raise ValueError("timeout must be positive")
+    return value
+
+
+Timeout = Annotated[Duration, AfterValidator(_positive)]
+
+
+def _http_url(value: str, what: str) -> str:
+    # The value itself is never quoted: it may be a secret URL.
+    problem = ValueError(f"{what} must be an http:// or https:// URL")
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises on a port out of range
+    except ValueError:
+        raise problem from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise problem
+    return value
+
+
+class SlackSettings(Strict):
+    """Slack: an incoming webhook, and/or a bot token for ``chat.postMessage``."""
+
+    webhook_url: SecretStr | None = Field(
+        None,
+        description="incoming webhook URL (secret); it posts to the channel it was created "
+        "for, so 'slack:#x' targets all land there (the message names #x)",
+    )
+    bot_token: SecretStr | None = Field(
+        None,
+        description="bot token (xoxb-..., secret) with chat:write; 'slack:#x' then posts to #x "
+        "(the bot must be a member of private channels)",
+    )
+    api_url: str = Field(
+        "https://slack.com/api", description="Slack Web API base URL (chat.postMessage is under it)"
+    )
+    timeout: Timeout = Field(timedelta(seconds=10), description="bound on one message")
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url_http(cls, value: str) -> str:
+        return _http_url(value, "api_url").rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_http(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _http_url(value.get_secret_value(), "webhook_url")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> SlackSettings:
+        if self.webhook_url is None and self.bot_token is None:
+            raise ValueError("slack needs a webhook_url or a bot_token")
+        return self
+
+
+class EmailSettings(Strict):
+    """SMTP submission: STARTTLS (587), implicit TLS (465) or none (25), with optional AUTH."""
+
+    host: str = Field(min_length=1, description="SMTP server host name")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="default: 587 starttls, 465 tls, 25 none"
+    )
+    security: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="starttls: upgrade a plain connection (required, never opportunistic); "
+        "tls: TLS from the first byte (SMTPS); none: plain text (local relays only)",
+    )
+    username: str | None = Field(None, description="AUTH user (PLAIN or LOGIN, as offered)")
+    password: SecretStr | None = Field(None, description="AUTH password (secret)")
+    from_address: str = Field(
+        description="the From address, e.g. smokewatch@example.com or 'smokewatch <a@b.c>'"
+    )
+    ca_file: str | None = Field(
+        None, description="CA bundle to verify the server certificate (private relays)"
+    )
+    timeout: Timeout = Field(timedelta(seconds=30), description="bound on one message")
+
+    @field_validator("from_address")
+    @classmethod
+    def _from_is_an_address(cls, value: str) -> str:
+        if not EMAIL_ADDRESS.match(parseaddr(value)[1]):
+            raise ValueError(f"from_address {value!r} is not an e-mail address")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials_together_and_encrypted(self) -> EmailSettings:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together")
+        if self.username is not None and self.security == "none":
+            raise ValueError(
+                "AUTH needs security 'starttls' or 'tls': the password would cross the "
+                "network in clear text"
+            )
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port if self.port is not None else SMTP_PORTS[self.security]
+
+
+class WebhookSettings(Strict):
+    """A generic webhook receiving Alertmanager-compatible JSON (version 4)."""
+
+    url: SecretStr = Field(description="where to POST (secret: such URLs often embed a token)")
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict, description="extra request headers, e.g. Authorization (secret)"
+    )
+    timeout: Timeout = Field(timedelta(seconds=10), description="bound on one request")
+
+    @field_validator("url")
+    @classmethod
+    def _url_http(cls, value: SecretStr) -> SecretStr:
+        _http_url(value.get_secret_value(), "url")
+        return value
+
+
+class PagerDutySettings(Strict):
+    """A PagerDuty service's Events API v2 integration."""
+
+    routing_key: SecretStr = Field(description="the integration key (secret)")
+    url: str = Field(
+        "https://events.pagerduty.com/v2/enqueue", description="the Events API v2 endpoint"
+    )
+    timeout: Timeout = Field(timedelta(seconds=10), description="bound on one event")
+
+    @field_validator("url")
+    @classmethod
+    def _url_http(cls, value: str) -> str:
+        return _http_url(value, "url")
+
+
+class ChannelSettings(Strict):
+    """Where notifications can go; a rule's ``notify`` targets must name configured channels."""
+
+    slack: SlackSettings | None = Field(None, description="'slack:#channel' targets")
+    email: EmailSettings | None = Field(None, description="e-mail address targets")
+    webhooks: dict[ChannelName, WebhookSettings] = Field(
+        default_factory=dict, description="'webhook:NAME' targets, by name"
+    )
+    pagerduty: dict[ChannelName, PagerDutySettings] = Field(
+        default_factory=dict, description="'pagerduty:NAME' targets, by name"
+    )
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret of every channel, for the Runtime's redactor."""
+        secrets: list[SecretStr | None] = []
+        if self.slack is not None:
+            secrets += [self.slack.webhook_url, self.slack.bot_token]
+        if self.email is not None:
+            secrets.append(self.email.password)
+        for hook in self.webhooks.values():
+            secrets += [hook.url, *hook.headers.values()]
+        secrets += [pd.routing_key for pd in self.pagerduty.values()]
+        return tuple(s.get_secret_value() for s in secrets if s is not None)
