@@ -79,7 +79,8 @@ def describe_validation(errors: Sequence[Any]) -> str:
         loc = [str(part) for part in error.get("loc", ())]
         place = _PLACES.get(loc[0], loc[0]) if loc else "request"
         name = ".".join(loc[1:]) or "?"
-        lines.append(f"{place} '{name}': {error.get('msg', 'is invalid')}")
+        message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
+        lines.append(f"{place} '{name}': {message}")
     return "; ".join(lines) or "invalid request"
 
 

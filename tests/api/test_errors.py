@@ -50,6 +50,17 @@ class TestRoutingErrors:
                 },
                 id="impossible-check-id",
             ),
+            pytest.param(
+                "GET",
+                "/api/v1/incidents?since=1.5e3",
+                422,
+                {
+                    "code": "invalid_parameter",
+                    "message": "query parameter 'since': expected an ISO 8601 "
+                    "time such as 2026-01-01T00:00:00Z, not a number",
+                },
+                id="numeric-since",
+            ),
         ],
     )
     def test_error_bodies(

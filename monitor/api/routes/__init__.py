@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Response
+from pydantic import BeforeValidator
 
 from monitor.api.errors import ApiError
 from monitor.api.models import ErrorResponse
 from monitor.config.models import NAME_PATTERN
 
-__all__ = ["NAME_PATTERN", "READ_ERRORS", "REGION_PATTERN", "errors", "json_bytes", "utc"]
+__all__ = [
+    "NAME_PATTERN",
+    "READ_ERRORS",
+    "REGION_PATTERN",
+    "IsoTime",
+    "errors",
+    "json_bytes",
+    "utc",
+]
 
 _WHY = {
     401: "The bearer token is missing or wrong",
@@ -22,6 +32,17 @@ _WHY = {
 }
 
 REGION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def _iso_only(value: object) -> object:
+    # pydantic reads a bare number as a Unix timestamp; the documented format is ISO 8601.
+    if isinstance(value, str) and _NUMBER.match(value):
+        raise ValueError("expected an ISO 8601 time such as 2026-01-01T00:00:00Z, not a number")
+    return value
+
+
+IsoTime = BeforeValidator(_iso_only)
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:

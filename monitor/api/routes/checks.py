@@ -18,7 +18,7 @@ from monitor.api.models import (
     UptimeReport,
     Window,
 )
-from monitor.api.routes import NAME_PATTERN, READ_ERRORS, REGION_PATTERN, errors, utc
+from monitor.api.routes import NAME_PATTERN, READ_ERRORS, REGION_PATTERN, IsoTime, errors, utc
 from monitor.api.scrub import Scrubber
 from monitor.api.snapshot import region_status, relevant, result_status
 from monitor.api.verdict import judge
@@ -121,7 +121,9 @@ def router(ctx: ApiContext) -> APIRouter:
         *,
         region: Region = None,
         since: Annotated[
-            datetime | None, Query(description="only results started at or after this time")
+            datetime | None,
+            IsoTime,
+            Query(description="only results started at or after this time (ISO 8601)"),
         ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="page size")] = 100,
         before: Annotated[

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from monitor.api.context import ApiContext
 from monitor.api.models import Incident, IncidentList
-from monitor.api.routes import NAME_PATTERN, READ_ERRORS, errors, utc
+from monitor.api.routes import NAME_PATTERN, READ_ERRORS, IsoTime, errors, utc
 from monitor.api.scrub import Scrubber
 from monitor.store import IncidentRecord
 
@@ -45,7 +45,9 @@ def router(ctx: ApiContext) -> APIRouter:
             bool, Query(alias="open", description="only incidents not yet resolved")
         ] = False,
         since: Annotated[
-            datetime | None, Query(description="only incidents started at or after this time")
+            datetime | None,
+            IsoTime,
+            Query(description="only incidents started at or after this time (ISO 8601)"),
         ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_INCIDENTS)] = 50,
     ) -> IncidentList:
