@@ -50,7 +50,10 @@ def parse_duration(value: object) -> timedelta:
         raise ValueError(f"invalid duration {value!r}: {_EXPECTED}")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"duration {value!r} is too long") from None
 
 
 def format_duration(value: timedelta) -> str:
