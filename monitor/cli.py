@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -128,6 +129,8 @@ def run(
     async def go() -> int:
         async with Runtime(loaded, region=region) as rt:
             runs = await rt.run_once()
+            if rt.alerting is not None:
+                await rt.alerting.drain(rt.config.alerting.delivery.drain_timeout.total_seconds())
             pushed = await rt.telemetry.push() if rt.telemetry is not None else None
         if as_json:
             sys.stdout.write(json.dumps(runs_as_json(runs), indent=2) + "\n")
@@ -185,6 +188,51 @@ def demo(
     raise typer.Exit(
         _run_async(lambda: run_demo(interval_s=interval, max_runs=runs, host=host, port=port))
     )
+
+
+rules_app = typer.Typer(
+    name="rules", help="Alert rules (alert-rules.yaml) for other tools.", no_args_is_help=True
+)
+app.add_typer(rules_app)
+
+
+class ExportFormat(StrEnum):
+    prometheus = "prometheus"
+    prometheus_rule = "prometheus-rule"
+
+
+@rules_app.command("export")
+def rules_export(
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format", help="a Prometheus rule file, or a PrometheusRule manifest (Operator)"
+        ),
+    ] = ExportFormat.prometheus,
+    config: ConfigOption = None,
+    name: Annotated[
+        str, typer.Option(help="prometheus-rule: the manifest's metadata.name")
+    ] = "smokewatch-alert-rules",
+    namespace: Annotated[
+        str | None, typer.Option(help="prometheus-rule: the manifest's metadata.namespace")
+    ] = None,
+) -> None:
+    """Print the alert rules as Prometheus alerting rules over smokewatch's exported metrics."""
+    from monitor.alerting.export import ExportError, export_rules  # noqa: PLC0415 -- only here
+
+    loaded = _load(config)
+    try:
+        as_manifest = fmt is ExportFormat.prometheus_rule
+        text = export_rules(
+            loaded.rules,
+            "prometheus-rule" if as_manifest else "prometheus",
+            name=name,
+            namespace=namespace,
+        )
+    except ExportError as exc:
+        typer.echo(f"cannot export: {exc}", err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+    sys.stdout.write(text)
 
 
 def _run_async(make: Callable[[], Coroutine[object, object, int]]) -> int:

@@ -19,9 +19,10 @@ from typing import Any, Self, TextIO
 import httpx
 from prometheus_client import CollectorRegistry
 
+from monitor.alerting.hub import Alerting
+from monitor.alerting.notifiers import build_notifiers
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
-from monitor.incidents import track_incidents
 from monitor.logging import make_logger
 from monitor.ratelimit import HostBudget
 from monitor.redact import Redactor
@@ -88,7 +89,9 @@ class Runtime:
         self.loaded = loaded
         self.config = loaded.config
         self.region = resolve_region(region, env)
-        self.redactor = Redactor(loaded.secrets)
+        self.redactor = Redactor(loaded.secrets).with_secrets(
+            self.config.alerting.channels.secret_values()
+        )
         settings = self.config.logging
         self.log: Any = make_logger(
             self.redactor, level=settings.level, fmt=settings.format, stream=log_stream
@@ -99,6 +102,7 @@ class Runtime:
         self.registry = CollectorRegistry(auto_describe=True)
         self._pruned_at: float | None = None
         self.telemetry: Telemetry | None = None
+        self.alerting: Alerting | None = None
         self.store: ResultStore | None = None
         self.client: httpx.AsyncClient | None = None
         self._runner: Runner | None = None
@@ -117,6 +121,15 @@ class Runtime:
         )
         if self._use_store:
             self.store = await ResultStore.open(database_url(self.config.storage.url))
+            alerting = self.config.alerting
+            self.alerting = Alerting(
+                self.loaded,
+                self.store,
+                build_notifiers(alerting.channels, log=self.log),
+                settings=alerting,
+                log=self.log,
+                redactor=self.redactor,
+            )
         warm_up()
         self.client = build_client()
         if any(c.kind == "browser" for c in self._enabled_checks()):
@@ -141,6 +154,8 @@ class Runtime:
     ) -> None:
         if self.telemetry is not None:
             await self.telemetry.close()
+        if self.alerting is not None:
+            await self.alerting.stop()
         if self.browser_pool is not None:
             await self.browser_pool.close()
         if self.client is not None:
@@ -183,7 +198,8 @@ class Runtime:
         if self.store is not None:
             for run in runs:
                 await self.store.add(run.to_record())
-            await track_incidents(self.store, runs)
+            if self.alerting is not None:
+                await self.alerting.after_runs(runs)
             await self._prune()
         if self.telemetry is not None:
             await self.telemetry.publish(runs)

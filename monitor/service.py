@@ -145,6 +145,8 @@ class Service:
         if self._started:
             raise RuntimeError("the service is already started")
         await _enter(self._gen.runtime)
+        if self._gen.runtime.alerting is not None:
+            await self._gen.runtime.alerting.start()
         self._started = True
         if self._scheduling:
             self._lease = RegionLease(self.loaded.config.storage.url, self._region)
@@ -241,6 +243,8 @@ class Service:
                 self._gen = _Generation(runtime)
                 return loaded
             await _enter(runtime)  # a store that cannot open: nothing changes either
+            if runtime.alerting is not None:
+                await runtime.alerting.start()
             if loaded.config.storage.url != self._gen.runtime.config.storage.url:
                 self.log.warning(
                     "config.storage_changed",

@@ -51,6 +51,9 @@ class ApiContext:
         except KeyError:
             raise ApiError(404, "unknown_check", f"no check named '{name}'") from None
 
-    async def cached(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
-        """``compute()``'s answer, reused for ``api.cache``."""
-        return await self.cache.get(key, self.settings.cache.total_seconds(), compute)
+    async def cached(
+        self, key: str, compute: Callable[[], Awaitable[bytes]], *, page: bool = False
+    ) -> bytes:
+        """``compute()``'s answer, reused for ``api.cache`` (``api.page_cache`` for the page)."""
+        ttl = self.settings.page_cache if page else self.settings.cache
+        return await self.cache.get(key, ttl.total_seconds(), compute)

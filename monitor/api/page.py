@@ -8,14 +8,15 @@ query over the daily rollups for every check) and a 48-hour response-time sparkl
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from monitor.api.alert_view import Alert, alert_views
 from monitor.api.scrub import Scrubber
 from monitor.api.snapshot import CheckSnapshot, Snapshot, result_status
 from monitor.api.verdict import overall
 from monitor.contract import ServiceView
-from monitor.store import IncidentRecord, ResultRecord, StatsBucket
+from monitor.store import AlertStore, IncidentRecord, ResultRecord, StatsBucket
 
 DAYS = 90
 HOURS = 48
@@ -86,6 +87,18 @@ class IncidentRow:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertRow:
+    rule: str
+    check: str
+    where: str
+    css: str
+    label: str
+    since: str
+    summary: str
+    silenced: str
+
+
+@dataclass(frozen=True, slots=True)
 class PageView:
     title: str
     css: str
@@ -93,6 +106,7 @@ class PageView:
     generated: str
     checks: list[CheckRow]
     incidents: list[IncidentRow]
+    alerts: list[AlertRow] = field(default_factory=list)
 
 
 def _pct(value: float) -> str:
@@ -174,6 +188,45 @@ def incident_row(record: IncidentRecord, now: datetime, scrubber: Scrubber) -> I
     )
 
 
+def alert_row(alert: Alert, now: datetime) -> AlertRow:
+    """An active alert: firing (red) or pending (amber); a window without data says so."""
+    if alert.state == "firing":
+        css, label = "major", f"Firing ({alert.severity})"
+    elif alert.state == "pending":
+        css, label = "minor", "Pending"
+    else:
+        css, label = "none", "Inactive"
+    if alert.no_data:
+        label += ", no data"
+    where = alert.region or (", ".join(alert.regions) if alert.regions else "several regions")
+    since = alert.since or alert.updated_at
+    return AlertRow(
+        rule=alert.rule,
+        check=alert.check,
+        where=where,
+        css=css,
+        label=label,
+        since=f"since {_when(since)} ({_span((now - since).total_seconds())})",
+        summary=alert.summary,
+        silenced=f"Notifications held: {alert.silenced_by}" if alert.silenced_by else "",
+    )
+
+
+_ALERT_ORDER = {"firing": 0, "pending": 1, "inactive": 2}
+
+
+async def active_alerts(service: ServiceView, now: datetime, scrubber: Scrubber) -> list[AlertRow]:
+    """The alerts the engine holds active (two queries; the second only if there are any)."""
+    store = AlertStore(service.store)
+    states = await store.alert_states(active_only=True)
+    if not states:
+        return []
+    silences = await store.silences(active_at=now)
+    alerts = alert_views(states, service.loaded.rules, silences, now=now, scrubber=scrubber)
+    alerts.sort(key=lambda a: (_ALERT_ORDER[a.state], a.severity != "critical", a.rule, a.check))
+    return [alert_row(a, now) for a in alerts]
+
+
 def _days(first: datetime) -> list[datetime]:
     return [first + timedelta(days=d) for d in range(DAYS)]
 
@@ -249,4 +302,5 @@ async def build_page(
         generated=_when(now),
         checks=rows,
         incidents=[incident_row(r, now, scrubber) for r in incidents],
+        alerts=await active_alerts(service, now, scrubber),
     )

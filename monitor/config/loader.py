@@ -15,11 +15,16 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from monitor.alerting.notifiers.registry import target_problem
+from monitor.alerting.notifiers.settings import ChannelSettings
+from monitor.alerting.templating import template_problems
 from monitor.config.interpolate import interpolate
+from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
-from monitor.config.rules import AlertRules
+from monitor.config.rules import METRIC_KINDS, AlertRule, AlertRules
 from monitor.config.source import Loc, YamlDocument, read_yaml
 from monitor.errors import ConfigError, ConfigProblem
+from probes import PROBES
 
 DEFAULT_CONFIG = "smokewatch.yaml"
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -180,30 +185,124 @@ def _has(data: Any, loc: Loc) -> bool:
 def _cross_check(
     doc: YamlDocument, rules: AlertRules, config: SmokewatchConfig
 ) -> list[ConfigProblem]:
-    """Rules may only name checks, regions and kinds that exist."""
-    problems: list[ConfigProblem] = []
+    """What the rules name must exist in the config; their templates must render.
+
+    Checks (globs), regions and kinds must match something, a rule's metric must have
+    values for a check it selects, ``min_regions`` must be reachable, every notify
+    target must be deliverable with ``alerting.channels``, annotation templates must
+    compile and render, and maintenance windows and silences may only name what exists.
+    """
+    sections = {"alerts", "maintenance", "silences"}
+    found: list[tuple[Loc, str]] = []
+    for index, rule in enumerate(rules.alerts):
+        found += [(("alerts", index, *loc), msg) for loc, msg in _rule_problems(rule, config)]
+    names = [c.name for c in config.checks]
+    rule_names = {rule.name for rule in rules.alerts}
+    for index, window in enumerate(rules.maintenance):
+        for i, pattern in enumerate(window.checks or ()):
+            if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
+                found.append((("maintenance", index, "checks", i), _no_check(pattern, names)))
+        for i, pattern in enumerate(window.rules or ()):
+            if not any(fnmatch.fnmatchcase(name, pattern) for name in rule_names):
+                found.append(
+                    (("maintenance", index, "rules", i), f"no alert rule matches {pattern!r}")
+                )
+    labels = {"alertname", "rule", "check", "region", "severity"} | {
+        label for rule in rules.alerts for label in rule.labels
+    }
+    for index, silence in enumerate(rules.silences):
+        for label in sorted(set(silence.matchers) - labels):
+            found.append(
+                (
+                    ("silences", index, "matchers", label),
+                    f"{label!r} is no alert label: use rule (or alertname), check, region, "
+                    "severity or a label a rule sets",
+                )
+            )
+    return [_problem(doc, loc, message, sections) for loc, message in found]
+
+
+def _no_check(pattern: str, names: list[str]) -> str:
+    return f"no check matches {pattern!r} (checks: {', '.join(names)})"
+
+
+def _rule_problems(rule: AlertRule, config: SmokewatchConfig) -> list[tuple[Loc, str]]:
     names = [c.name for c in config.checks]
     kinds = {c.kind for c in config.checks}
-    for index, rule in enumerate(rules.alerts):
-        for pattern in rule.checks or ():
-            if not fnmatch.filter(names, pattern):
-                problems.append(
-                    _problem(
-                        doc,
-                        ("alerts", index, "checks"),
-                        f"no check matches {pattern!r}",
-                        {"alerts"},
-                    )
-                )
-        if config.regions:
-            for region in set(rule.regions or ()) - set(config.regions):
-                problems.append(
-                    _problem(
-                        doc, ("alerts", index, "regions"), f"unknown region {region!r}", {"alerts"}
-                    )
-                )
-        for kind in set(rule.kinds or ()) - kinds:
-            problems.append(
-                _problem(doc, ("alerts", index, "kinds"), f"no check of kind {kind!r}", {"alerts"})
+    found: list[tuple[Loc, str]] = []
+    for i, pattern in enumerate(rule.checks or ()):
+        if not any(fnmatch.fnmatchcase(name, pattern) for name in names):
+            found.append((("checks", i), _no_check(pattern, names)))
+    for i, region in enumerate(rule.regions or ()):
+        if config.regions and region not in config.regions:
+            known = ", ".join(config.regions)
+            found.append((("regions", i), f"unknown region {region!r} (regions: {known})"))
+    for i, kind in enumerate(rule.kinds or ()):
+        if kind not in PROBES:
+            found.append((("kinds", i), f"unknown kind {kind!r} (kinds: {', '.join(PROBES)})"))
+        elif kind not in kinds:
+            found.append((("kinds", i), f"no check of kind {kind!r}"))
+    selected = [c for c in config.checks if _selects(rule, c)]
+    if not found:
+        found += _selection_problems(rule, config, selected)
+    found += _notify_problems(rule, config)
+    example = selected[0].name if selected else None
+    found += [(("annotations", key), msg) for key, msg in template_problems(rule, example)]
+    return found
+
+
+def _selects(rule: AlertRule, check: CheckCommon) -> bool:
+    return (
+        (rule.checks is None or any(fnmatch.fnmatchcase(check.name, p) for p in rule.checks))
+        and (rule.kinds is None or check.kind in rule.kinds)
+        and (
+            rule.regions is None
+            or check.regions is None
+            or bool(set(check.regions) & set(rule.regions))
+        )
+    )
+
+
+def _selection_problems(
+    rule: AlertRule, config: SmokewatchConfig, selected: list[CheckCommon]
+) -> list[tuple[Loc, str]]:
+    """The selectors together, the metric and ``min_regions`` against what is selected."""
+    if not selected:
+        field = "checks" if rule.checks else "kinds" if rule.kinds else "regions"
+        return [((field,), "checks, kinds and regions together select no check")]
+    found: list[tuple[Loc, str]] = []
+    metric = rule.condition.metric
+    wanted = METRIC_KINDS.get(metric)
+    if wanted is not None and not any(c.kind in wanted for c in selected):
+        found.append(
+            (
+                ("condition",),
+                f"{metric} has values only for {' and '.join(sorted(wanted))} checks, and the "
+                f"rule selects none (it selects: {', '.join(c.name for c in selected)})",
             )
-    return problems
+        )
+    regions = rule.regions or config.regions
+    if regions and rule.min_regions > len(set(regions)):
+        found.append(
+            (
+                ("min_regions",),
+                f"{rule.min_regions} regions can never fail at once: the rule sees "
+                f"{len(set(regions))} ({', '.join(dict.fromkeys(regions))})",
+            )
+        )
+    return found
+
+
+def _notify_problems(rule: AlertRule, config: SmokewatchConfig) -> list[tuple[Loc, str]]:
+    # `alerting:` becomes a SmokewatchConfig section when the alerting engine is wired in;
+    # until then (and with `alerting.enabled: false`) nothing is sent, so nothing to check.
+    alerting = getattr(config, "alerting", None)
+    if alerting is None or not alerting.enabled:
+        return []
+    channels: ChannelSettings = alerting.channels
+    found: list[tuple[Loc, str]] = []
+    for i, target in enumerate(rule.notify):
+        problem = target_problem(target, channels)
+        if problem is not None:
+            found.append((("notify", i), problem))
+    return found

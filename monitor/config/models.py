@@ -152,6 +152,11 @@ class ApiSettings(Strict):
     cache: Duration = Field(
         timedelta(seconds=2), description="how long status answers may be served from memory"
     )
+    page_cache: Duration = Field(
+        timedelta(seconds=30),
+        description="how long the HTML status page may be served from memory (it is ~100x "
+        "dearer to build than a status answer; its bars are per day)",
+    )
 
 
 class SchedulerSettings(Strict):

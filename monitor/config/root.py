@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union, cast
 
 from pydantic import BaseModel, Field, create_model, model_validator
 
+from monitor.alerting.settings import AlertingSettings
 from monitor.config.models import (
     ApiSettings,
     BrowserSettings,
@@ -58,6 +59,7 @@ class SmokewatchConfig(Strict):
     api: ApiSettings = ApiSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
+    alerting: AlertingSettings = AlertingSettings()
     secrets: tuple[str, ...] = Field(
         (), description="extra environment variable names whose values are secret"
     )

@@ -24,6 +24,7 @@ from pydantic import (
     BeforeValidator,
     Field,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -40,6 +41,14 @@ METRICS: dict[str, str] = {
     "smoke_test.api_response": "avg",
 }
 TIMING_METRICS = frozenset(m for m in METRICS if m != "smoke_test.success")
+# The check kinds a metric has values for (as monitor/telemetry/base.py exports them).
+METRIC_KINDS: dict[str, frozenset[str]] = {
+    "smoke_test.homepage_load": frozenset({"browser"}),
+    "smoke_test.api_response": frozenset({"http", "flow"}),
+}
+# Names every alert carries already (and silence matchers use): a rule label may not reuse them.
+RESERVED_LABELS = frozenset({"alertname", "rule", "check", "kind", "region", "severity"})
+_LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 AGGREGATIONS = ("avg", "min", "max", "p50", "p90", "p95", "p99", "count", "ratio", "last")
 Operator = Literal["<", "<=", ">", ">=", "==", "!="]
 
@@ -147,11 +156,42 @@ class AlertRule(Strict):
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _window_positive(self) -> AlertRule:
-        if self.window.total_seconds() <= 0:
+    @field_validator("labels", "annotations")
+    @classmethod
+    def _label_names(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        what = "label" if info.field_name == "labels" else "annotation"
+        for name in value:
+            if not _LABEL_NAME.match(name) or name.startswith("__"):
+                raise ValueError(
+                    f"{name!r} is not a valid {what} name: letters, digits and "
+                    "'_', not starting with a digit or '__' (Prometheus and Alertmanager rules)"
+                )
+            if info.field_name == "labels" and name in RESERVED_LABELS:
+                raise ValueError(
+                    f"label {name!r} is set by smokewatch on every alert; reserved: "
+                    f"{', '.join(sorted(RESERVED_LABELS))}"
+                )
+        return value
+
+    @field_validator("checks", "regions", "kinds")
+    @classmethod
+    def _selector_not_empty(
+        cls, value: tuple[str, ...] | None, info: ValidationInfo
+    ) -> tuple[str, ...] | None:
+        if value is not None and not value:
+            raise ValueError(
+                f"an empty list selects nothing: leave '{info.field_name}' out for all"
+            )
+        if value is not None and any(not item.strip() for item in value):
+            raise ValueError("an empty name selects nothing")
+        return value
+
+    @field_validator("window")
+    @classmethod
+    def _window_positive(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() <= 0:
             raise ValueError("window must be positive")
-        return self
+        return value
 
 
 class MaintenanceWindow(Strict):

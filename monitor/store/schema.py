@@ -3,7 +3,8 @@
 ``results`` holds every run; ``latest_results`` and ``result_stats`` are kept in
 step with it by ``ResultStore.add`` (same transaction) so that reading the
 current state or a 90-day history never scans ``results``; ``incidents`` records
-outages per (check, region).
+outages per (check, region).  ``alert_states``, ``outbox`` and ``silences`` belong to
+alerting (``monitor.store.alerts``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -148,3 +150,75 @@ Index(
     postgresql_where=OPEN_INCIDENT_WHERE,
 )
 Index("ix_incidents_started_at", incidents.c.started_at)
+
+# One row per alert group (rule x check [x region]): its state and what it last notified.
+# Writers compare-and-set on ``version``, so evaluators racing on one database (several
+# regions) cannot both apply one transition.
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("alert_key", String(400), primary_key=True),
+    Column("rule", String(100), nullable=False),
+    Column("check", String(200), nullable=False),
+    Column("region", String(64), nullable=True),  # NULL: aggregated over regions
+    Column("state", String(16), nullable=False),  # inactive | pending | firing
+    Column("since", UTCDateTime(), nullable=True),
+    Column("value", Float(), nullable=True),
+    Column("regions", JSON(), nullable=False),
+    Column("good_count", Integer(), nullable=False),
+    Column("evidence", String(64), nullable=True),
+    Column("notified", String(16), nullable=False),  # none | firing
+    Column("last_notified_at", UTCDateTime(), nullable=True),
+    Column("seq", Integer(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("no_data", Boolean(), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("summary", Text(), nullable=False),
+)
+Index("ix_alert_states_rule", alert_states.c.rule)
+
+# Notifications waiting for (or done with) delivery: written in the transaction of the
+# state change that caused them; ``key`` makes a transition's row per target unique.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("alert_key", String(400), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("target", String(400), nullable=False),
+    Column("payload", JSON(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("claimed_until", UTCDateTime(), nullable=True),
+    Column("delivered_at", UTCDateTime(), nullable=True),
+    Column("failed_at", UTCDateTime(), nullable=True),
+    Column("last_error", Text(), nullable=True),
+    sqlite_autoincrement=True,
+)
+# The deliverer's poll: undelivered, unfailed rows by due time.
+OUTBOX_PENDING_WHERE = text("delivered_at IS NULL AND failed_at IS NULL")
+Index(
+    "ix_outbox_pending",
+    outbox.c.next_attempt_at,
+    sqlite_where=OUTBOX_PENDING_WHERE,
+    postgresql_where=OUTBOX_PENDING_WHERE,
+)
+Index("ix_outbox_created_at", outbox.c.created_at)
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("matchers", JSON(), nullable=False),
+    Column("starts_at", UTCDateTime(), nullable=False),
+    Column("ends_at", UTCDateTime(), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("comment", Text(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expired_at", UTCDateTime(), nullable=True),
+    sqlite_autoincrement=True,
+)
+Index("ix_silences_ends_at", silences.c.ends_at)

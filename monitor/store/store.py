@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -212,6 +212,13 @@ class ResultStore:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    def connection(
+        self, action: str, *, write: bool = False
+    ) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for companion stores (``AlertStore``): in one transaction when
+        ``write`` (SQLite: ``BEGIN IMMEDIATE``); errors become store errors naming ``action``."""
+        return self._connect(action, write=write)
 
     @asynccontextmanager
     async def _connect(self, action: str, *, write: bool = False) -> AsyncIterator[AsyncConnection]:

@@ -206,8 +206,10 @@ class _QuietServer(uvicorn.Server):
 def config_yaml(db: Path, *, checks: str = CHECKS, api: str = "", extra: str = "") -> str:
     """A smokewatch.yaml: quick retries, a SQLite store, no alert rules, no answer cache."""
     api = textwrap.dedent(api)
-    if "cache:" not in api:
+    if not any(line.startswith("cache:") for line in api.splitlines()):
         api = "cache: 0s\n" + api
+    if "page_cache:" not in api:
+        api = "page_cache: 0s\n" + api
     return (
         "defaults: {retries: 0, timeout: 5s}\n"
         f"storage: {{url: 'sqlite:///{db}'}}\n"

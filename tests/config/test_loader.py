@@ -50,7 +50,13 @@ class TestDefaults:
         """The shipped alert-rules.yaml (the spec's own) loads next to a config."""
         shipped = Path(__file__).resolve().parents[2] / "alert-rules.yaml"
         write(tmp_path, shipped.read_text(), "alert-rules.yaml")
-        loaded = load_config(write(tmp_path, MINIMAL), env={})
+        # Its targets (an address, slack:#alerts) need those channels configured.
+        channels = (
+            "alerting:\n  channels:\n"
+            "    email: {host: smtp.example.com, from_address: smokewatch@example.com}\n"
+            "    slack: {bot_token: xoxb-test}\n"
+        )
+        loaded = load_config(write(tmp_path, MINIMAL + channels), env={})
         rule = loaded.rules.alerts[0]
         assert (rule.condition.metric, rule.condition.operator, rule.condition.threshold) == (
             "smoke_test.success",

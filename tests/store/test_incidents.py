@@ -8,24 +8,8 @@ from typing import Any
 
 import pytest
 
-from monitor.incidents import track_incidents
-from monitor.runner import CheckRun
 from monitor.store import IncidentRecord, ResultStore
-from probes.base import ProbeResult, Status
 from tests.store.factory import T0
-
-
-def run(check: str, status: Status, minutes: int, region: str = "eu") -> CheckRun:
-    return CheckRun(
-        check=check,
-        kind="http",
-        region=region,
-        run_id="0" * 32,
-        started_at=T0 + timedelta(minutes=minutes),
-        duration_ms=10.0,
-        attempts=1,
-        result=ProbeResult(status=status, message=f"{check} {status.value} at {minutes}"),
-    )
 
 
 def at(minutes: int) -> datetime:
@@ -129,56 +113,3 @@ class TestListing:
             await store.open_incident("api", "eu", started_at=naive, message="x")
         with pytest.raises(ValueError, match="resolved_at"):
             await store.resolve_incident("api", "eu", resolved_at=naive)
-
-
-class TestTrackIncidents:
-    @pytest.mark.parametrize(
-        ("statuses", "expected"),
-        [
-            ([Status.FAIL], [(0, None)]),
-            ([Status.FAIL, Status.FAIL, Status.FAIL], [(0, None)]),
-            ([Status.FAIL, Status.PASS], [(0, 1)]),
-            ([Status.FAIL, Status.DEGRADED], [(0, 1)]),
-            ([Status.FAIL, Status.ERROR, Status.ERROR], [(0, None)]),
-            ([Status.ERROR, Status.PASS, Status.DEGRADED], []),
-            ([Status.FAIL, Status.PASS, Status.FAIL, Status.PASS], [(2, 3), (0, 1)]),
-        ],
-        ids=[
-            "fail-opens",
-            "fails-share-one",
-            "pass-resolves",
-            "degraded-resolves",
-            "error-changes-nothing",
-            "no-fail-no-incident",
-            "flapping",
-        ],
-    )
-    async def test_sequences(
-        self,
-        store: ResultStore,
-        statuses: list[Status],
-        expected: list[tuple[int, int | None]],
-    ) -> None:
-        """Runs in turn open and resolve incidents: (started, resolved) minute, newest first."""
-        for minute, status in enumerate(statuses):
-            await track_incidents(store, [run("api", status, minute)])
-        got = await store.incidents()
-        assert [(i.started_at, i.resolved_at) for i in got] == [
-            (at(start), None if end is None else at(end)) for start, end in expected
-        ]
-
-    async def test_batch_in_start_order(self, store: ResultStore) -> None:
-        """One batch is applied in start order, per (check, region), with the failing message."""
-        await track_incidents(
-            store,
-            [
-                run("api", Status.PASS, 5),
-                run("api", Status.FAIL, 1),
-                run("api", Status.FAIL, 2, region="us"),
-                run("home", Status.PASS, 3),
-            ],
-        )
-        assert [(i.check, i.region, i.message, i.open) for i in await store.incidents()] == [
-            ("api", "us", "api fail at 2", True),
-            ("api", "eu", "api fail at 1", False),
-        ]

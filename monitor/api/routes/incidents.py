@@ -51,7 +51,7 @@ def router(ctx: ApiContext) -> APIRouter:
         ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_INCIDENTS)] = 50,
     ) -> IncidentList:
-        """An incident opens when a check fails in a region and resolves when it passes again."""
+        """An incident opens when an alert fires and closes when it resolves."""
         name = ctx.check(check).name if check is not None else None
         records = await ctx.service.store.incidents(
             since=utc(since, "since"), check=name, open_only=open_only, limit=limit

@@ -43,7 +43,7 @@ def router(ctx: ApiContext) -> APIRouter:
     )
     async def status_page() -> Response:
         """Per-check status by region, 90-day uptime bars, response-time sparklines, incidents."""
-        body = await ctx.cached("page", render)
+        body = await ctx.cached("page", render, page=True)
         return Response(
             content=body,
             media_type="text/html",

@@ -1,0 +1,235 @@
+"""The alert engine: evaluate every rule's groups over stored results and apply each change.
+
+    engine = Engine(loaded, AlertStore(store), log=log)
+    report = await engine.evaluate(now)                      # every rule
+    report = await engine.evaluate(now, checks={"homepage"}) # the rules touching those checks
+
+Per rule, the groups are the enabled checks it selects (``checks`` globs, ``kinds``)
+times the regions that check has (declared in the config, seen in the window, or
+already holding a state), narrowed by the rule's ``regions``; with
+``min_regions > 1`` a group spans all regions of its check.  Each group's change is
+one compare-and-set transaction with its outbox rows and incident change
+(:meth:`AlertStore.apply`), so several evaluators on one database apply each change
+once.  States are read *before* results: an evaluator whose results predate another's
+write then holds an older version, and its write loses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+from monitor.alerting.evaluate import Sample, observe, result_value
+from monitor.alerting.outbox import entries
+from monitor.alerting.silences import AGGREGATED_REGION, Suppressions, alert_labels
+from monitor.alerting.state import Group, Step, step
+from monitor.alerting.templating import render_annotations
+from monitor.config.loader import LoadedConfig
+from monitor.config.models import CheckCommon
+from monitor.config.rules import AlertRule
+from monitor.redact import Redactor
+from monitor.store.alert_records import (
+    AlertStateRecord,
+    IncidentChange,
+    OutboxEntry,
+    SilenceRecord,
+    StateWrite,
+)
+from monitor.store.alerts import AlertStore
+from monitor.store.records import ResultRecord
+
+
+@dataclass(slots=True)
+class EvaluationReport:
+    """What one evaluation did: groups evaluated, changes applied (and lost to another
+    evaluator), notifications written, and each state change as ``(alert_key, from, to)``."""
+
+    groups: int = 0
+    applied: int = 0
+    lost: int = 0
+    notifications: int = 0
+    transitions: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+class Engine:
+    """Evaluates one config's rules; one evaluation at a time per instance."""
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        alerts: AlertStore,
+        *,
+        log: Any,
+        redactor: Redactor | None = None,
+        on_written: Callable[[], None] | None = None,
+    ) -> None:
+        self._rules = loaded.rules.alerts
+        self._checks = [c for c in loaded.config.checks if c.enabled]
+        self._regions = loaded.config.regions
+        self._status_page_url = loaded.config.api.public_url
+        self._suppressions = Suppressions(loaded.rules)
+        self._alerts = alerts
+        self._log = log
+        self._redactor = redactor if redactor is not None else Redactor(loaded.secrets)
+        self._on_written = on_written
+        self._lock = asyncio.Lock()
+
+    def selected(self, rule: AlertRule) -> list[CheckCommon]:
+        """The enabled checks ``rule`` applies to."""
+        return [
+            c
+            for c in self._checks
+            if (rule.checks is None or any(fnmatchcase(c.name, g) for g in rule.checks))
+            and (rule.kinds is None or c.kind in rule.kinds)
+        ]
+
+    async def evaluate(
+        self, now: datetime, *, checks: Collection[str] | None = None
+    ) -> EvaluationReport:
+        """Evaluate every rule at ``now``; with ``checks``, only those checks' groups."""
+        async with self._lock:
+            return await self._evaluate(now, checks)
+
+    async def _evaluate(self, now: datetime, only: Collection[str] | None) -> EvaluationReport:
+        plan: list[tuple[AlertRule, list[CheckCommon]]] = []
+        for rule in self._rules:
+            chosen = [c for c in self.selected(rule) if only is None or c.name in only]
+            if chosen:
+                plan.append((rule, chosen))
+        report = EvaluationReport()
+        if not plan:
+            return report
+        # States first (see the module docstring), then silences and results.
+        stored = await self._alerts.states({rule.name for rule, _ in plan})
+        silences = await self._alerts.silences(active_at=now)
+        longest = max(rule.window for rule, _ in plan)
+        names = {c.name for _, chosen in plan for c in chosen}
+        by_check: dict[str, list[ResultRecord]] = defaultdict(list)
+        for record in await self._alerts.window_results(names, since=now - longest, until=now):
+            by_check[record.check].append(record)
+        for rule, chosen in plan:
+            for check in chosen:
+                records = by_check[check.name]
+                for group, by_region in self._groups(rule, check, records, now, stored):
+                    report.groups += 1
+                    await self._advance(
+                        group, by_region, stored=stored, silences=silences, now=now, report=report
+                    )
+        if report.notifications and self._on_written is not None:
+            self._on_written()
+        return report
+
+    def _groups(
+        self,
+        rule: AlertRule,
+        check: CheckCommon,
+        records: Sequence[ResultRecord],
+        now: datetime,
+        stored: Mapping[str, AlertStateRecord],
+    ) -> list[tuple[Group, dict[str, list[Sample]]]]:
+        samples: dict[str, list[Sample]] = defaultdict(list)
+        start = now - rule.window
+        for record in records:
+            if record.started_at < start or record.id is None:
+                continue
+            value = result_value(rule.condition.metric, record)
+            if value is not None:
+                samples[record.region].append(Sample(record.id, value))
+        regions = set(check.regions or self._regions) | {r.region for r in records}
+        if rule.min_regions > 1:
+            group = Group(rule, check.name, None)
+            if rule.regions is not None:
+                regions &= set(rule.regions)
+            if not regions and group.alert_key not in stored:
+                return []
+            return [(group, {r: samples.get(r, []) for r in sorted(regions)})]
+        regions |= {
+            s.region
+            for s in stored.values()
+            if s.rule == rule.name and s.check == check.name and s.region is not None
+        }
+        if rule.regions is not None:
+            regions &= set(rule.regions)
+        return [(Group(rule, check.name, r), {r: samples.get(r, [])}) for r in sorted(regions)]
+
+    async def _advance(
+        self,
+        group: Group,
+        by_region: Mapping[str, Sequence[Sample]],
+        *,
+        stored: Mapping[str, AlertStateRecord],
+        silences: Sequence[SilenceRecord],
+        now: datetime,
+        report: EvaluationReport,
+    ) -> None:
+        rule = group.rule
+        prev = stored.get(group.alert_key)
+        obs = observe(rule, by_region)
+        labels = alert_labels(rule, group.check, group.region)
+        reason = self._suppressions.reason(rule, labels, now=now, stored=silences)
+        active = obs.bad or obs.no_data or (prev is not None and prev.state != "inactive")
+        annotations: dict[str, str] = {}
+        if active:
+            regions = [group.region] if group.region else list(obs.regions or by_region)
+            annotations = render_annotations(
+                rule, check=group.check, region=group.region, regions=regions, value=obs.value
+            )
+        summary = self._redactor.text(annotations.get("summary", prev.summary if prev else ""))
+        done = step(group, prev, obs, now=now, silenced=reason is not None, summary=summary)
+        if not done.write:
+            return
+        outbox: tuple[OutboxEntry, ...] = ()
+        if done.kind is not None:
+            outbox = entries(
+                group,
+                done.state,
+                done.kind,
+                since=done.notify_since,
+                at=now,
+                annotations=annotations,
+                labels=labels,
+                status_page_url=self._status_page_url,
+                redactor=self._redactor,
+            )
+        write = StateWrite(
+            state=done.state,
+            expected_version=prev.version if prev is not None else None,
+            outbox=outbox,
+            incident=_incident(group, done, now),
+        )
+        if not await self._alerts.apply(write):
+            report.lost += 1
+            self._log.debug("alert.changed_elsewhere", alert=group.alert_key)
+            return
+        report.applied += 1
+        report.notifications += len(outbox)
+        before = prev.state if prev is not None else "inactive"
+        if before != done.state.state:
+            report.transitions.append((group.alert_key, before, done.state.state))
+            self._log.info(
+                "alert.state",
+                alert=group.alert_key,
+                before=before,
+                after=done.state.state,
+                value=obs.value,
+                silenced=reason,
+            )
+        if done.kind is not None:
+            self._log.info(
+                "alert.notify", alert=group.alert_key, kind=done.kind, targets=len(outbox)
+            )
+
+
+def _incident(group: Group, done: Step, now: datetime) -> IncidentChange | None:
+    region = group.region or AGGREGATED_REGION
+    if done.incident == "open":
+        started = done.state.since or now
+        return IncidentChange("open", group.check, region, started, done.state.summary)
+    if done.incident == "resolve":
+        return IncidentChange("resolve", group.check, region, now)
+    return None
