@@ -446,7 +446,8 @@ class TestRenderedConfig:
         config_map = rendered(name).one("ConfigMap", "sw-smokewatch-config")
         for filename, text in config_map["data"].items():
             (tmp_path / filename).write_text(text)
-        env = dict.fromkeys(("SMOKEWATCH_API_TOKEN", "SMOKE_TEST_PASSWORD"), "stand-in")
+        names = ("SMOKEWATCH_API_TOKEN", "SMOKE_TEST_PASSWORD")
+        env = {**dict.fromkeys(names, "stand-in"), "SLACK_WEBHOOK_URL": "https://hooks.invalid/x"}
         loaded = load_config(tmp_path / "smokewatch.yaml", env=env)
         regions = VALUE_SETS[name].get("regions", [{"name": "local"}])
         assert list(loaded.config.regions) == [r["name"] for r in regions]
