@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from monitor.alerting.notification import Notification
 
@@ -112,3 +113,14 @@ def links(n: Notification) -> list[tuple[str, str]]:
 
 def short_hash(text: str, length: int = 16) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def log_delivered(log: Any, channel: str, notification: Notification) -> None:
+    """The debug line every channel writes after a delivery (no secret in it)."""
+    log.debug(
+        "alert_notified",
+        channel=channel,
+        target=notification.target,
+        kind=notification.kind,
+        rule=notification.rule,
+    )

@@ -162,13 +162,7 @@ class EmailNotifier:
                 )
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise _smtp_error(exc, self._redactor) from exc
-        self._log.debug(
-            "alert_notified",
-            channel=self.channel,
-            target=notification.target,
-            kind=notification.kind,
-            rule=notification.rule,
-        )
+        _text.log_delivered(self._log, self.channel, notification)
 
     async def close(self) -> None:
         return None

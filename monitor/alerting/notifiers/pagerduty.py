@@ -107,13 +107,7 @@ class PagerDutyNotifier:
             redactor=self._redactor,
         )
         raise_for_status(response, what=what, redactor=self._redactor)
-        self._log.debug(
-            "alert_notified",
-            channel=self.channel,
-            target=notification.target,
-            kind=notification.kind,
-            rule=notification.rule,
-        )
+        _text.log_delivered(self._log, self.channel, notification)
 
     async def close(self) -> None:
         await self._client.aclose()

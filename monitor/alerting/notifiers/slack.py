@@ -99,13 +99,7 @@ class SlackNotifier:
             await self._post_message(notification)
         else:
             await self._post_webhook(notification)
-        self._log.debug(
-            "alert_notified",
-            channel=self.channel,
-            target=notification.target,
-            kind=notification.kind,
-            rule=notification.rule,
-        )
+        _text.log_delivered(self._log, self.channel, notification)
 
     async def _post_webhook(self, n: Notification) -> None:
         assert self._webhook_url is not None  # noqa: S101 -- settings require one of the two
