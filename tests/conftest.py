@@ -3,6 +3,7 @@
 pytest_plugins = [
     "tests.support.processes",
     "tests.support.postgres",
+    "tests.support.stores",
     "tests.support.demo",
     "tests.support.browser",
     "tests.support.prometheus",

@@ -34,11 +34,6 @@ CHECKS: list[dict[str, Any]] = [
     {"name": "homepage", "kind": "browser", "url": "http://127.0.0.1:9/"},
 ]
 
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-]
-
 
 def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
@@ -123,24 +118,6 @@ def result(
         details={},
         artifacts=[],
     )
-
-
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database: a SQLite file, or a fresh database on the real PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'alerts.db'}"
-    url: str = request.getfixturevalue("pg_database")
-    return url
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[ResultStore]:
-    opened = await ResultStore.open(store_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 @pytest.fixture

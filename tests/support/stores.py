@@ -1,4 +1,6 @@
-"""Fixtures for the store tests: one store per backend, SQLite and the real PostgreSQL."""
+"""``store_url`` and ``store``: one per backend, a SQLite file and the real PostgreSQL.
+
+Used by the store and alerting tests; the PostgreSQL side comes from ``tests.support.postgres``."""
 
 from __future__ import annotations
 
