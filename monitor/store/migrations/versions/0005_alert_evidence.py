@@ -1,0 +1,23 @@
+"""K-of-n evidence, recovery and flapping state on alert_states (issue 11).
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Placeholder: filled in by the change that needs it."""
+
+
+def downgrade() -> None:
+    """Placeholder: filled in by the change that needs it."""
