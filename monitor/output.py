@@ -67,7 +67,8 @@ def print_runs(console: Console, runs: Sequence[CheckRun]) -> None:
 def print_check_detail(console: Console, run: CheckRun) -> None:
     console.print(
         f"[bold]{run.check}[/] ({run.kind}, region {run.region}): {_status(run)} "
-        f"after {run.attempts} attempt(s) in {run.duration_ms:.1f} ms: {run.result.message}",
+        f"after {run.attempts} attempt(s) in {run.wall_ms:.1f} ms "
+        f"(probe {run.duration_ms:.1f} ms, waited {run.wait_ms:.1f} ms): {run.result.message}",
         highlight=False,
     )
     timings = Table(title="timings (ms)")
@@ -99,6 +100,8 @@ def runs_as_json(runs: Sequence[CheckRun]) -> list[dict[str, Any]]:
                 "run_id": record.run_id,
                 "started_at": record.started_at.isoformat(),
                 "duration_ms": round(record.duration_ms, 3),
+                "wall_ms": round(record.wall_ms, 3),
+                "wait_ms": round(record.wait_ms, 3),
                 "status": record.status,
                 "attempts": record.attempts,
                 "message": record.message,

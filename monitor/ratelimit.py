@@ -1,6 +1,11 @@
-"""A per-host request budget that keeps the monitor far under a target's rate limit.
+"""A per-origin request budget that keeps the monitor far under a target's rate limit.
 
-Each host gets ``fraction`` (default 10 %) of its declared limit: declared in config,
+Budgets are kept per origin (scheme, host, port): two services on one host name never
+share one.  A ``rate_limit.hosts`` key may be an origin (``http://127.0.0.1:8080``) or
+a bare host (``127.0.0.1``), which groups all its origins into one budget on purpose.
+Learning from headers (``learn_from_headers``) only ever changes the origin that sent them.
+
+Each origin gets ``fraction`` (default 10 %) of its declared limit: declared in config,
 or learnt from the target's ``X-RateLimit-Limit`` / ``RateLimit-Limit`` headers when
 lower.  A sliding window of send times admits a request when the window has room,
 else waits for the oldest send to age out.  A 429 (or ``Remaining: 0``) closes the
@@ -17,6 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -53,7 +59,7 @@ class HostBudget:
         self._hosts: dict[str, _Host] = {}
 
     def budget(self, host: str) -> tuple[int, float]:
-        """Requests allowed per window (seconds) for ``host``."""
+        """Requests allowed per window (seconds) for an origin (or a bare host)."""
         state = self._host(host)
         return state.budget, state.window_s
 
@@ -81,7 +87,7 @@ class HostBudget:
         state = self._host(host)
         headers = response.headers
         declared = _first_int(headers, "x-ratelimit-limit", "ratelimit-limit")
-        if declared is not None and not state.configured:
+        if declared is not None and not state.configured and self._settings.learn_from_headers:
             state.budget = min(state.budget, self._share(declared))
         now = self._clock()
         if response.status_code == 429:
@@ -93,18 +99,28 @@ class HostBudget:
                 delay = reset - time.time() if reset > _EPOCH_THRESHOLD else float(reset)
                 state.closed_until = max(state.closed_until, now + max(delay, 0.0))
 
-    def _host(self, host: str) -> _Host:
-        state = self._hosts.get(host)
+    def _host(self, origin: str) -> _Host:
+        key, configured = self._key(origin)
+        state = self._hosts.get(key)
         if state is None:
-            configured = self._settings.hosts.get(host)
             limit = configured or self._settings.default
             state = _Host(
                 budget=self._share(limit.limit),
                 window_s=_window_s(limit),
                 configured=configured is not None,
             )
-            self._hosts[host] = state
+            self._hosts[key] = state
         return state
+
+    def _key(self, origin: str) -> tuple[str, HostLimit | None]:
+        """The budget key of ``origin`` and its configured limit: origin, else bare host."""
+        hosts = self._settings.hosts
+        if origin in hosts:
+            return origin, hosts[origin]
+        host = urlsplit(origin).hostname if "://" in origin else origin
+        if host is not None and host in hosts:
+            return host, hosts[host]
+        return origin, None
 
     def _share(self, limit: int) -> int:
         return max(1, math.floor(limit * self._settings.fraction))

@@ -55,6 +55,8 @@ class CheckRun:
     duration_ms: float
     attempts: int
     result: ProbeResult
+    wall_ms: float = 0.0
+    wait_ms: float = 0.0
 
     @property
     def status(self) -> Status:
@@ -68,6 +70,8 @@ class CheckRun:
             region=self.region,
             started_at=self.started_at,
             duration_ms=self.duration_ms,
+            wall_ms=self.wall_ms,
+            wait_ms=self.wait_ms,
             status=self.result.status,
             attempts=self.attempts,
             message=self.result.message,
@@ -138,10 +142,25 @@ class Runner:
         log = self.log.bind(check=check.name, region=self.region, run_id=run_id)
         started_at = datetime.now(UTC)
         t0 = time.perf_counter()
+        gate = _TimedGate(self.gate)
         attempts = 0
+        waited_s = 0.0
+        evidence: tuple[ProbeResult, float] | None = None  # last attempt that reached the target
+        skipped: str | None = None
         while True:
             attempts += 1
-            result = await self._attempt(check, settings, run_id)
+            gate.waited_s = 0.0
+            a0 = time.perf_counter()
+            result = await self._attempt(check, settings, run_id, gate)
+            waited_s += gate.waited_s
+            probe_ms = max((time.perf_counter() - a0 - gate.waited_s) * 1000.0, 0.0)
+            if _reached_target(result):
+                evidence = (result, probe_ms)
+            elif evidence is not None:
+                # Nothing learnt this time (e.g. the budget is spent): keep what the last
+                # real attempt saw; an outage must never turn into ``error``.
+                skipped = result.message
+                break
             if attempts > settings.retries or not _should_retry(result, settings):
                 break
             delay = self._backoff(settings, attempts, result.retry_after_s)
@@ -153,7 +172,17 @@ class Runner:
                 delay_s=round(delay, 3),
             )
             await self.sleep(delay)
-        duration_ms = (time.perf_counter() - t0) * 1000.0
+            waited_s += delay
+        wall_ms = (time.perf_counter() - t0) * 1000.0
+        if evidence is not None:
+            result, duration_ms = evidence
+            if skipped is not None:
+                result = replace(
+                    result,
+                    details={**result.details, "retry_skipped": skipped},
+                )
+        else:
+            duration_ms = probe_ms
         result = self._redact(result)
         log.info(
             "check.done",
@@ -161,6 +190,8 @@ class Runner:
             status=result.status.value,
             attempts=attempts,
             duration_ms=round(duration_ms, 1),
+            wall_ms=round(wall_ms, 1),
+            wait_ms=round(waited_s * 1000.0, 1),
             message=result.message,
         )
         return CheckRun(
@@ -172,10 +203,12 @@ class Runner:
             duration_ms=duration_ms,
             attempts=attempts,
             result=result,
+            wall_ms=wall_ms,
+            wait_ms=waited_s * 1000.0,
         )
 
     async def _attempt(
-        self, check: CheckCommon, settings: CheckDefaults, run_id: str
+        self, check: CheckCommon, settings: CheckDefaults, run_id: str, gate: RequestGate
     ) -> ProbeResult:
         timeout_s = settings.timeout.total_seconds()
         probe = self.probes.get(check.kind)
@@ -184,7 +217,7 @@ class Runner:
         ctx = ProbeContext(
             client=self.client,
             headers={**self.headers, "X-Smokewatch-Run": run_id},
-            gate=self.gate,
+            gate=gate,
             deadline_s=timeout_s,
             check_name=check.name,
             region=self.region,
@@ -237,6 +270,29 @@ class Runner:
             details=r.data(result.details),
             artifacts=[r.text(a) for a in result.artifacts],
         )
+
+
+class _TimedGate:
+    """Wraps the service's gate to measure how long one run waited for request budget."""
+
+    def __init__(self, inner: RequestGate) -> None:
+        self.inner = inner
+        self.waited_s = 0.0
+
+    async def acquire(self, host: str) -> None:
+        t0 = time.perf_counter()
+        try:
+            await self.inner.acquire(host)
+        finally:
+            self.waited_s += time.perf_counter() - t0
+
+    def observe(self, host: str, response: httpx.Response) -> None:
+        self.inner.observe(host, response)
+
+
+def _reached_target(result: ProbeResult) -> bool:
+    """Whether an attempt learnt something about the target (anything but ``error``)."""
+    return result.status is not Status.ERROR
 
 
 def _should_retry(result: ProbeResult, settings: CheckDefaults) -> bool:

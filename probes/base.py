@@ -15,6 +15,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel
@@ -121,11 +122,23 @@ def failure_cause(*, timed_out: bool) -> str:
     return "timeout" if timed_out else "connection"
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def origin_of(url: str) -> str:
+    """The origin ``scheme://host:port`` of ``url``: the key a request gate budgets by."""
+    parsed = urlsplit(url)
+    scheme = parsed.scheme.lower()
+    host = (parsed.hostname or "").lower()
+    port = parsed.port or _DEFAULT_PORTS.get(scheme, 0)
+    return f"{scheme}://{host}:{port}"
+
+
 class RequestGate(Protocol):
     """Admits one outgoing request to a host, waiting as long as the host's budget needs."""
 
     async def acquire(self, host: str) -> None:
-        """Wait for budget; raise :class:`GateClosed` if none comes within the gate's limit."""
+        """Wait for an origin's budget (:func:`origin_of`); raise :class:`GateClosed` if none comes."""
 
     def observe(self, host: str, response: httpx.Response) -> None:
         """Learn from a response: rate-limit headers, 429 and ``Retry-After``."""

@@ -44,6 +44,7 @@ from probes.base import (
     ProbeResult,
     Status,
     failure_cause,
+    origin_of,
 )
 from probes.timing import PhaseTimer
 
@@ -194,7 +195,7 @@ async def send(
         )
     except (httpx.InvalidURL, TypeError, ValueError) as exc:  # UnicodeError is a ValueError
         raise InvalidRequestError(f"invalid request: {clip(str(exc))}") from exc
-    await ctx.gate.acquire(target.host)
+    await ctx.gate.acquire(origin_of(str(target)))
     timer.start()
     try:
         async with asyncio.timeout(timeout):
@@ -202,7 +203,7 @@ async def send(
                 request, stream=True, follow_redirects=follow_redirects
             )
             try:
-                ctx.gate.observe(target.host, response)
+                ctx.gate.observe(origin_of(str(target)), response)
                 days_left = _tls_days_left(response)
                 body, truncated = await _read_capped(response, max_body_bytes)
             finally:

@@ -37,6 +37,7 @@ from probes.base import (
     ProbeResult,
     Status,
     failure_cause,
+    origin_of,
 )
 
 MAX_MESSAGE_BYTES: Final = 1 << 20
@@ -91,8 +92,7 @@ class WebSocketProbe:
     spec_model = WebSocketSpec
 
     async def run(self, spec: WebSocketSpec, ctx: ProbeContext) -> ProbeResult:
-        host = urlsplit(spec.url).hostname or ""
-        await ctx.gate.acquire(host)
+        await ctx.gate.acquire(origin_of(spec.url))
         user_agent, headers = _handshake_headers(spec, ctx)
         t0 = time.perf_counter()
         deadline = t0 + ctx.deadline_s

@@ -105,7 +105,9 @@ class ResultItem(Model):
     run_id: str
     region: str
     started_at: datetime
-    duration_ms: float
+    duration_ms: float = Field(description="the final attempt's probe time")
+    wall_ms: float = Field(0.0, description="the run's wall time, retries and waits included")
+    wait_ms: float = Field(0.0, description="time waited on request budgets and retry backoff")
     status: ResultStatus
     attempts: int
     message: str
@@ -166,6 +168,8 @@ class RunReport(Model):
     run_id: str
     started_at: datetime
     duration_ms: float
+    wall_ms: float = 0.0
+    wait_ms: float = 0.0
     attempts: int
     status: ResultStatus
     message: str

@@ -100,7 +100,13 @@ class RateLimit(Strict):
 
     fraction: float = Field(0.1, gt=0.0, le=1.0)
     default: HostLimit = HostLimit(limit=600)
-    hosts: dict[str, HostLimit] = Field(default_factory=dict)
+    hosts: dict[str, HostLimit] = Field(
+        default_factory=dict,
+        description="keys: an origin (http://host:port) or a bare host (groups all its ports)",
+    )
+    learn_from_headers: bool = Field(
+        True, description="lower an origin's budget from its own X-RateLimit-Limit headers"
+    )
     max_wait: Duration = Field(
         timedelta(seconds=10), description="longest a request waits for budget before failing"
     )

@@ -23,8 +23,9 @@ class ResultRecord:
 
     ``run_id`` is the uuid4 hex of the run: one ``run --once`` or one scheduled
     execution.  ``started_at`` is tz-aware; it is stored and read back in UTC.
-    ``duration_ms`` is wall time including retries.  ``message`` was sanitized by
-    the caller.  ``assertions`` are ``{name, passed, expected, actual}`` dicts.
+    ``duration_ms`` is the final real attempt's probe time (no waiting); ``wall_ms`` the
+    whole run's wall time; ``wait_ms`` the part spent waiting on budgets and backoff.
+    ``message`` was sanitized by the caller.  ``assertions`` are ``{name, passed, expected, actual}`` dicts.
     ``id`` is ``None`` until the record is read back from the store.
     """
 
@@ -42,6 +43,8 @@ class ResultRecord:
     details: dict[str, object]
     artifacts: list[str]
     id: int | None = None
+    wall_ms: float = 0.0
+    wait_ms: float = 0.0
 
 
 def uptime_ratio(passed: int, degraded: int, failed: int) -> float | None:

@@ -70,7 +70,9 @@ results = Table(
     Column("kind", String(32), nullable=False),
     Column("region", String(64), nullable=False),
     Column("started_at", UTCDateTime(), nullable=False),
-    Column("duration_ms", Float(), nullable=False),
+    Column("duration_ms", Float(), nullable=False),  # the final attempt's probe time
+    Column("wall_ms", Float(), nullable=False, server_default="0"),
+    Column("wait_ms", Float(), nullable=False, server_default="0"),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer(), nullable=False),
     Column("message", Text(), nullable=False),

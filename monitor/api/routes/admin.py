@@ -42,6 +42,8 @@ def router(ctx: ApiContext) -> APIRouter:
             run_id=run.run_id,
             started_at=run.started_at,
             duration_ms=run.duration_ms,
+            wall_ms=run.wall_ms,
+            wait_ms=run.wait_ms,
             attempts=run.attempts,
             status=result_status(run.status),
             message=ctx.scrubber().text(run.result.message),

@@ -65,6 +65,8 @@ def result_item(record: ResultRecord, scrubber: Scrubber) -> ResultItem:
         region=record.region,
         started_at=record.started_at,
         duration_ms=record.duration_ms,
+        wall_ms=record.wall_ms,
+        wait_ms=record.wait_ms,
         status=result_status(record.status),
         attempts=record.attempts,
         message=scrubber.text(record.message),

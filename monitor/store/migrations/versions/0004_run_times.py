@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
@@ -16,8 +19,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Placeholder: filled in by the change that needs it."""
+    with op.batch_alter_table("results") as batch:
+        batch.add_column(sa.Column("wall_ms", sa.Float(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("wait_ms", sa.Float(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
-    """Placeholder: filled in by the change that needs it."""
+    with op.batch_alter_table("results") as batch:
+        batch.drop_column("wait_ms")
+        batch.drop_column("wall_ms")
