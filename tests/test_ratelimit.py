@@ -1,15 +1,20 @@
-"""Specifications of the per-host request budget (monitor.ratelimit.HostBudget)."""
+"""Specifications of the per-origin request budget (monitor.ratelimit.HostBudget)."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 
+from examples.demo_target import DemoTargetThread, TargetState
+from monitor.config import load_config
 from monitor.config.models import HostLimit, RateLimit
 from monitor.ratelimit import HostBudget
-from probes.base import GateClosed
+from monitor.runtime import Runtime
+from probes.base import GateClosed, Status, origin_of
 
 
 class FakeClock:
@@ -95,3 +100,59 @@ class TestHostBudget:
         await gate.acquire("a.example")
         await gate.acquire("b.example")
         assert clock.slept == []
+
+
+class TestOrigins:
+    async def test_a_limit_learnt_from_one_port_leaves_another_port_alone(
+        self, tmp_path: Path, served: DemoTargetThread, target: TargetState
+    ) -> None:
+        """A service on port A declaring 100/min does not throttle 12 checks on port B."""
+        with DemoTargetThread() as other:
+            checks = "".join(
+                f"  - name: b{i}\n    kind: http\n    url: {other.url}/health\n" for i in range(12)
+            )
+            text = (
+                "rate_limit: {max_wait: 1s}\ndefaults: {retries: 0}\nalert_rules: null\n"
+                f"checks:\n  - name: a\n    kind: http\n    url: {served.url}/api/v1/test\n"
+                + checks
+            )
+            path = tmp_path / "smokewatch.yaml"
+            path.write_text(text)
+            loaded = load_config(path, env={})
+            async with Runtime(
+                loaded, region="test", use_store=False, log_stream=io.StringIO(), env={}
+            ) as rt:
+                (first,) = await rt.run_once(["a"])
+                runs = await rt.run_once([f"b{i}" for i in range(12)])
+        assert first.status is Status.PASS
+        assert [r.status for r in runs] == [Status.PASS] * 12
+
+    async def test_a_bare_host_key_groups_all_its_ports(self) -> None:
+        """hosts: {127.0.0.1: ...} gives one budget to every origin on 127.0.0.1."""
+        clock = FakeClock()
+        gate = budget(clock, hosts={"127.0.0.1": {"limit": 20, "window": "1m"}})
+        assert gate.budget("http://127.0.0.1:8001") == (2, 60.0)
+        await gate.acquire("http://127.0.0.1:8001")
+        await gate.acquire("http://127.0.0.1:8002")
+        with pytest.raises(GateClosed):
+            await gate.acquire("https://127.0.0.1:443")
+
+    async def test_an_origin_key_limits_only_that_origin(self) -> None:
+        """hosts: {'http://h:1': ...} applies to that origin; h's other ports get the default."""
+        clock = FakeClock()
+        gate = budget(clock, hosts={"http://h:1": {"limit": 20, "window": "1m"}})
+        assert gate.budget("http://h:1") == (2, 60.0)
+        assert gate.budget("http://h:2") == (60, 60.0)
+
+    async def test_learning_from_headers_can_be_switched_off(self) -> None:
+        """learn_from_headers: false keeps the default budget whatever the target declares."""
+        clock = FakeClock()
+        gate = budget(clock, learn_from_headers=False)
+        gate.observe("http://h:1", response(x_ratelimit_limit="10"))
+        assert gate.budget("http://h:1") == (60, 60.0)
+
+    def test_origin_of_fills_the_default_port(self) -> None:
+        """An origin is scheme://host:port with the scheme's default port made explicit."""
+        assert origin_of("https://Example.com/x?y") == "https://example.com:443"
+        assert origin_of("http://127.0.0.1:8080/a") == "http://127.0.0.1:8080"
+        assert origin_of("ws://h/socket") == "ws://h:80"

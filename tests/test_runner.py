@@ -18,9 +18,11 @@ from probes import PROBES
 from probes.base import ProbeContext, ProbeResult, Status
 
 
-def runtime_for(tmp_path: Path, checks: str, url: str, log: io.StringIO) -> Runtime:
+def runtime_for(
+    tmp_path: Path, checks: str, url: str, log: io.StringIO, extra: str = ""
+) -> Runtime:
     text = (
-        "defaults:\n  retries: 2\n  backoff: {initial: 10ms, max: 40ms}\n  timeout: 2s\n"
+        extra + "defaults:\n  retries: 2\n  backoff: {initial: 10ms, max: 40ms}\n  timeout: 2s\n"
         "alert_rules: null\nchecks:\n" + textwrap.indent(textwrap.dedent(checks), "  ")
     )
     path = tmp_path / "smokewatch.yaml"
@@ -72,6 +74,41 @@ class TestRetries:
         assert all(e["check"] == "h" and e["region"] == "test" and e["run_id"] for e in retries)
         assert 0.008 <= retries[0]["delay_s"] <= 0.012  # 10 ms +/- 20 % jitter
         assert 0.016 <= retries[1]["delay_s"] <= 0.024  # doubled
+
+
+class TestEvidenceFromRetries:
+    async def test_a_spent_budget_after_real_failures_keeps_the_fail_and_its_evidence(
+        self, tmp_path: Path, served: DemoTargetThread, target: TargetState, log: io.StringIO
+    ) -> None:
+        """Two 503s then no budget: the result is fail with the 503's evidence, never error."""
+        target.set_faults(status=503, path_prefix="/health")
+        extra = "rate_limit: {hosts: {127.0.0.1: {limit: 20, window: 1m}}, max_wait: 1s}\n"
+        checks = "- name: h\n  kind: http\n  url: ${TARGET}/health\n"
+        async with runtime_for(tmp_path, checks, served.url, log, extra) as rt:
+            (run,) = await rt.run_once()
+        assert run.status is Status.FAIL
+        assert run.result.details["status_code"] == 503
+        assert run.result.assertions and not all(a.passed for a in run.result.assertions)
+        assert "budget" in str(run.result.details["retry_skipped"])
+        assert target.stats.request_count("/health", "GET") == 2
+
+    async def test_probe_time_wall_time_and_waiting_are_kept_apart(
+        self, tmp_path: Path, served: DemoTargetThread, target: TargetState, log: io.StringIO
+    ) -> None:
+        """duration_ms is the last attempt's probe time; the backoff shows in wait_ms and wall_ms."""
+        target.set_faults(status=503, path_prefix="/health")
+        checks = (
+            "- name: h\n  kind: http\n  url: ${TARGET}/health\n"
+            "  backoff: {initial: 300ms, max: 300ms, jitter: 0}\n"
+        )
+        async with runtime_for(tmp_path, checks, served.url, log) as rt:
+            (run,) = await rt.run_once()
+        assert run.attempts == 3
+        assert run.wait_ms >= 600
+        assert run.wall_ms >= run.wait_ms + run.duration_ms
+        assert run.duration_ms < 600
+        record = run.to_record()
+        assert (record.wall_ms, record.wait_ms) == (run.wall_ms, run.wait_ms)
 
 
 class CrashingSpec(BaseModel):
