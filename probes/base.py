@@ -138,7 +138,7 @@ class RequestGate(Protocol):
     """Admits one outgoing request to a host, waiting as long as the host's budget needs."""
 
     async def acquire(self, host: str) -> None:
-        """Wait for an origin's budget (:func:`origin_of`); raise :class:`GateClosed` if none comes."""
+        """Wait for an origin's (:func:`origin_of`) budget; raise :class:`GateClosed` if none."""
 
     def observe(self, host: str, response: httpx.Response) -> None:
         """Learn from a response: rate-limit headers, 429 and ``Retry-After``."""

@@ -88,14 +88,14 @@ class TestEvidenceFromRetries:
             (run,) = await rt.run_once()
         assert run.status is Status.FAIL
         assert run.result.details["status_code"] == 503
-        assert run.result.assertions and not all(a.passed for a in run.result.assertions)
+        assert any(not a.passed for a in run.result.assertions)
         assert "budget" in str(run.result.details["retry_skipped"])
         assert target.stats.request_count("/health", "GET") == 2
 
     async def test_probe_time_wall_time_and_waiting_are_kept_apart(
         self, tmp_path: Path, served: DemoTargetThread, target: TargetState, log: io.StringIO
     ) -> None:
-        """duration_ms is the last attempt's probe time; the backoff shows in wait_ms and wall_ms."""
+        """duration_ms is the last attempt's probe time; backoff shows in wait_ms and wall_ms."""
         target.set_faults(status=503, path_prefix="/health")
         checks = (
             "- name: h\n  kind: http\n  url: ${TARGET}/health\n"

@@ -25,7 +25,8 @@ class ResultRecord:
     execution.  ``started_at`` is tz-aware; it is stored and read back in UTC.
     ``duration_ms`` is the final real attempt's probe time (no waiting); ``wall_ms`` the
     whole run's wall time; ``wait_ms`` the part spent waiting on budgets and backoff.
-    ``message`` was sanitized by the caller.  ``assertions`` are ``{name, passed, expected, actual}`` dicts.
+    ``message`` was sanitized by the caller.
+    ``assertions`` are ``{name, passed, expected, actual}`` dicts.
     ``id`` is ``None`` until the record is read back from the store.
     """
 
