@@ -297,17 +297,38 @@ def _reached_target(result: ProbeResult) -> bool:
 
 def _should_retry(result: ProbeResult, settings: CheckDefaults) -> bool:
     """Retry only what a retry may fix, as ``retry_on`` allows."""
-    if result.status.ok or result.status is Status.ERROR:
+    retry_on: set[str] = set(settings.retry_on)
+    if result.status.ok:
+        return _retry_cleanup(result, retry_on)
+    if result.status is Status.ERROR:
         return False
-    retry_on = set(settings.retry_on)
     if "fail" in retry_on:
         return True
     if not result.transient:
         return False
     code = result.details.get("status_code")
     if isinstance(code, int):
-        return ("429" in retry_on and code == 429) or ("5xx" in retry_on and code >= 500)
+        return _retry_code(code, retry_on)
+    return _retry_cause(str(result.details.get("cause")), retry_on)
+
+
+def _retry_cleanup(result: ProbeResult, retry_on: set[str]) -> bool:
+    """A flow whose journey worked but whose cleanup failed: retried like any request."""
+    cleanup = result.details.get("cleanup")
+    if not isinstance(cleanup, Mapping) or cleanup.get("ok", True):
+        return False
+    code = cleanup.get("status_code")
+    if isinstance(code, int):
+        return _retry_code(code, retry_on)
+    cause = cleanup.get("cause")
+    return isinstance(cause, str) and _retry_cause(cause, retry_on)
+
+
+def _retry_code(code: int, retry_on: set[str]) -> bool:
+    return ("429" in retry_on and code == 429) or ("5xx" in retry_on and code >= 500)
+
+
+def _retry_cause(cause: str, retry_on: set[str]) -> bool:
     # "timeout" is its own switch; any other no-response cause (a refused connection,
     # a crashed browser) is what "connection" covers.
-    cause = "timeout" if result.details.get("cause") == "timeout" else "connection"
-    return cause in retry_on
+    return ("timeout" if cause == "timeout" else "connection") in retry_on

@@ -6,7 +6,10 @@ profile, log out.  Rules that keep it safe in production:
 - A step that is not GET/HEAD must say ``allow_write: true``; the config is rejected
   otherwise.
 - ``cleanup`` steps (the logout) run in a ``finally``: also when a step failed,
-  as long as the values they need were captured.
+  as long as the values they need were captured.  A failed cleanup does not fail the
+  check by itself (the journey worked): it is reported in ``details["cleanup"]``
+  (``ok``, ``step``, ``message``, ``status_code`` or ``cause``), and the runner retries
+  it under ``retry_on`` like any other request.
 - Captured values (tokens, ids) are treated as secrets: they never appear in the
   result, only ``***``.
 
@@ -182,10 +185,15 @@ class FlowProbe:
             for step in spec.cleanup:
                 await run.step(step, cleanup=True)
         timings = {**run.timings, "total": (time.perf_counter() - t0) * 1000.0}
+        details: dict[str, JSONValue] = {"steps": run.steps}
+        if run.cause:
+            details["cause"] = run.cause
+        if spec.cleanup:
+            details["cleanup"] = run.cleanup_report
         result = ProbeResult.from_assertions(
             run.outcomes,
             timings=timings,
-            details={"steps": run.steps, **({"cause": run.cause} if run.cause else {})},
+            details=details,
             transient=run.transient,
             retry_after_s=run.retry_after_s,
         )
@@ -195,6 +203,9 @@ class FlowProbe:
             result.status = Status.worst(result.status, Status.FAIL)
             if not run.failed_before_error:
                 result.message = run.error
+        if result.status.ok and not run.cleanup_report["ok"]:
+            # The journey worked: a failed cleanup is reported (and counted), not a failure.
+            result.message = f"{result.message}; cleanup failed: {run.cleanup_report['message']}"
         return result
 
 
@@ -212,6 +223,27 @@ class _FlowRun:
         self.error: str | None = None
         self.cause: str | None = None
         self.failed_before_error = False  # an outcome had already failed the check
+        # Cleanup steps report here, never into the check's outcomes: see FlowProbe.run.
+        self.cleanup_report: dict[str, JSONValue] = {"ok": True}
+
+    def _cleanup_failed(
+        self, step: FlowStep, message: str, *, code: int | None, cause: str | None
+    ) -> None:
+        if not self.cleanup_report["ok"]:
+            return  # the first failure explains it
+        report: dict[str, JSONValue] = {"ok": False, "step": step.name, "message": message}
+        if code is not None:
+            report["status_code"] = code
+        if cause is not None:
+            report["cause"] = cause
+        self.cleanup_report = report
+
+    def _cleanup_error(self, step: FlowStep, exc: HttpProbeError, message: str) -> bool:
+        self.steps.append({"name": step.name, "error": message})
+        cause = failure_cause(timed_out=isinstance(exc, RequestTimeoutError))
+        transient = isinstance(exc, RequestFailedError) and exc.transient
+        self._cleanup_failed(step, message, code=None, cause=cause if transient else None)
+        return False
 
     async def step(self, step: FlowStep, *, cleanup: bool) -> bool:
         missing = step.placeholders() - set(self.captured)
@@ -232,10 +264,12 @@ class _FlowRun:
                 follow_redirects=step.follow_redirects,
             )
         except HttpProbeError as exc:
-            self.transient = self.transient or (
-                isinstance(exc, RequestFailedError) and exc.transient and not cleanup
-            )
             message = self._mask(f"step '{step.name}': {exc.message}")
+            if cleanup:
+                return self._cleanup_error(step, exc, message)
+            self.transient = self.transient or (
+                isinstance(exc, RequestFailedError) and exc.transient
+            )
             if self.error is None:
                 self.error = message
                 self.failed_before_error = any(_fails(o) for o in self.outcomes)
@@ -256,10 +290,15 @@ class _FlowRun:
             else:
                 self.captured[key] = value
         outcomes = [self._name(step, o) for o in evaluate(step.expect, exchange)]
-        self.outcomes.extend(outcomes + missed)  # status first: it explains a missed capture
         # Over a ``degraded`` budget the step still worked: the flow goes on, the result degrades.
         passed = not missed and all(o.passed or not _fails(o) for o in outcomes)
         code = exchange.status_code
+        if cleanup and not passed:
+            first = next(o for o in outcomes + missed if not o.passed)
+            detail = f"{first.name}: expected {first.expected}, got {first.actual}"
+            self._cleanup_failed(step, self._mask(detail), code=code, cause=None)
+        elif not cleanup:
+            self.outcomes.extend(outcomes + missed)  # status first: it explains a missed capture
         if not passed and not cleanup and (code >= 500 or code == 429):
             self.transient = True
             if self.retry_after_s is None:

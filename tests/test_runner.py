@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
 from pydantic import BaseModel, ConfigDict
 
-from examples.demo_target import DemoTargetThread, TargetState
+from examples.demo_target import DEFAULT_EMAIL, DEFAULT_PASSWORD, DemoTargetThread, TargetState
 from monitor.config import load_config
 from monitor.runtime import Runtime
 from probes import PROBES
@@ -109,6 +110,54 @@ class TestEvidenceFromRetries:
         assert run.duration_ms < 600
         record = run.to_record()
         assert (record.wall_ms, record.wait_ms) == (run.wall_ms, run.wait_ms)
+
+
+FLOW = """\
+- name: login
+  kind: flow
+  steps:
+    - name: login
+      method: POST
+      allow_write: true
+      url: ${TARGET}/api/auth/login
+      json: {email: EMAIL, password: PASSWORD}
+      expect: {status: [200]}
+      capture: {token: {json: $.access_token}}
+  cleanup:
+    - name: logout
+      method: POST
+      allow_write: true
+      url: ${TARGET}/api/auth/logout
+      headers: {Authorization: "Bearer {{ token }}"}
+      expect: {status: [204]}
+""".replace("EMAIL", DEFAULT_EMAIL).replace("PASSWORD", DEFAULT_PASSWORD)
+
+
+class TestCleanup:
+    async def test_a_failing_logout_is_retried_then_reported_and_counted_not_failed(
+        self, tmp_path: Path, served: DemoTargetThread, target: TargetState, log: io.StringIO
+    ) -> None:
+        """A logout answering 503 is retried under retry_on; the check passes, cleanup counted."""
+        target.set_faults(status=503, path_prefix="/api/auth/logout")
+        async with runtime_for(tmp_path, FLOW, served.url, log) as rt:
+            (run,) = await rt.run_once()
+            metrics = generate_latest(rt.registry).decode()
+        assert (run.status, run.attempts) == (Status.PASS, 3)
+        assert target.stats.request_count("/api/auth/logout", "POST") == 3
+        cleanup = run.result.details["cleanup"]
+        assert isinstance(cleanup, dict)
+        assert (cleanup["ok"], cleanup["status_code"]) == (False, 503)
+        assert 'smoke_test_cleanup_failures_total{check="login",region="test"} 1.0' in metrics
+
+    async def test_a_logout_failure_outside_retry_on_is_not_retried(
+        self, tmp_path: Path, served: DemoTargetThread, target: TargetState, log: io.StringIO
+    ) -> None:
+        """With retry_on: [connection] a logout 503 is final: one attempt, still a pass."""
+        target.set_faults(status=503, path_prefix="/api/auth/logout")
+        checks = FLOW + "  retry_on: [connection]\n"
+        async with runtime_for(tmp_path, checks, served.url, log) as rt:
+            (run,) = await rt.run_once()
+        assert (run.status, run.attempts) == (Status.PASS, 1)
 
 
 class CrashingSpec(BaseModel):

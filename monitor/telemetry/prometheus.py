@@ -8,7 +8,8 @@ from the config or from a fixed set, never from a URL or an error text.
 ==========================================  =========  ======================================
 metric                                      type       value
 ==========================================  =========  ======================================
-``smoke_test_duration_seconds``             histogram  the whole run, retries included
+``smoke_test_duration_seconds``             histogram  the final attempt's probe time (no waits)
+``smoke_test_cleanup_failures_total``       counter    flow runs with a failed cleanup
 ``smoke_test_success``                      gauge      1 pass/degraded, 0 fail (not on error)
 ``smoke_test_runs_total{result}``           counter    runs by status: pass/degraded/fail/error
 ``smoke_test_api_response_seconds``         gauge      http and flow checks: final ``total``
@@ -105,6 +106,7 @@ class _Check:
     runs: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in Status})
     gauges: dict[str, float] = field(default_factory=dict)
     phased: dict[str, dict[str, float]] = field(default_factory=dict)
+    cleanup_failures: int = 0
 
 
 class _ChecksCollector:
@@ -129,6 +131,9 @@ class _ChecksCollector:
         if check is None:
             check = self._checks[labels] = _Check(buckets=[0] * (len(self._bounds) + 1))
         check.runs[run.status.value] += 1
+        cleanup = run.result.details.get("cleanup")
+        if isinstance(cleanup, dict) and cleanup.get("ok") is False:
+            check.cleanup_failures += 1
         gauges = check.gauges
         gauges["smoke_test_attempts"] = run.attempts
         gauges["smoke_test_last_run_timestamp_seconds"] = now
@@ -170,7 +175,7 @@ class _ChecksCollector:
         with self._lock:  # a consistent snapshot, rendered outside the lock
             checks = {
                 labels: _Check(list(c.buckets), c.total_s, dict(c.runs), dict(c.gauges),
-                               {name: dict(p) for name, p in c.phased.items()})
+                               {name: dict(p) for name, p in c.phased.items()}, c.cleanup_failures)
                 for labels, c in self._checks.items()
             }  # fmt: skip
             last_run = dict(self._last_run)
@@ -181,11 +186,16 @@ class _ChecksCollector:
     ) -> Iterator[Metric]:
         duration = HistogramMetricFamily(
             "smoke_test_duration_seconds",
-            "Duration of a check run, retries included",
+            "Probe time of a check run's final attempt (waiting and backoff excluded)",
             labels=LABELS,
         )
         runs = CounterMetricFamily(
             "smoke_test_runs", "Check runs by result", labels=(*LABELS, "result")
+        )
+        cleanups = CounterMetricFamily(
+            "smoke_test_cleanup_failures",
+            "Flow runs whose cleanup steps failed (the check itself may have passed)",
+            labels=("check", "region"),
         )
         gauges = {n: GaugeMetricFamily(n, doc, labels=LABELS) for n, doc in GAUGES.items()}
         phased = {
@@ -200,6 +210,8 @@ class _ChecksCollector:
                 duration.add_metric(labels, cumulative, check.total_s)
             for status, count in check.runs.items():
                 runs.add_metric((*labels, status), count)
+            if check.cleanup_failures:
+                cleanups.add_metric((labels[0], labels[2]), check.cleanup_failures)
             for name, value in check.gauges.items():
                 gauges[name].add_metric(labels, value)
             for name, values in check.phased.items():
@@ -207,6 +219,7 @@ class _ChecksCollector:
                     phased[name].add_metric((*labels, phase), value)
         yield duration
         yield runs
+        yield cleanups
         yield from gauges.values()
         yield from phased.values()
         heartbeat = GaugeMetricFamily(

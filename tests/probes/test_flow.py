@@ -289,14 +289,20 @@ class TestFlowRun:
         assert target.stats.request_count(PROFILE) == 0
         assert target.stats.request_count(LOGOUT) == 0
 
-    async def test_a_failing_cleanup_fails_the_check(
+    async def test_a_failing_cleanup_is_reported_but_does_not_fail_the_check(
         self, base: str, target: TargetState, ctx: ProbeContext
     ) -> None:
-        """A logout that does not succeed is a failure too: it may leave a session open."""
+        """A logout answering 500 leaves the journey's pass, with details.cleanup saying why."""
         target.set_faults(status=500, path_prefix=LOGOUT)
         result = await PROBE.run(login_flow(base), ctx)
-        assert result.status is Status.FAIL
-        assert result.message.startswith("logout: status")
+        assert result.status is Status.PASS
+        assert "cleanup failed: logout: status" in result.message
+        assert result.assertions == [
+            o for o in result.assertions if not o.name.startswith("logout")
+        ]
+        cleanup = result.details["cleanup"]
+        assert isinstance(cleanup, dict)
+        assert cleanup == cleanup | {"ok": False, "step": "logout", "status_code": 500}
         assert sessions(target) == (1, 0, 1)
 
     @pytest.mark.parametrize(
