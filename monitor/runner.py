@@ -164,6 +164,13 @@ class Runner:
             if attempts > settings.retries or not _should_retry(result, settings):
                 break
             delay = self._backoff(settings, attempts, result.retry_after_s)
+            elapsed_s = time.perf_counter() - t0
+            cap_s = run_cap_s(settings)
+            if elapsed_s + delay + settings.timeout.total_seconds() > cap_s:
+                # The next attempt could end after the run cap: the next due run must not
+                # wait behind this one.  The evidence so far stands.
+                skipped = f"run cap: a retry could end after {cap_s:g} s (80% of the interval)"
+                break
             log.info(
                 "check.retry",
                 attempt=attempts,
@@ -174,7 +181,7 @@ class Runner:
             await self.sleep(delay)
             waited_s += delay
         wall_ms = (time.perf_counter() - t0) * 1000.0
-        if evidence is not None:
+        if evidence is not None:  # the last attempt that reached the target
             result, duration_ms = evidence
             if skipped is not None:
                 result = replace(
@@ -270,6 +277,14 @@ class Runner:
             details=r.data(result.details),
             artifacts=[r.text(a) for a in result.artifacts],
         )
+
+
+RUN_CAP_SHARE = 0.8
+
+
+def run_cap_s(settings: CheckDefaults) -> float:
+    """The longest a run (attempts, backoff, waits) may take: 80 % of the check's interval."""
+    return RUN_CAP_SHARE * settings.interval.total_seconds()
 
 
 class _TimedGate:

@@ -93,6 +93,21 @@ class TestEvidenceFromRetries:
         assert "budget" in str(run.result.details["retry_skipped"])
         assert target.stats.request_count("/health", "GET") == 2
 
+    async def test_retries_that_would_overrun_the_run_cap_are_skipped(
+        self, tmp_path: Path, served: DemoTargetThread, target: TargetState, log: io.StringIO
+    ) -> None:
+        """With interval 1s (cap 0.8 s) and timeout 300ms, a third attempt never starts."""
+        checks = (
+            "- name: slow\n  kind: http\n  url: ${TARGET}/delay?ms=3000\n"
+            "  interval: 1s\n  timeout: 300ms\n"
+        )
+        async with runtime_for(tmp_path, checks, served.url, log) as rt:
+            (run,) = await rt.run_once()
+        assert run.status is Status.FAIL
+        assert run.attempts <= 2
+        assert "timed out" in run.result.message
+        assert str(run.result.details["retry_skipped"]).startswith("run cap")
+
     async def test_probe_time_wall_time_and_waiting_are_kept_apart(
         self, tmp_path: Path, served: DemoTargetThread, target: TargetState, log: io.StringIO
     ) -> None:
