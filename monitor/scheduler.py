@@ -9,6 +9,11 @@ bound on concurrent checks is the Runner's semaphore (``runner.concurrency``).
 
 The scheduler only decides *when*: each run calls the ``run`` callback it was given,
 and whatever that raises is logged, never allowed to stop the scheduler.
+
+Rechecks: when the callback returns ``False`` (the run failed), a one-off run of the
+check follows ``scheduler.recheck`` later (job id ``<check>#recheck``), so confirming
+an outage does not wait a whole interval.  Only a regular run earns a recheck, and only
+when the recheck comes before the next regular run: at most one recheck per interval.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import math
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.events import (  # type: ignore[import-untyped]  # APScheduler 3 ships no types
@@ -28,6 +33,9 @@ from apscheduler.events import (  # type: ignore[import-untyped]  # APScheduler 
 )
 from apscheduler.schedulers.asyncio import (  # type: ignore[import-untyped]  # no types (as above)
     AsyncIOScheduler,
+)
+from apscheduler.triggers.date import (  # type: ignore[import-untyped]  # no types
+    DateTrigger,
 )
 from apscheduler.triggers.interval import (  # type: ignore[import-untyped]  # no types
     IntervalTrigger,
@@ -49,6 +57,7 @@ class JobPlan:
     cron: str | None
     jitter_s: float
     misfire_grace_s: int
+    recheck_s: float = 0.0
 
     def trigger(self) -> Any:
         if self.cron is not None:
@@ -72,6 +81,7 @@ def plan_jobs(config: SmokewatchConfig, checks: Iterable[CheckCommon]) -> dict[s
             cron=check.cron,
             jitter_s=min(max_jitter, period / 10),
             misfire_grace_s=grace,
+            recheck_s=settings.recheck.total_seconds(),
         )
     return plans
 
@@ -130,6 +140,7 @@ class CheckScheduler:
         """
         for name in set(self._plans) - set(plans):
             self._scheduler.remove_job(name)
+            self._drop_recheck(name)
             del self._plans[name]
         now = datetime.now(UTC)
         for name, plan in plans.items():
@@ -173,9 +184,9 @@ class CheckScheduler:
             self.clear()
             self._scheduler.shutdown(wait=False)
 
-    async def _fire(self, name: str) -> None:
+    async def _fire(self, name: str, recheck: bool = False) -> None:
         try:
-            await self._run(name)
+            outcome = await self._run(name)
         except asyncio.CancelledError:
             # The scheduler shut down under a running job (the lease was lost, or the
             # service stops): the run itself is the service's to finish, not ours.
@@ -184,6 +195,32 @@ class CheckScheduler:
             self._log.error(
                 "scheduler.run_failed", check=name, error=type(exc).__name__, detail=str(exc)
             )
+            return
+        if outcome is False and not recheck:
+            self._schedule_recheck(name)
+
+    def _schedule_recheck(self, name: str) -> None:
+        plan = self._plans.get(name)
+        job = self._scheduler.get_job(name)
+        if plan is None or job is None or plan.recheck_s <= 0:
+            return
+        at = datetime.now(UTC) + timedelta(seconds=plan.recheck_s)
+        if job.next_run_time is not None and at >= job.next_run_time:
+            return  # the regular run comes first: no recheck needed
+        self._scheduler.add_job(
+            self._fire,
+            DateTrigger(run_date=at, timezone=UTC),
+            args=(name, True),
+            id=f"{name}#recheck",
+            name=f"{name}#recheck",
+            misfire_grace_time=plan.misfire_grace_s,
+            replace_existing=True,
+        )
+        self._log.info("scheduler.recheck", check=name, at=at.isoformat())
+
+    def _drop_recheck(self, name: str) -> None:
+        if self._scheduler.get_job(f"{name}#recheck") is not None:
+            self._scheduler.remove_job(f"{name}#recheck")
 
     def _on_skip(self, event: Any) -> None:
         name = str(event.job_id)

@@ -34,6 +34,7 @@ from monitor.runner import CheckRun
 from monitor.runtime import Runtime, resolve_region
 from monitor.scheduler import CheckScheduler, JobPlan, plan_jobs
 from monitor.store import ResultStore, StoreError
+from probes.base import Status
 
 READY_PING_TIMEOUT_S = 2.0
 CANCEL_TIMEOUT_S = 5.0  # how long cancelled runs get to unwind after the grace period
@@ -205,16 +206,19 @@ class Service:
         (run,) = await asyncio.shield(self._spawn([check]))
         return run
 
-    async def _run_scheduled(self, name: str) -> None:
+    async def _run_scheduled(self, name: str) -> bool | None:
+        """Run one check; ``False`` when it failed (the scheduler then plans a recheck)."""
         if name in self._busy:
             self.log.info("scheduler.run_skipped", check=name, reason="still running")
-            return
+            return None
         task = self._spawn([name])
         self._busy[name] = task
         task.add_done_callback(lambda _: self._busy.pop(name, None))
         # Shielded: losing the lease stops the scheduler, not a run already going.
         with contextlib.suppress(Exception):  # _run_done logs it
-            await asyncio.shield(task)
+            runs = await asyncio.shield(task)
+            return not any(run.status is Status.FAIL for run in runs)
+        return None
 
     def _spawn(self, names: list[str]) -> RunTask:
         gen = self._gen

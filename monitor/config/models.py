@@ -183,3 +183,8 @@ class SchedulerSettings(Strict):
         timedelta(seconds=5),
         description="how often a standby replica tries to take its region's scheduler lease",
     )
+    recheck: Duration = Field(
+        timedelta(minutes=1),
+        description="after a failed run, run the check again this much later instead of "
+        "waiting a whole interval (at most once per interval; 0 disables)",
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 from datetime import UTC, datetime, timedelta
@@ -239,3 +240,72 @@ class TestCheckScheduler:
         finally:
             scheduler.stop()
         assert events(stream, "scheduler.bad_schedule")[0]["check"] == "bad"
+
+
+class TestRecheck:
+    async def test_a_failed_run_is_rechecked_once_before_the_next_interval(self) -> None:
+        """A run returning False brings one recheck after recheck_s; a failed recheck no more."""
+        calls: list[str] = []
+
+        async def run(name: str) -> bool:
+            calls.append(name)
+            return False
+
+        stream = io.StringIO()
+        scheduler = CheckScheduler(run, log=logger(stream))
+        recheck = dataclasses.replace(plan("a", 60), recheck_s=0.2)
+        scheduler.start({"a": recheck}, run_at_start=True)
+        try:
+            for _ in range(100):  # bounded polling: the recheck runs ~0.2 s after the first
+                if len(calls) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # room for a (wrong) second recheck
+        finally:
+            scheduler.stop()
+        assert calls == ["a", "a"]
+        assert events(stream, "scheduler.recheck")[0]["check"] == "a"
+
+    async def test_no_recheck_after_a_passing_run_or_when_disabled(self) -> None:
+        """A passing run, or recheck_s 0, leaves the check to its interval."""
+        calls: list[str] = []
+
+        async def run(name: str) -> bool:
+            calls.append(name)
+            return name == "ok"
+
+        scheduler = CheckScheduler(run, log=logger(io.StringIO()))
+        plans = {
+            "ok": dataclasses.replace(plan("ok", 60), recheck_s=0.1),
+            "off": plan("off", 60),
+        }
+        scheduler.start(plans, run_at_start=True)
+        try:
+            await asyncio.sleep(0.5)
+        finally:
+            scheduler.stop()
+        assert sorted(calls) == ["off", "ok"]
+
+    async def test_a_recheck_later_than_the_next_run_is_not_scheduled(self) -> None:
+        """With recheck >= interval the regular run comes first: no recheck job is added."""
+
+        async def run(name: str) -> bool:
+            return False
+
+        stream = io.StringIO()
+        scheduler = CheckScheduler(run, log=logger(stream))
+        scheduler.start({"a": dataclasses.replace(plan("a", 60), recheck_s=120)}, run_at_start=True)
+        try:
+            await asyncio.sleep(0.3)
+        finally:
+            scheduler.stop()
+        assert events(stream, "scheduler.recheck") == []
+
+    def test_plan_jobs_carries_the_configured_recheck(self, tmp_path: Path) -> None:
+        """scheduler.recheck defaults to 1 minute and reaches every job's plan."""
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(
+            "alert_rules: null\nchecks:\n  - name: a\n    kind: http\n    url: http://127.0.0.1:1/\n"
+        )
+        loaded = load_config(path, {})
+        assert plan_jobs(loaded.config, loaded.config.checks)["a"].recheck_s == 60.0
