@@ -47,6 +47,8 @@ class TestRoundTrip:
                 2025, 3, 1, 14, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2))
             ),
             duration_ms=2345.678,
+            wall_ms=9120.5,
+            wait_ms=6500.25,
             status=Status.DEGRADED,
             attempts=3,
             message="load: expected < 3000 ms, got 3120.5 ms — ✓ retried",
