@@ -117,6 +117,25 @@ class TestRunOnce:
         assert target.stats.request_count("/api/v1/status", "GET") == 3
         assert target.stats.request_count("/health", "GET") == 1
 
+    def test_a_spent_rate_budget_after_503s_is_a_fail_with_exit_1(
+        self, smokewatch: Run, write_config: Callable[[str], Path], target: TargetState
+    ) -> None:
+        """Issue 11 #1: two 503s then no budget is fail with the 503's evidence, exit 1."""
+        target.set_faults(status=503, path_prefix="/health")
+        path = write_config("- name: h\n  kind: http\n  url: ${TARGET}/health\n")
+        limits = "rate_limit: {hosts: {127.0.0.1: {limit: 20, window: 1m}}, max_wait: 1s}\n"
+        path.write_text(limits + path.read_text())
+        done = smokewatch("run", "--once", "--json", "--config", str(path), env=PASSWORD_ENV)
+        assert done.code == 1
+        result = results(done)["h"]
+        assert result["status"] == "fail"
+        assert result["assertions"]
+        details = result["details"]
+        assert isinstance(details, dict)
+        assert details["status_code"] == 503
+        assert "budget" in details["retry_skipped"]
+        assert {"duration_ms", "wall_ms", "wait_ms"} <= set(result)
+
     def test_an_assertion_failing_on_a_200_is_not_retried(
         self, smokewatch: Run, write_config: Callable[[str], Path], target: TargetState
     ) -> None:
