@@ -158,12 +158,14 @@ class TestSend:
     async def test_waits_on_the_gate_and_reports_back(
         self, client: httpx.AsyncClient, server: LiveServer
     ) -> None:
-        """The host's gate is acquired before the request and observes the response."""
+        """The origin's gate (scheme://host:port) is acquired first and observes the response."""
         gate = RecordingGate()
         gated = ProbeContext(client=client, gate=gate)
-        await send(gated, method="GET", url=server.url("/status/429"))
-        assert gate.acquired == ["127.0.0.1"]
-        assert gate.observed == [("127.0.0.1", 429)]
+        url = server.url("/status/429")
+        await send(gated, method="GET", url=url)
+        origin = "http://127.0.0.1:" + str(httpx.URL(url).port)
+        assert gate.acquired == [origin]
+        assert gate.observed == [(origin, 429)]
 
     @pytest.mark.parametrize(
         ("size", "cap", "length", "truncated"),
