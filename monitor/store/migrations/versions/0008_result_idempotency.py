@@ -24,7 +24,7 @@ depends_on: str | Sequence[str] | None = None
 # committed).  The first copy (lowest id) is kept; the rollups are rebuilt only when a
 # copy was deleted, so a clean database keeps rollups whose results were pruned.
 _DUPLICATES = (
-    'DELETE FROM results WHERE id NOT IN '
+    "DELETE FROM results WHERE id NOT IN "
     '(SELECT min(id) FROM results GROUP BY run_id, "check", region)'
 )
 
