@@ -95,6 +95,14 @@ Index(
     postgresql_include=["id"],
 )
 Index("ix_results_started_at", results.c.started_at)
+# One row per run, check and region: a result replayed from the spool is stored once.
+Index(
+    "ux_results_run_check_region",
+    results.c.run_id,
+    results.c.check,
+    results.c.region,
+    unique=True,
+)
 
 # The newest stored result of each (check, region): one row each, upserted by add().
 latest_results = Table(

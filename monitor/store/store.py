@@ -9,7 +9,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -26,7 +26,7 @@ from monitor.store.records import (
     UptimeSummary,
 )
 from monitor.store.rollups import prune, record_rollups
-from monitor.store.rows import from_row, require_aware, to_row
+from monitor.store.rows import from_row, require_aware, to_row, upsert_insert
 from monitor.store.schema import latest_results, results
 from monitor.store.summaries import stats, uptime
 from monitor.store.urls import database_url, safe_url
@@ -73,16 +73,32 @@ class ResultStore:
     async def add(self, record: ResultRecord) -> int:
         """Store one result and update the rollups in one transaction; returns its id.
 
-        Ids grow with every insert.
+        Idempotent on ``(run_id, check, region)``: adding a result already stored (a
+        spool replay after a write whose commit was not acknowledged) changes nothing
+        and returns the stored row's id.  Ids grow with every insert.
         """
         require_aware(record.started_at, "started_at")
         async with self._connect("storing a result", write=True) as conn:
-            outcome = await conn.execute(insert(results).values(**to_row(record)))
-            key = outcome.inserted_primary_key
-            if key is None:
-                raise StoreError(f"storing a result in {self.url} returned no id")
-            await record_rollups(conn, int(key[0]), record)
-        return int(key[0])
+            statement = (
+                upsert_insert(conn, results)
+                .values(**to_row(record))
+                .on_conflict_do_nothing(index_elements=["run_id", "check", "region"])
+                .returning(results.c.id)
+            )
+            inserted = (await conn.execute(statement)).scalar_one_or_none()
+            if inserted is not None:
+                await record_rollups(conn, int(inserted), record)
+                return int(inserted)
+            existing = await conn.scalar(
+                select(results.c.id).where(
+                    results.c.run_id == record.run_id,
+                    results.c.check == record.check,
+                    results.c.region == record.region,
+                )
+            )
+        if existing is None:
+            raise StoreError(f"storing a result in {self.url} returned no id")
+        return int(existing)
 
     async def latest(self, *, region: str | None = None) -> list[ResultRecord]:
         """The newest result of each (check, region), ordered by check then region."""

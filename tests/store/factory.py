@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +32,7 @@ def record(
     **fields: Any,
 ) -> ResultRecord:
     values: dict[str, Any] = {
-        "run_id": "0" * 32,
+        "run_id": uuid.uuid4().hex,  # one run per record unless given: results are unique per run
         "kind": "http",
         "duration_ms": 12.5,
         "attempts": 1,
