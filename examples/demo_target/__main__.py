@@ -24,8 +24,14 @@ def main(argv: list[str] | None = None) -> None:
         default=os.environ.get("SMOKE_TEST_PASSWORD", DEFAULT_PASSWORD),
         help="the test account's password (default: $SMOKE_TEST_PASSWORD or demo-password)",
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of flaky_percent's and jitter_ms's random draws (default: unseeded)",
+    )
     args = parser.parse_args(argv)
-    app = create_app(TargetState(email=args.email, password=args.password))
+    app = create_app(TargetState(email=args.email, password=args.password, seed=args.seed))
     uvicorn.Server(server_config(app, host=args.host, port=args.port, embedded=False)).run()
 
 

@@ -1,6 +1,6 @@
 """Faults the demo target can be told to have, switched at run time.
 
-Request-level faults (``slow_ms``, ``status``, ``flaky_percent``, ``down``) and the
+Request-level faults (``slow_ms``, ``jitter_ms``, ``status``, ``flaky_percent``, ``down``) and the
 content faults ``wrong_json`` and ``subresource_500`` apply to the paths under a
 prefix: ``scope[fault]`` if given, else ``path_prefix`` (default ``/``, every path).
 ``/_control/`` is never faulted, so a test can always switch a fault off again.
@@ -8,10 +8,12 @@ prefix: ``scope[fault]`` if given, else ``path_prefix`` (default ``/``, every pa
 Page faults (``console_error``, ``js_exception``, ``missing_element``,
 ``slow_page_ms``, ``post_from_page``) change the homepage ``/`` only.
 
-``flaky_percent = p`` is deterministic: counting matching requests from 1 since the
-faults were last set, request ``n`` gets a 503 when ``ceil(n*p/100) > ceil((n-1)*p/100)``.
-So exactly ``ceil(n*p/100)`` of the first ``n`` fail, spread evenly, and the first
-one always fails (p=50: requests 1, 3, 5, ... fail; p=34: 1, 3, 6, 9, ...).
+``flaky_percent = p`` fails each matching request with a 503 independently, with
+probability ``p``/100, drawn from a seeded generator: the same seed (``flaky_seed``, else
+the target's ``--seed``) gives the same sequence of draws.  Changing other faults does not
+restart the sequence; setting a new ``flaky_seed`` does, and so does a reset.
+``jitter_ms = j`` delays each matching response by a uniform random 0..j ms, from its own
+seeded generator (switching jitter on does not change which requests fail).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ScopedFault = Literal["slow_ms", "status", "flaky_percent", "down", "wrong_json", "subresource_500"]
+ScopedFault = Literal[
+    "slow_ms", "jitter_ms", "status", "flaky_percent", "down", "wrong_json", "subresource_500"
+]
 
 MAX_DELAY_MS = 60_000
 
@@ -31,12 +35,18 @@ class Faults(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     slow_ms: int = Field(default=0, ge=0, le=MAX_DELAY_MS, description="delay every response")
+    jitter_ms: int = Field(
+        default=0, ge=0, le=MAX_DELAY_MS, description="delay each response by random 0..jitter_ms"
+    )
     status: int | None = Field(default=None, ge=400, le=599, description="answer with this status")
     wrong_json: bool = Field(
         default=False, description="health bodies say degraded, drop a service"
     )
     flaky_percent: int = Field(
-        default=0, ge=0, le=100, description="this share of requests get 503"
+        default=0, ge=0, le=100, description="each request gets a 503 with this probability"
+    )
+    flaky_seed: int | None = Field(
+        default=None, description="seed of the random draws; a new value restarts them"
     )
     down: bool = Field(default=False, description="drop the connection without a response")
     console_error: bool = Field(default=False, description="homepage JS calls console.error")
@@ -60,8 +70,3 @@ class Faults(BaseModel):
         """The page faults that are on, as the homepage script reads them."""
         names = ("console_error", "js_exception", "post_from_page")
         return [name for name in names if getattr(self, name)]
-
-
-def flaky_hit(n: int, percent: int) -> bool:
-    """Whether the ``n``-th matching request (from 1) fails under ``flaky_percent``."""
-    return -(-n * percent // 100) > -(-(n - 1) * percent // 100)

@@ -23,7 +23,7 @@ _SYNTHETIC_HEADER = b"x-synthetic-monitor"
 
 
 class FaultGate:
-    """Pure ASGI middleware: counts requests, applies ``slow_ms``/``down``/``status``/flaky/500s."""
+    """Pure ASGI middleware: counts requests, applies delays, ``down``, ``status``, flaky, 500s."""
 
     def __init__(self, app: ASGIApp, state: TargetState) -> None:
         self.app = app
@@ -45,6 +45,9 @@ class FaultGate:
         if faults.slow_ms and faults.applies("slow_ms", path):
             state.stats.count_fault("slow_ms")
             await asyncio.sleep(faults.slow_ms / 1000)
+        if faults.jitter_ms and faults.applies("jitter_ms", path):
+            state.stats.count_fault("jitter_ms")
+            await asyncio.sleep(state.next_jitter_s())
         if faults.down and faults.applies("down", path):
             state.stats.count_fault("down")
             await _drop_connection(scope, send)

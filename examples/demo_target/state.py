@@ -7,6 +7,7 @@ mutate it directly in-process, or through the ``/_control/`` endpoints.
 from __future__ import annotations
 
 import math
+import random
 import secrets
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any, Literal
 
 from starlette.requests import HTTPConnection
 
-from examples.demo_target.faults import Faults, flaky_hit
+from examples.demo_target.faults import Faults
 
 DEFAULT_EMAIL = "smoke-test-basic@example.com"
 DEFAULT_PASSWORD = "demo-password"  # the demo target's own test account
@@ -143,19 +144,37 @@ class TargetState:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     sessions: SessionStore = field(default_factory=SessionStore)
     stats: Stats = field(default_factory=Stats)
-    flaky_count: int = 0  # matching requests seen since the faults were last set
+    seed: int | None = None  # the random draws' seed (``--seed``) unless faults.flaky_seed is set
+    _flaky: random.Random = field(init=False, repr=False)
+    _jitter: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._reseed(self.seed)
+
+    def _reseed(self, seed: int | None) -> None:
+        """Restart the draws: one generator for failures, one for jitter (``None``: unseeded)."""
+        self._flaky = random.Random(None if seed is None else f"flaky/{seed}")
+        self._jitter = random.Random(None if seed is None else f"jitter/{seed}")
 
     def set_faults(self, faults: Faults | None = None, **changes: Any) -> Faults:
-        """Replace the faults (``None``: healthy), apply keyword changes, restart flaky counting."""
+        """Replace the faults (``None``: healthy) and apply keyword changes.
+
+        The random draws go on where they were, unless a new ``flaky_seed`` restarts them.
+        """
+        before = self.faults.flaky_seed
         merged = (faults or Faults()).model_dump() | changes
         self.faults = Faults.model_validate(merged)
-        self.flaky_count = 0
+        if self.faults.flaky_seed is not None and self.faults.flaky_seed != before:
+            self._reseed(self.faults.flaky_seed)
         return self.faults
 
     def next_flaky(self) -> bool:
-        """Count one request under ``flaky_percent``; whether it should fail."""
-        self.flaky_count += 1
-        return flaky_hit(self.flaky_count, self.faults.flaky_percent)
+        """Draw for one request under ``flaky_percent``: whether it should fail."""
+        return self._flaky.random() * 100 < self.faults.flaky_percent
+
+    def next_jitter_s(self) -> float:
+        """Draw one request's extra delay under ``jitter_ms``, in seconds."""
+        return self._jitter.uniform(0, self.faults.jitter_ms) / 1000
 
     def check_credentials(self, email: str, password: str) -> bool:
         right_email = email.strip().lower() == self.email.lower()
@@ -168,8 +187,9 @@ class TargetState:
         self.limiter.windows.clear()
 
     def reset(self) -> None:
-        """Back to a healthy target with no history."""
+        """Back to a healthy target with no history; the draws restart from ``seed``."""
         self.set_faults()
+        self._reseed(self.seed)
         self.reset_stats()
 
     def snapshot(self) -> dict[str, Any]:

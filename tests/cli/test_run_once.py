@@ -153,8 +153,8 @@ class TestRunOnce:
     def test_a_flaky_endpoint_recovers_on_retry(
         self, smokewatch: Run, write_config: Callable[[str], Path], target: TargetState
     ) -> None:
-        """With 50 % of requests failing, the retry passes and the run exits 0."""
-        target.set_faults(flaky_percent=50, path_prefix="/health")
+        """With 50 % of requests failing (seed 7: fail, then pass), the retry passes: exit 0."""
+        target.set_faults(flaky_percent=50, flaky_seed=7, path_prefix="/health")
         done = smokewatch(
             "run", "--once", "--json", "--config", str(write_config(HEALTHY)), env=PASSWORD_ENV
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 
@@ -11,7 +12,6 @@ import websockets
 from pydantic import ValidationError
 
 from examples.demo_target import DemoTargetThread, Faults, TargetState
-from examples.demo_target.faults import flaky_hit
 
 
 def ws_url(served: DemoTargetThread, path: str) -> str:
@@ -48,14 +48,78 @@ class TestFaultsModel:
         with pytest.raises(ValidationError):
             Faults.model_validate(bad)
 
-    @pytest.mark.parametrize(
-        ("percent", "failing"),
-        [(0, []), (100, [1, 2, 3, 4, 5, 6]), (50, [1, 3, 5]), (34, [1, 3, 6]), (25, [1, 5])],
-        ids=["0", "100", "50", "34", "25"],
-    )
-    def test_flaky_pattern(self, percent: int, failing: list[int]) -> None:
-        """flaky_percent fails ceil(n*p/100) of the first n requests, starting with the first."""
-        assert [n for n in range(1, 7) if flaky_hit(n, percent)] == failing
+
+def draws(state: TargetState, n: int) -> list[bool]:
+    return [state.next_flaky() for _ in range(n)]
+
+
+class TestRandomDraws:
+    """flaky_percent and jitter_ms draw from seeded generators, per request."""
+
+    def test_same_seed_same_failures(self) -> None:
+        """Two targets with one seed fail the same requests; another seed fails others."""
+        one, two, other = TargetState(seed=1), TargetState(seed=1), TargetState(seed=2)
+        for state in (one, two, other):
+            state.set_faults(flaky_percent=30)
+        first = draws(one, 200)
+        assert draws(two, 200) == first
+        assert draws(other, 200) != first
+
+    def test_failures_are_independent_at_the_given_rate(self) -> None:
+        """About p % of requests fail, and a failure says nothing about the next request."""
+        state = TargetState(seed=11)
+        state.set_faults(flaky_percent=5)
+        failed = draws(state, 20_000)
+        after_failure = [b for a, b in itertools.pairwise(failed) if a]
+        assert 0.04 < sum(failed) / len(failed) < 0.06
+        assert 0.02 < sum(after_failure) / len(after_failure) < 0.08  # not every 20th request
+
+    @pytest.mark.parametrize(("percent", "expected"), [(0, False), (100, True)], ids=["0", "100"])
+    def test_edges(self, percent: int, expected: bool) -> None:
+        """0 % never fails and 100 % always does."""
+        state = TargetState(seed=3)
+        state.set_faults(flaky_percent=percent)
+        assert set(draws(state, 50)) == {expected}
+
+    def test_other_fault_changes_do_not_restart_the_draws(self) -> None:
+        """Switching other faults mid-run continues the sequence, never failing first again."""
+        steady, switched = TargetState(seed=5), TargetState(seed=5)
+        steady.set_faults(flaky_percent=40)
+        switched.set_faults(flaky_percent=40)
+        expected = draws(steady, 30)
+        got: list[bool] = []
+        for _ in range(3):
+            got += draws(switched, 10)
+            switched.set_faults(switched.faults, slow_ms=switched.faults.slow_ms + 1)
+        assert got == expected
+
+    def test_a_new_flaky_seed_restarts_the_draws(self) -> None:
+        """Setting flaky_seed restarts the sequence, as a target started with that seed."""
+        fresh, running = TargetState(seed=9), TargetState(seed=1)
+        fresh.set_faults(flaky_percent=50)
+        running.set_faults(flaky_percent=50)
+        draws(running, 7)
+        running.set_faults(running.faults, flaky_seed=9)
+        assert draws(running, 40) == draws(fresh, 40)
+
+    def test_reset_restarts_from_the_targets_seed(self) -> None:
+        """A reset is a target with no history: the draws start over from --seed."""
+        state = TargetState(seed=4)
+        state.set_faults(flaky_percent=50)
+        first = draws(state, 20)
+        state.reset()
+        state.set_faults(flaky_percent=50)
+        assert draws(state, 20) == first
+
+    def test_jitter_stays_within_bounds_and_varies(self) -> None:
+        """jitter_ms delays by 0..jitter_ms, different per request, and leaves failures alone."""
+        plain, jittered = TargetState(seed=6), TargetState(seed=6)
+        plain.set_faults(flaky_percent=20)
+        jittered.set_faults(flaky_percent=20, jitter_ms=80)
+        delays = [jittered.next_jitter_s() for _ in range(500)]
+        assert all(0 <= d <= 0.08 for d in delays)
+        assert max(delays) - min(delays) > 0.06
+        assert draws(jittered, 100) == draws(plain, 100)
 
 
 class TestRequestFaults:
@@ -90,12 +154,22 @@ class TestRequestFaults:
         assert health.json() == {"status": "degraded"}
 
     async def test_flaky_percent(self, client: httpx.AsyncClient, state: TargetState) -> None:
-        """flaky_percent=50 fails every other matching request, the first included."""
-        state.set_faults(flaky_percent=50, path_prefix="/health")
-        codes = [(await client.get("/health")).status_code for _ in range(4)]
-        assert codes == [503, 200, 503, 200]
+        """flaky_percent fails matching requests as the seeded draws say, and only those."""
+        state.set_faults(flaky_percent=50, flaky_seed=7, path_prefix="/health")
+        codes = [(await client.get("/health")).status_code for _ in range(6)]
+        expected = TargetState(seed=7)
+        expected.set_faults(flaky_percent=50)
+        assert codes == [503 if failed else 200 for failed in draws(expected, 6)]
         assert (await client.get("/fast")).status_code == 200
-        assert state.stats.request_count("/health", "GET") == 4
+        assert state.stats.faults_injected["flaky_percent"] == codes.count(503)
+
+    async def test_jitter_ms(self, client: httpx.AsyncClient, state: TargetState) -> None:
+        """jitter_ms delays matching responses, which still answer, and is counted."""
+        state.set_faults(jitter_ms=30, flaky_seed=2, path_prefix="/health")
+        codes = [(await client.get("/health")).status_code for _ in range(3)]
+        assert codes == [200, 200, 200]
+        assert (await client.get("/fast")).status_code == 200
+        assert state.stats.faults_injected == {"jitter_ms": 3}
 
     async def test_down_drops_the_connection(
         self, client: httpx.AsyncClient, state: TargetState, caplog: pytest.LogCaptureFixture
