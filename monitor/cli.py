@@ -175,7 +175,9 @@ def serve(
 
 @app.command()
 def demo(
-    interval: Annotated[float, typer.Option(help="seconds between runs of each check")] = 60.0,
+    interval: Annotated[
+        float, typer.Option(min=1.0, help="seconds between runs of each check (at least 1)")
+    ] = 60.0,
     runs: Annotated[
         int, typer.Option(help="run every check this many times, print, exit (no server)")
     ] = 0,
