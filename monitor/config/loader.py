@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from monitor.alerting.notifiers.registry import target_problem
 from monitor.alerting.notifiers.settings import ChannelSettings
 from monitor.alerting.templating import template_problems
 from monitor.config.interpolate import interpolate
+from monitor.config.items import LOCATED, config_item_problems, rules_item_problems
 from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.config.rules import METRIC_KINDS, AlertRule, AlertRules
@@ -54,7 +55,13 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
 
     doc = read_yaml(path)
     config = _validate(
-        doc, SmokewatchConfig, env=env, secrets=secrets, problems=problems, section_items={"checks"}
+        doc,
+        SmokewatchConfig,
+        env=env,
+        secrets=secrets,
+        problems=problems,
+        section_items={"checks"},
+        items=config_item_problems,
     )
     if config is not None and not config.checks:
         problems.append(
@@ -81,7 +88,8 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
                     env=env,
                     secrets=secrets,
                     problems=problems,
-                    section_items={"alerts"},
+                    section_items={"alerts", "maintenance"},
+                    items=rules_item_problems,
                 )
                 if parsed is not None:
                     rules = parsed
@@ -107,6 +115,7 @@ def _validate(
     secrets: set[str],
     problems: list[ConfigProblem],
     section_items: set[str],
+    items: Callable[[dict[str, Any]], list[tuple[Loc, str]]],
 ) -> ModelT | None:
     data: Any = {} if doc.data is None else doc.data
     if not isinstance(data, dict):
@@ -124,14 +133,18 @@ def _validate(
         problems.append(_problem(doc, loc, message, section_items))
     if result.problems:
         return None
+    located = items(result.data)
+    for loc, message in located:
+        problems.append(_problem(doc, loc, message, section_items))
     try:
-        return model.model_validate(result.data)
+        validated = model.model_validate(result.data, context=LOCATED)
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
             loc = _data_loc(result.data, tuple(error["loc"]))
             message = error["msg"].removeprefix("Value error, ")
             problems.append(_problem(doc, loc, message, section_items))
         return None
+    return None if located else validated
 
 
 def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
