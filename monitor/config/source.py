@@ -29,7 +29,6 @@ from ruamel.yaml.events import (
     AliasEvent,
     CollectionEndEvent,
     CollectionStartEvent,
-    NodeEvent,
     ScalarEvent,
 )
 from ruamel.yaml.reader import ReaderError
@@ -155,7 +154,7 @@ def _check_events(events: Iterable[Any]) -> None:
     counter = _Counter()
     for event in events:
         line = event.start_mark.line + 1 if event.start_mark is not None else None
-        if isinstance(event, NodeEvent) and not isinstance(event, AliasEvent):
+        if isinstance(event, ScalarEvent | CollectionStartEvent):
             _check_tag(event.tag, line)
         if isinstance(event, CollectionStartEvent):
             counter.open(event.anchor, line)
