@@ -24,6 +24,7 @@ from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.config.rules import METRIC_KINDS, AlertRule, AlertRules
 from monitor.config.source import Loc, YamlDocument, read_yaml
+from monitor.config.storage import storage_problem
 from monitor.errors import ConfigError, ConfigProblem
 from probes import PROBES
 
@@ -98,13 +99,24 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
         else:
             rules_path = None
 
-    if problems or config is None:
-        raise ConfigError(problems)
     override = env.get("SMOKEWATCH_DATABASE_URL")
-    if override:
+    if config is not None and override:
         storage = config.storage.model_copy(update={"url": override})
         config = config.model_copy(update={"storage": storage})
+    if config is not None:
+        problem = storage_problem(config.storage.url)
+        if problem is not None:
+            problems.append(_storage_problem(doc, problem, from_env=bool(override)))
+    if problems or config is None:
+        raise ConfigError(problems)
     return LoadedConfig(config, rules, frozenset(secrets), path, rules_path)
+
+
+def _storage_problem(doc: YamlDocument, message: str, *, from_env: bool) -> ConfigProblem:
+    if from_env:
+        return ConfigProblem(str(doc.path), f"SMOKEWATCH_DATABASE_URL: {message}")
+    line = doc.lines.get(("storage", "url")) or doc.lines.get(("storage",))
+    return ConfigProblem(str(doc.path), message, line=line, field="storage.url")
 
 
 def _validate(
