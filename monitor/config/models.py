@@ -187,6 +187,22 @@ class ApiSettings(Strict):
         description="how long the HTML status page may be served from memory (it is ~100x "
         "dearer to build than a status answer; its bars are per day)",
     )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="a request body larger than this is refused with 413",
+    )
+    request_timeout: Duration = Field(
+        timedelta(seconds=10),
+        description="a request's headers and body must arrive within this (else 408 and the "
+        "connection is closed); at least 1s; takes effect on restart",
+    )
+
+    @field_validator("request_timeout")
+    @classmethod
+    def _request_timeout_floor(cls, value: timedelta) -> timedelta:
+        return at_least(value, timedelta(seconds=1), "request_timeout") or value
 
 
 class SchedulerSettings(Strict):
