@@ -20,9 +20,10 @@ from rich.console import Console
 
 from monitor.config.loader import LoadedConfig, load_config, resolve_config_path
 from monitor.config.schema import config_json_schema, rules_json_schema
+from monitor.config.storage import reach_store
 from monitor.errors import ConfigError, SmokewatchError
 from monitor.output import exit_code_for, print_check_detail, print_runs, runs_as_json, write_junit
-from monitor.runtime import Runtime
+from monitor.runtime import Runtime, resolve_region
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
@@ -60,10 +61,41 @@ def _load(config: Path | None) -> LoadedConfig:
         raise typer.Exit(EXIT_ERROR) from None
 
 
+def _fail(message: str) -> typer.Exit:
+    """One line on stderr, exit 2: never a traceback."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_ERROR)
+
+
+def _declared_region(loaded: LoadedConfig, region: str | None) -> str:
+    """This instance's region; one the config does not declare is an error (exit 2)."""
+    name = resolve_region(region, os.environ)
+    declared = loaded.config.regions
+    if declared and name not in declared:
+        raise _fail(
+            f"region {name!r} is not declared in {loaded.path} (regions: {', '.join(declared)}); "
+            "pass --region or set SMOKEWATCH_REGION"
+        )
+    return name
+
+
+def _reachable_store(loaded: LoadedConfig) -> None:
+    problem = asyncio.run(reach_store(loaded.config.storage.url))
+    if problem is not None:
+        raise _fail(f"storage.url: {problem}")
+
+
 @app.command()
-def validate(config: ConfigOption = None) -> None:
+def validate(
+    config: ConfigOption = None,
+    online: Annotated[
+        bool, typer.Option("--online", help="also connect to the store (storage.url)")
+    ] = False,
+) -> None:
     """Check smokewatch.yaml and alert-rules.yaml; print every problem (exit 2 if any)."""
     loaded = _load(config)
+    if online:
+        _reachable_store(loaded)
     checks = len(loaded.config.checks)
     rules = len(loaded.rules.alerts)
     Console().print(
@@ -125,6 +157,7 @@ def run(
         Console(stderr=True).print("[red]'run' needs --once[/] (use 'serve' for the scheduler)")
         raise typer.Exit(EXIT_ERROR)
     loaded = _load(config)
+    region = _declared_region(loaded, region)
 
     async def go() -> int:
         async with Runtime(loaded, region=region) as rt:
@@ -159,8 +192,12 @@ def serve(
     """Run the checks on their schedules and serve the status API and page (until SIGTERM).
 
     SIGHUP reloads the config (a bad one is logged and the old one keeps running).
+    Before anything starts, the store must answer and the port must be free (else exit 2).
     """
     loaded = _load(config)
+    if not no_scheduler:
+        region = _declared_region(loaded, region)
+    _reachable_store(loaded)
     # The API stack loads only for 'serve'.
     from monitor.api.app import create_app  # noqa: PLC0415
     from monitor.serve import serve as serve_app  # noqa: PLC0415
@@ -175,7 +212,9 @@ def serve(
 
 @app.command()
 def demo(
-    interval: Annotated[float, typer.Option(help="seconds between runs of each check")] = 60.0,
+    interval: Annotated[
+        float, typer.Option(min=1.0, help="seconds between runs of each check (at least 1)")
+    ] = 60.0,
     runs: Annotated[
         int, typer.Option(help="run every check this many times, print, exit (no server)")
     ] = 0,

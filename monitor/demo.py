@@ -19,6 +19,7 @@ from rich.console import Console
 
 from examples.demo_target import DemoTarget
 from monitor.config.loader import LoadedConfig, load_config
+from monitor.config.models import MIN_INTERVAL
 from monitor.output import print_runs
 from monitor.runtime import Runtime
 
@@ -38,6 +39,8 @@ def demo_env(target_url: str) -> dict[str, str]:
 
 def demo_config(target_url: str, interval_s: float) -> LoadedConfig:
     """The bundled config pointed at ``target_url``, every check on ``interval_s``."""
+    if interval_s < MIN_INTERVAL.total_seconds():
+        raise ValueError(f"interval must be at least {MIN_INTERVAL.total_seconds():g}s")
     loaded = load_config(DEMO_CONFIG, demo_env(target_url))
     config = loaded.config
     interval = timedelta(seconds=interval_s)

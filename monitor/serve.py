@@ -6,14 +6,20 @@ The app's lifespan starts and stops the service.  On SIGTERM or SIGINT uvicorn s
 accepting connections and finishes open requests, then the lifespan's
 ``service.stop()`` lets running checks finish within ``scheduler.shutdown_grace``;
 the exit code is 0.  On SIGHUP ``service.reload()`` runs; a bad config is logged and
-the old one keeps running.  A server that cannot start (port taken, store down)
-returns 2.
+the old one keeps running.
+
+The port is bound first, before the service starts (no check runs and nothing is
+stored by a server that cannot listen): a port taken raises ``MonitorError`` naming
+it, which the CLI prints as one line and exits 2.  A service that cannot start
+returns 2.  Each request must arrive whole within ``api.request_timeout``
+(:mod:`monitor.api.limits`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import signal
 import socket
 from collections.abc import Generator
@@ -23,10 +29,13 @@ import structlog
 import uvicorn
 from starlette.types import ASGIApp
 
+from monitor.api.limits import bounded_h11
 from monitor.contract import ServiceView
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MonitorError
 
 EXIT_OK, EXIT_ERROR = 0, 2
+MAX_HEADER_BYTES = 16 * 1024  # request line and headers; more is answered 400
+KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -59,6 +68,8 @@ async def serve(
     """Run the server until a stop signal; return the process exit code."""
     log = log if log is not None else structlog.get_logger().bind(component="serve")
     settings = service.loaded.config.scheduler
+    api = service.loaded.config.api
+    sock = bind(host, port)
     config = uvicorn.Config(
         app,
         host=host,
@@ -67,6 +78,9 @@ async def serve(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace.total_seconds())),
+        http=bounded_h11(api.request_timeout.total_seconds()),
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     server = _Server(config, log)
     loop = asyncio.get_running_loop()
@@ -86,7 +100,7 @@ async def serve(
     loop.add_signal_handler(signal.SIGHUP, on_reload)
     failed = False
     try:
-        await server.serve()
+        await server.serve(sockets=[sock])
     except SystemExit:
         # uvicorn exits this way when it cannot bind or the lifespan startup failed.
         failed = True
@@ -95,11 +109,30 @@ async def serve(
             loop.remove_signal_handler(sig)
         for task in reloads:
             task.cancel()
+        sock.close()
     if failed or not server.started:
         log.error("serve.failed_to_start", host=host, port=port)
         await service.stop()  # a service that did start (the port was taken) stops here
         return EXIT_ERROR
     return EXIT_OK
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (not yet listening); ``MonitorError`` naming the port."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise MonitorError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise MonitorError(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
 
 
 async def _reload(service: ServiceView, log: Any) -> None:

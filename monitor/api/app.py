@@ -19,6 +19,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from monitor.api.auth import read_guard
 from monitor.api.context import ApiContext
 from monitor.api.errors import CatchAll, install_error_handlers
+from monitor.api.limits import BodyLimit
 from monitor.api.routes import (
     admin,
     alerts,
@@ -103,5 +104,7 @@ def create_app(service: ServiceView, *, log: Any | None = None) -> FastAPI:
     # Outermost: the status page is ~10 KB of bars per check and compresses ~10x.  Level 6
     # costs half of the default 9's CPU for ~5 % more bytes (bench/api.py).
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    # Outside everything: an oversized body is refused before any other layer reads it.
+    app.add_middleware(BodyLimit, max_bytes=lambda: service.loaded.config.api.max_body_bytes)
     app.state.api = ctx
     return app

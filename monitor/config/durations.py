@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 from typing import Annotated
@@ -48,6 +49,8 @@ def parse_duration(value: object) -> timedelta:
             seconds += float(number) * factor
     else:
         raise ValueError(f"invalid duration {value!r}: {_EXPECTED}")
+    if not math.isfinite(seconds):
+        raise ValueError(f"duration {value!r} is not a finite number of seconds")
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,10 +19,12 @@ from monitor.alerting.notifiers.registry import target_problem
 from monitor.alerting.notifiers.settings import ChannelSettings
 from monitor.alerting.templating import template_problems
 from monitor.config.interpolate import interpolate
+from monitor.config.items import LOCATED, config_item_problems, rules_item_problems
 from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.config.rules import METRIC_KINDS, AlertRule, AlertRules
 from monitor.config.source import Loc, YamlDocument, read_yaml
+from monitor.config.storage import storage_problem
 from monitor.errors import ConfigError, ConfigProblem
 from probes import PROBES
 
@@ -54,7 +56,13 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
 
     doc = read_yaml(path)
     config = _validate(
-        doc, SmokewatchConfig, env=env, secrets=secrets, problems=problems, section_items={"checks"}
+        doc,
+        SmokewatchConfig,
+        env=env,
+        secrets=secrets,
+        problems=problems,
+        section_items={"checks"},
+        items=config_item_problems,
     )
     if config is not None and not config.checks:
         problems.append(
@@ -81,7 +89,8 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
                     env=env,
                     secrets=secrets,
                     problems=problems,
-                    section_items={"alerts"},
+                    section_items={"alerts", "maintenance"},
+                    items=rules_item_problems,
                 )
                 if parsed is not None:
                     rules = parsed
@@ -90,13 +99,24 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
         else:
             rules_path = None
 
-    if problems or config is None:
-        raise ConfigError(problems)
     override = env.get("SMOKEWATCH_DATABASE_URL")
-    if override:
+    if config is not None and override:
         storage = config.storage.model_copy(update={"url": override})
         config = config.model_copy(update={"storage": storage})
+    if config is not None:
+        problem = storage_problem(config.storage.url)
+        if problem is not None:
+            problems.append(_storage_problem(doc, problem, from_env=bool(override)))
+    if problems or config is None:
+        raise ConfigError(problems)
     return LoadedConfig(config, rules, frozenset(secrets), path, rules_path)
+
+
+def _storage_problem(doc: YamlDocument, message: str, *, from_env: bool) -> ConfigProblem:
+    if from_env:
+        return ConfigProblem(str(doc.path), f"SMOKEWATCH_DATABASE_URL: {message}")
+    line = doc.lines.get(("storage", "url")) or doc.lines.get(("storage",))
+    return ConfigProblem(str(doc.path), message, line=line, field="storage.url")
 
 
 def _validate(
@@ -107,6 +127,7 @@ def _validate(
     secrets: set[str],
     problems: list[ConfigProblem],
     section_items: set[str],
+    items: Callable[[dict[str, Any]], list[tuple[Loc, str]]],
 ) -> ModelT | None:
     data: Any = {} if doc.data is None else doc.data
     if not isinstance(data, dict):
@@ -124,14 +145,18 @@ def _validate(
         problems.append(_problem(doc, loc, message, section_items))
     if result.problems:
         return None
+    located = items(result.data)
+    for loc, message in located:
+        problems.append(_problem(doc, loc, message, section_items))
     try:
-        return model.model_validate(result.data)
+        validated = model.model_validate(result.data, context=LOCATED)
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
             loc = _data_loc(result.data, tuple(error["loc"]))
             message = error["msg"].removeprefix("Value error, ")
             problems.append(_problem(doc, loc, message, section_items))
         return None
+    return None if located else validated
 
 
 def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:

@@ -12,10 +12,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from monitor.config.durations import Duration
+from monitor.config.durations import Duration, format_duration
 from monitor.cron import cron_trigger
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+# Floors: a shorter interval burns a core and floods the logs; a shorter timeout
+# cannot even open a connection.
+MIN_INTERVAL = timedelta(seconds=1)
+MIN_TIMEOUT = timedelta(milliseconds=10)
 RetryOn = Literal["connection", "timeout", "5xx", "429", "fail"]
 
 
@@ -32,17 +36,40 @@ class Backoff(Strict):
     jitter: float = Field(0.2, ge=0.0, le=1.0, description="+/- fraction of each delay")
 
 
+def at_least(value: timedelta | None, floor: timedelta, what: str) -> timedelta | None:
+    """``value`` unless it is below ``floor``: then a ``ValueError`` naming both."""
+    if value is not None and value < floor:
+        raise ValueError(f"{what} must be at least {_written(floor)} (got {_written(value)})")
+    return value
+
+
+def _written(value: timedelta) -> str:
+    if timedelta(0) < value < timedelta(seconds=1):
+        return f"{value.total_seconds() * 1000:g}ms"
+    return format_duration(value)
+
+
 class CheckDefaults(Strict):
     """Values a check takes unless it says otherwise."""
 
-    interval: Duration = timedelta(minutes=30)
-    timeout: Duration = timedelta(seconds=30)
+    interval: Duration = Field(timedelta(minutes=30), description="at least 1s")
+    timeout: Duration = Field(timedelta(seconds=30), description="at least 10ms")
     retries: int = Field(2, ge=0, le=10, description="extra attempts after the first")
     backoff: Backoff = Backoff()
     retry_on: tuple[RetryOn, ...] = Field(
         ("connection", "timeout", "5xx", "429"),
         description="what a retry may fix; 'fail' retries any failure (not recommended)",
     )
+
+    @field_validator("interval")
+    @classmethod
+    def _interval_floor(cls, value: timedelta) -> timedelta:
+        return at_least(value, MIN_INTERVAL, "interval") or value
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout_floor(cls, value: timedelta) -> timedelta:
+        return at_least(value, MIN_TIMEOUT, "timeout") or value
 
 
 class CheckCommon(Strict):
@@ -68,12 +95,15 @@ class CheckCommon(Strict):
             cron_trigger(value)  # raises ValueError naming what is wrong
         return value
 
+    @field_validator("interval")
+    @classmethod
+    def _interval_floor(cls, value: timedelta | None) -> timedelta | None:
+        return at_least(value, MIN_INTERVAL, "interval")
+
     @field_validator("timeout")
     @classmethod
-    def _timeout_positive(cls, value: timedelta | None) -> timedelta | None:
-        if value is not None and value.total_seconds() <= 0:
-            raise ValueError("timeout must be positive")
-        return value
+    def _timeout_floor(cls, value: timedelta | None) -> timedelta | None:
+        return at_least(value, MIN_TIMEOUT, "timeout")
 
 
 class Storage(Strict):
@@ -163,6 +193,22 @@ class ApiSettings(Strict):
         description="how long the HTML status page may be served from memory (it is ~100x "
         "dearer to build than a status answer; its bars are per day)",
     )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="a request body larger than this is refused with 413",
+    )
+    request_timeout: Duration = Field(
+        timedelta(seconds=10),
+        description="a request's headers and body must arrive within this (else 408 and the "
+        "connection is closed); at least 1s; takes effect on restart",
+    )
+
+    @field_validator("request_timeout")
+    @classmethod
+    def _request_timeout_floor(cls, value: timedelta) -> timedelta:
+        return at_least(value, timedelta(seconds=1), "request_timeout") or value
 
 
 class SchedulerSettings(Strict):

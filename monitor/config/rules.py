@@ -242,7 +242,9 @@ class AlertRules(Strict):
     silences: tuple[SilenceSpec, ...] = ()
 
     @model_validator(mode="after")
-    def _names_unique(self) -> AlertRules:
+    def _names_unique(self, info: ValidationInfo) -> AlertRules:
+        if info.context and info.context.get("items_checked"):
+            return self  # the loader checked these, with lines (monitor.config.items)
         names = [rule.name for rule in self.alerts]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

@@ -74,7 +74,7 @@ class TestServe:
         self, write_config: WriteConfig, start_serve: StartServe
     ) -> None:
         """Scheduled results are served over HTTP; SIGHUP ignores a broken file, applies a good."""
-        config = write_config(HEALTH, interval="300ms")
+        config = write_config(HEALTH, interval="1s")
         serve = start_serve(config)
         wait_for(lambda: len(results(serve, "health")) >= 2, timeout_s=WAIT_S)
         assert {r["status"] for r in results(serve, "health")} == {"pass"}
@@ -87,7 +87,7 @@ class TestServe:
         serve.proc.send_signal(signal.SIGHUP)
         wait_for(lambda: bool(serve.events("config.reload_rejected")), timeout_s=WAIT_S)
         assert serve.get("/health").status_code == 200
-        write_config(HEALTH + STATUS, interval="300ms")
+        write_config(HEALTH + STATUS, interval="1s")
         serve.proc.send_signal(signal.SIGHUP)
         # SIGHUP is handled asynchronously: until the reload lands, 'status' is unknown (404).
         wait_for(lambda: len(results_once_known(serve, "status")) >= 1, timeout_s=WAIT_S)
@@ -120,7 +120,7 @@ class TestServeRegions:
         self, write_config: WriteConfig, start_serve: StartServe, pg_database: str
     ) -> None:
         """Two serve processes of one region: SIGKILL the leader, the standby's results follow."""
-        config = write_config(HEALTH, interval="300ms", lease_poll="200ms", db=pg_database)
+        config = write_config(HEALTH, interval="1s", lease_poll="200ms", db=pg_database)
         both = [start_serve(config, wait=False) for _ in range(2)]
         for serve in both:
             serve.wait_up()

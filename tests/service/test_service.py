@@ -49,13 +49,13 @@ class TestScheduling:
         self, write_config: WriteConfig, start_service: StartService, target: TargetState
     ) -> None:
         """A run longer than its interval makes the next ones wait: one check never overlaps."""
-        slow_status(target, 600)
-        running = await start_service(write_config(STATUS, interval="200ms"))
+        slow_status(target, 1500)
+        running = await start_service(write_config(STATUS, interval="1s"))
 
         async def two() -> bool:
             return await count(running.service, "status") >= 2
 
-        await eventually(two, timeout_s=4)
+        await eventually(two, timeout_s=8)
         runs = sorted(await running.service.store.results("status"), key=lambda r: r.started_at)
         for before, after in itertools.pairwise(runs):
             gap_ms = (after.started_at - before.started_at).total_seconds() * 1000
@@ -67,8 +67,8 @@ class TestScheduling:
         self, write_config: WriteConfig, start_service: StartService
     ) -> None:
         """serve --no-scheduler: role api-only, no lease, no scheduled runs."""
-        running = await start_service(write_config(HEALTH, interval="200ms"), scheduler=False)
-        await asyncio.sleep(0.5)
+        running = await start_service(write_config(HEALTH, interval="1s"), scheduler=False)
+        await asyncio.sleep(1.2)
         assert running.service.role == "api-only"
         assert running.service.scheduler is None
         assert await count(running.service, "health") == 0
@@ -126,15 +126,15 @@ class TestReload:
             return await count(service, "health") >= 1
 
         await eventually(one)
-        write_config(HEALTH, interval="200ms")
+        write_config(HEALTH, interval="1s")
         await service.reload()
         assert service.scheduler is not None
-        assert service.scheduler.plans["health"].interval_s == 0.2
+        assert service.scheduler.plans["health"].interval_s == 1.0
 
         async def three() -> bool:
             return await count(service, "health") >= 3
 
-        await eventually(three, timeout_s=3)
+        await eventually(three, timeout_s=6)
         assert running.events("config.reloaded")
 
     async def test_removed_checks_go_and_new_ones_come(
@@ -158,7 +158,7 @@ class TestReload:
         self, write_config: WriteConfig, start_service: StartService
     ) -> None:
         """A reload of an invalid file raises ConfigError; the old config keeps scheduling."""
-        config = write_config(HEALTH, interval="200ms")
+        config = write_config(HEALTH, interval="1s")
         running = await start_service(config)
         service = running.service
         before = service.loaded
@@ -171,7 +171,7 @@ class TestReload:
         async def more() -> bool:
             return await count(service, "health") >= seen + 2
 
-        await eventually(more, timeout_s=3)
+        await eventually(more, timeout_s=6)
 
     async def test_a_run_in_flight_finishes_on_the_old_runtime(
         self, write_config: WriteConfig, start_service: StartService, target: TargetState
