@@ -154,9 +154,23 @@ def _validate(
         for error in exc.errors(include_url=False, include_input=False):
             loc = _data_loc(result.data, tuple(error["loc"]))
             message = error["msg"].removeprefix("Value error, ")
+            if error["type"] in _KIND_ERRORS:
+                loc, message = (*loc, "kind"), _kind_message(error.get("ctx", {}))
             problems.append(_problem(doc, loc, message, section_items))
         return None
     return None if located else validated
+
+
+_KIND_ERRORS = frozenset({"union_tag_not_found", "union_tag_invalid"})
+
+
+def _kind_message(ctx: dict[str, Any]) -> str:
+    """A check without a known ``kind``, said plainly (pydantic speaks of discriminators)."""
+    expected = str(ctx.get("expected_tags", "")).replace("'", "")
+    found = ctx.get("tag")
+    if found is None:
+        return f"required: one of {expected}"
+    return f"unknown kind {found!r}: expected one of {expected}"
 
 
 def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
