@@ -21,7 +21,7 @@ from monitor.alerting.templating import template_problems
 from monitor.config.interpolate import interpolate
 from monitor.config.items import LOCATED, config_item_problems, rules_item_problems
 from monitor.config.models import CheckCommon
-from monitor.config.root import SmokewatchConfig
+from monitor.config.root import CHECK_MODELS, SmokewatchConfig
 from monitor.config.rules import METRIC_KINDS, AlertRule, AlertRules
 from monitor.config.source import Loc, YamlDocument, read_yaml
 from monitor.config.storage import storage_problem
@@ -166,7 +166,7 @@ _KIND_ERRORS = frozenset({"union_tag_not_found", "union_tag_invalid"})
 
 def _kind_message(ctx: dict[str, Any]) -> str:
     """A check without a known ``kind``, said plainly (pydantic speaks of discriminators)."""
-    expected = str(ctx.get("expected_tags", "")).replace("'", "")
+    expected = ", ".join(CHECK_MODELS)
     found = ctx.get("tag")
     if found is None:
         return f"required: one of {expected}"
