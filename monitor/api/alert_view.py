@@ -61,7 +61,7 @@ class Alert(Model):
     check: str
     region: str | None = Field(description="null: evaluated over regions (min_regions > 1)")
     regions: list[str] = Field(description="the regions that were bad at the last bad evaluation")
-    state: Literal["inactive", "pending", "firing"]
+    state: Literal["inactive", "pending", "firing", "recovering", "inhibited", "resolved"]
     no_data: bool = Field(
         description="the last window held no results (with no_data: alert, such an alert fires)"
     )

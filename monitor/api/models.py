@@ -51,13 +51,41 @@ class RegionStatus(Model):
     checked_at: datetime
     duration_ms: float
     message: str
+    declared: bool = Field(
+        True,
+        description="false: the config does not run the check in this region (an instance "
+        "started in an undeclared region, or a region since removed); shown, never dropped",
+    )
+    counted: bool = Field(
+        True,
+        description="whether this result counts toward the check's status (an undeclared "
+        "region's counts while younger than 3 intervals of the check)",
+    )
+
+
+class CheckAlert(Model):
+    """An alert group of a check that has not ended (the engine's state, as stored)."""
+
+    key: str = Field(description="the alert key: rule/check/region")
+    rule: str
+    region: str | None = Field(description="null: evaluated over regions")
+    state: str = Field(
+        description="pending, firing, recovering or inhibited; firing and recovering keep "
+        "the check from reading healthy"
+    )
 
 
 class CheckStatus(Model):
     name: str
     kind: str
-    status: CheckState
+    status: CheckState = Field(
+        description="healthy, recovering (passing again, its alert not resolved yet), "
+        "degraded, down, or unknown"
+    )
     regions: dict[str, RegionStatus]
+    alerts: list[CheckAlert] = Field(
+        default_factory=list, description="the check's alert groups that have not ended"
+    )
 
 
 class StatusReport(Model):
@@ -91,6 +119,9 @@ class CheckList(Model):
 class CheckDetail(CheckInfo):
     status: CheckState
     latest: dict[str, RegionStatus] = Field(description="region -> newest result there")
+    alerts: list[CheckAlert] = Field(
+        default_factory=list, description="the check's alert groups that have not ended"
+    )
 
 
 class AssertionItem(Model):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.api.alert_view import Alert, alert_views
 from monitor.api.scrub import Scrubber
-from monitor.api.snapshot import CheckSnapshot, Snapshot, result_status
+from monitor.api.snapshot import ENDED_ALERT_STATES, CheckSnapshot, Snapshot, result_status
 from monitor.api.verdict import overall
 from monitor.contract import ServiceView
 from monitor.store import AlertStore, IncidentRecord, ResultRecord, StatsBucket
@@ -26,6 +26,7 @@ SPARK_W, SPARK_H, SPARK_PAD = 240, 40, 3
 
 STATE_LABEL = {
     "healthy": "Operational",
+    "recovering": "Recovering",
     "degraded": "Degraded",
     "down": "Down",
     "unknown": "No data",
@@ -37,7 +38,13 @@ OVERALL_LABEL = {
 }
 RESULT_LABEL = {"pass": "Passing", "degraded": "Slow", "fail": "Failing", "error": "Not checked"}
 RESULT_CSS = {"pass": "ok", "degraded": "minor", "fail": "major", "error": "none"}
-STATE_CSS = {"healthy": "ok", "degraded": "minor", "down": "major", "unknown": "none"}
+STATE_CSS = {
+    "healthy": "ok",
+    "recovering": "minor",
+    "degraded": "minor",
+    "down": "major",
+    "unknown": "none",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,14 +195,19 @@ def incident_row(record: IncidentRecord, now: datetime, scrubber: Scrubber) -> I
     )
 
 
+ALERT_LOOK = {
+    "firing": ("major", "Firing"),
+    "recovering": ("minor", "Recovering"),
+    "pending": ("minor", "Pending"),
+    "inhibited": ("none", "Inhibited"),
+}
+
+
 def alert_row(alert: Alert, now: datetime) -> AlertRow:
-    """An active alert: firing (red) or pending (amber); a window without data says so."""
-    if alert.state == "firing":
-        css, label = "major", f"Firing ({alert.severity})"
-    elif alert.state == "pending":
-        css, label = "minor", "Pending"
-    else:
-        css, label = "none", "Inactive"
+    """An alert that has not ended: firing (red), recovering or pending (amber), inhibited."""
+    css, label = ALERT_LOOK.get(alert.state, ("none", alert.state.capitalize()))
+    if alert.state in ("firing", "recovering"):
+        label += f" ({alert.severity})"
     if alert.no_data:
         label += ", no data"
     where = alert.region or (", ".join(alert.regions) if alert.regions else "several regions")
@@ -212,18 +224,25 @@ def alert_row(alert: Alert, now: datetime) -> AlertRow:
     )
 
 
-_ALERT_ORDER = {"firing": 0, "pending": 1, "inactive": 2}
+_ALERT_ORDER = {"firing": 0, "recovering": 1, "pending": 2, "inhibited": 3}
 
 
 async def active_alerts(service: ServiceView, now: datetime, scrubber: Scrubber) -> list[AlertRow]:
-    """The alerts the engine holds active (two queries; the second only if there are any)."""
+    """The alerts that have not ended, whatever states the engine writes (two queries; the
+    second only if there are any)."""
     store = AlertStore(service.store)
-    states = await store.alert_states(active_only=True)
+    states = [
+        s
+        for s in await store.alert_states(active_only=False)
+        if str(s.state) not in ENDED_ALERT_STATES
+    ]
     if not states:
         return []
     silences = await store.silences(active_at=now)
     alerts = alert_views(states, service.loaded.rules, silences, now=now, scrubber=scrubber)
-    alerts.sort(key=lambda a: (_ALERT_ORDER[a.state], a.severity != "critical", a.rule, a.check))
+    alerts.sort(
+        key=lambda a: (_ALERT_ORDER.get(a.state, 4), a.severity != "critical", a.rule, a.check)
+    )
     return [alert_row(a, now) for a in alerts]
 
 
@@ -231,11 +250,14 @@ def _days(first: datetime) -> list[datetime]:
     return [first + timedelta(days=d) for d in range(DAYS)]
 
 
-def region_cell(region: str, record: ResultRecord, scrubber: Scrubber) -> RegionCell:
+def region_cell(
+    region: str, record: ResultRecord, scrubber: Scrubber, *, declared: bool = True
+) -> RegionCell:
+    """One region's newest result; one from a region the config does not declare says so."""
     status = result_status(record.status)
     detail = scrubber.text(record.message)[:200]
     return RegionCell(
-        region=region,
+        region=region if declared else f"{region} (undeclared region)",
         css=RESULT_CSS[status],
         label=RESULT_LABEL[status],
         title=f"{_when(record.started_at)}, {record.duration_ms:.0f} ms: {detail}",
@@ -257,7 +279,10 @@ def check_row(
         description=scrubber.text(item.check.description),
         css=STATE_CSS[state],
         label=STATE_LABEL[state],
-        regions=[region_cell(region, r, scrubber) for region, r in item.latest.items()],
+        regions=[
+            region_cell(region, r, scrubber, declared=region not in item.undeclared)
+            for region, r in item.latest.items()
+        ],
         bars=[day_bar(label, days.get(day)) for day, label in dates],
         uptime=uptime_label(list(days.values())),
         spark=sparkline(first_hour, hours),

@@ -1,0 +1,161 @@
+"""Specifications of one truth: the status API, the Statuspage JSON and the page never say
+"operational" while stored evidence or alert state says otherwise."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.api.verdict import CheckState, Component, Verdict, overall, with_alerts
+from monitor.store import AlertStateRecord, AlertStore
+from monitor.store.alert_records import StateWrite
+from probes.base import Status
+from tests.api.conftest import LiveApi, StartApi, result, seed
+from tests.api.test_alerts import state
+
+HEALTH = "- {name: health, kind: http, url: '${TARGET}/health'}\n"
+
+
+class TestUndeclaredRegion:
+    def test_results_of_an_undeclared_region_are_shown_and_count(self, start_api: StartApi) -> None:
+        """A fresh failure stored as ``local`` under ``regions: [eu-west-1]`` is no silent green."""
+        api = start_api(checks=HEALTH, extra="regions: [eu-west-1]\n", region="eu-west-1")
+        now = datetime.now(UTC)
+        seed(api, result("health", "local", Status.FAIL, started_at=now - timedelta(minutes=1)))
+        with api.client() as client:
+            v1 = client.get("/api/v1/status").json()
+            summary = client.get("/api/v2/summary.json").json()
+            page = client.get("/").text
+        assert v1["status"] == "down"
+        assert v1["services"] == {"health": "down"}
+        local = v1["checks"][0]["regions"]["local"]
+        assert (local["status"], local["declared"], local["counted"]) == ("fail", False, True)
+        assert "local" in v1["regions"]
+        assert summary["status"]["indicator"] == "critical"
+        assert summary["components"][0]["status"] == "major_outage"
+        assert "All systems operational" not in page
+        assert "undeclared region" in page
+
+    def test_an_old_result_of_a_removed_region_stops_counting(self, start_api: StartApi) -> None:
+        """An undeclared region's result older than three intervals is shown but not counted."""
+        api = start_api(checks=HEALTH, extra="regions: [eu]\n", region="eu")
+        now = datetime.now(UTC)
+        seed(
+            api,
+            result("health", "eu", Status.PASS, started_at=now - timedelta(minutes=1)),
+            result("health", "us", Status.FAIL, started_at=now - timedelta(hours=2)),
+        )
+        with api.client() as client:
+            v1 = client.get("/api/v1/status").json()
+            detail = client.get("/api/v1/checks/health").json()
+        assert (v1["status"], v1["services"]) == ("healthy", {"health": "healthy"})
+        us = v1["checks"][0]["regions"]["us"]
+        assert (us["declared"], us["counted"]) == (False, False)
+        assert detail["status"] == "healthy"
+        assert (detail["latest"]["us"]["declared"], detail["latest"]["us"]["counted"]) == (
+            False,
+            False,
+        )
+
+
+def seed_alerts(api: LiveApi, *states: AlertStateRecord) -> None:
+    async def write() -> None:
+        alerts = AlertStore(api.service.store)
+        for record in states:
+            assert await alerts.apply(StateWrite(state=record, expected_version=None))
+
+    api.call(write)
+
+
+class TestWithAlerts:
+    @pytest.mark.parametrize(
+        ("state", "alert_states", "expected"),
+        [
+            ("healthy", [], "healthy"),
+            ("healthy", ["firing"], "recovering"),
+            ("healthy", ["recovering"], "recovering"),
+            ("healthy", ["pending"], "healthy"),
+            ("healthy", ["inhibited"], "healthy"),
+            ("unknown", ["firing"], "degraded"),
+            ("unknown", ["inhibited"], "unknown"),
+            ("down", ["firing"], "down"),
+            ("degraded", ["recovering"], "degraded"),
+        ],
+        ids=lambda v: "+".join(v) if isinstance(v, list) else str(v),
+    )
+    def test_active_alerts_keep_a_check_from_reading_healthy(
+        self, state: CheckState, alert_states: list[str], expected: CheckState
+    ) -> None:
+        """Firing and recovering alerts hold a check off healthy; pending and inhibited do not."""
+        quiet = state in ("healthy", "unknown")
+        component: Component = "operational" if quiet else "partial_outage"
+        assert with_alerts(Verdict(state, component), alert_states).state == expected
+
+    def test_recovering_degrades_the_page(self) -> None:
+        """A recovering check makes the overall status degraded, never healthy."""
+        assert overall(["healthy", "recovering"]) == "degraded"
+
+
+class TestCheckStateAgreesWithAlerts:
+    @pytest.mark.parametrize("alert_state", ["firing", "recovering"])
+    def test_a_passing_check_with_an_active_alert_is_recovering(
+        self, start_api: StartApi, alert_state: str
+    ) -> None:
+        """Passing again while its alert has not resolved: recovering, and the page says so."""
+        api = start_api(checks=HEALTH)
+        seed(api, result("health", "eu", Status.PASS, started_at=datetime.now(UTC)))
+        seed_alerts(api, state("smoke_test_failure", "health", "eu", state=alert_state))
+        with api.client() as client:
+            v1 = client.get("/api/v1/status").json()
+            summary = client.get("/api/v2/summary.json").json()
+            detail = client.get("/api/v1/checks/health").json()
+            page = client.get("/").text
+        assert v1["status"] == "degraded"
+        assert v1["services"] == {"health": "recovering"}
+        assert v1["checks"][0]["alerts"] == [
+            {
+                "key": "smoke_test_failure/health/eu",
+                "rule": "smoke_test_failure",
+                "region": "eu",
+                "state": alert_state,
+            }
+        ]
+        assert detail["status"] == "recovering"
+        assert [a["key"] for a in detail["alerts"]] == ["smoke_test_failure/health/eu"]
+        assert summary["components"][0]["status"] == "degraded_performance"
+        assert summary["status"]["indicator"] == "minor"
+        assert "All systems operational" not in page
+        assert '<span class="label minor">Recovering</span>' in page
+
+    def test_pending_and_inhibited_alerts_are_listed_but_change_nothing(
+        self, start_api: StartApi
+    ) -> None:
+        """A pending or inhibited alert is shown with the check; the check stays healthy."""
+        api = start_api(checks=HEALTH)
+        seed(api, result("health", "eu", Status.PASS, started_at=datetime.now(UTC)))
+        seed_alerts(
+            api,
+            state("smoke_test_failure", "health", "eu", state="pending"),
+            state("smoke_test_failure", "health", "us", state="inhibited"),
+            state("slow_api", "health", "eu", state="inactive"),
+        )
+        with api.client() as client:
+            v1 = client.get("/api/v1/status").json()
+            page = client.get("/").text
+        assert (v1["status"], v1["services"]) == ("healthy", {"health": "healthy"})
+        assert [(a["key"], a["state"]) for a in v1["checks"][0]["alerts"]] == [
+            ("smoke_test_failure/health/eu", "pending"),
+            ("smoke_test_failure/health/us", "inhibited"),
+        ]
+        assert "All systems operational" in page
+        assert "Inhibited" in page
+
+    def test_a_firing_alert_without_evidence_is_not_unknown(self, start_api: StartApi) -> None:
+        """Only errors since the alert fired: the check reads degraded, not "No data"."""
+        api = start_api(checks=HEALTH)
+        seed(api, result("health", "eu", Status.ERROR, started_at=datetime.now(UTC)))
+        seed_alerts(api, state("smoke_test_failure", "health", "eu"))
+        with api.client() as client:
+            v1 = client.get("/api/v1/status").json()
+        assert (v1["status"], v1["services"]) == ("degraded", {"health": "degraded"})
