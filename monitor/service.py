@@ -29,6 +29,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.config.loader import LoadedConfig, load_config
 from monitor.contract import Readiness, UnknownCheck
+from monitor.errors import ConfigError, ConfigProblem
 from monitor.leader import LeaseError, RegionLease
 from monitor.runner import CheckRun
 from monitor.runtime import Runtime, resolve_region
@@ -242,6 +243,8 @@ class Service:
             if self._stopped:
                 raise RuntimeError("the service is stopped")
             loaded = load_config(self.loaded.path, self._env)  # ConfigError: nothing changes
+            if self._scheduling:
+                require_declared_region(loaded, self._region)
             runtime = self._new_runtime(loaded)
             if not self._started:
                 self._gen = _Generation(runtime)
@@ -324,6 +327,23 @@ class Service:
 
     def _new_runtime(self, loaded: LoadedConfig) -> Runtime:
         return Runtime(loaded, region=self._region, log_stream=self._log_stream, env=self._env)
+
+
+def require_declared_region(loaded: LoadedConfig, region: str) -> None:
+    """``ConfigError`` when ``loaded`` declares regions and ``region`` is not among them.
+
+    The CLI refuses such a start; a reload must not slip into the same state, where this
+    instance would store results for a region the status page does not declare.
+    """
+    declared = loaded.config.regions
+    if declared and region not in declared:
+        problem = ConfigProblem(
+            file=str(loaded.path),
+            field="regions",
+            message=f"this instance's region {region!r} is not declared "
+            f"(regions: {', '.join(declared)}); restart it with --region to change region",
+        )
+        raise ConfigError([problem])
 
 
 async def _enter(runtime: Runtime) -> None:
