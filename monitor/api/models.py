@@ -177,13 +177,25 @@ class UptimeReport(Model):
 
 
 class Incident(Model):
+    """An alert's incident; ``started_at``/``resolved_at`` are when the alert fired and
+    resolved, the ``outage_*`` fields when the target actually failed and came back."""
+
     id: int
     check: str
-    region: str
-    started_at: datetime
-    resolved_at: datetime | None
+    region: str = Field(description="'*' for an alert evaluated over regions")
+    started_at: datetime = Field(description="when the alert fired")
+    resolved_at: datetime | None = Field(description="when the alert resolved")
     open: bool
     message: str
+    outage_started_at: datetime = Field(description="the start of the first failing run")
+    outage_ended_at: datetime | None = Field(
+        description="the start of the first passing run after the last failing one; "
+        "null while the incident is open"
+    )
+    duration_seconds: float = Field(
+        description="the outage's length (outage_started_at -> outage_ended_at, or now while "
+        "open): what the page shows"
+    )
 
 
 class IncidentList(Model):

@@ -17,6 +17,7 @@ from monitor.api.snapshot import ENDED_ALERT_STATES, CheckSnapshot, Snapshot, re
 from monitor.api.verdict import overall
 from monitor.contract import ServiceView
 from monitor.store import AlertStore, IncidentRecord, ResultRecord, StatsBucket
+from monitor.store.outages import OutageSpan, outage_spans
 
 DAYS = 90
 HOURS = 48
@@ -181,15 +182,17 @@ def sparkline(start: datetime, buckets: dict[datetime, StatsBucket]) -> Sparklin
     return Sparkline(lines, dots, title)
 
 
-def incident_row(record: IncidentRecord, now: datetime, scrubber: Scrubber) -> IncidentRow:
-    end = record.resolved_at or now
-    span = _span((end - record.started_at).total_seconds())
+def incident_row(
+    record: IncidentRecord, outage: OutageSpan, now: datetime, scrubber: Scrubber
+) -> IncidentRow:
+    """An incident as the outage it was: first failing run to first passing run."""
+    span = _span(outage.seconds(now))
     return IncidentRow(
         check=record.check,
         region=record.region,
         css="major" if record.open else "ok",
         label="Ongoing" if record.open else "Resolved",
-        started=_when(record.started_at),
+        started=_when(outage.started_at),
         span=f"for {span}" if record.open else f"lasted {span}",
         message=scrubber.text(record.message),
     )
@@ -292,7 +295,7 @@ def check_row(
 async def build_page(
     service: ServiceView, snapshot: Snapshot, *, title: str, scrubber: Scrubber
 ) -> PageView:
-    """Read the rollups and incidents the page needs (three queries) and lay them out."""
+    """Read the rollups, incidents and their outages the page needs and lay them out."""
     now = snapshot.taken_at.astimezone(UTC)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     first_day = today - timedelta(days=DAYS - 1)
@@ -307,6 +310,7 @@ async def build_page(
     incidents = await store.incidents(
         since=now - timedelta(days=INCIDENT_DAYS), limit=INCIDENTS_SHOWN
     )
+    outages = await outage_spans(store, incidents)
     dates = [(day, day.strftime("%Y-%m-%d")) for day in _days(first_day)]
     rows = [
         check_row(
@@ -326,6 +330,6 @@ async def build_page(
         label=OVERALL_LABEL[state],
         generated=_when(now),
         checks=rows,
-        incidents=[incident_row(r, now, scrubber) for r in incidents],
+        incidents=[incident_row(r, outages[r.id], now, scrubber) for r in incidents],
         alerts=await active_alerts(service, now, scrubber),
     )

@@ -18,6 +18,7 @@ from monitor.api.snapshot import CheckSnapshot, Snapshot
 from monitor.api.verdict import INDICATOR_TEXT, Component, Indicator, indicator
 from monitor.config.models import ApiSettings
 from monitor.store import IncidentRecord
+from monitor.store.outages import OutageSpan
 
 Impact = Literal["none", "minor", "major", "critical"]
 _IMPACT: dict[Component, Impact] = {
@@ -142,8 +143,10 @@ def summary_json(
     open_incidents: list[IncidentRecord],
     *,
     message: dict[int, str],
+    outages: dict[int, OutageSpan] | None = None,
 ) -> SummaryJson:
-    """The page, every component, and each open incident; ``message`` maps id -> safe text."""
+    """The page, every component, and each open incident; ``message`` maps id -> safe text,
+    ``outages`` id -> the outage (its start is the incident's ``started_at``)."""
     page = _page(snapshot, settings)
     components = {
         item.check.name: _component(item, n, snapshot, page.id)
@@ -155,6 +158,8 @@ def summary_json(
         if component is None:
             continue  # a check since removed or disabled: not on this page
         iid = str(record.id)
+        outage = (outages or {}).get(record.id)
+        began = outage.started_at if outage is not None else record.started_at
         update = IncidentUpdate(
             id=f"{iid}-1",
             status="investigating",
@@ -174,7 +179,7 @@ def summary_json(
                 resolved_at=None,
                 impact=_IMPACT[component.status],
                 shortlink=settings.public_url or "",
-                started_at=record.started_at,
+                started_at=began,
                 page_id=page.id,
                 incident_updates=[update],
                 components=[component],

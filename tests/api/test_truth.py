@@ -159,3 +159,35 @@ class TestCheckStateAgreesWithAlerts:
         with api.client() as client:
             v1 = client.get("/api/v1/status").json()
         assert (v1["status"], v1["services"]) == ("degraded", {"health": "degraded"})
+
+
+class TestIncidentDuration:
+    def test_an_incident_lasts_as_long_as_its_outage(self, start_api: StartApi) -> None:
+        """A 3-minute outage whose alert lingered 7 minutes reads 3 minutes, API and page."""
+        api = start_api(checks=HEALTH)
+        t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+        marks = "PPFFFPPPPPP"  # one run a minute: fails from minute 2, passes again at 5
+        statuses = {"P": Status.PASS, "F": Status.FAIL}
+        seed(
+            api,
+            *(
+                result("health", "eu", statuses[m], started_at=t0 + timedelta(minutes=n))
+                for n, m in enumerate(marks)
+            ),
+        )
+
+        async def incident() -> None:
+            store = api.service.store
+            fired = t0 + timedelta(minutes=3, seconds=30)
+            await store.open_incident("health", "eu", started_at=fired, message="got 503")
+            await store.resolve_incident("health", "eu", resolved_at=fired + timedelta(minutes=7))
+
+        api.call(incident)
+        with api.client() as client:
+            [body] = client.get("/api/v1/incidents").json()["incidents"]
+            page = client.get("/").text
+        assert datetime.fromisoformat(body["outage_started_at"]) == t0 + timedelta(minutes=2)
+        assert datetime.fromisoformat(body["outage_ended_at"]) == t0 + timedelta(minutes=5)
+        assert body["duration_seconds"] == 180.0
+        assert "lasted 3 min" in page
+        assert "lasted 7 min" not in page
