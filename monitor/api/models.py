@@ -190,7 +190,7 @@ class Incident(Model):
     outage_started_at: datetime = Field(description="the start of the first failing run")
     outage_ended_at: datetime | None = Field(
         description="the start of the first passing run after the last failing one; "
-        "null while the incident is open"
+        "null while the target still fails (an open incident can have one: recovering)"
     )
     duration_seconds: float = Field(
         description="the outage's length (outage_started_at -> outage_ended_at, or now while "

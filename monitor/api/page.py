@@ -187,13 +187,19 @@ def incident_row(
 ) -> IncidentRow:
     """An incident as the outage it was: first failing run to first passing run."""
     span = _span(outage.seconds(now))
+    if not record.open:
+        css, label, length = "ok", "Resolved", f"lasted {span}"
+    elif outage.ended_at is None:
+        css, label, length = "major", "Ongoing", f"for {span}"
+    else:
+        css, label, length = "minor", "Recovering", f"lasted {span}, recovery not confirmed yet"
     return IncidentRow(
         check=record.check,
         region=record.region,
-        css="major" if record.open else "ok",
-        label="Ongoing" if record.open else "Resolved",
+        css=css,
+        label=label,
         started=_when(outage.started_at),
-        span=f"for {span}" if record.open else f"lasted {span}",
+        span=length,
         message=scrubber.text(record.message),
     )
 

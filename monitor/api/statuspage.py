@@ -2,7 +2,8 @@
 
 Widgets, aggregators and chat bots that read a Statuspage page read smokewatch the
 same way.  Each enabled check is a component (id = the check's name); open incidents
-are listed as ``investigating``.  Statuspage has no "unknown": a check without
+are listed as ``investigating``, or ``monitoring`` once the check passes again while its
+alert awaits confirmation of the recovery.  Statuspage has no "unknown": a check without
 results is ``operational`` here (``/api/v1/status`` says ``unknown``).
 """
 
@@ -62,9 +63,12 @@ class SpComponent(_Model):
     only_show_if_degraded: bool = False
 
 
+IncidentStatus = Literal["investigating", "monitoring", "resolved"]
+
+
 class IncidentUpdate(_Model):
     id: str
-    status: Literal["investigating", "resolved"]
+    status: IncidentStatus
     body: str
     incident_id: str
     created_at: datetime
@@ -75,10 +79,10 @@ class IncidentUpdate(_Model):
 class SpIncident(_Model):
     id: str
     name: str
-    status: Literal["investigating", "resolved"]
+    status: IncidentStatus
     created_at: datetime
     updated_at: datetime
-    monitoring_at: None = None
+    monitoring_at: datetime | None = None
     resolved_at: datetime | None
     impact: Impact
     shortlink: str
@@ -160,9 +164,12 @@ def summary_json(
         iid = str(record.id)
         outage = (outages or {}).get(record.id)
         began = outage.started_at if outage is not None else record.started_at
+        # Passing again, the alert not resolved yet: Statuspage's "monitoring".
+        ended = outage.ended_at if outage is not None else None
+        status: IncidentStatus = "investigating" if ended is None else "monitoring"
         update = IncidentUpdate(
             id=f"{iid}-1",
-            status="investigating",
+            status=status,
             body=message[record.id],
             incident_id=iid,
             created_at=record.started_at,
@@ -173,9 +180,10 @@ def summary_json(
             SpIncident(
                 id=iid,
                 name=f"{record.check} failing in {record.region}",
-                status="investigating",
+                status=status,
                 created_at=record.started_at,
                 updated_at=record.started_at,
+                monitoring_at=ended,
                 resolved_at=None,
                 impact=_IMPACT[component.status],
                 shortlink=settings.public_url or "",

@@ -13,7 +13,9 @@ start of the first failing run to the start of the first passing run::
 
 ``started_at``: the first ``fail`` after the last good run (``pass`` or ``degraded``)
 at or before the incident opened.  ``ended_at``: the first good run after the last
-``fail`` at or before the incident resolved; ``None`` while the incident is open.
+``fail`` at or before the incident resolved.  An open incident whose check passes
+again (its alert recovering, not resolved yet) has its ``ended_at`` already; one
+still failing has ``None``.
 An incident of region ``*`` (an alert over regions) runs from the first region's
 outage start to the last region's end.
 Without a stored ``fail`` to go by (an alert on response time, results pruned), the
@@ -44,7 +46,7 @@ ALL_REGIONS = "*"
 
 @dataclass(frozen=True, slots=True)
 class OutageSpan:
-    """First failing run's start -> first passing run's start (``None``: not over yet)."""
+    """First failing run's start -> first passing run's start (``None``: still failing)."""
 
     started_at: datetime
     ended_at: datetime | None
@@ -92,10 +94,10 @@ async def _region_span(
     first_bad = await _edge(conn, where, BAD, after=last_good, until=opened)
     if first_bad is None:
         return None
-    if resolved is None:
-        return OutageSpan(first_bad, None)
     last_bad = await _edge(conn, where, BAD, latest=True, until=resolved)
     first_good = await _edge(conn, where, GOOD, after=last_bad, until=resolved)
+    if resolved is None:  # passing again, recovery not confirmed yet: the outage is over
+        return OutageSpan(first_bad, first_good)
     return OutageSpan(first_bad, first_good or resolved)
 
 
@@ -104,16 +106,18 @@ async def _edge(
     where: list[ColumnElement[bool]],
     statuses: tuple[str, ...],
     *,
-    until: datetime,
+    until: datetime | None,
     after: datetime | None = None,
     latest: bool = False,
 ) -> datetime | None:
     """The earliest (``latest``: the latest) start of a run with one of ``statuses`` in
-    ``(after, until]``; one indexed aggregate."""
+    ``(after, until]`` (``None``: unbounded); one indexed aggregate."""
     edge = func.max(results.c.started_at) if latest else func.min(results.c.started_at)
     query: Select[tuple[datetime | None]] = select(edge).where(
-        *where, results.c.status.in_(statuses), results.c.started_at <= until
+        *where, results.c.status.in_(statuses)
     )
+    if until is not None:
+        query = query.where(results.c.started_at <= until)
     if after is not None:
         query = query.where(results.c.started_at > after)
     found: datetime | None = await conn.scalar(query)

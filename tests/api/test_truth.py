@@ -191,3 +191,38 @@ class TestIncidentDuration:
         assert body["duration_seconds"] == 180.0
         assert "lasted 3 min" in page
         assert "lasted 7 min" not in page
+
+    def test_an_open_incident_passing_again_is_recovering(self, start_api: StartApi) -> None:
+        """Passing again, alert not resolved: the outage's length is known, Statuspage says
+        ``monitoring`` and the page says recovering."""
+        api = start_api(checks=HEALTH)
+        t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+        marks = "PPFFFP"
+        statuses = {"P": Status.PASS, "F": Status.FAIL}
+        seed(
+            api,
+            *(
+                result("health", "eu", statuses[m], started_at=t0 + timedelta(minutes=n))
+                for n, m in enumerate(marks)
+            ),
+        )
+
+        async def incident() -> None:
+            fired = t0 + timedelta(minutes=3, seconds=30)
+            await api.service.store.open_incident(
+                "health", "eu", started_at=fired, message="got 503"
+            )
+
+        api.call(incident)
+        seed_alerts(api, state("smoke_test_failure", "health", "eu", state="recovering"))
+        with api.client() as client:
+            [body] = client.get("/api/v1/incidents").json()["incidents"]
+            [sp] = client.get("/api/v2/summary.json").json()["incidents"]
+            page = client.get("/").text
+        assert body["open"] is True
+        assert datetime.fromisoformat(body["outage_ended_at"]) == t0 + timedelta(minutes=5)
+        assert body["duration_seconds"] == 180.0
+        assert (sp["status"], sp["incident_updates"][0]["status"]) == ("monitoring", "monitoring")
+        assert datetime.fromisoformat(sp["started_at"]) == t0 + timedelta(minutes=2)
+        assert datetime.fromisoformat(sp["monitoring_at"]) == t0 + timedelta(minutes=5)
+        assert "lasted 3 min, recovery not confirmed yet" in page

@@ -45,7 +45,9 @@ class TestOutageSpan:
             ("PPFFPFFPP", 3, 8, (2, 7)),  # a pass between fails: the outage ends at the last
             ("FFFPP", 1, 3, (0, 3)),  # no pass before: the first fail starts it
             ("PPDFFDD", 4, 5, (3, 5)),  # degraded is up
-            ("PPFFF", 3, None, (2, None)),  # open: not over yet
+            ("PPFFF", 3, None, (2, None)),  # open and still failing: not over yet
+            ("PPFFFP", 3, None, (2, 5)),  # open, passing again: over, recovery unconfirmed
+            ("PPFFFPF", 3, None, (2, None)),  # open, relapsed: not over
         ],
         ids=[
             "two-of-three",
@@ -56,6 +58,8 @@ class TestOutageSpan:
             "from-start",
             "degraded-is-up",
             "open",
+            "open-recovering",
+            "open-relapsed",
         ],
     )
     async def test_first_failing_to_first_passing_run(

@@ -46,7 +46,8 @@ def router(ctx: ApiContext) -> APIRouter:
         responses=errors(*READ_ERRORS),
     )
     async def get_summary_json() -> Response:
-        """One component per enabled check; open incidents as ``investigating``."""
+        """One component per enabled check; open incidents as ``investigating`` (``monitoring``
+        once the check passes again, its recovery not confirmed yet)."""
         return json_bytes(await ctx.cached("v2/summary", render_summary))
 
     return api
