@@ -132,7 +132,9 @@ async def take_snapshot(service: ServiceView, *, now: datetime | None = None) ->
         by_check[record.check][record.region] = record
     alerts = await read_alerts(service)
     checks: list[CheckSnapshot] = []
-    regions = {*config.regions, service.region}
+    regions = set(config.regions)
+    if not config.regions or service.region in config.regions:
+        regions.add(service.region)  # an API-only instance started without --region adds nothing
     for check in config.checks:
         if not check.enabled:
             continue

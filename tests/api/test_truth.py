@@ -37,6 +37,12 @@ class TestUndeclaredRegion:
         assert "All systems operational" not in page
         assert "undeclared region" in page
 
+    def test_an_api_only_instance_adds_no_region_of_its_own(self, start_api: StartApi) -> None:
+        """An instance serving as 'local' beside declared regions lists only what it heard."""
+        api = start_api(checks=HEALTH, extra="regions: [eu-west-1]\n", region="local")
+        with api.client() as client:
+            assert client.get("/api/v1/status").json()["regions"] == ["eu-west-1"]
+
     def test_an_old_result_of_a_removed_region_stops_counting(self, start_api: StartApi) -> None:
         """An undeclared region's result older than three intervals is shown but not counted."""
         api = start_api(checks=HEALTH, extra="regions: [eu]\n", region="eu")
