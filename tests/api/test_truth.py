@@ -4,17 +4,29 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import structlog
 
+from examples.demo_target import DemoTargetThread
+from monitor.alerting.engine import Engine
 from monitor.api.verdict import CheckState, Component, Verdict, overall, with_alerts
+from monitor.config.loader import load_config
 from monitor.store import AlertStateRecord, AlertStore
 from monitor.store.alert_records import StateWrite
 from probes.base import Status
-from tests.api.conftest import LiveApi, StartApi, result, seed
+from tests.api.conftest import LiveApi, RuntimeService, StartApi, config_yaml, result, seed
 from tests.api.test_alerts import state
 
 HEALTH = "- {name: health, kind: http, url: '${TARGET}/health'}\n"
+RULE = """\
+alerts:
+  - name: smoke_test_failure
+    condition: smoke_test.success < 0.9
+    window: 10m
+    resolve_after: 2
+"""
 
 
 class TestUndeclaredRegion:
@@ -232,3 +244,43 @@ class TestIncidentDuration:
         assert datetime.fromisoformat(sp["started_at"]) == t0 + timedelta(minutes=2)
         assert datetime.fromisoformat(sp["monitoring_at"]) == t0 + timedelta(minutes=5)
         assert "lasted 3 min, recovery not confirmed yet" in page
+
+
+class TestThroughTheEngine:
+    def test_the_engine_firing_after_a_recovery_reads_recovering(
+        self, tmp_path: Path, served: DemoTargetThread
+    ) -> None:
+        """Three failures fire the real engine's alert; one pass later the check is recovering,
+        not operational, until the alert resolves."""
+        (tmp_path / "smokewatch.yaml").write_text(
+            config_yaml(tmp_path / "results.db", checks=HEALTH).replace(
+                "alert_rules: null", "alert_rules: alert-rules.yaml"
+            )
+        )
+        (tmp_path / "alert-rules.yaml").write_text(RULE)
+        env = {"TARGET": served.url}
+        loaded = load_config(tmp_path / "smokewatch.yaml", env)
+        api = LiveApi(RuntimeService(loaded, region="eu", env=env))
+        api.start()
+        try:
+            now = datetime.now(UTC)
+            engine = Engine(loaded, AlertStore(api.service.store), log=structlog.get_logger())
+            seed(
+                api,
+                *(
+                    result("health", "eu", Status.FAIL, started_at=now - timedelta(minutes=m))
+                    for m in (4, 3, 2)
+                ),
+            )
+            api.call(lambda: engine.evaluate(now - timedelta(minutes=2)))
+            seed(api, result("health", "eu", Status.PASS, started_at=now - timedelta(minutes=1)))
+            api.call(lambda: engine.evaluate(now - timedelta(minutes=1)))
+            with api.client() as client:
+                v1 = client.get("/api/v1/status").json()
+                page = client.get("/").text
+        finally:
+            api.stop()
+        [alert] = v1["checks"][0]["alerts"]
+        assert alert["state"] in ("firing", "recovering")
+        assert (v1["status"], v1["services"]) == ("degraded", {"health": "recovering"})
+        assert "All systems operational" not in page
