@@ -129,6 +129,10 @@ class TestCheckStateAgreesWithAlerts:
             summary = client.get("/api/v2/summary.json").json()
             detail = client.get("/api/v1/checks/health").json()
             page = client.get("/").text
+            listed = client.get("/api/v1/alerts").json()["alerts"]
+        assert [(a["key"], a["state"]) for a in listed] == [
+            ("smoke_test_failure/health/eu", alert_state)
+        ]
         assert v1["status"] == "degraded"
         assert v1["services"] == {"health": "recovering"}
         assert v1["checks"][0]["alerts"] == [
@@ -161,6 +165,11 @@ class TestCheckStateAgreesWithAlerts:
         with api.client() as client:
             v1 = client.get("/api/v1/status").json()
             page = client.get("/").text
+            listed = client.get("/api/v1/alerts").json()["alerts"]
+        assert [(a["key"], a["state"]) for a in listed] == [
+            ("smoke_test_failure/health/eu", "pending"),
+            ("smoke_test_failure/health/us", "inhibited"),
+        ]
         assert (v1["status"], v1["services"]) == ("healthy", {"health": "healthy"})
         assert [(a["key"], a["state"]) for a in v1["checks"][0]["alerts"]] == [
             ("smoke_test_failure/health/eu", "pending"),
