@@ -66,6 +66,7 @@ class OutboxRecord:
     delivered_at: datetime | None
     failed_at: datetime | None
     last_error: str | None
+    claimed_by: str | None = None  # the owner id of the deliverer holding the claim
 
     @property
     def status(self) -> Literal["pending", "delivered", "failed"]:

@@ -108,6 +108,7 @@ def outbox_of(row: RowMapping) -> OutboxRecord:
         delivered_at=row["delivered_at"],
         failed_at=row["failed_at"],
         last_error=row["last_error"],
+        claimed_by=row["claimed_by"],
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Dialect,
@@ -206,6 +207,7 @@ outbox = Table(
     Column("delivered_at", UTCDateTime(), nullable=True),
     Column("failed_at", UTCDateTime(), nullable=True),
     Column("last_error", Text(), nullable=True),
+    Column("claimed_by", String(200), nullable=True),  # owner id of the claim (0007)
     sqlite_autoincrement=True,
 )
 # The deliverer's poll: undelivered, unfailed rows by due time.
@@ -217,6 +219,26 @@ Index(
     postgresql_where=OUTBOX_PENDING_WHERE,
 )
 Index("ix_outbox_created_at", outbox.c.created_at)
+
+# One row, made with the schema: a random id that is part of every notification key, so
+# no two databases (installations) ever make the same key.
+installation = Table(
+    "installation",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=False),
+    Column("installation_id", String(32), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    CheckConstraint("id = 1", name="ck_installation_single_row"),
+)
+
+# Each deliverer's heartbeat: a claim whose owner's heartbeat is older than the owner
+# timeout (or gone) can be taken back before its lease runs out.
+outbox_owners = Table(
+    "outbox_owners",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+)
 
 silences = Table(
     "silences",
