@@ -104,6 +104,7 @@ class Engine:
         report = EvaluationReport()
         if not plan:
             return report
+        installation = await self._alerts.installation_id()  # part of every notification key
         # States first (see the module docstring), then silences and results.
         stored = await self._alerts.states({rule.name for rule, _ in plan})
         silences = await self._alerts.silences(active_at=now)
@@ -118,7 +119,13 @@ class Engine:
                 for group, by_region in self._groups(rule, check, records, now, stored):
                     report.groups += 1
                     await self._advance(
-                        group, by_region, stored=stored, silences=silences, now=now, report=report
+                        group,
+                        by_region,
+                        stored=stored,
+                        silences=silences,
+                        now=now,
+                        report=report,
+                        installation=installation,
                     )
         if report.notifications and self._on_written is not None:
             self._on_written()
@@ -166,6 +173,7 @@ class Engine:
         silences: Sequence[SilenceRecord],
         now: datetime,
         report: EvaluationReport,
+        installation: str,
     ) -> None:
         rule = group.rule
         prev = stored.get(group.alert_key)
@@ -195,6 +203,7 @@ class Engine:
                 labels=labels,
                 status_page_url=self._status_page_url,
                 redactor=self._redactor,
+                installation=installation,
             )
         write = StateWrite(
             state=done.state,

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.alerting.deliverer import Deliverer, DeliveryReport
@@ -35,6 +35,7 @@ from monitor.store.errors import StoreError
 
 STOP_GRACE_S = 5.0
 PRUNE_EVERY_S = 3600.0
+OWNERS_RETENTION = timedelta(days=1)  # heartbeats of deliverers long gone (restarts, run --once)
 
 
 def utc_now() -> datetime:
@@ -161,3 +162,4 @@ class Alerting:
             return
         self._pruned_at = now
         await self.alerts.prune_outbox(self._clock() - self.settings.outbox_retention)
+        await self.alerts.prune_owners(self._clock() - OWNERS_RETENTION)

@@ -3,8 +3,10 @@
     alerts = AlertStore(store)                  # shares the ResultStore's engine
     states = await alerts.states(["smoke_test_failure"])
     applied = await alerts.apply(write)         # CAS on version + outbox rows + incident, one tx
-    rows = await alerts.due(now, channels={"slack"})
-    if await alerts.claim(row.id, now=now, until=now + lease) is not None: ...send...
+    await alerts.heartbeat(owner, at=now)      # the deliverer is alive (every few seconds)
+    rows = await alerts.due(now, channels={"slack"}, owner_timeout=timeout)
+    if await alerts.claim(row.id, now=now, until=now + lease, owner=owner,
+                          owner_timeout=timeout) is not None: ...send...
     await alerts.delivered(row.id, at=now)
 
 Every state change is a compare-and-set on ``alert_states.version`` in the same
@@ -12,7 +14,10 @@ transaction as its outbox rows, so evaluators racing on one database (several
 regions on one PostgreSQL) apply each transition once: the loser updates no row
 and writes nothing.  Outbox rows are claimed with a lease before sending, so
 deliverers racing on one database send each row once (and again only if the
-sender died after sending but before marking it delivered).
+sender died after sending but before marking it delivered).  A claim names its owner
+(one id per deliverer process); an owner writes a heartbeat every few seconds, and a
+claim whose owner's heartbeat is older than ``owner_timeout`` (or gone) is free at
+once, lease or not: a killed process's rows are sent again within seconds.
 """
 
 from __future__ import annotations
@@ -231,23 +236,18 @@ class AlertStore:
                 )
             )
 
-    async def release_owned(self, owner: str) -> int:
-        """Free every pending row claimed by ``owner`` (a restarted owner's earlier claims);
-        returns how many.  Their next attempt is due at once."""
-        o = outbox.c
-        query = (
-            update(outbox)
-            .where(o.claimed_by == owner, o.delivered_at.is_(None), o.failed_at.is_(None))
-            .values(claimed_until=None, claimed_by=None)
-        )
-        async with self._store.connection("releasing a deliverer's claims", write=True) as conn:
-            return (await conn.execute(query)).rowcount
-
     async def forget_owner(self, owner: str) -> None:
         """Remove ``owner``'s heartbeat (a clean stop): its leftover claims are free at once."""
         query = delete(outbox_owners).where(outbox_owners.c.owner == owner)
         async with self._store.connection("removing a deliverer heartbeat", write=True) as conn:
             await conn.execute(query)
+
+    async def prune_owners(self, older_than: datetime) -> int:
+        """Delete heartbeats of owners silent since before ``older_than``; returns how many."""
+        require_aware(older_than, "older_than")
+        query = delete(outbox_owners).where(outbox_owners.c.heartbeat_at < older_than)
+        async with self._store.connection("pruning deliverer heartbeats", write=True) as conn:
+            return (await conn.execute(query)).rowcount
 
     async def delivered(self, row_id: int, *, at: datetime) -> None:
         """Mark row ``row_id`` delivered."""

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP
 
+from monitor.alerting.outbox import incident_id, outbox_key
 from monitor.store import AlertStore, OutboxRecord, ResultStore
 from tests.alerting.notifiers.servers import HOST, MailHandler, Received, free_port
 from tests.service.conftest import ServeProcess
@@ -178,6 +179,22 @@ async def outbox(db: str) -> list[OutboxRecord]:
     finally:
         await store.close()
     return sorted(rows, key=lambda r: r.id)
+
+
+async def installation(db: str) -> str:
+    """The installation id the service's database was made with."""
+    store = await ResultStore.open(db, migrate=False)
+    try:
+        return await AlertStore(store).installation_id()
+    finally:
+        await store.close()
+
+
+def expected_key(installation: str, row: OutboxRecord, seq: int) -> str:
+    """What the key of ``row`` must be: its installation, incident start, number, kind, target."""
+    since = datetime.fromisoformat(row.payload["since"])
+    incident = incident_id(installation, row.alert_key, since)
+    return outbox_key(incident, seq, row.payload["kind"], row.target)
 
 
 # --- SMTP ------------------------------------------------------------------------------

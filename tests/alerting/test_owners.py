@@ -1,0 +1,193 @@
+"""Claims by owner, on both backends: a claim is held while its owner's heartbeat is fresh and
+its lease runs; an owner silent for ``owner_timeout`` (killed) or forgotten (stopped
+cleanly) is gone and its claims are free at once, lease or not."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from monitor.alerting.deliverer import new_owner
+from monitor.alerting.notification import Notification
+from monitor.alerting.settings import AlertingSettings, DeliverySettings
+from monitor.store import AlertStore, ResultStore
+from monitor.store.alert_records import OutboxRecord
+from tests.alerting.conftest import MakeHarness, at, loaded_config, result
+from tests.alerting.test_alert_store import firing_write
+from tests.alerting.test_engine import down
+from tests.alerting.webhook import WebhookNotifier, WebhookReceiver
+from tests.store.factory import table_rows
+
+TIMEOUT = timedelta(seconds=10)
+LEASE = timedelta(minutes=2)
+A, B = "host-a/1/aaaa", "host-b/2/bbbb"
+
+
+async def one_row(alerts: AlertStore) -> OutboxRecord:
+    assert await alerts.apply(firing_write(None, "a" * 64))
+    (row,) = await alerts.outbox_rows()
+    return row
+
+
+async def claim(alerts: AlertStore, row: OutboxRecord, owner: str, seconds: float) -> int | None:
+    now = at(0) + timedelta(seconds=seconds)
+    return await alerts.claim(
+        row.id, now=now, until=now + LEASE, owner=owner, owner_timeout=TIMEOUT
+    )
+
+
+async def due(alerts: AlertStore, seconds: float) -> list[int]:
+    now = at(0) + timedelta(seconds=seconds)
+    rows = await alerts.due(now, channels={"webhook"}, owner_timeout=TIMEOUT)
+    return [r.id for r in rows]
+
+
+class TestClaimsByOwner:
+    async def test_live_owner_keeps_its_claim(self, store: ResultStore) -> None:
+        """While A's heartbeat is fresh and the lease runs, B neither sees nor takes A's row."""
+        alerts = AlertStore(store)
+        row = await one_row(alerts)
+        await alerts.heartbeat(A, at=at(0))
+        assert await claim(alerts, row, A, 0) == 1
+        (claimed,) = await alerts.outbox_rows()
+        assert claimed.claimed_by == A
+        await alerts.heartbeat(A, at=at(0) + timedelta(seconds=8))
+        assert await due(alerts, 15) == []
+        assert await claim(alerts, row, B, 15) is None
+
+    async def test_silent_owner_is_gone(self, store: ResultStore) -> None:
+        """A's last heartbeat older than owner_timeout: its row is due and B takes it at once,
+        long before the lease would run out; the attempt counts."""
+        alerts = AlertStore(store)
+        row = await one_row(alerts)
+        await alerts.heartbeat(A, at=at(0))
+        assert await claim(alerts, row, A, 0) == 1
+        assert await due(alerts, 9) == []
+        assert await due(alerts, 11) == [row.id]
+        assert await claim(alerts, row, B, 11) == 2
+        (taken,) = await alerts.outbox_rows()
+        assert taken.claimed_by == B
+
+    async def test_forgotten_owner_is_gone_at_once(self, store: ResultStore) -> None:
+        """A stopped cleanly (its heartbeat removed): its leftover claim is free at once."""
+        alerts = AlertStore(store)
+        row = await one_row(alerts)
+        await alerts.heartbeat(A, at=at(0))
+        assert await claim(alerts, row, A, 0) == 1
+        await alerts.forget_owner(A)
+        assert await claim(alerts, row, B, 1) == 2
+
+    async def test_claim_without_owner_waits_for_its_lease(self, store: ResultStore) -> None:
+        """A claim naming no owner (made before owners existed) is held for its whole lease."""
+        alerts = AlertStore(store)
+        row = await one_row(alerts)
+        assert await alerts.claim(row.id, now=at(0), until=at(0) + LEASE) == 1
+        assert await claim(alerts, row, B, 60) is None
+        assert await claim(alerts, row, B, LEASE.total_seconds() + 1) == 2
+
+    async def test_finishing_clears_the_owner(self, store: ResultStore) -> None:
+        """A retry or a failure releases the row: no owner, no lease."""
+        alerts = AlertStore(store)
+        row = await one_row(alerts)
+        await alerts.heartbeat(A, at=at(0))
+        assert await claim(alerts, row, A, 0) == 1
+        await alerts.retry_later(row.id, at=at(0), error="503")
+        (released,) = await alerts.outbox_rows()
+        assert (released.claimed_by, released.claimed_until) == (None, None)
+
+    async def test_prune_owners_drops_only_old_heartbeats(self, store: ResultStore) -> None:
+        """Heartbeats older than the cut-off go; newer ones stay (and keep their claims)."""
+        alerts = AlertStore(store)
+        await alerts.heartbeat(A, at=at(0))
+        await alerts.heartbeat(B, at=at(60))
+        assert await alerts.prune_owners(at(30)) == 1
+        assert await alerts.prune_owners(at(30)) == 0
+
+
+class StallingNotifier:
+    """A webhook notifier that never answers (the process is killed mid-send)."""
+
+    channel = "webhook"
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+
+    async def send(self, notification: Notification) -> None:
+        self.started.set()
+        await asyncio.sleep(3600)
+
+    async def close(self) -> None:
+        return None
+
+
+class TestDeliverersHandOver:
+    async def test_row_of_a_killed_deliverer_is_sent_within_owner_timeout(
+        self, make_harness: MakeHarness, receiver: WebhookReceiver
+    ) -> None:
+        """Deliverer A claims the row and hangs mid-send (killed); B sends it once A's heartbeat
+        is owner_timeout old, and not before; with the key the row was written with."""
+        settings = AlertingSettings(delivery=DeliverySettings(owner_timeout=TIMEOUT))
+        stalled = StallingNotifier()
+        first = await make_harness(
+            loaded_config(down()), notifiers={"webhook": stalled}, settings=settings
+        )
+        await first.add(result("api", "eu", 0, "fail"))
+        await first.evaluate(0)
+        killed = asyncio.create_task(first.alerting.deliver_due())
+        await stalled.started.wait()
+        killed.cancel()  # what SIGKILL leaves: the claim, the last heartbeat
+        second = await make_harness(
+            loaded_config(down()),
+            notifiers={"webhook": WebhookNotifier(receiver.url)},
+            settings=settings,
+        )
+        (row,) = await second.outbox()
+        assert row.claimed_by == first.alerting.deliverer.owner
+        second.clock.advance(seconds=9)
+        assert (await second.alerting.deliver_due()).delivered == 0
+        second.clock.advance(seconds=2)
+        assert (await second.alerting.deliver_due()).delivered == 1
+        assert receiver.keys() == [row.key]
+
+    async def test_clean_stop_forgets_the_heartbeat(
+        self, make_harness: MakeHarness, store_url: str
+    ) -> None:
+        """The deliver loop writes its heartbeat; stopping it removes the heartbeat."""
+        harness = await make_harness(
+            loaded_config(down()), notifiers={"webhook": StallingNotifier()}
+        )
+        owner = harness.alerting.deliverer.owner
+
+        async def owners() -> list[str]:
+            return [
+                str(o) for (o,) in await table_rows(store_url, "SELECT owner FROM outbox_owners")
+            ]
+
+        await harness.alerting.start()
+        for _ in range(200):
+            if await owners():
+                break
+            await asyncio.sleep(0.05)
+        assert await owners() == [owner]
+        await harness.alerting.stop(grace_s=1.0)
+        assert await owners() == []
+
+
+class TestOwnerIds:
+    def test_each_deliverer_is_a_new_owner(self) -> None:
+        """host/pid/random: two deliverers in one process are two owners."""
+        one, two = new_owner(), new_owner()
+        assert one != two
+        assert one.rsplit("/", 1)[0] == two.rsplit("/", 1)[0]
+
+    @pytest.mark.parametrize(
+        ("timeout", "error"),
+        [("1s", "owner_timeout must be at least 2s"), ("2m", "at most half the claim_lease")],
+        ids=["too-short", "longer-than-a-send"],
+    )
+    def test_owner_timeout_is_bounded(self, timeout: str, error: str) -> None:
+        """owner_timeout is at least 2 s and at most half the lease (a send's cut-off)."""
+        with pytest.raises(ValueError, match=error):
+            DeliverySettings.model_validate({"owner_timeout": timeout})
