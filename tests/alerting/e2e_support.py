@@ -75,7 +75,7 @@ alerting:
   delivery:
     backoff: {{initial: 500ms, factor: 2, max: 1s}}
     poll_interval: 200ms
-    max_attempts: 100
+    max_attempts: 100{delivery}
   channels: {channels}
 checks:
   - name: {check}
@@ -97,10 +97,16 @@ alerts:
 
 
 def write_config(
-    directory: Path, *, db: str, channels: dict[str, Any], notify: Sequence[str]
+    directory: Path,
+    *,
+    db: str,
+    channels: dict[str, Any],
+    notify: Sequence[str],
+    delivery: dict[str, str] | None = None,
 ) -> Path:
     """``smokewatch.yaml`` (one check on the demo target's /health, 1 s apart) and the
-    spec's failure rule over a short window in ``alert-rules.yaml`` next to it."""
+    spec's failure rule over a short window in ``alert-rules.yaml`` next to it;
+    ``delivery``: more ``alerting.delivery`` settings."""
     rules = directory / "alert-rules.yaml"
     rules.write_text(
         RULES.format(
@@ -119,6 +125,7 @@ def write_config(
             rules=rules,
             channels=json.dumps(channels),  # JSON is YAML (flow style)
             check=CHECK,
+            delivery="".join(f"\n    {k}: {v}" for k, v in (delivery or {}).items()),
         )
     )
     return config
