@@ -182,12 +182,7 @@ class TestOwnerIds:
         assert one != two
         assert one.rsplit("/", 1)[0] == two.rsplit("/", 1)[0]
 
-    @pytest.mark.parametrize(
-        ("timeout", "error"),
-        [("1s", "owner_timeout must be at least 2s"), ("2m", "at most half the claim_lease")],
-        ids=["too-short", "longer-than-a-send"],
-    )
-    def test_owner_timeout_is_bounded(self, timeout: str, error: str) -> None:
-        """owner_timeout is at least 2 s and at most half the lease (a send's cut-off)."""
-        with pytest.raises(ValueError, match=error):
-            DeliverySettings.model_validate({"owner_timeout": timeout})
+    def test_owner_timeout_has_a_floor(self) -> None:
+        """owner_timeout is at least 2 s (a heartbeat every half second at most)."""
+        with pytest.raises(ValueError, match="owner_timeout must be at least 2s"):
+            DeliverySettings.model_validate({"owner_timeout": "1s"})
