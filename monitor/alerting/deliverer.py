@@ -23,7 +23,12 @@ before marking sends it again, with the same ``key``: at-least-once to the chann
 deduplicated by the receivers that can (e-mail ``Message-ID``, webhook
 ``Idempotency-Key``, PagerDuty ``dedup_key``); Slack cannot, so its duplicate window
 is the send itself: the row is marked delivered right after the answer.  A send is
-cut off at half the lease, so a live sender never loses its claim mid-send.
+cut off at half the lease, so a live sender never loses its claim mid-send, and
+marking a sent row delivered is retried through a store failure (for ``owner_timeout``).
+
+Clocks: heartbeats and leases are written and compared in the instances' own clocks,
+so instances sharing a database must agree within a few seconds (less than
+``owner_timeout`` minus a heartbeat interval), or one may take a live owner's claim.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ from monitor.store.errors import StoreError
 BATCH = 50
 DRAIN_MIN_SLEEP_S = 0.05
 HOST_CHARS = 100
+MARK_RETRY_S = 0.25
 
 
 def new_owner() -> str:
@@ -201,7 +207,7 @@ class Deliverer:
             notification = Notification.from_json(row.payload)
             error, retryable, retry_after = await self._send(notification)
             if error is None:
-                await self._alerts.delivered(row.id, at=self._clock())
+                await self._mark_delivered(row)
                 self._log.info(
                     "alert.delivered",
                     alert=row.alert_key,
@@ -232,6 +238,22 @@ class Deliverer:
                 reason=error,
             )
             return "retrying"
+
+    async def _mark_delivered(self, row: OutboxRecord) -> None:
+        """Mark ``row`` delivered, retrying through a store failure for up to ``owner_timeout``
+        (after which another instance may take the row anyway): a sent row left unmarked is
+        sent again, a duplicate where the channel cannot deduplicate (Slack)."""
+        deadline = time.monotonic() + self._settings.owner_timeout.total_seconds()
+        while True:
+            try:
+                await self._alerts.delivered(row.id, at=self._clock())
+            except StoreError as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                self._log.warning("alert.mark_retry", alert=row.alert_key, reason=str(exc))
+                await asyncio.sleep(MARK_RETRY_S)
+            else:
+                return
 
     async def _send(self, notification: Notification) -> tuple[str | None, bool, float | None]:
         """``(error, retryable, retry_after_s)``; ``error`` is ``None`` when it was delivered."""

@@ -1,20 +1,29 @@
 """Claims by owner, on both backends: a claim is held while its owner's heartbeat is fresh and
 its lease runs; an owner silent for ``owner_timeout`` (killed) or forgotten (stopped
-cleanly) is gone and its claims are free at once, lease or not."""
+cleanly) is gone and its claims are free at once, lease or not; a sent row is marked
+delivered through a store failure, so it is not sent again."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import sqlite3
+import threading
+import time
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from monitor.alerting.deliverer import new_owner
+from monitor.alerting.hub import Alerting
 from monitor.alerting.notification import Notification
 from monitor.alerting.settings import AlertingSettings, DeliverySettings
 from monitor.store import AlertStore, ResultStore
 from monitor.store.alert_records import OutboxRecord
-from tests.alerting.conftest import MakeHarness, at, loaded_config, result
+from monitor.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from tests.alerting.conftest import Clock, MakeHarness, at, loaded_config, result
 from tests.alerting.test_alert_store import firing_write
 from tests.alerting.test_engine import down
 from tests.alerting.webhook import WebhookNotifier, WebhookReceiver
@@ -186,3 +195,70 @@ class TestOwnerIds:
         """owner_timeout is at least 2 s (a heartbeat every half second at most)."""
         with pytest.raises(ValueError, match="owner_timeout must be at least 2s"):
             DeliverySettings.model_validate({"owner_timeout": "1s"})
+
+
+class LockingNotifier:
+    """Sends through ``inner``, then holds SQLite's write lock on ``path`` for ``hold_s`` (longer
+    than the store's busy timeout): marking the row delivered fails at first."""
+
+    channel = "webhook"
+
+    def __init__(self, inner: WebhookNotifier, path: Path, hold_s: float) -> None:
+        self._inner = inner
+        self._path = path
+        self._hold_s = hold_s
+        self.thread: threading.Thread | None = None
+
+    async def send(self, notification: Notification) -> None:
+        await self._inner.send(notification)
+        locked = threading.Event()
+
+        def hold() -> None:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                locked.set()
+                time.sleep(self._hold_s)
+                conn.rollback()
+            finally:
+                conn.close()
+
+        self.thread = threading.Thread(target=hold)
+        self.thread.start()
+        assert await asyncio.to_thread(locked.wait, 10)
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+class TestMarking:
+    async def test_sent_row_is_marked_through_a_store_failure(
+        self, tmp_path: Path, log: Any, log_stream: io.StringIO, receiver: WebhookReceiver
+    ) -> None:
+        """The store refuses to mark a sent row (SQLite locked past its busy timeout): the mark
+        is retried until it lands, so the row is never sent again (Slack could not tell)."""
+        path = tmp_path / "results.db"
+        notifier = LockingNotifier(
+            WebhookNotifier(receiver.url), path, SQLITE_BUSY_TIMEOUT_MS / 1000 + 1
+        )
+        async with await ResultStore.open(f"sqlite:///{path}") as store:
+            await store.add(result("api", "eu", 0, "fail"))
+            hub = Alerting(
+                loaded_config(down()),
+                store,
+                {"webhook": notifier},
+                settings=AlertingSettings(),
+                log=log,
+                clock=Clock(),
+            )
+            await hub.evaluate()
+            try:
+                assert (await hub.deliver_due()).delivered == 1
+            finally:
+                await hub.stop(grace_s=1.0)
+                if notifier.thread is not None:
+                    notifier.thread.join()
+            (row,) = await hub.alerts.outbox_rows()
+        assert row.status == "delivered"
+        assert receiver.keys() == [row.key]
+        assert "alert.mark_retry" in log_stream.getvalue()
