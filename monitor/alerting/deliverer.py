@@ -179,6 +179,8 @@ class Deliverer:
                 await self._heartbeat(self._clock(), force=True)
             except StoreError as exc:
                 self._log.warning("alert.heartbeat_failed", owner=self.owner, reason=str(exc))
+            except Exception as exc:  # noqa: BLE001 -- the heartbeat must outlive any one failure
+                self._log.exception("alert.heartbeat_error", error=type(exc).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), timeout=every)
 
