@@ -123,7 +123,11 @@ class Deliverer:
 
     async def run(self, *, stopping: asyncio.Event) -> None:
         """Deliver until ``stopping`` is set: a pass per poll interval or wake-up, and a
-        heartbeat beside; a clean stop removes the heartbeat (leftover claims free at once)."""
+        heartbeat beside; a clean stop removes the heartbeat (leftover claims free at once).
+        Without notifiers nothing is claimed: no heartbeat is written."""
+        if not self._notifiers:
+            await self._passes(stopping)
+            return
         beats = asyncio.create_task(self._beating(stopping), name="smokewatch-heartbeat")
         try:
             await self._passes(stopping)

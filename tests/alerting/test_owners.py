@@ -183,6 +183,16 @@ class TestDeliverersHandOver:
         await harness.alerting.stop(grace_s=1.0)
         assert await owners() == []
 
+    async def test_no_notifiers_no_heartbeat(
+        self, make_harness: MakeHarness, store_url: str
+    ) -> None:
+        """A deliverer without notifiers claims nothing and writes no heartbeat."""
+        harness = await make_harness(loaded_config(down()))
+        await harness.alerting.start()
+        await asyncio.sleep(0.5)  # a heartbeat would be written at once
+        assert await table_rows(store_url, "SELECT owner FROM outbox_owners") == []
+        await harness.alerting.stop(grace_s=1.0)
+
 
 class TestOwnerIds:
     def test_each_deliverer_is_a_new_owner(self) -> None:
