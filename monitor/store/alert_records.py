@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-AlertState = Literal["inactive", "pending", "firing"]
-Notified = Literal["none", "firing"]
+AlertState = Literal["inactive", "pending", "firing", "recovering"]
+Notified = Literal["none", "firing", "flapping"]
+FIRING_STATES = frozenset({"firing", "recovering"})  # notified, and holding an incident open
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +21,12 @@ class AlertStateRecord:
     ``evidence`` fingerprints the results behind the last counted evaluation: a good
     evaluation counts toward ``resolve_after`` only over different results.
     ``notified`` is what was last *notified* (``firing`` from the firing/no-data
-    notification until the resolved one); ``seq`` counts notification events, and
-    ``version`` counts writes (compare-and-set).
+    notification until the resolved one, ``flapping`` from the flapping one until it
+    settles); ``seq`` counts notification events, and ``version`` counts writes
+    (compare-and-set).  ``recovering``: firing, with good runs awaiting confirmation.
+    ``outage_started_at``/``outage_ended_at`` bound the outage (first failing run's
+    start, first passing run's start); ``flips`` are the recent firing<->resolved
+    changes, and ``flapping_since`` is set while the group is flapping.
     """
 
     alert_key: str
@@ -42,6 +47,10 @@ class AlertStateRecord:
     no_data: bool
     severity: str
     summary: str
+    outage_started_at: datetime | None = None
+    outage_ended_at: datetime | None = None
+    flips: tuple[datetime, ...] = ()
+    flapping_since: datetime | None = None
 
     @property
     def active(self) -> bool:

@@ -22,6 +22,8 @@ alerts:
     window: 5m
     repeat_interval: 30m
     notify: ["webhook:ops", "webhook:ops", "oncall@example.com"]
+    confirm: {failures: 1, of: 1}
+    min_samples: 1
 """
 EVALUATORS = 3
 CYCLES = 4  # fail (firing), 30 min later still failing (reminder), then pass (resolved)
