@@ -201,3 +201,21 @@ class TestIncidentDuration:
         assert (incident.started_at, incident.resolved_at) == (at(1.0), at(3.0))
         (state,) = await harness.alerting.alerts.alert_states(active_only=False)
         assert (state.outage_started_at, state.outage_ended_at) == (at(1.0), at(3.0))
+
+
+class TestReadmeTimeline:
+    async def test_worked_timeline(self, make_harness: MakeHarness) -> None:
+        """The README's timeline: runs every 30 s, fails from +0.5 min, passes again at +2.5."""
+        checks = [{"name": "api", "kind": "http", "url": "http://127.0.0.1:9/", "interval": "30s"}]
+        harness = await make_harness(loaded_config(SPEC_RULES.read_text(), checks=checks))
+        seen: list[tuple[float, str]] = []
+        for minutes, record in runs("p" * 21 + "ffffpp", start=-10):
+            await harness.add(record)
+            await harness.evaluate(minutes + 0.05)  # stored 3 s after its start
+            states = await harness.alerting.alerts.alert_states(active_only=False)
+            state = next((s.state for s in states if s.alert_key == SPEC), "absent")
+            if not seen or seen[-1][1] != state:
+                seen.append((minutes, state))
+        assert seen == [(-10.0, "absent"), (1.0, "firing"), (2.5, "inactive")]
+        (incident,) = await harness.store.incidents()
+        assert (incident.started_at, incident.resolved_at) == (at(0.5), at(2.5))
