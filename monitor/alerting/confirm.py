@@ -16,7 +16,9 @@ A region has **recovered** when its newest m votes are good.  A group fires when
 ``min_regions`` of its regions are bad, and a firing group resolves when fewer than
 ``min_regions`` regions have not recovered; it is *recovering* in between, once fewer than
 ``min_regions`` regions have a bad newest vote.  For a ``count`` aggregation votes mean
-nothing: the condition over the window alone decides.
+nothing: the condition over the window alone decides.  The group's value is the worst
+region's over the (extended) window, and once resolved the value of the good runs that
+resolved it (the window may still hold the failures).
 
 The lookback that must be read to find the last n votes of a check is
 ``max(window, n * interval * 1.5 + timeout)``.
@@ -70,6 +72,7 @@ class RegionVerdict:
     region: str
     votes: int
     value: float | None
+    recovered_value: float | None  # over its last m votes, once they are all good
     bad: bool
     last_bad: bool
     streak: int
@@ -98,7 +101,14 @@ def judge(rule: AlertRule, region: str, votes: Sequence[Vote], now: datetime) ->
         )
     first_bad = next((v.started_at for v in last if v.bad), None)
     recovery = votes[-streak].started_at if 0 < streak <= len(votes) else None
-    return RegionVerdict(region, len(votes), value, bad, last_bad, streak, first_bad, recovery)
+    recovered = (
+        aggregate(condition.aggregation, [v.value for v in votes[-m:]])
+        if streak >= m and condition.aggregation != "count"
+        else value
+    )
+    return RegionVerdict(
+        region, len(votes), value, recovered, bad, last_bad, streak, first_bad, recovery
+    )
 
 
 def observe(rule: AlertRule, by_region: Mapping[str, Sequence[Vote]], now: datetime) -> Observation:
@@ -113,7 +123,11 @@ def observe(rule: AlertRule, by_region: Mapping[str, Sequence[Vote]], now: datet
     bad = sorted((j for j in voting if j.bad), key=lambda j: j.region)
     unrecovered = [j for j in voting if j.streak < rule.resolve_after]
     failing = [j for j in voting if j.last_bad]
-    values = {j.region: j.value for j in (bad or voting) if j.value is not None}
+    resolved = len(unrecovered) < need
+    if resolved:  # the value the good runs that resolve it give (the window may hold failures)
+        values = {j.region: j.recovered_value for j in voting if j.recovered_value is not None}
+    else:
+        values = {j.region: j.value for j in (bad or voting) if j.value is not None}
     starts = [j.outage_start for j in bad if j.outage_start is not None]
     ends = [j.recovery_start for j in voting if j.recovery_start is not None]
     return Observation(
@@ -121,7 +135,7 @@ def observe(rule: AlertRule, by_region: Mapping[str, Sequence[Vote]], now: datet
         bad=len(bad) >= need,
         regions=tuple(j.region for j in bad),
         evidence=evidence,
-        resolved=len(unrecovered) < need,
+        resolved=resolved,
         recovering=len(failing) < need,
         streak=min(j.streak for j in voting),
         outage_start=min(starts) if starts else None,

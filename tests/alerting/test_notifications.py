@@ -53,7 +53,7 @@ class TestPayload:
         assert firing.labels["alertname"] == "smoke_test_failure"
         assert (resolved.kind, resolved.value, resolved.since, resolved.at) == (
             "resolved",
-            1.0 / 3,  # over the 5 min window extended back to the last 3 runs
+            1.0,  # the good run that resolved it (the window still holds two failures)
             at(1),
             at(30),
         )
