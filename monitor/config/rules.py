@@ -195,7 +195,10 @@ MinRegions = Annotated[
     BeforeValidator(parse_min_regions),
     WithJsonSchema(
         {
-            "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": r"^\d+%$"}],
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "string", "pattern": r"^\d+(\.\d+)?%$"},
+            ],
             "description": "bad regions needed to fire: a count, or a share of the regions",
         }
     ),
