@@ -145,14 +145,14 @@ class Engine:
         now: datetime,
         stored: Mapping[str, AlertStateRecord],
     ) -> list[tuple[Group, dict[str, list[Vote]]]]:
-        samples: dict[str, list[Vote]] = defaultdict(list)
+        votes: dict[str, list[Vote]] = defaultdict(list)
         start = now - self._lookback(rule, check)
         for record in records:
             if record.started_at < start:
                 continue
             cast = vote(rule, record)
             if cast is not None:
-                samples[record.region].append(cast)
+                votes[record.region].append(cast)
         regions = set(check.regions or self._regions) | {r.region for r in records}
         if rule.aggregated:
             group = Group(rule, check.name, None)
@@ -160,7 +160,7 @@ class Engine:
                 regions &= set(rule.regions)
             if not regions and group.alert_key not in stored:
                 return []
-            return [(group, {r: samples.get(r, []) for r in sorted(regions)})]
+            return [(group, {r: votes.get(r, []) for r in sorted(regions)})]
         regions |= {
             s.region
             for s in stored.values()
@@ -168,7 +168,7 @@ class Engine:
         }
         if rule.regions is not None:
             regions &= set(rule.regions)
-        return [(Group(rule, check.name, r), {r: samples.get(r, [])}) for r in sorted(regions)]
+        return [(Group(rule, check.name, r), {r: votes.get(r, [])}) for r in sorted(regions)]
 
     async def _advance(
         self,

@@ -18,8 +18,9 @@ class AlertStateRecord:
     ``since``: pending/firing, the first bad evaluation; inactive, when it went inactive.
     ``value`` is the last evaluated value in base units (ratio, seconds), ``None`` when
     the window had no data.  ``regions`` were bad at the last bad evaluation.
-    ``evidence`` fingerprints the results behind the last counted evaluation: a good
-    evaluation counts toward ``resolve_after`` only over different results.
+    ``good_count`` is the good runs in a row behind a firing or recovering alert (the
+    fewest among its regions), toward ``resolve_after``; ``evidence`` fingerprints the
+    runs behind the last verdict.
     ``notified`` is what was last *notified* (``firing`` from the firing/no-data
     notification until the resolved one, ``flapping`` from the flapping one until it
     settles); ``seq`` counts notification events, and ``version`` counts writes
