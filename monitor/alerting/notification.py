@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-Kind = Literal["firing", "resolved", "reminder", "no_data"]
+# ``flapping``: the group changes state too often; one message when it starts, and the
+# firing or resolved one when it settles.
+Kind = Literal["firing", "resolved", "reminder", "no_data", "flapping"]
 CHANNELS = ("slack", "email", "webhook", "pagerduty")
 Severity = Literal["critical", "warning", "info"]
 

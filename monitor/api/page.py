@@ -215,7 +215,9 @@ ALERT_LOOK = {
 def alert_row(alert: Alert, now: datetime) -> AlertRow:
     """An alert that has not ended: firing (red), recovering or pending (amber), inhibited."""
     css, label = ALERT_LOOK.get(alert.state, ("none", alert.state.capitalize()))
-    if alert.state in ("firing", "recovering"):
+    if alert.flapping:
+        css, label = "minor", "Flapping"
+    if alert.flapping or alert.state in ("firing", "recovering"):
         label += f" ({alert.severity})"
     if alert.no_data:
         label += ", no data"
@@ -243,7 +245,7 @@ async def active_alerts(service: ServiceView, now: datetime, scrubber: Scrubber)
     states = [
         s
         for s in await store.alert_states(active_only=False)
-        if str(s.state) not in ENDED_ALERT_STATES
+        if str(s.state) not in ENDED_ALERT_STATES or s.flapping_since is not None
     ]
     if not states:
         return []

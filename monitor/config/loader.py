@@ -321,7 +321,7 @@ def _selection_problems(
             )
         )
     regions = rule.regions or config.regions
-    if regions and rule.min_regions > len(set(regions)):
+    if regions and isinstance(rule.min_regions, int) and rule.min_regions > len(set(regions)):
         found.append(
             (
                 ("min_regions",),

@@ -296,11 +296,12 @@ class AlertStore:
     # -- what the API reads and writes -----------------------------------------------
 
     async def alert_states(self, *, active_only: bool = True) -> list[AlertStateRecord]:
-        """Alert groups by rule, check, region; ``active_only``: pending or firing ones."""
+        """Alert groups by rule, check, region; ``active_only``: all but inactive ones (a
+        flapping group counts as active whatever its state)."""
         a = alert_states.c
         query = select(alert_states).order_by(a.rule, a.check, a.region)
         if active_only:
-            query = query.where(a.state.in_(("pending", "firing")))
+            query = query.where(or_(a.state != "inactive", a.flapping_since.is_not(None)))
         async with self._store.connection("reading alerts") as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [state_of(row) for row in rows]

@@ -172,13 +172,13 @@ alert_states = Table(
     Column("rule", String(100), nullable=False),
     Column("check", String(200), nullable=False),
     Column("region", String(64), nullable=True),  # NULL: aggregated over regions
-    Column("state", String(16), nullable=False),  # inactive | pending | firing
+    Column("state", String(16), nullable=False),  # inactive | pending | firing | recovering
     Column("since", UTCDateTime(), nullable=True),
     Column("value", Float(), nullable=True),
     Column("regions", JSON(), nullable=False),
     Column("good_count", Integer(), nullable=False),
     Column("evidence", String(64), nullable=True),
-    Column("notified", String(16), nullable=False),  # none | firing
+    Column("notified", String(16), nullable=False),  # none | firing | flapping
     Column("last_notified_at", UTCDateTime(), nullable=True),
     Column("seq", Integer(), nullable=False),
     Column("version", Integer(), nullable=False),
@@ -186,6 +186,11 @@ alert_states = Table(
     Column("no_data", Boolean(), nullable=False),
     Column("severity", String(16), nullable=False),
     Column("summary", Text(), nullable=False),
+    # The outage behind the alert: first failing run's start, first passing run's start.
+    Column("outage_started_at", UTCDateTime(), nullable=True),
+    Column("outage_ended_at", UTCDateTime(), nullable=True),
+    Column("flips", JSON(), nullable=False, server_default="[]"),  # state changes (ISO times)
+    Column("flapping_since", UTCDateTime(), nullable=True),
 )
 Index("ix_alert_states_rule", alert_states.c.rule)
 

@@ -23,6 +23,8 @@ alerts:
     window: 5m
     repeat_interval: 30m
     notify: ["webhook:ops", "webhook:ops", "oncall@example.com"]
+    confirm: {failures: 1, of: 1}
+    min_samples: 1
 """
 INSTALLATION = "0" * 32
 CET = timezone(timedelta(hours=1))

@@ -29,6 +29,7 @@ from monitor.api.models import ErrorResponse
 from monitor.api.routes import NAME_PATTERN, utc
 from monitor.api.snapshot import ENDED_ALERT_STATES
 from monitor.store import AlertStore, SilenceRecord
+from monitor.store.alert_records import FIRING_STATES
 
 _WHY = {
     400: "The body is not JSON",
@@ -84,8 +85,12 @@ def router(ctx: ApiContext) -> APIRouter:
         states = [
             s
             for s in await store.alert_states(active_only=False)
-            if (state == "all" or str(s.state) not in ENDED_ALERT_STATES)
-            and (state != "firing" or s.state == "firing")
+            if (
+                state == "all"
+                or str(s.state) not in ENDED_ALERT_STATES
+                or s.flapping_since is not None  # a flapping group is one open alert
+            )
+            and (state != "firing" or s.state in FIRING_STATES)  # recovering still fires
             and (rule is None or s.rule == rule)
             and (check is None or s.check == check)
         ]
