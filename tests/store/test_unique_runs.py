@@ -107,7 +107,11 @@ class TestMigration0008:
         before = await table_rows(store_url, STATS_SQL)
         async with await ResultStore.open(store_url):
             pass
-        assert await table_rows(store_url, STATS_SQL) == before == [
-            ("api-health", "local", "day", 1, 1, 0),
-            ("api-health", "local", "hour", 1, 1, 0),
-        ]
+        assert (
+            await table_rows(store_url, STATS_SQL)
+            == before
+            == [
+                ("api-health", "local", "day", 1, 1, 0),
+                ("api-health", "local", "hour", 1, 1, 0),
+            ]
+        )
