@@ -72,6 +72,8 @@ class _Backend(Protocol):
 
     async def verify(self) -> bool: ...
 
+    async def reset(self) -> None: ...
+
     async def release(self) -> None: ...
 
 
@@ -115,6 +117,7 @@ class RegionLease:
             return True
         self.lost.clear()  # woken once per lost connection, not in a loop
         self.confirmed = False
+        await self._backend.reset()
         if not await self._backend.try_acquire():  # LeaseError: unreachable, keep leading
             self.held = False
             self.lost.set()
@@ -157,6 +160,9 @@ class _MemoryLease:
     async def verify(self) -> bool:
         return True
 
+    async def reset(self) -> None:
+        return None
+
     async def release(self) -> None:
         return None
 
@@ -180,6 +186,9 @@ class _FileLease:
 
     async def verify(self) -> bool:
         return self._fd is not None
+
+    async def reset(self) -> None:
+        return None  # the kernel holds the flock for as long as the descriptor is open
 
     async def release(self) -> None:
         if self._fd is not None:
@@ -219,6 +228,9 @@ class _PostgresLease:
             await self._drop()
             return False
         return True
+
+    async def reset(self) -> None:
+        await self._drop()  # the next try opens a new session
 
     async def release(self) -> None:
         await self._drop()
