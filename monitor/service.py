@@ -337,10 +337,11 @@ class Service:
     async def _lease_step(self, lease: RegionLease) -> None:
         try:
             if lease.held:
+                connection_lost = lease.lost.is_set()
                 if not await lease.verify():
                     self._follow("another replica holds the lease")
-                elif self._lease_problem is not None:
-                    self.log.info("lease.confirmed", region=self._region)
+                elif connection_lost or self._lease_problem is not None:
+                    self.log.info("lease.retaken", region=self._region)
             elif await lease.acquire():
                 self._lead()
         except LeaseError as exc:
