@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from monitor.alerting.hub import Alerting
 from monitor.spool import Spool
@@ -31,6 +31,8 @@ from monitor.store import ResultStore, StoreError, StoreUnavailable
 
 BATCH = 200
 REJECTED_SUFFIX = ".rejected"
+
+_Next = Literal["more", "stop", "reject"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +64,12 @@ class Replayer:
             # A spool file nobody writes is not created (nor its lock) just to look at it.
             if (self.spool.owned or self.spool.path.exists()) and self.spool.claim():
                 while self.spool.pending:
-                    done, stop = await self._store_batch(store, checks)
+                    done, then = await self._store_batch(store, checks)
                     self.spool.drop_head(done)
                     replayed += done
-                    if stop:
+                    if then == "reject":
+                        self.spool.set_aside(REJECTED_SUFFIX)  # the head: the refused result
+                    elif then == "stop":
                         break
             report = ReplayReport(
                 replayed, self.spool.pending, time.monotonic() - started, frozenset(checks)
@@ -82,19 +86,17 @@ class Replayer:
                 await alerting.after_checks(checks)
         return report
 
-    async def _store_batch(self, store: ResultStore, checks: set[str]) -> tuple[int, bool]:
-        """Store the spool's head; how many were stored, and whether to stop this pass."""
+    async def _store_batch(self, store: ResultStore, checks: set[str]) -> tuple[int, _Next]:
+        """Store the spool's head; how many were stored, and what the pass does next."""
         done = 0
         for record in self.spool.head(self._batch):
             try:
                 await store.add(record)
             except StoreUnavailable:
-                return done, True
+                return done, "stop"
             except StoreError as exc:
                 if not await _answers(store):
-                    return done, True
-                self.spool.drop_head(done)
-                self.spool.set_aside(REJECTED_SUFFIX)
+                    return done, "stop"
                 self._log.error(
                     "spool.result_rejected",
                     check=record.check,
@@ -102,10 +104,10 @@ class Replayer:
                     reason=str(exc),
                     kept_in=str(self.spool.path) + REJECTED_SUFFIX,
                 )
-                return 0, False
+                return done, "reject"
             done += 1
             checks.add(record.check)
-        return done, False
+        return done, "more"
 
 
 async def _answers(store: ResultStore) -> bool:
