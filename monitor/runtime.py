@@ -250,7 +250,7 @@ class Runtime:
                 "result.dropped",
                 check=record.check,
                 run_id=record.run_id,
-                reason="spool full" if self.spool.owned else "spool owned by another process",
+                reason=_not_spooled(self.spool),
                 spool=str(self.spool.path),
             )
 
@@ -262,3 +262,11 @@ class Runtime:
         assert self.store is not None  # noqa: S101 -- run_once only calls this with a store
         await self.store.prune(datetime.now(UTC) - self.config.storage.retention)
         self._pruned_at = now
+
+
+def _not_spooled(spool: Spool) -> str:
+    if not spool.owned:
+        return "spool owned by another process (or its lock file cannot be created)"
+    if spool.pending >= spool.max_results:
+        return f"spool full ({spool.max_results} results, storage.spool_max)"
+    return "spool file cannot be written"

@@ -119,18 +119,38 @@ class Spool:
         return True
 
     def append(self, record: ResultRecord) -> bool:
-        """Write ``record`` durably at the tail; ``False`` (nothing written) if full or not ours."""
-        if not self.claim() or len(self._lines) >= self.max_results:
+        """Write ``record`` durably at the tail; ``False`` (nothing written) when the spool
+        is full, owned by another process, or cannot be written (a full disk)."""
+        line = to_line(record)
+        try:
+            written = (
+                self.claim() and len(self._lines) < self.max_results and self._write_tail(line)
+            )
+        except OSError:
+            written = False
+        if not written:
             self.dropped_total += 1
             return False
-        line = to_line(record)
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
         self._lines.append(line)
         self._oldest.append(record.started_at)
         self.spooled_total += 1
+        return True
+
+    def _write_tail(self, line: str) -> bool:
+        data = line.encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, size)  # no torn line for the next append to run into
+                return False
+        finally:
+            os.close(fd)
         return True
 
     def head(self, count: int) -> list[ResultRecord]:

@@ -72,6 +72,13 @@ class TestAppend:
         assert (spool.pending, spool.oldest_at) == (0, None)
         assert list(path.parent.iterdir()) == []
 
+    def test_an_unwritable_spool_refuses_without_raising(self, tmp_path: Path) -> None:
+        """A spool that cannot be written (here its directory is a file) drops and counts."""
+        (tmp_path / "file").write_text("")
+        spool = Spool(tmp_path / "file" / "sw.spool")
+        assert not spool.append(records(1)[0])
+        assert (spool.pending, spool.dropped_total) == (0, 1)
+
 
 class TestDropHead:
     def test_drops_the_oldest_and_keeps_the_rest_on_disk(self, path: Path) -> None:
