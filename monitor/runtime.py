@@ -207,7 +207,10 @@ class Runtime:
             # Spooled results are evaluated and pruned after the replay instead.
             if self.alerting is not None:
                 await self.alerting.after_runs(runs)
-            await self._prune()
+            try:
+                await self._prune()
+            except StoreError as exc:  # housekeeping: never at the cost of the run's metrics
+                self.log.warning("store.prune_failed", reason=str(exc))
         if self.telemetry is not None:
             await self.telemetry.publish(runs)
         return runs

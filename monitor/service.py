@@ -10,9 +10,10 @@ One replica per region leads (holds the :class:`~monitor.leader.RegionLease`) an
 the region's checks on their schedules; the others poll the lease every
 ``scheduler.lease_poll`` and take over when the leader goes.  A leader keeps leading
 through a store outage (its results go to the local spool, :mod:`monitor.spool`, and
-are replayed when the store answers) and drops its jobs only once it learns another
-replica holds the lease (:mod:`monitor.leader`).  Every run, scheduled or asked for, goes through
-``Runtime.run_once``: the same path as ``smokewatch run --once``.
+are replayed when the store answers, :mod:`monitor.replay`) and drops its jobs only
+once it learns another replica holds the lease (:mod:`monitor.leader`).  Every run,
+scheduled or asked for, goes through ``Runtime.run_once``: the same path as
+``smokewatch run --once``.
 
 A reload builds a new :class:`~monitor.runtime.Runtime`; the old one closes once the
 runs it started have finished.  Results live in the store and survive both.

@@ -40,12 +40,12 @@ DEFAULT_MAX_RESULTS = 10_000
 DEFAULT_NAME = "smokewatch.spool"
 
 
-def spool_path(configured: str | None, sqlite_file: Path | None) -> Path:
+def spool_path(configured: str | None, database_file: Path | None) -> Path:
     """``storage.spool_path`` if set, else ``<SQLite file>.spool``, else ``./smokewatch.spool``."""
     if configured:
         return Path(configured)
-    if sqlite_file is not None:
-        return sqlite_file.with_name(sqlite_file.name + ".spool")
+    if database_file is not None:
+        return database_file.with_name(database_file.name + ".spool")
     return Path(DEFAULT_NAME)
 
 
