@@ -10,11 +10,22 @@ from typing import Any
 import pytest
 import structlog
 
+from monitor.alerting.hub import Alerting
+from monitor.alerting.settings import AlertingSettings
 from monitor.replay import REJECTED_SUFFIX, Replayer
 from monitor.spool import Spool
 from monitor.store import ResultStore
+from tests.alerting.conftest import Clock, at, loaded_config, result
 from tests.spool.test_spool import records
 from tests.store.factory import table_rows
+
+DOWN = """
+alerts:
+  - name: down
+    condition: smoke_test.success < 0.5
+    window: 5m
+    notify: ["webhook:ops"]
+"""
 
 
 def quiet_log() -> Any:
@@ -62,6 +73,26 @@ class TestReplay:
         report = await Replayer(spool, log=quiet_log()).replay(store)
         assert (report.replayed, report.left) == (0, 0)
         assert [p for p in spool.path.parent.iterdir() if ".spool" in p.name] == []
+
+
+class TestAlertsAfterReplay:
+    async def test_rules_over_the_replayed_checks_are_evaluated(
+        self, spool: Spool, store: ResultStore
+    ) -> None:
+        """Failures spooled during an outage fire their alert once replayed."""
+        loaded = loaded_config(DOWN)
+        hub = Alerting(
+            loaded, store, {}, settings=AlertingSettings(), log=quiet_log(), clock=Clock(at(1))
+        )
+        try:
+            spool.append(result("api", "eu", 0, "fail"))
+            spool.append(result("status", "eu", 0, "pass"))
+            report = await Replayer(spool, log=quiet_log()).replay(store, hub)
+            outbox = await hub.alerts.outbox_rows(limit=10)
+        finally:
+            await hub.stop(grace_s=1.0)
+        assert report.checks == {"api", "status"}
+        assert [(r.alert_key, r.payload["kind"]) for r in outbox] == [("down/api/eu", "firing")]
 
 
 @pytest.mark.postgres
