@@ -1,14 +1,14 @@
 """Replaying the spool into the store once it answers again, oldest first, then alerting.
 
     replayer = Replayer(spool, log=log)
-    report = await replayer.replay(store, alerting)   # one pass; None when nothing waited
+    report = await replayer.replay(store, alerting)   # one pass: how many stored, how many left
 
-A pass stores the spool's results in spool order, in batches, dropping each batch from
-the spool once the store holds it; it stops at the first result the store cannot take
-(still unreachable) and the next pass resumes there.  A crash between storing a batch
-and dropping it replays that batch again, which stores nothing twice
-(``ResultStore.add`` is idempotent).  A result the store refuses while it answers
-(``SELECT 1`` works) would block the spool for good: it is moved to
+A pass stores the results that waited when it began, in spool order, in batches,
+dropping each batch from the spool once the store holds it; it stops at the first
+result the store cannot take (still unreachable) and the next pass resumes there.  A
+crash between storing a batch and dropping it replays that batch again, which stores
+nothing twice (``ResultStore.add`` is idempotent).  A result the store refuses while
+it answers (``SELECT 1`` works) would block the spool for good: it is moved to
 ``<spool>.rejected`` and logged.
 
 Alert rules are evaluated after a pass, at the current time, for the checks whose
@@ -63,12 +63,17 @@ class Replayer:
             replayed = 0
             # A spool file nobody writes is not created (nor its lock) just to look at it.
             if (self.spool.owned or self.spool.path.exists()) and self.spool.claim():
-                while self.spool.pending:
-                    done, then = await self._store_batch(store, checks)
+                # At most what waited when the pass began: results spooled meanwhile wait
+                # for the next pass, so a pass (and the alert evaluation after it) ends.
+                left = self.spool.pending
+                while left > 0 and self.spool.pending:
+                    done, then = await self._store_batch(store, checks, min(left, self._batch))
                     self.spool.drop_head(done)
                     replayed += done
+                    left -= done
                     if then == "reject":
                         self.spool.set_aside(REJECTED_SUFFIX)  # the head: the refused result
+                        left -= 1
                     elif then == "stop":
                         break
             report = ReplayReport(
@@ -86,10 +91,13 @@ class Replayer:
                 await alerting.after_checks(checks)
         return report
 
-    async def _store_batch(self, store: ResultStore, checks: set[str]) -> tuple[int, _Next]:
-        """Store the spool's head; how many were stored, and what the pass does next."""
+    async def _store_batch(
+        self, store: ResultStore, checks: set[str], count: int
+    ) -> tuple[int, _Next]:
+        """Store ``count`` results from the spool's head; how many were stored, and what the
+        pass does next."""
         done = 0
-        for record in self.spool.head(self._batch):
+        for record in self.spool.head(count):
             try:
                 await store.add(record)
             except StoreUnavailable:
