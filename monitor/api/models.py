@@ -38,10 +38,21 @@ class Health(Model):
     version: str
 
 
+class StoreLagReport(Model):
+    spooled: int = Field(description="results waiting in the local spool for the store")
+    oldest_age_seconds: float | None = Field(
+        description="age of the oldest waiting result; null when none waits"
+    )
+
+
 class ReadinessReport(Model):
     ready: bool
     role: str = Field(description="leader, standby or api-only")
     components: dict[str, str] = Field(description="component -> 'ok' or why it is not ready")
+    store_lag: StoreLagReport = Field(
+        default_factory=lambda: StoreLagReport(spooled=0, oldest_age_seconds=None),
+        description="how far the store is behind (results spooled while it was unreachable)",
+    )
 
 
 class RegionStatus(Model):

@@ -15,7 +15,7 @@ from monitor.api.alert_view import Alert, alert_views
 from monitor.api.scrub import Scrubber
 from monitor.api.snapshot import ENDED_ALERT_STATES, CheckSnapshot, Snapshot, result_status
 from monitor.api.verdict import overall
-from monitor.contract import ServiceView
+from monitor.contract import ServiceView, StoreLag
 from monitor.store import AlertStore, IncidentRecord, ResultRecord, StatsBucket
 from monitor.store.outages import OutageSpan, outage_spans
 
@@ -115,6 +115,7 @@ class PageView:
     checks: list[CheckRow]
     incidents: list[IncidentRow]
     alerts: list[AlertRow] = field(default_factory=list)
+    lag: str | None = None  # the store is behind: results waiting in the spool
 
 
 def _pct(value: float) -> str:
@@ -131,6 +132,18 @@ def _span(seconds: float) -> str:
         return f"{max(minutes, 1)} min"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if hours < 48 else f"{hours // 24} days"
+
+
+def lag_note(lag: StoreLag) -> str | None:
+    """One sentence when results wait in the spool for the store, else ``None``."""
+    if not lag.behind:
+        return None
+    results = "1 result" if lag.spooled == 1 else f"{lag.spooled} results"
+    age = "" if lag.oldest_age_s is None else f", the oldest {lag.oldest_age_s:.0f} s old"
+    return (
+        f"The result store is behind: {results} waiting to be stored{age}. "
+        "The figures below do not include them yet."
+    )
 
 
 def bar_class(uptime: float, degraded: int) -> str:
@@ -340,4 +353,5 @@ async def build_page(
         checks=rows,
         incidents=[incident_row(r, outages[r.id], now, scrubber) for r in incidents],
         alerts=await active_alerts(service, now, scrubber),
+        lag=lag_note(service.store_lag()),
     )

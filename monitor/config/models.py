@@ -113,6 +113,14 @@ class Storage(Strict):
         description="SQLite path/URL or postgresql:// URL; SMOKEWATCH_DATABASE_URL overrides",
     )
     retention: Duration = timedelta(days=90)
+    spool_path: str | None = Field(
+        None,
+        description="where serve keeps results while the store is unreachable; default "
+        "<SQLite file>.spool, or ./smokewatch.spool for PostgreSQL",
+    )
+    spool_max: int = Field(
+        10_000, ge=1, description="results the spool holds at most; later ones are dropped"
+    )
 
 
 class HostLimit(Strict):

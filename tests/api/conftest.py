@@ -30,7 +30,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from examples.demo_target import DemoTargetThread
 from monitor.api import create_app
 from monitor.config.loader import LoadedConfig, load_config
-from monitor.contract import Readiness, UnknownCheck
+from monitor.contract import Readiness, StoreLag, UnknownCheck
 from monitor.runner import CheckRun
 from monitor.runtime import Runtime
 from monitor.store import ResultRecord, ResultStore
@@ -101,6 +101,9 @@ class RuntimeService:
 
     def metrics(self) -> tuple[bytes, str]:
         return generate_latest(self.runtime.registry), CONTENT_TYPE_LATEST
+
+    def store_lag(self) -> StoreLag:
+        return StoreLag()
 
     async def readiness(self) -> Readiness:
         try:
