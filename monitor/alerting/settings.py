@@ -9,6 +9,7 @@ alerting:
     claim_lease: 2m            # a sender that died mid-send loses its claim after this
     drain_timeout: 30s         # run --once: how long to keep delivering before exiting
   channels: {...}              # see monitor/alerting/notifiers/settings.py
+  region_health: {...}         # see monitor/alerting/region_settings.py
 ```
 """
 
@@ -19,6 +20,7 @@ from datetime import timedelta
 from pydantic import Field, model_validator
 
 from monitor.alerting.notifiers.settings import ChannelSettings
+from monitor.alerting.region_settings import RegionHealthSettings
 from monitor.config.durations import Duration
 from monitor.config.models import Strict
 
@@ -99,6 +101,7 @@ class AlertingSettings(Strict):
         timedelta(days=30), description="delivered and failed notifications are kept this long"
     )
     channels: ChannelSettings = ChannelSettings()
+    region_health: RegionHealthSettings = RegionHealthSettings()
 
     @model_validator(mode="after")
     def _interval_positive(self) -> AlertingSettings:
