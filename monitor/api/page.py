@@ -35,8 +35,20 @@ OVERALL_LABEL = {
     "degraded": "Some systems degraded",
     "down": "Major outage",
 }
-RESULT_LABEL = {"pass": "Passing", "degraded": "Slow", "fail": "Failing", "error": "Not checked"}
-RESULT_CSS = {"pass": "ok", "degraded": "minor", "fail": "major", "error": "none"}
+RESULT_LABEL = {
+    "pass": "Passing",
+    "degraded": "Slow",
+    "fail": "Failing",
+    "error": "Not checked",
+    "suspect": "Not trusted (region unhealthy)",
+}
+RESULT_CSS = {
+    "pass": "ok",
+    "degraded": "minor",
+    "fail": "major",
+    "error": "none",
+    "suspect": "none",
+}
 STATE_CSS = {"healthy": "ok", "degraded": "minor", "down": "major", "unknown": "none"}
 
 

@@ -19,6 +19,7 @@ _RESULT_STATUS: dict[Status, ResultStatus] = {
     Status.DEGRADED: "degraded",
     Status.FAIL: "fail",
     Status.ERROR: "error",
+    Status.SUSPECT: "suspect",
 }
 
 
