@@ -25,6 +25,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from monitor.alerting.evaluate import Sample, observe, result_value
+from monitor.alerting.inhibit import Dependencies, Inhibitor
 from monitor.alerting.outbox import entries
 from monitor.alerting.silences import AGGREGATED_REGION, Suppressions, alert_labels
 from monitor.alerting.state import Group, Step, step
@@ -78,6 +79,7 @@ class Engine:
         self._redactor = redactor if redactor is not None else Redactor(loaded.secrets)
         self._on_written = on_written
         self._lock = asyncio.Lock()
+        self._deps = Dependencies(self._checks)
 
     def selected(self, rule: AlertRule) -> list[CheckCommon]:
         """The enabled checks ``rule`` applies to."""
@@ -112,14 +114,21 @@ class Engine:
         by_check: dict[str, list[ResultRecord]] = defaultdict(list)
         for record in await self._alerts.window_results(names, since=now - longest, until=now):
             by_check[record.check].append(record)
-        for rule, chosen in plan:
-            for check in chosen:
-                records = by_check[check.name]
-                for group, by_region in self._groups(rule, check, records, now, stored):
-                    report.groups += 1
-                    await self._advance(
-                        group, by_region, stored=stored, silences=silences, now=now, report=report
-                    )
+        held = await self._deps.inhibitor(self._alerts)
+        # Parents first (monitor.alerting.inhibit): a child sees its parent's new state.
+        for rule, check in self._deps.ordered(plan):
+            records = by_check[check.name]
+            for group, by_region in self._groups(rule, check, records, now, stored):
+                report.groups += 1
+                await self._advance(
+                    group,
+                    by_region,
+                    stored=stored,
+                    silences=silences,
+                    now=now,
+                    report=report,
+                    held=held,
+                )
         if report.notifications and self._on_written is not None:
             self._on_written()
         return report
@@ -166,9 +175,11 @@ class Engine:
         silences: Sequence[SilenceRecord],
         now: datetime,
         report: EvaluationReport,
+        held: Inhibitor,
     ) -> None:
         rule = group.rule
-        prev = stored.get(group.alert_key)
+        kept = stored.get(group.alert_key)
+        prev = held.unmask(kept)
         obs = observe(rule, by_region)
         labels = alert_labels(rule, group.check, group.region)
         reason = self._suppressions.reason(rule, labels, now=now, stored=silences)
@@ -177,10 +188,16 @@ class Engine:
         if active:
             regions = [group.region] if group.region else list(obs.regions or by_region)
             annotations = render_annotations(
-                rule, check=group.check, region=group.region, regions=regions, value=obs.value
+                rule,
+                check=group.check,
+                region=group.region,
+                regions=regions,
+                value=obs.value,
+                dependents=held.dependents(group.check),
             )
         summary = self._redactor.text(annotations.get("summary", prev.summary if prev else ""))
         done = step(group, prev, obs, now=now, silenced=reason is not None, summary=summary)
+        done = held.settle(group, kept, done, now)
         if not done.write:
             return
         outbox: tuple[OutboxEntry, ...] = ()
@@ -195,10 +212,11 @@ class Engine:
                 labels=labels,
                 status_page_url=self._status_page_url,
                 redactor=self._redactor,
+                dependents=held.dependents(group.check),
             )
         write = StateWrite(
             state=done.state,
-            expected_version=prev.version if prev is not None else None,
+            expected_version=kept.version if kept is not None else None,
             outbox=outbox,
             incident=_incident(group, done, now),
         )
@@ -208,7 +226,8 @@ class Engine:
             return
         report.applied += 1
         report.notifications += len(outbox)
-        before = prev.state if prev is not None else "inactive"
+        held.note(done.state)
+        before = kept.state if kept is not None else "inactive"
         if before != done.state.state:
             report.transitions.append((group.alert_key, before, done.state.state))
             self._log.info(

@@ -54,6 +54,8 @@ class Notification:
     annotations: dict[str, str] = field(default_factory=dict)
     runbook_url: str | None = None
     status_page_url: str | None = None
+    # The checks that depend on this alert's check: their new alerts are held meanwhile.
+    dependents: tuple[str, ...] = ()
 
     @property
     def channel(self) -> str:
@@ -70,6 +72,7 @@ class Notification:
         data["since"] = self.since.isoformat()
         data["at"] = self.at.isoformat()
         data["regions"] = list(self.regions)
+        data["dependents"] = list(self.dependents)
         return data
 
     @classmethod
@@ -78,6 +81,7 @@ class Notification:
         values["since"] = datetime.fromisoformat(values["since"])
         values["at"] = datetime.fromisoformat(values["at"])
         values["regions"] = tuple(values["regions"])
+        values["dependents"] = tuple(values.get("dependents", ()))  # absent in older rows
         return cls(**values)
 
 

@@ -41,6 +41,7 @@ def entries(
     labels: Mapping[str, str],
     status_page_url: str | None,
     redactor: Redactor,
+    dependents: tuple[str, ...] = (),
 ) -> tuple[OutboxEntry, ...]:
     """One outbox entry per notify target of ``group``'s rule for the event ``state.seq``."""
     rule = group.rule
@@ -68,6 +69,7 @@ def entries(
             annotations=shown,
             runbook_url=runbook,
             status_page_url=status_page_url,
+            dependents=dependents,
         )
         out.append(
             OutboxEntry(

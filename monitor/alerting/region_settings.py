@@ -25,6 +25,14 @@ from pydantic import Field, model_validator
 from monitor.config.models import Strict
 from monitor.config.rules import NotifyTarget
 
+# The rule name of the region self-health alert (reserved: no user rule may take it).
+REGION_RULE = "region_unhealthy"
+
+
+def region_alert_key(region: str) -> str:
+    """``region_unhealthy/<region>``: the alert key of one region's self-health alert."""
+    return f"{REGION_RULE}/{region}"
+
 
 class ControlConfirm(Strict):
     """At least ``failures`` of the last ``of`` control runs failed."""

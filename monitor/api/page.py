@@ -201,11 +201,14 @@ def incident_row(record: IncidentRecord, now: datetime, scrubber: Scrubber) -> I
 
 
 def alert_row(alert: Alert, now: datetime) -> AlertRow:
-    """An active alert: firing (red) or pending (amber); a window without data says so."""
+    """An active alert: firing (red), pending (amber) or inhibited (grey, naming what holds
+    it); a window without data says so."""
     if alert.state == "firing":
         css, label = "major", f"Firing ({alert.severity})"
     elif alert.state == "pending":
         css, label = "minor", "Pending"
+    elif alert.state == "inhibited":
+        css, label = "none", f"Inhibited by {alert.inhibited_by} (not notified)"
     else:
         css, label = "none", "Inactive"
     if alert.no_data:
@@ -224,7 +227,7 @@ def alert_row(alert: Alert, now: datetime) -> AlertRow:
     )
 
 
-_ALERT_ORDER = {"firing": 0, "pending": 1, "inactive": 2}
+_ALERT_ORDER = {"firing": 0, "pending": 1, "inhibited": 2, "inactive": 3}
 
 
 async def active_alerts(service: ServiceView, now: datetime, scrubber: Scrubber) -> list[AlertRow]:

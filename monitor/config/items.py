@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from monitor.alerting.region_settings import REGION_RULE
 from monitor.config.dependencies import dependency_problems
 from monitor.config.source import Loc
 
 # Rule names smokewatch's own alerts use (monitor.alerting.region_health).
-RESERVED_RULES = frozenset({"region_unhealthy"})
+RESERVED_RULES = frozenset({REGION_RULE})
 # Validation context telling the models these are checked here, with lines.
 LOCATED = {"items_checked": True}
 

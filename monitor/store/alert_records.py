@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-AlertState = Literal["inactive", "pending", "firing"]
+AlertState = Literal["inactive", "pending", "firing", "inhibited"]
 Notified = Literal["none", "firing"]
 
 
@@ -21,7 +21,8 @@ class AlertStateRecord:
     evaluation counts toward ``resolve_after`` only over different results.
     ``notified`` is what was last *notified* (``firing`` from the firing/no-data
     notification until the resolved one); ``seq`` counts notification events, and
-    ``version`` counts writes (compare-and-set).
+    ``version`` counts writes (compare-and-set).  ``inhibited``: firing, but held
+    (never notified) by the alert ``inhibited_by`` names (see monitor.alerting.inhibit).
     """
 
     alert_key: str
@@ -42,6 +43,7 @@ class AlertStateRecord:
     no_data: bool
     severity: str
     summary: str
+    inhibited_by: str | None = None
 
     @property
     def active(self) -> bool:

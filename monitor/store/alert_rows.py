@@ -90,6 +90,7 @@ def state_of(row: RowMapping) -> AlertStateRecord:
         no_data=bool(row["no_data"]),
         severity=row["severity"],
         summary=row["summary"],
+        inhibited_by=row["inhibited_by"],
     )
 
 

@@ -231,11 +231,11 @@ class AlertStore:
     # -- what the API reads and writes -----------------------------------------------
 
     async def alert_states(self, *, active_only: bool = True) -> list[AlertStateRecord]:
-        """Alert groups by rule, check, region; ``active_only``: pending or firing ones."""
+        """Alert groups by rule, check, region; ``active_only``: pending, firing or inhibited."""
         a = alert_states.c
         query = select(alert_states).order_by(a.rule, a.check, a.region)
         if active_only:
-            query = query.where(a.state.in_(("pending", "firing")))
+            query = query.where(a.state.in_(("pending", "firing", "inhibited")))
         async with self._store.connection("reading alerts") as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [state_of(row) for row in rows]

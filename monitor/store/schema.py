@@ -171,7 +171,7 @@ alert_states = Table(
     Column("rule", String(100), nullable=False),
     Column("check", String(200), nullable=False),
     Column("region", String(64), nullable=True),  # NULL: aggregated over regions
-    Column("state", String(16), nullable=False),  # inactive | pending | firing
+    Column("state", String(16), nullable=False),  # inactive | pending | firing | inhibited
     Column("since", UTCDateTime(), nullable=True),
     Column("value", Float(), nullable=True),
     Column("regions", JSON(), nullable=False),
@@ -185,6 +185,8 @@ alert_states = Table(
     Column("no_data", Boolean(), nullable=False),
     Column("severity", String(16), nullable=False),
     Column("summary", Text(), nullable=False),
+    # inhibited: the alert key holding it (a parent check's alert, or region_unhealthy/<r>)
+    Column("inhibited_by", String(400), nullable=True),
 )
 Index("ix_alert_states_rule", alert_states.c.rule)
 

@@ -68,7 +68,7 @@ def router(ctx: ApiContext) -> APIRouter:
     async def list_alerts(
         state: Annotated[
             Literal["active", "firing", "all"],
-            Query(description="active: pending or firing; all: inactive too"),
+            Query(description="active: pending, firing or inhibited; all: inactive too"),
         ] = "active",
         rule: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
         check: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
