@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 
 from monitor.alerting.hub import Alerting
 from monitor.alerting.notifiers import build_notifiers
+from monitor.alerting.region_health import SuspectMarker
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
 from monitor.logging import make_logger
@@ -28,6 +29,7 @@ from monitor.ratelimit import HostBudget
 from monitor.redact import Redactor
 from monitor.runner import CheckRun, Runner, new_run_id
 from monitor.store import ResultStore, database_url
+from monitor.store.alerts import AlertStore
 from monitor.telemetry.hub import Telemetry, build_telemetry, run_interval
 from monitor.version import smokewatch_version
 from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
@@ -196,6 +198,8 @@ class Runtime:
         checks = self.runner.checks_for_region(names)
         runs = await self.runner.run_all(checks, run_id=new_run_id())
         if self.store is not None:
+            # Before storing: results taken while the region's control checks fail are suspect.
+            runs = await SuspectMarker(self.config, AlertStore(self.store)).mark(runs)
             for run in runs:
                 await self.store.add(run.to_record())
             if self.alerting is not None:
