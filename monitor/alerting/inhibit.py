@@ -1,7 +1,8 @@
 """Inhibition: a check's new alerts are held while an alert it depends on is active.
 
 A check's *holders* are the alerts of the checks it ``depends_on`` (directly or
-through them) and, unless it is a control check, ``region_unhealthy/<region>``.  A
+through them) and ``region_unhealthy/<region>`` (control checks included: the region
+alert speaks for them).  A
 holder counts while it is ``pending``, ``firing`` or itself ``inhibited`` (so a chain
 holds all the way down), in the same region (an alert over regions holds and is held
 by every region).
@@ -87,9 +88,6 @@ class Dependencies:
         pairs = [(rule, check) for rule, checks in plan for check in checks]
         return sorted(pairs, key=lambda pair: self.depth(pair[1].name))
 
-    def is_control(self, check: str) -> bool:
-        return check in self._controls
-
     async def inhibitor(self, alerts: AlertStore) -> Inhibitor:
         """An :class:`Inhibitor` over the alerts stored now (none read without dependencies)."""
         states = await alerts.states() if self.any else {}
@@ -109,7 +107,7 @@ class Inhibitor:
 
     def holder(self, check: str, region: str | None) -> str | None:
         """The alert key of an active alert holding ``check``'s alerts in ``region``, if any."""
-        if region is not None and not self._deps.is_control(check):
+        if region is not None:
             region_alert = self._states.get(region_alert_key(region))
             if region_alert is not None and region_alert.state in HOLDING:
                 return region_alert.alert_key

@@ -23,10 +23,12 @@ check should run at least as often as the checks it vouches for.
 before the rules).  A region is unhealthy when every control check with results
 there has at least ``confirm.failures`` failures among its last ``confirm.of``
 measured runs (and ``min_samples`` runs); it recovers when the last
-``resolve_after`` runs of a control passed.  The alert has rule ``region_unhealthy``,
-key ``region_unhealthy/<region>``, notifies ``alerting.region_health.notify`` (default:
-every target of every rule) and, while active, holds every new alert of that
-region's other checks (:mod:`monitor.alerting.inhibit`).  Silences match it by its
+``resolve_after`` runs of a control passed.  Between the first failing control run
+and confirmation the alert is ``pending`` (not notified, already holding).  The
+alert has rule ``region_unhealthy``, key ``region_unhealthy/<region>``, notifies
+``alerting.region_health.notify`` (default: every target of every rule) and, while
+pending or firing, holds every new alert of that region's checks
+(:mod:`monitor.alerting.inhibit`).  Silences match it by its
 labels (``rule``/``alertname`` ``region_unhealthy``, ``region``, ``severity``,
 ``check``: the control checks); maintenance windows do not apply.
 """
@@ -142,10 +144,12 @@ def suspect(run: CheckRun, controls: Sequence[str]) -> CheckRun:
 
 @dataclass(frozen=True, slots=True)
 class RegionVerdict:
-    """One region's control evidence: ``bad`` (confirmed failing), ``good`` (recovered)."""
+    """One region's control evidence: ``bad`` (confirmed failing), ``good`` (recovered),
+    ``failing`` (every control's newest run failed: bad, or on its way to it)."""
 
     bad: bool
     good: bool
+    failing: bool
     failed: int  # failures among the last ``of`` runs of the least-failing control
     since: datetime | None  # the first failing run among those votes
 
@@ -157,7 +161,7 @@ def judge(
     confirm = settings.confirm
     lasts = {c: v[-confirm.of :] for c, v in votes.items() if v}
     if not lasts:
-        return RegionVerdict(bad=False, good=False, failed=0, since=None)
+        return RegionVerdict(bad=False, good=False, failing=False, failed=0, since=None)
     good = any(
         len(v) >= settings.resolve_after and not any(f for _, f in v[-settings.resolve_after :])
         for v in votes.values()
@@ -168,7 +172,11 @@ def judge(
     )
     starts = [at for v in lasts.values() for at, failed in v if failed]
     return RegionVerdict(
-        bad=bad, good=good, failed=min(counts.values()), since=min(starts, default=None)
+        bad=bad,
+        good=good,
+        failing=all(v[-1][1] for v in lasts.values()),
+        failed=min(counts.values()),
+        since=min(starts, default=None),
     )
 
 
@@ -244,9 +252,16 @@ class RegionAlert:
         prev = stored.get(key)
         cur = prev if prev is not None else self._initial(region, now)
         state, since = cur.state, cur.since
-        if verdict.bad and state != "firing":
+        if state == "firing":
+            if verdict.good:
+                state, since = "inactive", now
+        elif verdict.bad:
             state, since = "firing", verdict.since or now
-        elif verdict.good and state == "firing":
+        elif verdict.failing:
+            # Pending: not confirmed yet, but already holding the region's new alerts, so
+            # no check alert slips out while the control is being confirmed.
+            state, since = "pending", since if state == "pending" else now
+        elif state == "pending":
             state, since = "inactive", now
         checks = ", ".join(c.name for c in control_checks(self._config, region))
         summary = (
