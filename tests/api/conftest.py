@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -274,7 +275,7 @@ def result(
     **fields: Any,
 ) -> ResultRecord:
     values: dict[str, Any] = {
-        "run_id": "0" * 32,
+        "run_id": uuid4().hex,  # each stored run is its own (results are unique per run)
         "kind": "http",
         "attempts": 1,
         "timings": {"total": duration_ms},
