@@ -52,6 +52,7 @@ from monitor.redact import Redactor
 from monitor.runner import CheckRun
 from monitor.store.alert_records import AlertStateRecord, OutboxEntry, StateWrite
 from monitor.store.alerts import AlertStore
+from monitor.store.errors import StoreError
 from monitor.store.records import ResultRecord
 from probes.base import Status
 
@@ -93,14 +94,21 @@ class SuspectMarker:
         self._alerts = alerts
 
     async def mark(self, runs: Sequence[CheckRun]) -> list[CheckRun]:
-        """``runs``, with each non-control run of a region whose controls fail made suspect."""
+        """``runs``, with each non-control run of a region whose controls fail made suspect.
+
+        A store that cannot be read leaves the batch as it is (it will be spooled or fail
+        to store on its own): marking never costs a result.
+        """
         if not control_checks(self._config):
             return list(runs)
         failing: dict[str, list[str]] = {}
-        for region in sorted({r.region for r in runs}):
-            controls = await self._failing_controls(region, runs)
-            if controls:
-                failing[region] = controls
+        try:
+            for region in sorted({r.region for r in runs}):
+                controls = await self._failing_controls(region, runs)
+                if controls:
+                    failing[region] = controls
+        except StoreError:
+            return list(runs)
         if not failing:
             return list(runs)
         control_names = {c.name for c in control_checks(self._config)}
