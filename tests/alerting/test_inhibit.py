@@ -137,3 +137,20 @@ class TestInhibition:
             ("firing", "down/c1/us"),
             ("firing", PARENT),
         ]
+
+    async def test_a_pending_parent_holds_until_it_settles(self, make_harness: MakeHarness) -> None:
+        """A parent waiting out ``for`` already holds; when it recovers unfired, the child that is
+        still down pages on the next evaluation."""
+        rules = RULE + "  - name: db_slow\n    condition: smoke_test.success < 0.5\n"
+        rules += "    checks: [db]\n    for: 10m\n"
+        rules = rules.replace("    window: 5m\n", "    window: 5m\n    checks: [c1]\n", 1)
+        harness = await make_harness(loaded_config(rules, checks=CHECKS, regions=("eu",)))
+        await tick(harness, 0, {"c1": "fail", "db": "fail"})
+        states = await harness.alerting.alerts.states()
+        assert states["db_slow/db/eu"].state == "pending"
+        assert (states["down/c1/eu"].state, states["down/c1/eu"].inhibited_by) == (
+            "inhibited",
+            "db_slow/db/eu",
+        )
+        await tick(harness, 1, {"c1": "fail", "db": "pass"})
+        assert sent(await harness.outbox()) == [("firing", "down/c1/eu")]
