@@ -18,6 +18,7 @@ _STYLE = {
     Status.DEGRADED: "yellow",
     Status.FAIL: "red",
     Status.ERROR: "magenta",
+    Status.SUSPECT: "blue",
 }
 _PHASES = (
     "connect",
@@ -41,7 +42,7 @@ def exit_code_for(runs: Sequence[CheckRun]) -> int:
     statuses = {run.status for run in runs}
     if Status.FAIL in statuses:
         return 1
-    if Status.ERROR in statuses:
+    if Status.ERROR in statuses or Status.SUSPECT in statuses:
         return 2
     return 0
 
@@ -117,7 +118,7 @@ def runs_as_json(runs: Sequence[CheckRun]) -> list[dict[str, Any]]:
 def write_junit(path: Path, runs: Sequence[CheckRun]) -> None:
     """One testsuite per region, one testcase per check: what CI systems show as tests."""
     failures = sum(r.status is Status.FAIL for r in runs)
-    errors = sum(r.status is Status.ERROR for r in runs)
+    errors = sum(not r.status.measured for r in runs)
     suite = ET.Element(
         "testsuite",
         name=f"smokewatch.{runs[0].region if runs else 'local'}",
@@ -136,7 +137,7 @@ def write_junit(path: Path, runs: Sequence[CheckRun]) -> None:
         )
         if run.status is Status.FAIL:
             ET.SubElement(case, "failure", message=run.result.message).text = _junit_text(run)
-        elif run.status is Status.ERROR:
+        elif not run.status.measured:
             ET.SubElement(case, "error", message=run.result.message).text = _junit_text(run)
         elif run.status is Status.DEGRADED:
             ET.SubElement(case, "system-out").text = f"degraded: {run.result.message}"

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 
 from monitor.alerting.hub import Alerting
 from monitor.alerting.notifiers import build_notifiers
+from monitor.alerting.region_health import SuspectMarker
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
 from monitor.logging import make_logger
@@ -30,6 +31,7 @@ from monitor.runner import CheckRun, Runner, new_run_id
 from monitor.spool import Spool
 from monitor.spool_metrics import SpoolCollector
 from monitor.store import ResultRecord, ResultStore, StoreError, database_url
+from monitor.store.alerts import AlertStore
 from monitor.telemetry.hub import Telemetry, build_telemetry, run_interval
 from monitor.version import smokewatch_version
 from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
@@ -203,6 +205,9 @@ class Runtime:
         """Run the region's checks (or those named) once; store, track incidents, export."""
         checks = self.runner.checks_for_region(names)
         runs = await self.runner.run_all(checks, run_id=new_run_id())
+        if self.store is not None:
+            # Before storing: results taken while the region's control checks fail are suspect.
+            runs = await SuspectMarker(self.config, AlertStore(self.store)).mark(runs)
         if self.store is not None and await self._store(runs):
             # Spooled results are evaluated and pruned after the replay instead.
             if self.alerting is not None:

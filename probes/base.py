@@ -30,6 +30,9 @@ class Status(enum.StrEnum):
     DEGRADED = "degraded"  # worked, but over a ``degraded`` budget
     FAIL = "fail"  # the target is broken
     ERROR = "error"  # the probe could not run (bad config, no browser, a bug)
+    # Never returned by a probe: the monitor stores a result as suspect when its region's
+    # control check was failing (the monitor's own network, not the target, is in doubt).
+    SUSPECT = "suspect"
 
     @property
     def rank(self) -> int:
@@ -40,12 +43,23 @@ class Status(enum.StrEnum):
         """Pass and degraded count as up; fail and error as down."""
         return self in (Status.PASS, Status.DEGRADED)
 
+    @property
+    def measured(self) -> bool:
+        """Pass, degraded and fail say something about the target; error and suspect do not."""
+        return self not in (Status.ERROR, Status.SUSPECT)
+
     @staticmethod
     def worst(*statuses: Status) -> Status:
         return max(statuses, key=lambda s: s.rank, default=Status.PASS)
 
 
-_RANK = {Status.PASS: 0, Status.DEGRADED: 1, Status.FAIL: 2, Status.ERROR: 3}
+_RANK = {
+    Status.PASS: 0,
+    Status.DEGRADED: 1,
+    Status.FAIL: 2,
+    Status.ERROR: 3,
+    Status.SUSPECT: 4,
+}
 
 
 @dataclass(frozen=True, slots=True)

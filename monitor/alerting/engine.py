@@ -28,6 +28,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from monitor.alerting.confirm import Vote, lookback, observe, vote
+from monitor.alerting.inhibit import Dependencies, Inhibitor
 from monitor.alerting.outbox import entries
 from monitor.alerting.silences import AGGREGATED_REGION, Suppressions, alert_labels
 from monitor.alerting.state import Group, Step, step
@@ -86,6 +87,7 @@ class Engine:
             for c in self._checks
             for settings in (loaded.config.settings_for(c),)
         }
+        self._deps = Dependencies(self._checks)
 
     def selected(self, rule: AlertRule) -> list[CheckCommon]:
         """The enabled checks ``rule`` applies to."""
@@ -126,20 +128,22 @@ class Engine:
         by_check: dict[str, list[ResultRecord]] = defaultdict(list)
         for record in await self._alerts.window_results(names, since=now - longest, until=now):
             by_check[record.check].append(record)
-        for rule, chosen in plan:
-            for check in chosen:
-                records = by_check[check.name]
-                for group, by_region in self._groups(rule, check, records, now, stored):
-                    report.groups += 1
-                    await self._advance(
-                        group,
-                        by_region,
-                        stored=stored,
-                        silences=silences,
-                        now=now,
-                        report=report,
-                        installation=installation,
-                    )
+        held = await self._deps.inhibitor(self._alerts)
+        # Parents first (monitor.alerting.inhibit): a child sees its parent's new state.
+        for rule, check in self._deps.ordered(plan):
+            records = by_check[check.name]
+            for group, by_region in self._groups(rule, check, records, now, stored):
+                report.groups += 1
+                await self._advance(
+                    group,
+                    by_region,
+                    stored=stored,
+                    silences=silences,
+                    now=now,
+                    report=report,
+                    installation=installation,
+                    held=held,
+                )
         if report.notifications and self._on_written is not None:
             self._on_written()
         return report
@@ -187,9 +191,11 @@ class Engine:
         now: datetime,
         report: EvaluationReport,
         installation: str,
+        held: Inhibitor,
     ) -> None:
         rule = group.rule
-        prev = stored.get(group.alert_key)
+        kept = stored.get(group.alert_key)
+        prev = held.unmask(kept)
         obs = observe(rule, by_region, now)
         labels = alert_labels(rule, group.check, group.region)
         reason = self._suppressions.reason(rule, labels, now=now, stored=silences)
@@ -198,10 +204,16 @@ class Engine:
         if active:
             regions = [group.region] if group.region else list(obs.regions or by_region)
             annotations = render_annotations(
-                rule, check=group.check, region=group.region, regions=regions, value=obs.value
+                rule,
+                check=group.check,
+                region=group.region,
+                regions=regions,
+                value=obs.value,
+                dependents=held.dependents(group.check),
             )
         summary = self._redactor.text(annotations.get("summary", prev.summary if prev else ""))
         done = step(group, prev, obs, now=now, silenced=reason is not None, summary=summary)
+        done = held.settle(group, kept, done, now)
         if not done.write:
             return
         outbox: tuple[OutboxEntry, ...] = ()
@@ -217,10 +229,11 @@ class Engine:
                 status_page_url=self._status_page_url,
                 redactor=self._redactor,
                 installation=installation,
+                dependents=held.dependents(group.check),
             )
         write = StateWrite(
             state=done.state,
-            expected_version=prev.version if prev is not None else None,
+            expected_version=kept.version if kept is not None else None,
             outbox=outbox,
             incident=_incident(group, done, now),
         )
@@ -230,7 +243,8 @@ class Engine:
             return
         report.applied += 1
         report.notifications += len(outbox)
-        before = prev.state if prev is not None else "inactive"
+        held.note(done.state)
+        before = kept.state if kept is not None else "inactive"
         if before != done.state.state:
             report.transitions.append((group.alert_key, before, done.state.state))
             self._log.info(

@@ -78,7 +78,7 @@ GAUGES: Final = {
 }
 RUNS: Final = "smoke_test_runs_total"
 HISTOGRAM: Final = "smoke_test_duration_seconds"
-NOT_ERROR: Final = 'result!="error"'
+NOT_ERROR: Final = 'result!~"error|suspect"'
 UP: Final = 'result=~"pass|degraded"'
 FAILED: Final = 'result="fail"'
 _RE2_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")

@@ -25,6 +25,7 @@ from typing import Any
 from monitor.alerting.deliverer import Deliverer, DeliveryReport
 from monitor.alerting.engine import Engine, EvaluationReport
 from monitor.alerting.notification import Notifier
+from monitor.alerting.region_health import RegionAlert
 from monitor.alerting.settings import AlertingSettings
 from monitor.config.loader import LoadedConfig
 from monitor.redact import Redactor
@@ -68,6 +69,9 @@ class Alerting:
         self.engine = Engine(
             loaded, self.alerts, log=log, redactor=redactor, on_written=self.deliverer.wake
         )
+        self.region_health = RegionAlert(
+            loaded, self.alerts, log=log, redactor=redactor, on_written=self.deliverer.wake
+        )
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._pruned_at: float | None = None
@@ -77,7 +81,10 @@ class Alerting:
         """Evaluate every rule at ``now`` (default: the clock).  Store errors propagate."""
         if not self.settings.enabled:
             return EvaluationReport()
-        return await self.engine.evaluate(self._clock() if now is None else now)
+        now = self._clock() if now is None else now
+        # Region health first: its alert holds the rules' new alerts in that region.
+        await self.region_health.evaluate(now)
+        return await self.engine.evaluate(now)
 
     async def after_runs(self, runs: Sequence[CheckRun]) -> EvaluationReport:
         """Evaluate the rules touching the checks of ``runs`` (already stored).  Never raises:
@@ -90,7 +97,9 @@ class Alerting:
         if not self.settings.enabled or not checks:
             return EvaluationReport()
         try:
-            return await self.engine.evaluate(self._clock(), checks=checks)
+            now = self._clock()
+            await self.region_health.evaluate(now)
+            return await self.engine.evaluate(now, checks=checks)
         except StoreError as exc:
             self._log.warning("alert.evaluation_failed", reason=str(exc))
         except Exception as exc:  # noqa: BLE001 -- alerting must not fail the check run

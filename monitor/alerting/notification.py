@@ -59,6 +59,8 @@ class Notification:
     runbook_url: str | None = None
     status_page_url: str | None = None
     incident: str = ""
+    # The checks that depend on this alert's check: their new alerts are held meanwhile.
+    dependents: tuple[str, ...] = ()
 
     @property
     def channel(self) -> str:
@@ -75,6 +77,7 @@ class Notification:
         data["since"] = self.since.isoformat()
         data["at"] = self.at.isoformat()
         data["regions"] = list(self.regions)
+        data["dependents"] = list(self.dependents)
         return data
 
     @classmethod
@@ -83,6 +86,7 @@ class Notification:
         values["since"] = datetime.fromisoformat(values["since"])
         values["at"] = datetime.fromisoformat(values["at"])
         values["regions"] = tuple(values["regions"])
+        values["dependents"] = tuple(values.get("dependents", ()))  # absent in older rows
         return cls(**values)
 
 

@@ -57,6 +57,7 @@ def entries(
     status_page_url: str | None,
     redactor: Redactor,
     installation: str,
+    dependents: tuple[str, ...] = (),
 ) -> tuple[OutboxEntry, ...]:
     """One outbox entry per notify target of ``group``'s rule for the event ``state.seq``
     of the incident active since ``since`` in ``installation``."""
@@ -87,6 +88,7 @@ def entries(
             runbook_url=runbook,
             status_page_url=status_page_url,
             incident=incident,
+            dependents=dependents,
         )
         out.append(
             OutboxEntry(

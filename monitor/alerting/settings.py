@@ -10,6 +10,7 @@ alerting:
     owner_timeout: 10s         # a sender silent this long is gone: its claims are free
     drain_timeout: 30s         # run --once: how long to keep delivering before exiting
   channels: {...}              # see monitor/alerting/notifiers/settings.py
+  region_health: {...}         # see monitor/alerting/region_settings.py
 ```
 """
 
@@ -20,6 +21,7 @@ from datetime import timedelta
 from pydantic import Field, model_validator
 
 from monitor.alerting.notifiers.settings import ChannelSettings
+from monitor.alerting.region_settings import RegionHealthSettings
 from monitor.config.durations import Duration
 from monitor.config.models import Strict
 
@@ -117,6 +119,7 @@ class AlertingSettings(Strict):
         timedelta(days=30), description="delivered and failed notifications are kept this long"
     )
     channels: ChannelSettings = ChannelSettings()
+    region_health: RegionHealthSettings = RegionHealthSettings()
 
     @model_validator(mode="after")
     def _interval_positive(self) -> AlertingSettings:

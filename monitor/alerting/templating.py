@@ -16,6 +16,8 @@ string).  Their variables:
 ``condition``       the condition as written: ``smoke_test.success < 0.9``
 ``severity``        ``critical``, ``warning`` or ``info``
 ``labels``          the rule's labels + ``alertname``, ``rule``, ``severity``, ``check``, ``region``
+``dependents``      the checks that ``depends_on`` this one (directly or not), a list: their
+                    new alerts are inhibited while this one is active
 ==================  ===========================================================
 
 Every alert gets a ``summary``: the rule's own, or :data:`DEFAULT_SUMMARY`.  The
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
 DEFAULT_SUMMARY = (
     "{{ rule }}: {{ check }} in {{ regions | join(', ') }}: {{ condition }} (now {{ value_text }})"
+    "{% if dependents %}; dependent checks (alerts held): {{ dependents | join(', ') }}{% endif %}"
 )
 SAMPLE_CHECK, SAMPLE_REGION = "example-check", "example-region"
 
@@ -74,6 +77,7 @@ def variables(
     value: Any,
     value_text: Any,
     labels: Mapping[str, Any] | None = None,
+    dependents: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The template variables (values may be placeholders, as the Prometheus export uses)."""
     return {
@@ -87,6 +91,7 @@ def variables(
         "threshold_text": format_value(rule, rule.condition.threshold),
         "condition": rule.condition.text,
         "severity": rule.severity,
+        "dependents": list(dependents),
         "labels": {
             **rule.labels,
             "alertname": rule.name,
@@ -107,6 +112,7 @@ def render_annotations(
     regions: Sequence[str] = (),
     value: float | None,
     labels: Mapping[str, str] | None = None,
+    dependents: Sequence[str] = (),
 ) -> dict[str, str]:
     """The rule's annotations rendered for one alert; ``summary`` is always present.
 
@@ -122,6 +128,7 @@ def render_annotations(
         value=value,
         value_text=format_value(rule, value),
         labels=labels,
+        dependents=dependents,
     )
     env = environment()
     out: dict[str, str] = {}

@@ -62,7 +62,13 @@ class Alert(Model):
     region: str | None = Field(description="null: evaluated over regions (min_regions > 1)")
     regions: list[str] = Field(description="the regions that were bad at the last bad evaluation")
     state: Literal["inactive", "pending", "firing", "recovering", "inhibited", "resolved"] = Field(
-        description="recovering: still firing, good runs await confirmation (resolve_after)"
+        description="recovering: still firing, good runs await confirmation (resolve_after); "
+        "inhibited: recorded but not notified, held by the alert inhibited_by names"
+    )
+    inhibited_by: str | None = Field(
+        None,
+        description="inhibited: the alert holding this one (a check it depends_on, or "
+        "region_unhealthy/<region>); it is recorded but not notified",
     )
     no_data: bool = Field(
         description="the last window held no results (with no_data: alert, such an alert fires)"
@@ -152,6 +158,7 @@ def alert_view(
         region=state.region,
         regions=list(state.regions),
         state=state.state,
+        inhibited_by=state.inhibited_by,
         no_data=state.no_data,
         since=state.since,
         value=state.value,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.api.verdict import CheckState, Overall
 
-ResultStatus = Literal["pass", "degraded", "fail", "error"]
+ResultStatus = Literal["pass", "degraded", "fail", "error", "suspect"]
 Window = Literal["24h", "7d", "30d", "90d"]
 
 
@@ -176,7 +176,7 @@ class UptimeReport(Model):
     passed: int
     degraded: int
     failed: int
-    errored: int
+    errored: int = Field(description="error and suspect results: no evidence either way")
     uptime: float | None = Field(
         description="(passed + degraded) / (passed + degraded + failed); errors do not count"
     )

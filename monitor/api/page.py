@@ -37,8 +37,20 @@ OVERALL_LABEL = {
     "degraded": "Some systems degraded",
     "down": "Major outage",
 }
-RESULT_LABEL = {"pass": "Passing", "degraded": "Slow", "fail": "Failing", "error": "Not checked"}
-RESULT_CSS = {"pass": "ok", "degraded": "minor", "fail": "major", "error": "none"}
+RESULT_LABEL = {
+    "pass": "Passing",
+    "degraded": "Slow",
+    "fail": "Failing",
+    "error": "Not checked",
+    "suspect": "Not trusted (region unhealthy)",
+}
+RESULT_CSS = {
+    "pass": "ok",
+    "degraded": "minor",
+    "fail": "major",
+    "error": "none",
+    "suspect": "none",
+}
 STATE_CSS = {
     "healthy": "ok",
     "recovering": "minor",
@@ -226,12 +238,15 @@ ALERT_LOOK = {
 
 
 def alert_row(alert: Alert, now: datetime) -> AlertRow:
-    """An alert that has not ended: firing (red), recovering or pending (amber), inhibited."""
+    """An alert that has not ended: firing (red), recovering or pending (amber), inhibited
+    (grey, naming what holds it)."""
     css, label = ALERT_LOOK.get(alert.state, ("none", alert.state.capitalize()))
     if alert.flapping:
         css, label = "minor", "Flapping"
     if alert.flapping or alert.state in ("firing", "recovering"):
         label += f" ({alert.severity})"
+    if alert.state == "inhibited" and not alert.flapping:
+        label = f"Inhibited by {alert.inhibited_by} (not notified)"
     if alert.no_data:
         label += ", no data"
     where = alert.region or (", ".join(alert.regions) if alert.regions else "several regions")
@@ -248,7 +263,7 @@ def alert_row(alert: Alert, now: datetime) -> AlertRow:
     )
 
 
-_ALERT_ORDER = {"firing": 0, "recovering": 1, "pending": 2, "inhibited": 3}
+_ALERT_ORDER = {"firing": 0, "recovering": 1, "pending": 2, "inhibited": 3, "inactive": 4}
 
 
 async def active_alerts(service: ServiceView, now: datetime, scrubber: Scrubber) -> list[AlertRow]:

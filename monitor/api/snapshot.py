@@ -29,6 +29,7 @@ _RESULT_STATUS: dict[Status, ResultStatus] = {
     Status.DEGRADED: "degraded",
     Status.FAIL: "fail",
     Status.ERROR: "error",
+    Status.SUSPECT: "suspect",
 }
 # An undeclared region's result counts while newer than this many of the check's intervals.
 UNDECLARED_FRESH_INTERVALS = 3

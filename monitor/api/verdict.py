@@ -69,7 +69,7 @@ ACTIVE_ALERT_STATES = frozenset({"firing", "recovering"})
 
 def judge(latest: Iterable[ResultRecord]) -> Verdict:
     """The verdict on one check from its newest result in each region."""
-    reporting = [r.status for r in latest if Status(r.status) is not Status.ERROR]
+    reporting = [Status(r.status) for r in latest if Status(r.status).measured]
     if not reporting:
         return UNKNOWN
     failing = sum(1 for s in reporting if s is Status.FAIL)

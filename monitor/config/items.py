@@ -2,22 +2,27 @@
 
 Run on the interpolated data before the models validate it, so each problem keeps
 its line (a model validator only knows the whole file): a check or rule name used
-twice, a check naming a region the file does not declare.
+twice, a check naming a region the file does not declare, a ``depends_on`` naming an
+unknown check, the check itself or closing a cycle, a rule taking a reserved name.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from monitor.alerting.region_settings import REGION_RULE
+from monitor.config.dependencies import dependency_problems
 from monitor.config.source import Loc
 
+# Rule names smokewatch's own alerts use (monitor.alerting.region_health).
+RESERVED_RULES = frozenset({REGION_RULE})
 # Validation context telling the models these are checked here, with lines.
 LOCATED = {"items_checked": True}
 
 
 def config_item_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
-    """Duplicate check names and unknown regions in ``smokewatch.yaml``'s data."""
-    found = _duplicates(data, "checks", "check")
+    """Duplicate check names, unknown regions and bad dependencies in ``smokewatch.yaml``."""
+    found = _duplicates(data, "checks", "check") + dependency_problems(_entries(data, "checks"))
     regions = data.get("regions")
     if not isinstance(regions, list) or not regions:
         return found  # no regions declared: a check may name any
@@ -38,10 +43,21 @@ def config_item_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
 
 
 def rules_item_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
-    """Duplicate rule and maintenance window names in ``alert-rules.yaml``'s data."""
-    return _duplicates(data, "alerts", "alert rule") + _duplicates(
+    """Duplicate or reserved rule names and duplicate maintenance window names in
+    ``alert-rules.yaml``'s data."""
+    found = _duplicates(data, "alerts", "alert rule") + _duplicates(
         data, "maintenance", "maintenance window"
     )
+    for index, rule in _entries(data, "alerts"):
+        if rule.get("name") in RESERVED_RULES:
+            found.append(
+                (
+                    ("alerts", index, "name"),
+                    f"the rule name {rule['name']!r} is reserved for the region self-health "
+                    "alert (configure it under 'alerting.region_health' in smokewatch.yaml)",
+                )
+            )
+    return found
 
 
 def _duplicates(data: dict[str, Any], section: str, what: str) -> list[tuple[Loc, str]]:

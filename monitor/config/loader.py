@@ -104,6 +104,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
         storage = config.storage.model_copy(update={"url": override})
         config = config.model_copy(update={"storage": storage})
     if config is not None:
+        problems.extend(_region_health_problems(doc, config))
         problem = storage_problem(config.storage.url)
         if problem is not None:
             problems.append(_storage_problem(doc, problem, from_env=bool(override)))
@@ -117,6 +118,20 @@ def _storage_problem(doc: YamlDocument, message: str, *, from_env: bool) -> Conf
         return ConfigProblem(str(doc.path), f"SMOKEWATCH_DATABASE_URL: {message}")
     line = doc.lines.get(("storage", "url")) or doc.lines.get(("storage",))
     return ConfigProblem(str(doc.path), message, line=line, field="storage.url")
+
+
+def _region_health_problems(doc: YamlDocument, config: SmokewatchConfig) -> list[ConfigProblem]:
+    """Every ``alerting.region_health.notify`` target must be deliverable."""
+    alerting = config.alerting
+    if not alerting.enabled:
+        return []
+    found: list[ConfigProblem] = []
+    for i, target in enumerate(alerting.region_health.notify or ()):
+        problem = target_problem(target, alerting.channels)
+        if problem is not None:
+            loc: Loc = ("alerting", "region_health", "notify", i)
+            found.append(_problem(doc, loc, problem, set()))
+    return found
 
 
 def _validate(

@@ -88,6 +88,16 @@ class CheckCommon(Strict):
     retry_on: tuple[RetryOn, ...] | None = None
     regions: tuple[str, ...] | None = Field(None, description="run only in these regions")
     tags: dict[str, str] = Field(default_factory=dict)
+    control: bool = Field(
+        False,
+        description="a known-good target: while it fails in a region, that region's other "
+        "results are stored as 'suspect' and one region_unhealthy alert goes out instead",
+    )
+    depends_on: tuple[str, ...] = Field(
+        (),
+        description="checks this one depends on: while an alert of one of them is active, "
+        "this check's new alerts are recorded as 'inhibited' and not notified",
+    )
 
     @field_validator("cron")
     @classmethod

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union, cast
 from pydantic import BaseModel, Field, ValidationInfo, create_model, model_validator
 
 from monitor.alerting.settings import AlertingSettings
+from monitor.config.dependencies import dependency_problems
 from monitor.config.models import (
     ApiSettings,
     BrowserSettings,
@@ -83,6 +84,12 @@ class SmokewatchConfig(Strict):
                     f"check '{check.name}' names unknown region(s) {sorted(unknown)}; "
                     f"known: {list(self.regions)}"
                 )
+        entries = [
+            (i, {"name": c.name, "depends_on": list(c.depends_on)})
+            for i, c in enumerate(self.checks)
+        ]
+        for _, message in dependency_problems(entries):
+            raise ValueError(message)
         return self
 
     def check(self, name: str) -> CheckCommon:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-AlertState = Literal["inactive", "pending", "firing", "recovering"]
+AlertState = Literal["inactive", "pending", "firing", "recovering", "inhibited"]
 Notified = Literal["none", "firing", "flapping"]
 FIRING_STATES = frozenset({"firing", "recovering"})  # notified, and holding an incident open
 
@@ -28,6 +28,8 @@ class AlertStateRecord:
     ``outage_started_at``/``outage_ended_at`` bound the outage (first failing run's
     start, first passing run's start); ``flips`` are the recent firing<->resolved
     changes, and ``flapping_since`` is set while the group is flapping.
+    ``inhibited``: firing, but held (never notified) by the alert ``inhibited_by``
+    names (see monitor.alerting.inhibit).
     """
 
     alert_key: str
@@ -52,6 +54,7 @@ class AlertStateRecord:
     outage_ended_at: datetime | None = None
     flips: tuple[datetime, ...] = ()
     flapping_since: datetime | None = None
+    inhibited_by: str | None = None
 
     @property
     def active(self) -> bool:

@@ -98,6 +98,7 @@ def state_of(row: RowMapping) -> AlertStateRecord:
         outage_ended_at=row["outage_ended_at"],
         flips=tuple(datetime.fromisoformat(at) for at in row["flips"] or ()),
         flapping_since=row["flapping_since"],
+        inhibited_by=row["inhibited_by"],
     )
 
 

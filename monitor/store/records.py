@@ -1,9 +1,10 @@
 """The store's internal records: results, rollup buckets, summaries, incidents.
 
 API response models are separate.  Uptime is ``(passed + degraded) / (passed +
-degraded + failed)``: an ``error`` means the probe could not run, which is no
-evidence about the target either way, so errors count neither up nor down and
-their durations are left out of every duration figure.
+degraded + failed)``: an ``error`` means the probe could not run, and a ``suspect``
+result was measured while its region's control check failed; neither is evidence
+about the target, so they count neither up nor down (both are tallied as
+``errored``) and their durations are left out of every duration figure.
 """
 
 from __future__ import annotations

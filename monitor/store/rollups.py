@@ -50,7 +50,7 @@ async def record_rollups(conn: AsyncConnection, result_id: int, record: ResultRe
         )
     )
     status = Status(record.status)
-    measured = status is not Status.ERROR
+    measured = status.measured
     counts: dict[str, Any] = {
         "check": record.check,
         "region": record.region,
@@ -135,9 +135,9 @@ SELECT "check", region, '{period}', {bucket},
     sum(CASE WHEN status = 'pass' THEN 1 ELSE 0 END),
     sum(CASE WHEN status = 'degraded' THEN 1 ELSE 0 END),
     sum(CASE WHEN status = 'fail' THEN 1 ELSE 0 END),
-    sum(CASE WHEN status = 'error' THEN 1 ELSE 0 END),
-    coalesce(sum(CASE WHEN status <> 'error' THEN duration_ms END), 0),
-    max(CASE WHEN status <> 'error' THEN duration_ms END)
+    sum(CASE WHEN status IN ('error', 'suspect') THEN 1 ELSE 0 END),
+    coalesce(sum(CASE WHEN status NOT IN ('error', 'suspect') THEN duration_ms END), 0),
+    max(CASE WHEN status NOT IN ('error', 'suspect') THEN duration_ms END)
 FROM results
 GROUP BY "check", region, {bucket}
 """

@@ -172,7 +172,7 @@ alert_states = Table(
     Column("rule", String(100), nullable=False),
     Column("check", String(200), nullable=False),
     Column("region", String(64), nullable=True),  # NULL: aggregated over regions
-    Column("state", String(16), nullable=False),  # inactive | pending | firing | recovering
+    Column("state", String(16), nullable=False),  # inactive|pending|firing|recovering|inhibited
     Column("since", UTCDateTime(), nullable=True),
     Column("value", Float(), nullable=True),
     Column("regions", JSON(), nullable=False),
@@ -191,6 +191,8 @@ alert_states = Table(
     Column("outage_ended_at", UTCDateTime(), nullable=True),
     Column("flips", JSON(), nullable=False, server_default="[]"),  # state changes (ISO times)
     Column("flapping_since", UTCDateTime(), nullable=True),
+    # inhibited: the alert key holding it (a parent check's alert, or region_unhealthy/<r>)
+    Column("inhibited_by", String(400), nullable=True),
 )
 Index("ix_alert_states_rule", alert_states.c.rule)
 

@@ -28,11 +28,12 @@ from probes.base import Status
 
 PERCENTILES = (0.5, 0.95, 0.99)
 _COUNTS = ("total", "passed", "degraded", "failed", "errored")
-_STATUS_COUNTS = {
-    "passed": Status.PASS,
-    "degraded": Status.DEGRADED,
-    "failed": Status.FAIL,
-    "errored": Status.ERROR,
+# "errored" counts every result that is no evidence about the target: error and suspect.
+_STATUS_COUNTS: dict[str, tuple[Status, ...]] = {
+    "passed": (Status.PASS,),
+    "degraded": (Status.DEGRADED,),
+    "failed": (Status.FAIL,),
+    "errored": (Status.ERROR, Status.SUSPECT),
 }
 
 
@@ -91,12 +92,14 @@ async def uptime(
     scope: list[ColumnElement[bool]] = [r.check == check, r.started_at >= since]
     if region is not None:
         scope.append(r.region == region)
-    measured = r.status != Status.ERROR.value
+    measured = r.status.not_in([Status.ERROR.value, Status.SUSPECT.value])
     counts = select(
         func.count().label("total"),
         *(
-            func.coalesce(func.sum(case((r.status == status.value, 1), else_=0)), 0).label(name)
-            for name, status in _STATUS_COUNTS.items()
+            func.coalesce(
+                func.sum(case((r.status.in_([s.value for s in statuses]), 1), else_=0)), 0
+            ).label(name)
+            for name, statuses in _STATUS_COUNTS.items()
         ),
         func.avg(case((measured, r.duration_ms))).label("avg_ms"),
         func.max(case((measured, r.duration_ms))).label("max_ms"),

@@ -30,7 +30,6 @@ from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 from prometheus_client import CollectorRegistry, Counter
 
 from monitor.runner import CheckRun
-from probes.base import Status
 
 T = TypeVar("T")
 
@@ -144,8 +143,8 @@ def _consume(future: asyncio.Future[Any]) -> None:
 
 
 def counts_as_up(run: CheckRun) -> bool | None:
-    """True for pass/degraded, False for fail, None for error (no evidence either way)."""
-    if run.status is Status.ERROR:
+    """True for pass/degraded, False for fail, None for error or suspect (no evidence)."""
+    if not run.status.measured:
         return None
     return run.status.ok
 
@@ -153,7 +152,7 @@ def counts_as_up(run: CheckRun) -> bool | None:
 def _responded(run: CheckRun) -> bool:
     # A probe that got no response says why in details["cause"]; its timings then
     # measure how long it took to give up, not the target.
-    return run.status is not Status.ERROR and "cause" not in run.result.details
+    return run.status.measured and "cause" not in run.result.details
 
 
 def api_response_ms(run: CheckRun) -> float | None:

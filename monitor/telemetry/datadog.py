@@ -13,7 +13,7 @@ Metrics are gauges (one sample per check per run, the same type in both transpor
 one dashboard reads either), timings in **milliseconds** as the spec's alert reads
 them (``smoke_test.api_response > 500``).  Tags: ``check:``, ``kind:`` on each metric;
 ``env:``, ``service:``, ``region:`` and the configured extra tags on every one.
-Service check status: pass OK, degraded WARNING, fail CRITICAL, error UNKNOWN.
+Service check status: pass OK, degraded WARNING, fail CRITICAL, error and suspect UNKNOWN.
 """
 
 from __future__ import annotations
@@ -47,7 +47,13 @@ METRICS: Final = (
 )
 SERVICE_CHECK: Final = "smoke_test.check"
 # Service check statuses of the DogStatsD protocol and the check_run API.
-CHECK_STATUS: Final = {Status.PASS: 0, Status.DEGRADED: 1, Status.FAIL: 2, Status.ERROR: 3}
+CHECK_STATUS: Final = {
+    Status.PASS: 0,
+    Status.DEGRADED: 1,
+    Status.FAIL: 2,
+    Status.ERROR: 3,
+    Status.SUSPECT: 3,
+}
 MESSAGE_MAX: Final = 200
 MAX_PENDING: Final = 100_000  # queued points when the Agent cannot keep up; more are dropped
 DEFAULT_PORT: Final = 8125

@@ -10,8 +10,8 @@ metric                                      type       value
 ==========================================  =========  ======================================
 ``smoke_test_duration_seconds``             histogram  the final attempt's probe time (no waits)
 ``smoke_test_cleanup_failures_total``       counter    flow runs with a failed cleanup
-``smoke_test_success``                      gauge      1 pass/degraded, 0 fail (not on error)
-``smoke_test_runs_total{result}``           counter    runs by status: pass/degraded/fail/error
+``smoke_test_success``                      gauge      1 pass/degraded, 0 fail (no error, suspect)
+``smoke_test_runs_total{result}``           counter    runs by status, suspect included
 ``smoke_test_api_response_seconds``         gauge      http and flow checks: final ``total``
 ``smoke_test_homepage_load_seconds``        gauge      browser checks: the load event
 ``smoke_test_browser_timing_seconds``       gauge      browser: ``phase`` ttfb/dcl/load/lcp

@@ -401,3 +401,41 @@ class TestSchema:
         fuzz()
         assert seen, "no request was made"
         assert max(seen) < 500
+
+
+HELD = [
+    *STATES,
+    state(
+        "smoke_test_failure",
+        "api-status",
+        "us",
+        state="inhibited",
+        notified="none",
+        last_notified_at=None,
+        seq=0,
+        inhibited_by="smoke_test_failure/health/us",
+    ),
+]
+
+
+class TestInhibitedAlerts:
+    def test_listed_as_active_with_what_holds_them(self, start_alerts: StartAlerts) -> None:
+        """An inhibited group is active: state ``inhibited``, ``inhibited_by`` the holder."""
+        live = start_alerts(states=HELD)
+        alerts = live.client().get("/api/v1/alerts").raise_for_status().json()["alerts"]
+        held = next(a for a in alerts if a["key"] == "smoke_test_failure/api-status/us")
+        assert (held["state"], held["inhibited_by"], held["notified"]) == (
+            "inhibited",
+            "smoke_test_failure/health/us",
+            "none",
+        )
+        firing = next(a for a in alerts if a["key"] == "smoke_test_failure/health/eu")
+        assert firing["inhibited_by"] is None
+
+    def test_shown_on_the_status_page(self, start_alerts: StartAlerts) -> None:
+        """The page lists it after firing and pending alerts, naming what holds it."""
+        live = start_alerts(states=HELD)
+        page = live.client().get("/").raise_for_status().text
+        section = page[page.index("<h2>Active alerts</h2>") : page.index("<h2>Checks</h2>")]
+        held = section.index("Inhibited by smoke_test_failure/health/us (not notified)")
+        assert section.index("Pending") < held

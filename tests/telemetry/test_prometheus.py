@@ -158,10 +158,16 @@ class TestPrometheusExporter:
             assert got == (pytest.approx(want) if want is not None else None), name
 
     def test_the_run_counter_starts_every_result_at_zero(self) -> None:
-        """The first run of a check creates all four result series, its own at 1."""
+        """The first run of a check creates all five result series, its own at 1."""
         _, found = record(make_run("c", "http", Status.FAIL))
         counts = {r: value(found, "smoke_test_runs_total", **L, result=r) for r in Status}
-        assert counts == {Status.PASS: 0, Status.DEGRADED: 0, Status.FAIL: 1, Status.ERROR: 0}
+        assert counts == {
+            Status.PASS: 0,
+            Status.DEGRADED: 0,
+            Status.FAIL: 1,
+            Status.ERROR: 0,
+            Status.SUSPECT: 0,
+        }
 
     def test_counters_accumulate_and_gauges_keep_the_last_run(self) -> None:
         """Two runs: the counter says 2, the histogram counted 2, the gauges hold the second."""

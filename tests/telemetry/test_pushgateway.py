@@ -104,7 +104,7 @@ class TestPushToPushgateway:
         )
         assert second[0]["metric"]["check"] == "health"
         counts = prometheus_server.query(f'count(smoke_test_runs_total{{job="{job}"}})')
-        assert counts[0]["value"][1] == "4"  # one check x four results, not duplicated
+        assert counts[0]["value"][1] == "5"  # one check x five results, not duplicated
 
 
 @pytest.fixture(scope="module")

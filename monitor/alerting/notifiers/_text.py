@@ -103,6 +103,8 @@ def facts(n: Notification) -> list[tuple[str, str]]:
     rows += [("Condition", n.condition), ("Since", human_time(n.since))]
     if n.kind == "resolved":
         rows.append(("Resolved", human_time(n.at)))
+    if n.dependents:
+        rows.append(("Dependent checks (alerts held)", ", ".join(n.dependents)))
     return rows
 
 

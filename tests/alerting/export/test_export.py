@@ -27,7 +27,7 @@ BY = "by (check, kind, region) "
 SUM = f"sum {BY}(increase("
 SUM_LE = "sum by (check, kind, region, le) (increase(smoke_test_duration_seconds_bucket[5m]))"
 UP = 'smoke_test_runs_total{result=~"pass|degraded"}'
-RAN = 'smoke_test_runs_total{result!="error"}'
+RAN = 'smoke_test_runs_total{result!~"error|suspect"}'
 HIST = "smoke_test_duration_seconds"
 API = "smoke_test_api_response_seconds"
 HOME = "smoke_test_homepage_load_seconds"
@@ -160,7 +160,7 @@ class TestSelectors:
     ) -> None:
         """Every selector of the metric is restricted to the rule's checks, regions and kinds."""
         expr = rule_expr(rule("smoke_test.success < 0.9", **fields))
-        assert f'smoke_test_runs_total{{result!="error",{matchers}}}' in expr
+        assert f'smoke_test_runs_total{{result!~"error|suspect",{matchers}}}' in expr
         assert f'smoke_test_runs_total{{result=~"pass|degraded",{matchers}}}' in expr
 
 
