@@ -15,6 +15,8 @@ alerts:
   - name: down
     condition: smoke_test.success < 0.5
     window: 5m
+    confirm: {failures: 1, of: 1}  # one failing run confirms: these tests are about holding
+    min_samples: 1
     notify: ["webhook:ops"]
 """
 CHILDREN = [f"c{i}" for i in range(1, 6)]
@@ -142,7 +144,8 @@ class TestInhibition:
         """A parent waiting out ``for`` already holds; when it recovers unfired, the child that is
         still down pages on the next evaluation."""
         rules = RULE + "  - name: db_slow\n    condition: smoke_test.success < 0.5\n"
-        rules += "    checks: [db]\n    for: 10m\n"
+        rules += "    checks: [db]\n    for: 10m\n    confirm: {failures: 1, of: 1}\n"
+        rules += "    min_samples: 1\n"
         rules = rules.replace("    window: 5m\n", "    window: 5m\n    checks: [c1]\n", 1)
         harness = await make_harness(loaded_config(rules, checks=CHECKS, regions=("eu",)))
         await tick(harness, 0, {"c1": "fail", "db": "fail"})
