@@ -520,6 +520,7 @@ def account(
     models = {m.name: m for m in check_models(loaded)}
     interval = next(iter(models.values())).runner.interval
     recheck = loaded.config.scheduler.recheck.total_seconds()
+    window = rule.window.total_seconds()  # an old-style window drains before resolving
 
     def c_of(fault: Fault) -> float:
         return max(failing_run_s(models[name], fault.mode) for name in fault.checks)
@@ -572,7 +573,7 @@ def account(
             for region in scenario.regions:
                 groups += 1
                 mine = [n for n in hit if n.check == check and n.region in (region, None)]
-                horizon = outage.end + recover_bound(outage) + 2 * interval
+                horizon = outage.end + recover_bound(outage) + window + 2 * interval
                 closes = [
                     n
                     for n in closing
