@@ -16,6 +16,19 @@ from monitor.store import ResultStore
 
 
 @dataclass(frozen=True, slots=True)
+class StoreLag:
+    """How far the store is behind: results waiting in the local spool, and the age of
+    the oldest (``None`` when nothing waits).  All zero while the store keeps up."""
+
+    spooled: int = 0
+    oldest_age_s: float | None = None
+
+    @property
+    def behind(self) -> bool:
+        return self.spooled > 0
+
+
+@dataclass(frozen=True, slots=True)
 class Readiness:
     """Whether the service can do its job, component by component.
 
@@ -23,11 +36,13 @@ class Readiness:
     ``"ok"`` or a short, sanitized reason it is not ready.  ``role`` is
     ``"leader"`` (this replica runs its region's checks), ``"standby"`` (another
     replica holds the region's lease) or ``"api-only"`` (``serve --no-scheduler``).
-    A standby is ready: it serves the API and waits to take over.
+    A standby is ready: it serves the API and waits to take over.  ``store_lag`` says
+    how many results wait in the spool for the store (it does not affect ``ready``).
     """
 
     components: dict[str, str] = field(default_factory=dict)
     role: str = "leader"
+    store_lag: StoreLag = field(default_factory=StoreLag)
 
     @property
     def ready(self) -> bool:
@@ -64,6 +79,9 @@ class ServiceView(Protocol):
 
     async def readiness(self) -> Readiness:
         """Check the store answers, the scheduler runs, the browser is up if needed."""
+
+    def store_lag(self) -> StoreLag:
+        """Results waiting in the local spool for the store (no I/O)."""
 
     async def run_now(self, check: str) -> CheckRun:
         """Run one check now in this region, store its result and return it.

@@ -3,15 +3,27 @@
     lease = RegionLease(config.storage.url, "eu-west-1")
     if await lease.acquire():        # non-blocking: True if this replica now leads
         ...
-        await lease.wait_lost(5.0)   # True as soon as a held lease is lost
+        await lease.wait_lost(5.0)   # True as soon as the lease's connection is lost
+        await lease.verify()         # False only once another replica holds the lease
     await lease.release()
+
+A leader keeps leading through a store outage.  When the connection that holds the
+lock dies (the database stopped, restarted or cannot be reached), :meth:`verify`
+re-takes the lock on a new connection: still unreachable raises :class:`LeaseError`
+and the replica goes on leading (``confirmed`` is ``False``); the lock taken again
+confirms it; the lock held by another replica ends the lease.  The service calls
+``verify`` every ``scheduler.lease_poll``, so when the store comes back and a standby
+takes the lock first, the two replicas run the region's checks together for at most
+one ``lease_poll``.  A leader cut off from the store while a standby can reach it
+leads until it reaches the store again: runs are doubled for that long (results
+are not: each replica's runs have their own run ids).
 
 Where the lease lives follows the store:
 
 - PostgreSQL: a session-level ``pg_try_advisory_lock`` on one dedicated connection,
   held for the lease's life.  The lock dies with the session, so a replica that is
-  killed (or cut off) loses it at once and the database hands it to a standby.  A
-  dead held connection means the lease is lost: :meth:`wait_lost` returns at once.
+  killed loses it at once and the database hands it to a standby.  A dead held
+  connection wakes :meth:`wait_lost` at once, and ``verify`` tries to take it back.
 - SQLite file: an exclusive ``flock`` on ``<db file>.lock`` (two processes, or two
   services in one process, on one file).  The kernel drops it when the process dies.
 - SQLite in memory: nothing to share, this replica always leads.
@@ -60,6 +72,8 @@ class _Backend(Protocol):
 
     async def verify(self) -> bool: ...
 
+    async def reset(self) -> None: ...
+
     async def release(self) -> None: ...
 
 
@@ -71,6 +85,7 @@ class RegionLease:
         self.lost = asyncio.Event()
         url = make_url(database_url(storage_url))
         self.held = False
+        self.confirmed = False  # held on a live connection (False: store unreachable)
         self._backend = _backend_for(url, region, self._connection_lost)
 
     @property
@@ -85,15 +100,30 @@ class RegionLease:
         """
         if not self.held:
             self.lost.clear()
-            self.held = await self._backend.try_acquire()
+            self.held = self.confirmed = await self._backend.try_acquire()
         return self.held
 
     async def verify(self) -> bool:
-        """Whether a held lease is still held (its connection answers)."""
-        if self.held and (self.lost.is_set() or not await self._backend.verify()):
+        """Whether this replica still leads; ``False`` only once another replica holds the lease.
+
+        A held lease whose connection died is taken again on a new connection.  Raises
+        :class:`LeaseError` when the database cannot be reached: the lease is then kept,
+        unconfirmed, and tried again at the next call.
+        """
+        if not self.held:
+            return False
+        if not self.lost.is_set() and await self._backend.verify():
+            self.confirmed = True
+            return True
+        self.lost.clear()  # woken once per lost connection, not in a loop
+        self.confirmed = False
+        await self._backend.reset()
+        if not await self._backend.try_acquire():  # LeaseError: unreachable, keep leading
             self.held = False
             self.lost.set()
-        return self.held
+            return False
+        self.confirmed = True
+        return True
 
     async def wait_lost(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s``; ``True`` as soon as a held lease is known to be lost."""
@@ -104,7 +134,7 @@ class RegionLease:
 
     async def release(self) -> None:
         """Give the lease up (a standby may take it at its next poll) and free its resources."""
-        self.held = False
+        self.held = self.confirmed = False
         await self._backend.release()
 
     def _connection_lost(self) -> None:
@@ -130,6 +160,9 @@ class _MemoryLease:
     async def verify(self) -> bool:
         return True
 
+    async def reset(self) -> None:
+        return None
+
     async def release(self) -> None:
         return None
 
@@ -153,6 +186,9 @@ class _FileLease:
 
     async def verify(self) -> bool:
         return self._fd is not None
+
+    async def reset(self) -> None:
+        return None  # the kernel holds the flock for as long as the descriptor is open
 
     async def release(self) -> None:
         if self._fd is not None:
@@ -192,6 +228,9 @@ class _PostgresLease:
             await self._drop()
             return False
         return True
+
+    async def reset(self) -> None:
+        await self._drop()  # the next try opens a new session
 
     async def release(self) -> None:
         await self._drop()

@@ -27,7 +27,9 @@ from monitor.logging import make_logger
 from monitor.ratelimit import HostBudget
 from monitor.redact import Redactor
 from monitor.runner import CheckRun, Runner, new_run_id
-from monitor.store import ResultStore, database_url
+from monitor.spool import Spool
+from monitor.spool_metrics import SpoolCollector
+from monitor.store import ResultRecord, ResultStore, StoreError, database_url
 from monitor.telemetry.hub import Telemetry, build_telemetry, run_interval
 from monitor.version import smokewatch_version
 from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
@@ -83,6 +85,7 @@ class Runtime:
         use_store: bool = True,
         log_stream: TextIO | None = None,
         env: Mapping[str, str] | None = None,
+        spool: Spool | None = None,
     ) -> None:
         env = os.environ if env is None else env
         self._env = env
@@ -100,6 +103,11 @@ class Runtime:
         # The Runtime's own registry (never the global default): /metrics serves it and
         # one-shot runs push it.  Telemetry registers its metrics here.
         self.registry = CollectorRegistry(auto_describe=True)
+        # Results the store cannot take go here (serve); without one a store error fails
+        # the run, as in ``run --once``.
+        self.spool = spool
+        if spool is not None:
+            self.registry.register(SpoolCollector(spool, self.region))
         self._pruned_at: float | None = None
         self.telemetry: Telemetry | None = None
         self.alerting: Alerting | None = None
@@ -195,15 +203,59 @@ class Runtime:
         """Run the region's checks (or those named) once; store, track incidents, export."""
         checks = self.runner.checks_for_region(names)
         runs = await self.runner.run_all(checks, run_id=new_run_id())
-        if self.store is not None:
-            for run in runs:
-                await self.store.add(run.to_record())
+        if self.store is not None and await self._store(runs):
+            # Spooled results are evaluated and pruned after the replay instead.
             if self.alerting is not None:
                 await self.alerting.after_runs(runs)
-            await self._prune()
+            try:
+                await self._prune()
+            except StoreError as exc:  # housekeeping: never at the cost of the run's metrics
+                self.log.warning("store.prune_failed", reason=str(exc))
         if self.telemetry is not None:
             await self.telemetry.publish(runs)
         return runs
+
+    async def _store(self, runs: list[CheckRun]) -> bool:
+        """Store each run's result; ``False`` when any went to the spool instead.
+
+        While the spool holds anything, new results queue behind it (in spool order, so
+        replay keeps each check's runs in order) without trying the store.
+        """
+        assert self.store is not None  # noqa: S101 -- run_once only calls this with a store
+        stored = True
+        for run in runs:
+            record = run.to_record()
+            if self.spool is not None and self.spool.pending:
+                self._spool(record, reason="results are waiting in the spool")
+                stored = False
+                continue
+            try:
+                await self.store.add(record)
+            except StoreError as exc:
+                if self.spool is None:
+                    raise
+                self._spool(record, reason=str(exc))
+                stored = False
+        return stored
+
+    def _spool(self, record: ResultRecord, *, reason: str) -> None:
+        assert self.spool is not None  # noqa: S101 -- _store only calls this with a spool
+        if self.spool.append(record):
+            self.log.warning(
+                "result.spooled",
+                check=record.check,
+                run_id=record.run_id,
+                spooled=self.spool.pending,
+                reason=reason,
+            )
+        else:
+            self.log.error(
+                "result.dropped",
+                check=record.check,
+                run_id=record.run_id,
+                reason=_not_spooled(self.spool),
+                spool=str(self.spool.path),
+            )
 
     async def _prune(self) -> None:
         """Drop results past retention, at most once per ``PRUNE_EVERY_S`` (jobs call this)."""
@@ -213,3 +265,11 @@ class Runtime:
         assert self.store is not None  # noqa: S101 -- run_once only calls this with a store
         await self.store.prune(datetime.now(UTC) - self.config.storage.retention)
         self._pruned_at = now
+
+
+def _not_spooled(spool: Spool) -> str:
+    if not spool.owned:
+        return "spool owned by another process (or its lock file cannot be created)"
+    if spool.pending >= spool.max_results:
+        return f"spool full ({spool.max_results} results, storage.spool_max)"
+    return "spool file cannot be written"

@@ -8,9 +8,12 @@
 
 One replica per region leads (holds the :class:`~monitor.leader.RegionLease`) and runs
 the region's checks on their schedules; the others poll the lease every
-``scheduler.lease_poll`` and take over when the leader goes.  A leader that loses its
-lease drops its jobs at once.  Every run, scheduled or asked for, goes through
-``Runtime.run_once``: the same path as ``smokewatch run --once``.
+``scheduler.lease_poll`` and take over when the leader goes.  A leader keeps leading
+through a store outage (its results go to the local spool, :mod:`monitor.spool`, and
+are replayed when the store answers, :mod:`monitor.replay`) and drops its jobs only
+once it learns another replica holds the lease (:mod:`monitor.leader`).  Every run,
+scheduled or asked for, goes through ``Runtime.run_once``: the same path as
+``smokewatch run --once``.
 
 A reload builds a new :class:`~monitor.runtime.Runtime`; the old one closes once the
 runs it started have finished.  Results live in the store and survive both.
@@ -23,20 +26,25 @@ import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from monitor.config.loader import LoadedConfig, load_config
-from monitor.contract import Readiness, UnknownCheck
+from monitor.contract import Readiness, StoreLag, UnknownCheck
+from monitor.errors import ConfigError, ConfigProblem
 from monitor.leader import LeaseError, RegionLease
+from monitor.replay import Replayer
 from monitor.runner import CheckRun
 from monitor.runtime import Runtime, resolve_region
 from monitor.scheduler import CheckScheduler, JobPlan, plan_jobs
+from monitor.spool import spool_for
 from monitor.store import ResultStore, StoreError
 from probes.base import Status
 
 READY_PING_TIMEOUT_S = 2.0
+REPLAY_EVERY_S = 1.0  # how often a non-empty spool is offered to the store
 CANCEL_TIMEOUT_S = 5.0  # how long cancelled runs get to unwind after the grace period
 
 RunTask = asyncio.Task[list[CheckRun]]
@@ -66,6 +74,11 @@ class Service:
         self._region = resolve_region(region, os.environ if env is None else env)
         self._scheduling = scheduler
         self._log_stream = log_stream
+        # One spool for the process, shared by every config generation: a reload that
+        # changes storage.spool_path takes effect at restart.
+        self._spool = spool_for(loaded.config.storage)
+        self._replayer: Replayer | None = None
+        self._replay_task: asyncio.Task[None] | None = None
         self._gen = _Generation(self._new_runtime(loaded))
         self._old: set[_Generation] = set()  # replaced by a reload, finishing their runs
         self._retiring: set[asyncio.Task[None]] = set()
@@ -116,9 +129,21 @@ class Service:
             return telemetry.metrics()
         return generate_latest(self._gen.runtime.registry), CONTENT_TYPE_LATEST
 
+    def store_lag(self) -> StoreLag:
+        spool = self._spool
+        if spool is None or not spool.pending:
+            return StoreLag()
+        oldest = spool.oldest_at
+        age = None if oldest is None else max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+        return StoreLag(spooled=spool.pending, oldest_age_s=age)
+
     async def readiness(self) -> Readiness:
         if not self._started or self._stopped:
-            return Readiness({"service": "stopped" if self._stopped else "not started"}, self._role)
+            return Readiness(
+                {"service": "stopped" if self._stopped else "not started"},
+                self._role,
+                self.store_lag(),
+            )
         components: dict[str, str] = {}
         try:
             await self.store.ping(timeout_s=READY_PING_TIMEOUT_S)
@@ -131,7 +156,7 @@ class Service:
         if any(c.kind == "browser" for c in runtime.runner.checks_for_region()):
             pool = runtime.browser_pool
             components["browser"] = "ok" if pool is not None and pool.launches else "unavailable"
-        return Readiness(components, self._role)
+        return Readiness(components, self._role, self.store_lag())
 
     def _scheduler_state(self) -> str:
         if self._lease_task is None or self._lease_task.done():
@@ -149,6 +174,9 @@ class Service:
         if self._gen.runtime.alerting is not None:
             await self._gen.runtime.alerting.start()
         self._started = True
+        if self._spool is not None:
+            self._replayer = Replayer(self._spool, log=self.log)
+            self._replay_task = asyncio.create_task(self._replay_loop(), name="smokewatch-replay")
         if self._scheduling:
             self._lease = RegionLease(self.loaded.config.storage.url, self._region)
             await self._lease_step(self._lease)
@@ -177,7 +205,14 @@ class Service:
             self._scheduler = None
         if self._retiring:
             await asyncio.wait(self._retiring, timeout=CANCEL_TIMEOUT_S)
+        if self._replay_task is not None:
+            self._replay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._replay_task
+        await self._replay()  # what the last runs spooled, if the store takes it now
         await _exit(self._gen.runtime)
+        if self._spool is not None:
+            self._spool.close()
         if self._lease is not None:
             await self._lease.release()
         self.log.info("service.stopped", region=self._region)
@@ -235,6 +270,22 @@ class Service:
         if exc is not None:
             self.log.error("run.failed", error=type(exc).__name__, detail=str(exc))
 
+    # -- spool -----------------------------------------------------------------------
+
+    async def _replay_loop(self) -> None:
+        while True:
+            await self._replay()
+            await asyncio.sleep(REPLAY_EVERY_S)
+
+    async def _replay(self) -> None:
+        runtime = self._gen.runtime
+        if self._replayer is None or runtime.store is None:
+            return
+        try:
+            await self._replayer.replay(runtime.store, runtime.alerting)
+        except Exception as exc:  # the loop must outlive any one failure (a full disk)
+            self.log.exception("spool.replay_error", error=type(exc).__name__, detail=str(exc))
+
     # -- reload --------------------------------------------------------------------
 
     async def reload(self) -> LoadedConfig:
@@ -242,6 +293,8 @@ class Service:
             if self._stopped:
                 raise RuntimeError("the service is stopped")
             loaded = load_config(self.loaded.path, self._env)  # ConfigError: nothing changes
+            if self._scheduling:
+                require_declared_region(loaded, self._region)
             runtime = self._new_runtime(loaded)
             if not self._started:
                 self._gen = _Generation(runtime)
@@ -285,13 +338,19 @@ class Service:
     async def _lease_step(self, lease: RegionLease) -> None:
         try:
             if lease.held:
+                connection_lost = lease.lost.is_set()
                 if not await lease.verify():
-                    self._follow("lease lost")
+                    self._follow("another replica holds the lease")
+                elif connection_lost or self._lease_problem is not None:
+                    self.log.info("lease.retaken", region=self._region)
             elif await lease.acquire():
                 self._lead()
         except LeaseError as exc:
             if str(exc) != self._lease_problem:  # once per outage, not once per poll
-                self.log.warning("lease.unavailable", region=self._region, reason=str(exc))
+                # A leader keeps leading (and probing) while the store is unreachable.
+                self.log.warning(
+                    "lease.unavailable", region=self._region, reason=str(exc), role=self._role
+                )
             self._lease_problem = str(exc)
             return
         except Exception as exc:  # the standby loop must outlive any one failure
@@ -323,7 +382,30 @@ class Service:
         return [c.name for c in self._gen.runtime.runner.checks_for_region()]
 
     def _new_runtime(self, loaded: LoadedConfig) -> Runtime:
-        return Runtime(loaded, region=self._region, log_stream=self._log_stream, env=self._env)
+        return Runtime(
+            loaded,
+            region=self._region,
+            log_stream=self._log_stream,
+            env=self._env,
+            spool=self._spool,
+        )
+
+
+def require_declared_region(loaded: LoadedConfig, region: str) -> None:
+    """``ConfigError`` when ``loaded`` declares regions and ``region`` is not among them.
+
+    The CLI refuses such a start; a reload must not slip into the same state, where this
+    instance would store results for a region the status page does not declare.
+    """
+    declared = loaded.config.regions
+    if declared and region not in declared:
+        problem = ConfigProblem(
+            file=str(loaded.path),
+            field="regions",
+            message=f"this instance's region {region!r} is not declared "
+            f"(regions: {', '.join(declared)}); restart it with --region to change region",
+        )
+        raise ConfigError([problem])
 
 
 async def _enter(runtime: Runtime) -> None:

@@ -7,17 +7,38 @@ reschedules it after an exponential backoff (capped; a ``Retry-After`` honoured)
 a non-retryable failure or the last allowed attempt marks it failed, with a
 sanitized error, visible through the API.
 
-Crash safety: a crash before sending leaves the row claimed until the lease runs
-out, then another pass sends it (once).  A crash after sending but before marking
-sends it again after the lease, with the same ``key``: at-least-once to the
-channel, deduplicated where the channel can.  A send is cut off at half the lease,
-so a live sender never loses its claim mid-send.
+Owners: each deliverer has its own owner id (host/pid/random, new at every start),
+names it in its claims, and writes a heartbeat every ``owner_timeout / 4`` (and
+before its first claim).  A claim is free once its lease has run out *or* its
+owner's heartbeat is older than ``owner_timeout`` (or was removed by a clean stop).
+The rule needs no stable identity: a restarted process is a new owner, and takes
+back the rows its killed predecessor had claimed as soon as that one's heartbeat is
+``owner_timeout`` old (10 s by default, about the time a restart takes), never
+after the whole lease.  A live owner cut off from the store for ``owner_timeout``
+counts as gone: a send it still finishes then may be repeated (same key).
+
+Crash safety: a crash before sending leaves the row claimed until its owner is seen
+gone, then another pass sends it (once).  A crash during the send or after it but
+before marking sends it again, with the same ``key``: at-least-once to the channel,
+deduplicated by the receivers that can (e-mail ``Message-ID``, webhook
+``Idempotency-Key``, PagerDuty ``dedup_key``); Slack cannot, so its duplicate window
+is the send itself: the row is marked delivered right after the answer.  A send is
+cut off at half the lease, so a live sender never loses its claim mid-send, and
+marking a sent row delivered is retried through a store failure (for ``owner_timeout``).
+
+Clocks: heartbeats and leases are written and compared in the instances' own clocks,
+so instances sharing a database must agree within a few seconds (less than
+``owner_timeout`` minus a heartbeat interval), or one may take a live owner's claim.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +53,13 @@ from monitor.store.errors import StoreError
 
 BATCH = 50
 DRAIN_MIN_SLEEP_S = 0.05
+HOST_CHARS = 100
+MARK_RETRY_S = 0.25
+
+
+def new_owner() -> str:
+    """An owner id for one deliverer process: ``host/pid/random``, unique to this start."""
+    return f"{socket.gethostname()[:HOST_CHARS]}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
 
 
 @dataclass(slots=True)
@@ -56,7 +84,10 @@ class Deliverer:
         log: Any,
         clock: Callable[[], datetime],
         redactor: Redactor | None = None,
+        owner: str | None = None,
     ) -> None:
+        self.owner = owner if owner is not None else new_owner()
+        self._beat_at: datetime | None = None
         self._alerts = alerts
         self._notifiers = dict(notifiers)
         self._settings = settings
@@ -81,14 +112,33 @@ class Deliverer:
         report = DeliveryReport()
         if not self._notifiers:
             return report
-        rows = await self._alerts.due(now, channels=self.channels, limit=BATCH)
+        await self._heartbeat(now)  # a claim is never older than its owner's heartbeat
+        rows = await self._alerts.due(
+            now, channels=self.channels, limit=BATCH, owner_timeout=self._settings.owner_timeout
+        )
         outcomes = await asyncio.gather(*(self._deliver(row, now) for row in rows))
         for outcome in outcomes:
             setattr(report, outcome, getattr(report, outcome) + 1)
         return report
 
     async def run(self, *, stopping: asyncio.Event) -> None:
-        """Deliver until ``stopping`` is set: a pass per poll interval or wake-up."""
+        """Deliver until ``stopping`` is set: a pass per poll interval or wake-up, and a
+        heartbeat beside; a clean stop removes the heartbeat (leftover claims free at once).
+        Without notifiers nothing is claimed: no heartbeat is written."""
+        if not self._notifiers:
+            await self._passes(stopping)
+            return
+        beats = asyncio.create_task(self._beating(stopping), name="smokewatch-heartbeat")
+        try:
+            await self._passes(stopping)
+        finally:
+            beats.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beats
+            with contextlib.suppress(StoreError):
+                await self._alerts.forget_owner(self.owner)
+
+    async def _passes(self, stopping: asyncio.Event) -> None:
         poll = self._settings.poll_interval.total_seconds()
         while not stopping.is_set():
             self._wake.clear()
@@ -122,18 +172,48 @@ class Deliverer:
             now = self._clock()
             due = min(_due_at(row) for row in pending)
             wait = (due - now).total_seconds()
-            await asyncio.sleep(min(max(wait, DRAIN_MIN_SLEEP_S), remaining))
+            # A claim of a gone owner is free before its lease: look again every heartbeat.
+            beat = self._settings.heartbeat_interval.total_seconds()
+            await asyncio.sleep(min(max(wait, DRAIN_MIN_SLEEP_S), remaining, beat))
+
+    async def _beating(self, stopping: asyncio.Event) -> None:
+        every = self._settings.heartbeat_interval.total_seconds()
+        while not stopping.is_set():
+            try:
+                await self._heartbeat(self._clock(), force=True)
+            except StoreError as exc:
+                self._log.warning("alert.heartbeat_failed", owner=self.owner, reason=str(exc))
+            except Exception as exc:  # noqa: BLE001 -- the heartbeat must outlive any one failure
+                self._log.exception("alert.heartbeat_error", error=type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=every)
+
+    async def _heartbeat(self, now: datetime, *, force: bool = False) -> None:
+        """Write a heartbeat unless one was written within the heartbeat interval before ``now``
+        (by the clock: a clock moved by hand gets a heartbeat at its new time)."""
+        last = self._beat_at
+        fresh = last is not None and now - self._settings.heartbeat_interval < last <= now
+        if fresh and not force:
+            return
+        await self._alerts.heartbeat(self.owner, at=now)
+        self._beat_at = now
 
     async def _deliver(self, row: OutboxRecord, now: datetime) -> str:
         settings = self._settings
         async with self._semaphore:
-            attempts = await self._alerts.claim(row.id, now=now, until=now + settings.claim_lease)
+            attempts = await self._alerts.claim(
+                row.id,
+                now=now,
+                until=now + settings.claim_lease,
+                owner=self.owner,
+                owner_timeout=settings.owner_timeout,
+            )
             if attempts is None:
                 return "skipped"
             notification = Notification.from_json(row.payload)
             error, retryable, retry_after = await self._send(notification)
             if error is None:
-                await self._alerts.delivered(row.id, at=self._clock())
+                await self._mark_delivered(row)
                 self._log.info(
                     "alert.delivered",
                     alert=row.alert_key,
@@ -164,6 +244,22 @@ class Deliverer:
                 reason=error,
             )
             return "retrying"
+
+    async def _mark_delivered(self, row: OutboxRecord) -> None:
+        """Mark ``row`` delivered, retrying through a store failure for up to ``owner_timeout``
+        (after which another instance may take the row anyway): a sent row left unmarked is
+        sent again, a duplicate where the channel cannot deduplicate (Slack)."""
+        deadline = time.monotonic() + self._settings.owner_timeout.total_seconds()
+        while True:
+            try:
+                await self._alerts.delivered(row.id, at=self._clock())
+            except StoreError as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                self._log.warning("alert.mark_retry", alert=row.alert_key, reason=str(exc))
+                await asyncio.sleep(MARK_RETRY_S)
+            else:
+                return
 
     async def _send(self, notification: Notification) -> tuple[str | None, bool, float | None]:
         """``(error, retryable, retry_after_s)``; ``error`` is ``None`` when it was delivered."""

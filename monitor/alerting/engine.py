@@ -5,9 +5,12 @@
     report = await engine.evaluate(now, checks={"homepage"}) # the rules touching those checks
 
 Per rule, the groups are the enabled checks it selects (``checks`` globs, ``kinds``)
-times the regions that check has (declared in the config, seen in the window, or
-already holding a state), narrowed by the rule's ``regions``; with
-``min_regions > 1`` a group spans all regions of its check.  Each group's change is
+times the regions that check has (declared in the config, seen in the lookback, or
+already holding a state), narrowed by the rule's ``regions``; with ``min_regions``
+other than 1 (a count over 1 or a share) a group spans all regions of its check.
+Each stored run in the check's lookback casts a vote, and the votes are judged by
+:mod:`monitor.alerting.confirm` (k of the last n, ``min_samples``, ``min_regions``,
+``resolve_after``).  Each group's change is
 one compare-and-set transaction with its outbox rows and incident change
 (:meth:`AlertStore.apply`), so several evaluators on one database apply each change
 once.  States are read *before* results: an evaluator whose results predate another's
@@ -20,11 +23,11 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
-from monitor.alerting.evaluate import Sample, observe, result_value
+from monitor.alerting.confirm import Vote, lookback, observe, vote
 from monitor.alerting.outbox import entries
 from monitor.alerting.silences import AGGREGATED_REGION, Suppressions, alert_labels
 from monitor.alerting.state import Group, Step, step
@@ -78,6 +81,11 @@ class Engine:
         self._redactor = redactor if redactor is not None else Redactor(loaded.secrets)
         self._on_written = on_written
         self._lock = asyncio.Lock()
+        self._timing = {
+            c.name: (settings.interval, settings.timeout)
+            for c in self._checks
+            for settings in (loaded.config.settings_for(c),)
+        }
 
     def selected(self, rule: AlertRule) -> list[CheckCommon]:
         """The enabled checks ``rule`` applies to."""
@@ -87,6 +95,11 @@ class Engine:
             if (rule.checks is None or any(fnmatchcase(c.name, g) for g in rule.checks))
             and (rule.kinds is None or c.kind in rule.kinds)
         ]
+
+    def _lookback(self, rule: AlertRule, check: CheckCommon) -> timedelta:
+        """How far back ``check``'s results are read for ``rule`` (enough for the last n)."""
+        interval, timeout = self._timing[check.name]
+        return lookback(rule, interval, timeout)
 
     async def evaluate(
         self, now: datetime, *, checks: Collection[str] | None = None
@@ -104,10 +117,11 @@ class Engine:
         report = EvaluationReport()
         if not plan:
             return report
+        installation = await self._alerts.installation_id()  # part of every notification key
         # States first (see the module docstring), then silences and results.
         stored = await self._alerts.states({rule.name for rule, _ in plan})
         silences = await self._alerts.silences(active_at=now)
-        longest = max(rule.window for rule, _ in plan)
+        longest = max(self._lookback(rule, c) for rule, chosen in plan for c in chosen)
         names = {c.name for _, chosen in plan for c in chosen}
         by_check: dict[str, list[ResultRecord]] = defaultdict(list)
         for record in await self._alerts.window_results(names, since=now - longest, until=now):
@@ -118,7 +132,13 @@ class Engine:
                 for group, by_region in self._groups(rule, check, records, now, stored):
                     report.groups += 1
                     await self._advance(
-                        group, by_region, stored=stored, silences=silences, now=now, report=report
+                        group,
+                        by_region,
+                        stored=stored,
+                        silences=silences,
+                        now=now,
+                        report=report,
+                        installation=installation,
                     )
         if report.notifications and self._on_written is not None:
             self._on_written()
@@ -131,23 +151,23 @@ class Engine:
         records: Sequence[ResultRecord],
         now: datetime,
         stored: Mapping[str, AlertStateRecord],
-    ) -> list[tuple[Group, dict[str, list[Sample]]]]:
-        samples: dict[str, list[Sample]] = defaultdict(list)
-        start = now - rule.window
+    ) -> list[tuple[Group, dict[str, list[Vote]]]]:
+        votes: dict[str, list[Vote]] = defaultdict(list)
+        start = now - self._lookback(rule, check)
         for record in records:
-            if record.started_at < start or record.id is None:
+            if record.started_at < start:
                 continue
-            value = result_value(rule.condition.metric, record)
-            if value is not None:
-                samples[record.region].append(Sample(record.id, value))
+            cast = vote(rule, record)
+            if cast is not None:
+                votes[record.region].append(cast)
         regions = set(check.regions or self._regions) | {r.region for r in records}
-        if rule.min_regions > 1:
+        if rule.aggregated:
             group = Group(rule, check.name, None)
             if rule.regions is not None:
                 regions &= set(rule.regions)
             if not regions and group.alert_key not in stored:
                 return []
-            return [(group, {r: samples.get(r, []) for r in sorted(regions)})]
+            return [(group, {r: votes.get(r, []) for r in sorted(regions)})]
         regions |= {
             s.region
             for s in stored.values()
@@ -155,21 +175,22 @@ class Engine:
         }
         if rule.regions is not None:
             regions &= set(rule.regions)
-        return [(Group(rule, check.name, r), {r: samples.get(r, [])}) for r in sorted(regions)]
+        return [(Group(rule, check.name, r), {r: votes.get(r, [])}) for r in sorted(regions)]
 
     async def _advance(
         self,
         group: Group,
-        by_region: Mapping[str, Sequence[Sample]],
+        by_region: Mapping[str, Sequence[Vote]],
         *,
         stored: Mapping[str, AlertStateRecord],
         silences: Sequence[SilenceRecord],
         now: datetime,
         report: EvaluationReport,
+        installation: str,
     ) -> None:
         rule = group.rule
         prev = stored.get(group.alert_key)
-        obs = observe(rule, by_region)
+        obs = observe(rule, by_region, now)
         labels = alert_labels(rule, group.check, group.region)
         reason = self._suppressions.reason(rule, labels, now=now, stored=silences)
         active = obs.bad or obs.no_data or (prev is not None and prev.state != "inactive")
@@ -195,6 +216,7 @@ class Engine:
                 labels=labels,
                 status_page_url=self._status_page_url,
                 redactor=self._redactor,
+                installation=installation,
             )
         write = StateWrite(
             state=done.state,
@@ -226,10 +248,12 @@ class Engine:
 
 
 def _incident(group: Group, done: Step, now: datetime) -> IncidentChange | None:
+    """The incident spans the outage: first failing run's start to first passing run's."""
     region = group.region or AGGREGATED_REGION
+    state = done.state
     if done.incident == "open":
-        started = done.state.since or now
-        return IncidentChange("open", group.check, region, started, done.state.summary)
+        started = state.outage_started_at or state.since or now
+        return IncidentChange("open", group.check, region, started, state.summary)
     if done.incident == "resolve":
-        return IncidentChange("resolve", group.check, region, now)
+        return IncidentChange("resolve", group.check, region, state.outage_ended_at or now)
     return None

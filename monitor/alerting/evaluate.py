@@ -1,27 +1,22 @@
-"""A rule's condition over one window of stored results: values, aggregation, verdict.
+"""A rule's condition on stored results: a result's value, aggregation, the verdict record.
 
-Per result in ``[now - window, now]``: ``success`` is 1 for pass/degraded and 0 for
-fail; an ``error`` (the probe could not run) is no evidence and gives no value.
-``duration`` is the whole run in seconds; ``homepage_load`` and ``api_response``
-come from the timings exactly as telemetry exports them
-(:mod:`monitor.telemetry.base`).  A window without values is *no data*.
-
-With ``min_regions == 1`` a group is one region; with ``min_regions > 1`` the
-condition is evaluated per region and the group is bad when at least
-``min_regions`` regions are bad (regions without data do not count as bad); its
-value is the worst region's.
+Per result: ``success`` is 1 for pass/degraded and 0 for fail; an ``error`` (the probe
+could not run) is no evidence and gives no value.  ``duration`` is the whole run in
+seconds; ``homepage_load`` and ``api_response`` come from the timings exactly as
+telemetry exports them (:mod:`monitor.telemetry.base`).  How runs become votes and
+votes a verdict is :mod:`monitor.alerting.confirm`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
-from monitor.config.rules import AlertRule, Condition
+from monitor.config.rules import Condition
 from monitor.runner import CheckRun
 from monitor.store.records import ResultRecord
 from monitor.telemetry.base import api_response_ms, counts_as_up, homepage_load_ms
@@ -101,14 +96,6 @@ def is_bad(condition: Condition, value: float) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Sample:
-    """One result's value for a metric (oldest first in a window)."""
-
-    result_id: int
-    value: float
-
-
-@dataclass(frozen=True, slots=True)
 class Observation:
     """One group's verdict at one evaluation: ``value`` ``None`` means no data.
 
@@ -120,38 +107,12 @@ class Observation:
     bad: bool
     regions: tuple[str, ...]  # the bad regions
     evidence: str
+    resolved: bool = False  # fewer than min_regions regions still wait for resolve_after goods
+    recovering: bool = False  # fewer than min_regions regions have a bad newest run
+    streak: int = 0  # good runs in a row (the fewest among regions)
+    outage_start: datetime | None = None  # the first failing run's start
+    outage_end: datetime | None = None  # the first run of the closing good streak
 
     @property
     def no_data(self) -> bool:
         return self.value is None
-
-
-def observe(rule: AlertRule, by_region: Mapping[str, Sequence[Sample]]) -> Observation:
-    """The rule's verdict over per-region samples (one region, or all of an aggregated group)."""
-    condition = rule.condition
-    values: dict[str, float] = {}
-    for region, samples in by_region.items():
-        value = aggregate(condition.aggregation, [s.value for s in samples])
-        if value is not None:
-            values[region] = value
-    ids = sorted(s.result_id for samples in by_region.values() for s in samples)
-    evidence = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest() if ids else ""
-    if not values:
-        return Observation(value=None, bad=False, regions=(), evidence=evidence)
-    bad = sorted(region for region, value in values.items() if is_bad(condition, value))
-    pool = {r: values[r] for r in bad} if bad else values
-    return Observation(
-        value=_worst(condition, pool),
-        bad=len(bad) >= rule.min_regions,
-        regions=tuple(bad),
-        evidence=evidence,
-    )
-
-
-def _worst(condition: Condition, values: Mapping[str, float]) -> float:
-    ordered = [values[r] for r in sorted(values)]
-    if condition.operator in ("<", "<="):
-        return min(ordered)
-    if condition.operator in (">", ">="):
-        return max(ordered)
-    return ordered[0]

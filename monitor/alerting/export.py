@@ -170,13 +170,18 @@ def rule_expr(rule: AlertRule) -> str:
     """The PromQL that returns a series per bad group (per check with ``min_regions > 1``)."""
     condition = rule.condition
     bad = f"({value_expr(rule)})\n{condition.operator} {_number(condition.threshold)}"
-    if rule.min_regions == 1:
+    if not rule.aggregated:
         return bad
     worst = "min" if condition.operator in ("<", "<=") else "max"
-    return (
-        f"{worst} by (check) (\n{_indent(bad)}\n)\nand on (check)\n"
-        f"count by (check) (\n{_indent(bad)}\n) >= {rule.min_regions}"
-    )
+    if isinstance(rule.min_regions, int):
+        enough = f"count by (check) (\n{_indent(bad)}\n) >= {rule.min_regions}"
+    else:  # a share of the regions reporting the check
+        share = _number(float(rule.min_regions.rstrip("%")) / 100)
+        enough = (
+            f"count by (check) (\n{_indent(bad)}\n)\n>= on (check) {share} * "
+            f"count by (check) (\n{_indent(value_expr(rule))}\n)"
+        )
+    return f"{worst} by (check) (\n{_indent(bad)}\n)\nand on (check)\n{enough}"
 
 
 def value_expr(rule: AlertRule) -> str:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.alerting.deliverer import Deliverer, DeliveryReport
@@ -35,6 +35,7 @@ from monitor.store.errors import StoreError
 
 STOP_GRACE_S = 5.0
 PRUNE_EVERY_S = 3600.0
+OWNERS_RETENTION = timedelta(days=1)  # heartbeats of deliverers long gone (restarts, run --once)
 
 
 def utc_now() -> datetime:
@@ -81,10 +82,15 @@ class Alerting:
     async def after_runs(self, runs: Sequence[CheckRun]) -> EvaluationReport:
         """Evaluate the rules touching the checks of ``runs`` (already stored).  Never raises:
         an alerting failure must not fail the run; it is logged."""
-        if not self.settings.enabled or not runs:
+        return await self.after_checks({r.check for r in runs})
+
+    async def after_checks(self, checks: Collection[str]) -> EvaluationReport:
+        """Evaluate the rules touching ``checks`` (results just stored or replayed from the
+        spool).  Never raises, like :meth:`after_runs`."""
+        if not self.settings.enabled or not checks:
             return EvaluationReport()
         try:
-            return await self.engine.evaluate(self._clock(), checks={r.check for r in runs})
+            return await self.engine.evaluate(self._clock(), checks=checks)
         except StoreError as exc:
             self._log.warning("alert.evaluation_failed", reason=str(exc))
         except Exception as exc:  # noqa: BLE001 -- alerting must not fail the check run
@@ -161,3 +167,4 @@ class Alerting:
             return
         self._pruned_at = now
         await self.alerts.prune_outbox(self._clock() - self.settings.outbox_retention)
+        await self.alerts.prune_owners(self._clock() - OWNERS_RETENTION)

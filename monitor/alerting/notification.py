@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-Kind = Literal["firing", "resolved", "reminder", "no_data"]
+# ``flapping``: the group changes state too often; one message when it starts, and the
+# firing or resolved one when it settles.
+Kind = Literal["firing", "resolved", "reminder", "no_data", "flapping"]
 CHANNELS = ("slack", "email", "webhook", "pagerduty")
 Severity = Literal["critical", "warning", "info"]
 
@@ -28,10 +30,12 @@ def split_target(target: str) -> tuple[str, str]:
 class Notification:
     """One alert state change, addressed to one target (``slack:#alerts``, an address...).
 
-    ``key`` is the idempotency key: stable for one transition and one target, so a
-    redelivery after a crash carries the same key (Slack/e-mail/webhook receivers can
-    deduplicate on it).  PagerDuty's ``dedup_key`` is ``alert_key``, which
-    is stable for the alert group across its whole life (firing ... resolved).
+    ``key`` is the idempotency key: unique to this installation, incident, transition
+    and target, and stored with the outbox row, so a redelivery after a crash carries the
+    same key (the e-mail ``Message-ID``, the webhook ``Idempotency-Key``; receivers
+    deduplicate on it).  ``incident`` identifies the incident in this installation, the
+    same from firing to resolved: PagerDuty's ``dedup_key``.  (Rows written before it
+    existed have ``""``; PagerDuty then falls back to ``alert_key``.)
     Values are in the condition's base units (ratio, seconds); ``condition`` is the
     rule's text.  Every string was redacted before it got here.
     """
@@ -54,6 +58,7 @@ class Notification:
     annotations: dict[str, str] = field(default_factory=dict)
     runbook_url: str | None = None
     status_page_url: str | None = None
+    incident: str = ""
 
     @property
     def channel(self) -> str:

@@ -6,7 +6,8 @@ alerting:
   delivery:
     backoff: {initial: 5s, factor: 2, max: 10m}
     max_attempts: 12           # then the row is marked failed (visible in the API)
-    claim_lease: 2m            # a sender that died mid-send loses its claim after this
+    claim_lease: 2m            # the longest a claimed row is reserved for its sender
+    owner_timeout: 10s         # a sender silent this long is gone: its claims are free
     drain_timeout: 30s         # run --once: how long to keep delivering before exiting
   channels: {...}              # see monitor/alerting/notifiers/settings.py
 ```
@@ -21,6 +22,8 @@ from pydantic import Field, model_validator
 from monitor.alerting.notifiers.settings import ChannelSettings
 from monitor.config.durations import Duration
 from monitor.config.models import Strict
+
+MIN_OWNER_TIMEOUT = timedelta(seconds=2)
 
 
 class DeliveryBackoff(Strict):
@@ -63,6 +66,11 @@ class DeliverySettings(Strict):
         description="how long a claimed row is reserved for its sender; a sender that died "
         "mid-send loses its claim after this and another one sends it again (same key)",
     )
+    owner_timeout: Duration = Field(
+        timedelta(seconds=10),
+        description="a deliverer writes a heartbeat every quarter of this; one silent this long "
+        "(killed, or cut off from the store) is gone and its claimed rows are sent again at once",
+    )
     poll_interval: Duration = Field(
         timedelta(seconds=1), description="how often the deliverer looks for due rows"
     )
@@ -78,7 +86,17 @@ class DeliverySettings(Strict):
             raise ValueError("claim_lease must be at least 10s: a send must finish within it")
         if self.poll_interval.total_seconds() <= 0:
             raise ValueError("poll_interval must be positive")
+        if self.owner_timeout < MIN_OWNER_TIMEOUT:
+            # Heartbeats every quarter of it: shorter would write to the store too often.
+            raise ValueError(
+                f"owner_timeout must be at least {MIN_OWNER_TIMEOUT.total_seconds():g}s"
+            )
         return self
+
+    @property
+    def heartbeat_interval(self) -> timedelta:
+        """How often a deliverer says it is alive: four heartbeats per ``owner_timeout``."""
+        return self.owner_timeout / 4
 
     @property
     def send_timeout(self) -> timedelta:

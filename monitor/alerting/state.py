@@ -1,11 +1,14 @@
 """One group's state machine, and the reconciliation of what it has notified.  Pure: no I/O.
 
-States: ``inactive`` -> ``pending`` (condition true; ``since`` = first bad evaluation)
--> ``firing`` once pending lasted ``for`` (0: at once) -> after ``resolve_after``
-good evaluations in a row (over different results each time) back to ``inactive``
-(resolved).  Pending that turns good goes back to ``inactive`` silently.  No data:
-``keep`` leaves the state as it is, ``alert`` counts as bad (notified as ``no_data``),
-``ok`` counts as good.
+States: ``inactive`` -> ``pending`` (the rule is met, see :mod:`monitor.alerting.confirm`;
+``since`` = first bad evaluation) -> ``firing`` once pending lasted ``for`` (0: at once).
+A firing group whose newest runs turn good is ``recovering`` (still firing for
+notifications) until ``resolve_after`` good runs in a row confirm it, then ``inactive``
+(resolved); a bad run while recovering makes it ``firing`` again.  Pending that turns
+good goes back to ``inactive`` silently.  No data: ``keep`` leaves the state as it is,
+``alert`` counts as bad (notified as ``no_data``), ``ok`` counts as good.
+``outage_started_at`` is the first failing run's start and ``outage_ended_at`` the first
+passing run's start: the incident's span.
 
 Notifications are reconciled against what the group last *notified*, not fired on
 transitions: firing, not silenced and not yet notified -> ``firing`` (``no_data``
@@ -13,6 +16,8 @@ without data); inactive while ``firing`` was notified -> ``resolved`` (also when
 silenced: what was opened is closed); firing, notified and ``repeat_interval``
 elapsed -> ``reminder``.  So a silence that ends while firing sends the firing
 message then, and an alert that fired and resolved inside a silence sends nothing.
+While the group is flapping (:mod:`monitor.alerting.flapping`) the only message is one
+``flapping``; when it settles, the ``firing`` or ``resolved`` one of where it settled.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from datetime import datetime
 from typing import Literal
 
 from monitor.alerting.evaluate import Observation
+from monitor.alerting.flapping import track
 from monitor.alerting.notification import Kind
 from monitor.config.rules import AlertRule
-from monitor.store.alert_records import AlertStateRecord, Notified
+from monitor.store.alert_records import FIRING_STATES, AlertStateRecord, Notified
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +103,8 @@ def step(
     if obs.no_data:
         bad = {"keep": None, "alert": True, "ok": False}[rule.no_data]
     new = _transition(rule, cur, obs, bad, now)
+    flips, flapping_since = track(rule, cur, new.state, now)
+    new = replace(new, flips=flips, flapping_since=flapping_since)
     kind = _reconcile(rule, new, no_data=obs.no_data, silenced=silenced, now=now)
     new = replace(
         new,
@@ -110,9 +118,9 @@ def step(
         summary=summary if new.state != "inactive" or kind is not None else cur.summary,
     )
     incident: Literal["open", "resolve"] | None = None
-    if new.state == "firing" and cur.state != "firing":
+    if new.state in FIRING_STATES and cur.state not in FIRING_STATES:
         incident = "open"
-    elif cur.state == "firing" and new.state != "firing":
+    elif cur.state in FIRING_STATES and new.state not in FIRING_STATES:
         incident = "resolve"
     # A group gets a row once it is pending: healthy groups cost no writes.
     write = _differs(cur, new) if stored is not None else new.state != "inactive"
@@ -126,6 +134,7 @@ _NOTIFIED_AFTER: dict[Kind, Notified] = {
     "firing": "firing",
     "no_data": "firing",
     "resolved": "none",
+    "flapping": "flapping",
 }
 
 
@@ -133,36 +142,71 @@ def _transition(
     rule: AlertRule, cur: AlertStateRecord, obs: Observation, bad: bool | None, now: datetime
 ) -> AlertStateRecord:
     """The state after one verdict: ``bad`` True, False, or ``None`` (no data, kept)."""
-    state, since, good, evidence = cur.state, cur.since, cur.good_count, cur.evidence
+    if cur.state in FIRING_STATES:
+        return _while_firing(cur, obs, bad, now)
+    state, since, evidence = cur.state, cur.since, cur.evidence
+    started, ended = cur.outage_started_at, cur.outage_ended_at
     if bad:
-        good, evidence = 0, obs.evidence
+        evidence = obs.evidence
         if state == "inactive":
             state, since = "pending", now
+            started, ended = obs.outage_start or now, None
         if state == "pending" and since is not None and now - since >= rule.pending:
             state = "firing"
-    elif bad is not None:
-        if state == "pending":
-            state, since, good, evidence = "inactive", now, 0, obs.evidence
-        elif state == "firing" and (obs.no_data or obs.evidence != evidence):
-            # Only a verdict over different results counts: a timer re-reading the same
-            # window between runs is not a second good evaluation.
-            good, evidence = good + 1, obs.evidence
-            if good >= rule.resolve_after:
-                state, since, good = "inactive", now, 0
-    return replace(cur, state=state, since=since, good_count=good, evidence=evidence)
+    elif bad is not None and state == "pending":
+        state, since, evidence = "inactive", now, obs.evidence
+    return replace(
+        cur,
+        state=state,
+        since=since,
+        good_count=0,
+        evidence=evidence,
+        outage_started_at=started,
+        outage_ended_at=ended,
+    )
+
+
+def _while_firing(
+    cur: AlertStateRecord, obs: Observation, bad: bool | None, now: datetime
+) -> AlertStateRecord:
+    """Firing or recovering: resolved only by confirmed good runs (or ``no_data: ok``)."""
+    if bad is None:
+        return cur
+    state, since, ended = cur.state, cur.since, cur.outage_ended_at
+    if obs.no_data:
+        state, ended = ("firing", None) if bad else ("inactive", now)
+    elif obs.resolved:
+        state, ended = "inactive", obs.outage_end or now
+    elif obs.recovering:
+        state, ended = "recovering", obs.outage_end
+    else:
+        state, ended = "firing", None
+    if state == "inactive":
+        since = now
+    return replace(
+        cur,
+        state=state,
+        since=since,
+        good_count=obs.streak,
+        evidence=obs.evidence,
+        outage_ended_at=ended,
+    )
 
 
 def _reconcile(
     rule: AlertRule, new: AlertStateRecord, *, no_data: bool, silenced: bool, now: datetime
 ) -> Kind | None:
     """The notification owed, comparing the state with what was last notified."""
-    if new.state == "firing" and new.notified != "firing":
+    firing = new.state in FIRING_STATES
+    if new.flapping_since is not None:
+        return "flapping" if new.notified != "flapping" and not silenced else None
+    if firing and new.notified != "firing":
         return None if silenced else ("no_data" if no_data else "firing")
-    if new.state == "inactive" and new.notified == "firing":
+    if not firing and new.notified != "none":
         return "resolved"  # also when silenced: what was opened is closed
     last = new.last_notified_at
     if (
-        new.state == "firing"
+        firing
         and not silenced
         and rule.repeat_interval is not None
         and last is not None
@@ -185,6 +229,10 @@ def _differs(old: AlertStateRecord, new: AlertStateRecord) -> bool:
         "seq",
         "no_data",
         "severity",
+        "outage_started_at",
+        "outage_ended_at",
+        "flips",
+        "flapping_since",
     )
     if any(getattr(old, k) != getattr(new, k) for k in keys):
         return True

@@ -235,9 +235,7 @@ def prometheus_annotations(rule: AlertRule) -> dict[str, str]:
     actions: list[str] = []
     check = _Go(actions, "{{ $labels.check }}")
     region: Any = (
-        f"{rule.min_regions}+ regions"
-        if rule.min_regions > 1
-        else _Go(actions, "{{ $labels.region }}")
+        f"{rule.min_regions}+ regions" if rule.aggregated else _Go(actions, "{{ $labels.region }}")
     )
     context = variables(
         rule,

@@ -61,7 +61,9 @@ class Alert(Model):
     check: str
     region: str | None = Field(description="null: evaluated over regions (min_regions > 1)")
     regions: list[str] = Field(description="the regions that were bad at the last bad evaluation")
-    state: Literal["inactive", "pending", "firing"]
+    state: Literal["inactive", "pending", "firing", "recovering", "inhibited", "resolved"] = Field(
+        description="recovering: still firing, good runs await confirmation (resolve_after)"
+    )
     no_data: bool = Field(
         description="the last window held no results (with no_data: alert, such an alert fires)"
     )
@@ -73,7 +75,14 @@ class Alert(Model):
     silenced_by: str | None = Field(
         description="why its notifications are held now (a silence or maintenance), or null"
     )
-    notified: Literal["none", "firing"] = Field(description="what was last notified")
+    notified: Literal["none", "firing", "flapping"] = Field(description="what was last notified")
+    flapping: bool = Field(
+        False, description="changing state too often: one flapping notification until it settles"
+    )
+    outage_started_at: datetime | None = Field(None, description="the first failing run's start")
+    outage_ended_at: datetime | None = Field(
+        None, description="the first passing run's start (recovering or resolved)"
+    )
     last_notified_at: datetime | None
     updated_at: datetime
 
@@ -151,6 +160,9 @@ def alert_view(
         labels=labels,
         silenced_by=held,
         notified=state.notified,
+        flapping=state.flapping_since is not None,
+        outage_started_at=state.outage_started_at,
+        outage_ended_at=state.outage_ended_at,
         last_notified_at=state.last_notified_at,
         updated_at=state.updated_at,
     )

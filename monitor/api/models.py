@@ -38,10 +38,21 @@ class Health(Model):
     version: str
 
 
+class StoreLagReport(Model):
+    spooled: int = Field(description="results waiting in the local spool for the store")
+    oldest_age_seconds: float | None = Field(
+        description="age of the oldest waiting result; null when none waits"
+    )
+
+
 class ReadinessReport(Model):
     ready: bool
     role: str = Field(description="leader, standby or api-only")
     components: dict[str, str] = Field(description="component -> 'ok' or why it is not ready")
+    store_lag: StoreLagReport = Field(
+        default_factory=lambda: StoreLagReport(spooled=0, oldest_age_seconds=None),
+        description="how far the store is behind (results spooled while it was unreachable)",
+    )
 
 
 class RegionStatus(Model):
@@ -51,13 +62,41 @@ class RegionStatus(Model):
     checked_at: datetime
     duration_ms: float
     message: str
+    declared: bool = Field(
+        True,
+        description="false: the config does not run the check in this region (an instance "
+        "started in an undeclared region, or a region since removed); shown, never dropped",
+    )
+    counted: bool = Field(
+        True,
+        description="whether this result counts toward the check's status (an undeclared "
+        "region's counts while younger than 3 intervals of the check)",
+    )
+
+
+class CheckAlert(Model):
+    """An alert group of a check that has not ended (the engine's state, as stored)."""
+
+    key: str = Field(description="the alert key: rule/check/region")
+    rule: str
+    region: str | None = Field(description="null: evaluated over regions")
+    state: str = Field(
+        description="pending, firing, recovering or inhibited; firing and recovering keep "
+        "the check from reading healthy"
+    )
 
 
 class CheckStatus(Model):
     name: str
     kind: str
-    status: CheckState
+    status: CheckState = Field(
+        description="healthy, recovering (passing again, its alert not resolved yet), "
+        "degraded, down, or unknown"
+    )
     regions: dict[str, RegionStatus]
+    alerts: list[CheckAlert] = Field(
+        default_factory=list, description="the check's alert groups that have not ended"
+    )
 
 
 class StatusReport(Model):
@@ -91,6 +130,9 @@ class CheckList(Model):
 class CheckDetail(CheckInfo):
     status: CheckState
     latest: dict[str, RegionStatus] = Field(description="region -> newest result there")
+    alerts: list[CheckAlert] = Field(
+        default_factory=list, description="the check's alert groups that have not ended"
+    )
 
 
 class AssertionItem(Model):
@@ -146,13 +188,25 @@ class UptimeReport(Model):
 
 
 class Incident(Model):
+    """An alert's incident; ``started_at``/``resolved_at`` are when the alert fired and
+    resolved, the ``outage_*`` fields when the target actually failed and came back."""
+
     id: int
     check: str
-    region: str
-    started_at: datetime
-    resolved_at: datetime | None
+    region: str = Field(description="'*' for an alert evaluated over regions")
+    started_at: datetime = Field(description="when the alert fired")
+    resolved_at: datetime | None = Field(description="when the alert resolved")
     open: bool
     message: str
+    outage_started_at: datetime = Field(description="the start of the first failing run")
+    outage_ended_at: datetime | None = Field(
+        description="the start of the first passing run after the last failing one; "
+        "null while the target still fails (an open incident can have one: recovering)"
+    )
+    duration_seconds: float = Field(
+        description="the outage's length (outage_started_at -> outage_ended_at, or now while "
+        "open): what the page shows"
+    )
 
 
 class IncidentList(Model):

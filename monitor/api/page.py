@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 from monitor.api.alert_view import Alert, alert_views
 from monitor.api.scrub import Scrubber
-from monitor.api.snapshot import CheckSnapshot, Snapshot, result_status
+from monitor.api.snapshot import ENDED_ALERT_STATES, CheckSnapshot, Snapshot, result_status
 from monitor.api.verdict import overall
-from monitor.contract import ServiceView
+from monitor.contract import ServiceView, StoreLag
 from monitor.store import AlertStore, IncidentRecord, ResultRecord, StatsBucket
+from monitor.store.outages import OutageSpan, outage_spans
 
 DAYS = 90
 HOURS = 48
@@ -26,6 +27,7 @@ SPARK_W, SPARK_H, SPARK_PAD = 240, 40, 3
 
 STATE_LABEL = {
     "healthy": "Operational",
+    "recovering": "Recovering",
     "degraded": "Degraded",
     "down": "Down",
     "unknown": "No data",
@@ -37,7 +39,13 @@ OVERALL_LABEL = {
 }
 RESULT_LABEL = {"pass": "Passing", "degraded": "Slow", "fail": "Failing", "error": "Not checked"}
 RESULT_CSS = {"pass": "ok", "degraded": "minor", "fail": "major", "error": "none"}
-STATE_CSS = {"healthy": "ok", "degraded": "minor", "down": "major", "unknown": "none"}
+STATE_CSS = {
+    "healthy": "ok",
+    "recovering": "minor",
+    "degraded": "minor",
+    "down": "major",
+    "unknown": "none",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,7 @@ class PageView:
     checks: list[CheckRow]
     incidents: list[IncidentRow]
     alerts: list[AlertRow] = field(default_factory=list)
+    lag: str | None = None  # the store is behind: results waiting in the spool
 
 
 def _pct(value: float) -> str:
@@ -123,6 +132,18 @@ def _span(seconds: float) -> str:
         return f"{max(minutes, 1)} min"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if hours < 48 else f"{hours // 24} days"
+
+
+def lag_note(lag: StoreLag) -> str | None:
+    """One sentence when results wait in the spool for the store, else ``None``."""
+    if not lag.behind:
+        return None
+    results = "1 result" if lag.spooled == 1 else f"{lag.spooled} results"
+    age = "" if lag.oldest_age_s is None else f", the oldest {lag.oldest_age_s:.0f} s old"
+    return (
+        f"The result store is behind: {results} waiting to be stored{age}. "
+        "The figures below do not include them yet."
+    )
 
 
 def bar_class(uptime: float, degraded: int) -> str:
@@ -174,28 +195,43 @@ def sparkline(start: datetime, buckets: dict[datetime, StatsBucket]) -> Sparklin
     return Sparkline(lines, dots, title)
 
 
-def incident_row(record: IncidentRecord, now: datetime, scrubber: Scrubber) -> IncidentRow:
-    end = record.resolved_at or now
-    span = _span((end - record.started_at).total_seconds())
+def incident_row(
+    record: IncidentRecord, outage: OutageSpan, now: datetime, scrubber: Scrubber
+) -> IncidentRow:
+    """An incident as the outage it was: first failing run to first passing run."""
+    span = _span(outage.seconds(now))
+    if not record.open:
+        css, label, length = "ok", "Resolved", f"lasted {span}"
+    elif outage.ended_at is None:
+        css, label, length = "major", "Ongoing", f"for {span}"
+    else:
+        css, label, length = "minor", "Recovering", f"lasted {span}, recovery not confirmed yet"
     return IncidentRow(
         check=record.check,
         region=record.region,
-        css="major" if record.open else "ok",
-        label="Ongoing" if record.open else "Resolved",
-        started=_when(record.started_at),
-        span=f"for {span}" if record.open else f"lasted {span}",
+        css=css,
+        label=label,
+        started=_when(outage.started_at),
+        span=length,
         message=scrubber.text(record.message),
     )
 
 
+ALERT_LOOK = {
+    "firing": ("major", "Firing"),
+    "recovering": ("minor", "Recovering"),
+    "pending": ("minor", "Pending"),
+    "inhibited": ("none", "Inhibited"),
+}
+
+
 def alert_row(alert: Alert, now: datetime) -> AlertRow:
-    """An active alert: firing (red) or pending (amber); a window without data says so."""
-    if alert.state == "firing":
-        css, label = "major", f"Firing ({alert.severity})"
-    elif alert.state == "pending":
-        css, label = "minor", "Pending"
-    else:
-        css, label = "none", "Inactive"
+    """An alert that has not ended: firing (red), recovering or pending (amber), inhibited."""
+    css, label = ALERT_LOOK.get(alert.state, ("none", alert.state.capitalize()))
+    if alert.flapping:
+        css, label = "minor", "Flapping"
+    if alert.flapping or alert.state in ("firing", "recovering"):
+        label += f" ({alert.severity})"
     if alert.no_data:
         label += ", no data"
     where = alert.region or (", ".join(alert.regions) if alert.regions else "several regions")
@@ -212,18 +248,25 @@ def alert_row(alert: Alert, now: datetime) -> AlertRow:
     )
 
 
-_ALERT_ORDER = {"firing": 0, "pending": 1, "inactive": 2}
+_ALERT_ORDER = {"firing": 0, "recovering": 1, "pending": 2, "inhibited": 3}
 
 
 async def active_alerts(service: ServiceView, now: datetime, scrubber: Scrubber) -> list[AlertRow]:
-    """The alerts the engine holds active (two queries; the second only if there are any)."""
+    """The alerts that have not ended, whatever states the engine writes (two queries; the
+    second only if there are any)."""
     store = AlertStore(service.store)
-    states = await store.alert_states(active_only=True)
+    states = [
+        s
+        for s in await store.alert_states(active_only=False)
+        if str(s.state) not in ENDED_ALERT_STATES or s.flapping_since is not None
+    ]
     if not states:
         return []
     silences = await store.silences(active_at=now)
     alerts = alert_views(states, service.loaded.rules, silences, now=now, scrubber=scrubber)
-    alerts.sort(key=lambda a: (_ALERT_ORDER[a.state], a.severity != "critical", a.rule, a.check))
+    alerts.sort(
+        key=lambda a: (_ALERT_ORDER.get(a.state, 4), a.severity != "critical", a.rule, a.check)
+    )
     return [alert_row(a, now) for a in alerts]
 
 
@@ -231,11 +274,14 @@ def _days(first: datetime) -> list[datetime]:
     return [first + timedelta(days=d) for d in range(DAYS)]
 
 
-def region_cell(region: str, record: ResultRecord, scrubber: Scrubber) -> RegionCell:
+def region_cell(
+    region: str, record: ResultRecord, scrubber: Scrubber, *, declared: bool = True
+) -> RegionCell:
+    """One region's newest result; one from a region the config does not declare says so."""
     status = result_status(record.status)
     detail = scrubber.text(record.message)[:200]
     return RegionCell(
-        region=region,
+        region=region if declared else f"{region} (undeclared region)",
         css=RESULT_CSS[status],
         label=RESULT_LABEL[status],
         title=f"{_when(record.started_at)}, {record.duration_ms:.0f} ms: {detail}",
@@ -257,7 +303,10 @@ def check_row(
         description=scrubber.text(item.check.description),
         css=STATE_CSS[state],
         label=STATE_LABEL[state],
-        regions=[region_cell(region, r, scrubber) for region, r in item.latest.items()],
+        regions=[
+            region_cell(region, r, scrubber, declared=region not in item.undeclared)
+            for region, r in item.latest.items()
+        ],
         bars=[day_bar(label, days.get(day)) for day, label in dates],
         uptime=uptime_label(list(days.values())),
         spark=sparkline(first_hour, hours),
@@ -267,7 +316,7 @@ def check_row(
 async def build_page(
     service: ServiceView, snapshot: Snapshot, *, title: str, scrubber: Scrubber
 ) -> PageView:
-    """Read the rollups and incidents the page needs (three queries) and lay them out."""
+    """Read the rollups, incidents and their outages the page needs and lay them out."""
     now = snapshot.taken_at.astimezone(UTC)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     first_day = today - timedelta(days=DAYS - 1)
@@ -282,6 +331,7 @@ async def build_page(
     incidents = await store.incidents(
         since=now - timedelta(days=INCIDENT_DAYS), limit=INCIDENTS_SHOWN
     )
+    outages = await outage_spans(store, incidents)
     dates = [(day, day.strftime("%Y-%m-%d")) for day in _days(first_day)]
     rows = [
         check_row(
@@ -301,6 +351,7 @@ async def build_page(
         label=OVERALL_LABEL[state],
         generated=_when(now),
         checks=rows,
-        incidents=[incident_row(r, now, scrubber) for r in incidents],
+        incidents=[incident_row(r, outages[r.id], now, scrubber) for r in incidents],
         alerts=await active_alerts(service, now, scrubber),
+        lag=lag_note(service.store_lag()),
     )

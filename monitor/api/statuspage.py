@@ -2,7 +2,8 @@
 
 Widgets, aggregators and chat bots that read a Statuspage page read smokewatch the
 same way.  Each enabled check is a component (id = the check's name); open incidents
-are listed as ``investigating``.  Statuspage has no "unknown": a check without
+are listed as ``investigating``, or ``monitoring`` once the check passes again while its
+alert awaits confirmation of the recovery.  Statuspage has no "unknown": a check without
 results is ``operational`` here (``/api/v1/status`` says ``unknown``).
 """
 
@@ -18,6 +19,7 @@ from monitor.api.snapshot import CheckSnapshot, Snapshot
 from monitor.api.verdict import INDICATOR_TEXT, Component, Indicator, indicator
 from monitor.config.models import ApiSettings
 from monitor.store import IncidentRecord
+from monitor.store.outages import OutageSpan
 
 Impact = Literal["none", "minor", "major", "critical"]
 _IMPACT: dict[Component, Impact] = {
@@ -61,9 +63,12 @@ class SpComponent(_Model):
     only_show_if_degraded: bool = False
 
 
+IncidentStatus = Literal["investigating", "monitoring", "resolved"]
+
+
 class IncidentUpdate(_Model):
     id: str
-    status: Literal["investigating", "resolved"]
+    status: IncidentStatus
     body: str
     incident_id: str
     created_at: datetime
@@ -74,10 +79,10 @@ class IncidentUpdate(_Model):
 class SpIncident(_Model):
     id: str
     name: str
-    status: Literal["investigating", "resolved"]
+    status: IncidentStatus
     created_at: datetime
     updated_at: datetime
-    monitoring_at: None = None
+    monitoring_at: datetime | None = None
     resolved_at: datetime | None
     impact: Impact
     shortlink: str
@@ -142,8 +147,10 @@ def summary_json(
     open_incidents: list[IncidentRecord],
     *,
     message: dict[int, str],
+    outages: dict[int, OutageSpan] | None = None,
 ) -> SummaryJson:
-    """The page, every component, and each open incident; ``message`` maps id -> safe text."""
+    """The page, every component, and each open incident; ``message`` maps id -> safe text,
+    ``outages`` id -> the outage (its start is the incident's ``started_at``)."""
     page = _page(snapshot, settings)
     components = {
         item.check.name: _component(item, n, snapshot, page.id)
@@ -155,9 +162,14 @@ def summary_json(
         if component is None:
             continue  # a check since removed or disabled: not on this page
         iid = str(record.id)
+        outage = (outages or {}).get(record.id)
+        began = outage.started_at if outage is not None else record.started_at
+        # Passing again, the alert not resolved yet: Statuspage's "monitoring".
+        ended = outage.ended_at if outage is not None else None
+        status: IncidentStatus = "investigating" if ended is None else "monitoring"
         update = IncidentUpdate(
             id=f"{iid}-1",
-            status="investigating",
+            status=status,
             body=message[record.id],
             incident_id=iid,
             created_at=record.started_at,
@@ -168,13 +180,14 @@ def summary_json(
             SpIncident(
                 id=iid,
                 name=f"{record.check} failing in {record.region}",
-                status="investigating",
+                status=status,
                 created_at=record.started_at,
                 updated_at=record.started_at,
+                monitoring_at=ended,
                 resolved_at=None,
                 impact=_IMPACT[component.status],
                 shortlink=settings.public_url or "",
-                started_at=record.started_at,
+                started_at=began,
                 page_id=page.id,
                 incident_updates=[update],
                 components=[component],

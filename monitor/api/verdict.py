@@ -8,22 +8,30 @@ A check's status comes from the newest result in each region that reports it::
     failing in every reporting region         -> down      (major_outage)
     no results, or only errors                -> unknown   (operational)
 
+Then the check's alert groups (:func:`with_alerts`): an *active* alert (``firing`` or
+``recovering``) keeps a check that the results alone would call healthy at
+``recovering`` (degraded_performance) until the alert resolves, and one without
+evidence (unknown) at ``degraded`` (partial_outage): the alert has not seen it come
+back.  ``pending`` and ``inhibited`` alerts are listed with the check but change
+nothing: a pending one is not confirmed yet, an inhibited one is explained by its
+parent's alert, which already makes the parent (and so the page) not operational.
+
 An ``error`` result means the probe could not run (no browser, no budget): it is no
 evidence either way, so it neither helps nor hurts.  The overall status is ``down`` if
-any check is down, ``degraded`` if any is degraded, else ``healthy``: an ``unknown``
-check is shown as such but does not degrade the page.
+any check is down, ``degraded`` if any is degraded or recovering, else ``healthy``: an
+``unknown`` check is shown as such but does not degrade the page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from monitor.store import ResultRecord
 from probes.base import Status
 
-CheckState = Literal["healthy", "degraded", "down", "unknown"]
+CheckState = Literal["healthy", "recovering", "degraded", "down", "unknown"]
 Overall = Literal["healthy", "degraded", "down"]
 Component = Literal["operational", "degraded_performance", "partial_outage", "major_outage"]
 Indicator = Literal["none", "minor", "major", "critical"]
@@ -52,6 +60,11 @@ class Verdict:
 
 
 UNKNOWN = Verdict("unknown", "operational")
+RECOVERING = Verdict("recovering", "degraded_performance")
+UNCONFIRMED = Verdict("degraded", "partial_outage")
+# Alert states that hold a check away from operational (the engine's; deps adds
+# ``inhibited``, which does not).
+ACTIVE_ALERT_STATES = frozenset({"firing", "recovering"})
 
 
 def judge(latest: Iterable[ResultRecord]) -> Verdict:
@@ -69,12 +82,23 @@ def judge(latest: Iterable[ResultRecord]) -> Verdict:
     return Verdict("healthy", "operational")
 
 
+def with_alerts(verdict: Verdict, alert_states: Collection[str]) -> Verdict:
+    """The verdict once the check's alert states are heard: an active alert is never green."""
+    if not ACTIVE_ALERT_STATES.intersection(alert_states):
+        return verdict
+    if verdict.state == "healthy":
+        return RECOVERING
+    if verdict.state == "unknown":
+        return UNCONFIRMED
+    return verdict
+
+
 def overall(states: Iterable[CheckState]) -> Overall:
     """The page's status: the worst check, ``unknown`` counting as nothing."""
     seen = set(states)
     if "down" in seen:
         return "down"
-    if "degraded" in seen:
+    if seen & {"degraded", "recovering"}:
         return "degraded"
     return "healthy"
 

@@ -21,7 +21,7 @@ from monitor.alerting.templating import template_problems
 from monitor.config.interpolate import interpolate
 from monitor.config.items import LOCATED, config_item_problems, rules_item_problems
 from monitor.config.models import CheckCommon
-from monitor.config.root import SmokewatchConfig
+from monitor.config.root import CHECK_MODELS, SmokewatchConfig
 from monitor.config.rules import METRIC_KINDS, AlertRule, AlertRules
 from monitor.config.source import Loc, YamlDocument, read_yaml
 from monitor.config.storage import storage_problem
@@ -154,9 +154,23 @@ def _validate(
         for error in exc.errors(include_url=False, include_input=False):
             loc = _data_loc(result.data, tuple(error["loc"]))
             message = error["msg"].removeprefix("Value error, ")
+            if error["type"] in _KIND_ERRORS:
+                loc, message = (*loc, "kind"), _kind_message(error.get("ctx", {}))
             problems.append(_problem(doc, loc, message, section_items))
         return None
     return None if located else validated
+
+
+_KIND_ERRORS = frozenset({"union_tag_not_found", "union_tag_invalid"})
+
+
+def _kind_message(ctx: dict[str, Any]) -> str:
+    """A check without a known ``kind``, said plainly (pydantic speaks of discriminators)."""
+    expected = ", ".join(CHECK_MODELS)
+    found = ctx.get("tag")
+    if found is None:
+        return f"required: one of {expected}"
+    return f"unknown kind {found!r}: expected one of {expected}"
 
 
 def _data_loc(data: Any, loc: tuple[Any, ...]) -> Loc:
@@ -307,7 +321,7 @@ def _selection_problems(
             )
         )
     regions = rule.regions or config.regions
-    if regions and rule.min_regions > len(set(regions)):
+    if regions and isinstance(rule.min_regions, int) and rule.min_regions > len(set(regions)):
         found.append(
             (
                 ("min_regions",),

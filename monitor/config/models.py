@@ -20,6 +20,7 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 # cannot even open a connection.
 MIN_INTERVAL = timedelta(seconds=1)
 MIN_TIMEOUT = timedelta(milliseconds=10)
+MIN_LEASE_POLL = timedelta(milliseconds=100)
 RetryOn = Literal["connection", "timeout", "5xx", "429", "fail"]
 
 
@@ -112,6 +113,14 @@ class Storage(Strict):
         description="SQLite path/URL or postgresql:// URL; SMOKEWATCH_DATABASE_URL overrides",
     )
     retention: Duration = timedelta(days=90)
+    spool_path: str | None = Field(
+        None,
+        description="where serve keeps results while the store is unreachable; default "
+        "<SQLite file>.spool, or ./smokewatch.spool for PostgreSQL",
+    )
+    spool_max: int = Field(
+        10_000, ge=1, description="results the spool holds at most; later ones are dropped"
+    )
 
 
 class HostLimit(Strict):
@@ -227,10 +236,16 @@ class SchedulerSettings(Strict):
     run_at_start: bool = Field(True, description="run every check once when the service starts")
     lease_poll: Duration = Field(
         timedelta(seconds=5),
-        description="how often a standby replica tries to take its region's scheduler lease",
+        description="how often a standby replica tries to take its region's scheduler lease "
+        "(at least 100ms)",
     )
     recheck: Duration = Field(
         timedelta(minutes=1),
         description="after a failed run, run the check again this much later instead of "
         "waiting a whole interval (at most once per interval; 0 disables)",
     )
+
+    @field_validator("lease_poll")
+    @classmethod
+    def _lease_poll_floor(cls, value: timedelta) -> timedelta:
+        return at_least(value, MIN_LEASE_POLL, "lease_poll") or value

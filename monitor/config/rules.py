@@ -16,6 +16,7 @@ metric is its average.  The spec's own file loads as it is.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
@@ -136,6 +137,74 @@ def parse_notify_target(value: object) -> str:
 NotifyTarget = Annotated[str, BeforeValidator(parse_notify_target)]
 
 
+class Confirm(Strict):
+    """``confirm: {failures: k, of: n}``: a region is bad when k of its last n voting runs are."""
+
+    failures: int = Field(2, ge=1, description="bad runs needed among the last `of`")
+    of: int = Field(3, ge=1, description="how many of the region's last voting runs are looked at")
+
+    @model_validator(mode="after")
+    def _failures_fit(self) -> Confirm:
+        if self.failures > self.of:
+            raise ValueError(
+                f"failures ({self.failures}) cannot exceed of ({self.of}): "
+                f"{self.failures} bad runs never fit in the last {self.of}"
+            )
+        return self
+
+
+class Flapping(Strict):
+    """``flapping: {changes, within}``: more state changes than this in ``within`` is flapping."""
+
+    changes: int = Field(4, ge=1, description="state changes allowed within `within`")
+    within: Duration = Field(timedelta(hours=1), description="the period changes are counted in")
+
+    @field_validator("within")
+    @classmethod
+    def _within_positive(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() <= 0:
+            raise ValueError("within must be positive")
+        return value
+
+
+_SHARE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def parse_min_regions(value: object) -> int | str:
+    """A count (``2``) or a share of the group's regions (``"50%"``, normalised)."""
+    if isinstance(value, bool):
+        raise ValueError("min_regions is a count like 2 or a share like '50%'")
+    if isinstance(value, int):
+        if value < 1:
+            raise ValueError("min_regions must be at least 1")
+        return value
+    if isinstance(value, str):
+        if value.strip().isdigit():
+            return parse_min_regions(int(value))
+        match = _SHARE.match(value)
+        if match is not None:
+            share = float(match[1])
+            if not 0 < share <= 100:
+                raise ValueError(f"min_regions {value!r}: a share is over 0% and at most 100%")
+            return f"{match[1]}%"
+    raise ValueError(f"min_regions {value!r}: expected a count like 2 or a share like '50%'")
+
+
+MinRegions = Annotated[
+    int | str,
+    BeforeValidator(parse_min_regions),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "string", "pattern": r"^\d+(\.\d+)?%$"},
+            ],
+            "description": "bad regions needed to fire: a count, or a share of the regions",
+        }
+    ),
+]
+
+
 class AlertRule(Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     condition: ConditionField
@@ -145,9 +214,18 @@ class AlertRule(Strict):
     checks: tuple[str, ...] | None = Field(None, description="check names (glob allowed)")
     regions: tuple[str, ...] | None = None
     kinds: tuple[str, ...] | None = None
-    min_regions: int = Field(1, ge=1, description="fire only when this many regions fail")
+    min_regions: MinRegions = Field(
+        1, description="fire only when this many regions are bad: a count or a share ('50%')"
+    )
+    confirm: Confirm = Field(default_factory=Confirm)
+    min_samples: int = Field(
+        2, ge=1, description="voting runs a region needs before it can be bad (at most confirm.of)"
+    )
     pending: Duration = Field(timedelta(0), alias="for", description="hold before firing")
-    resolve_after: int = Field(1, ge=1, description="good evaluations in a row to resolve")
+    resolve_after: int = Field(
+        1, ge=1, description="good voting runs in a row (in enough regions) to resolve"
+    )
+    flapping: Flapping = Field(default_factory=Flapping)
     repeat_interval: Duration | None = None
     no_data: Literal["keep", "alert", "ok"] = Field(
         "keep",
@@ -192,6 +270,29 @@ class AlertRule(Strict):
         if value.total_seconds() <= 0:
             raise ValueError("window must be positive")
         return value
+
+    @field_validator("min_samples")
+    @classmethod
+    def _samples_fit(cls, value: int, info: ValidationInfo) -> int:
+        confirm = info.data.get("confirm")
+        if isinstance(confirm, Confirm) and value > confirm.of:
+            raise ValueError(
+                f"min_samples ({value}) cannot exceed confirm.of ({confirm.of}): only the last "
+                f"{confirm.of} runs are looked at"
+            )
+        return value
+
+    @property
+    def aggregated(self) -> bool:
+        """One group over all of a check's regions (``min_regions`` other than 1)."""
+        return self.min_regions != 1
+
+    def regions_needed(self, regions: int) -> int:
+        """Bad regions needed to fire among ``regions``: the count, or the share rounded up."""
+        if isinstance(self.min_regions, int):
+            return self.min_regions
+        share = float(self.min_regions.rstrip("%"))
+        return max(1, math.ceil(share / 100 * regions - 1e-9))
 
 
 class MaintenanceWindow(Strict):

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-AlertState = Literal["inactive", "pending", "firing"]
-Notified = Literal["none", "firing"]
+AlertState = Literal["inactive", "pending", "firing", "recovering"]
+Notified = Literal["none", "firing", "flapping"]
+FIRING_STATES = frozenset({"firing", "recovering"})  # notified, and holding an incident open
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,11 +18,16 @@ class AlertStateRecord:
     ``since``: pending/firing, the first bad evaluation; inactive, when it went inactive.
     ``value`` is the last evaluated value in base units (ratio, seconds), ``None`` when
     the window had no data.  ``regions`` were bad at the last bad evaluation.
-    ``evidence`` fingerprints the results behind the last counted evaluation: a good
-    evaluation counts toward ``resolve_after`` only over different results.
+    ``good_count`` is the good runs in a row behind a firing or recovering alert (the
+    fewest among its regions), toward ``resolve_after``; ``evidence`` fingerprints the
+    runs behind the last verdict.
     ``notified`` is what was last *notified* (``firing`` from the firing/no-data
-    notification until the resolved one); ``seq`` counts notification events, and
-    ``version`` counts writes (compare-and-set).
+    notification until the resolved one, ``flapping`` from the flapping one until it
+    settles); ``seq`` counts notification events, and ``version`` counts writes
+    (compare-and-set).  ``recovering``: firing, with good runs awaiting confirmation.
+    ``outage_started_at``/``outage_ended_at`` bound the outage (first failing run's
+    start, first passing run's start); ``flips`` are the recent firing<->resolved
+    changes, and ``flapping_since`` is set while the group is flapping.
     """
 
     alert_key: str
@@ -42,6 +48,10 @@ class AlertStateRecord:
     no_data: bool
     severity: str
     summary: str
+    outage_started_at: datetime | None = None
+    outage_ended_at: datetime | None = None
+    flips: tuple[datetime, ...] = ()
+    flapping_since: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -66,6 +76,7 @@ class OutboxRecord:
     delivered_at: datetime | None
     failed_at: datetime | None
     last_error: str | None
+    claimed_by: str | None = None  # the owner id of the deliverer holding the claim
 
     @property
     def status(self) -> Literal["pending", "delivered", "failed"]:

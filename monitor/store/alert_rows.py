@@ -11,6 +11,7 @@ from sqlalchemy import RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.store.alert_records import (
+    FIRING_STATES,
     AlertStateRecord,
     IncidentChange,
     OutboxEntry,
@@ -58,7 +59,9 @@ async def apply_incident(conn: AsyncConnection, change: IncidentChange) -> None:
     a = alert_states.c
     region = a.region.is_(None) if change.region == "*" else a.region == change.region
     firing = await conn.scalar(
-        select(func.count()).where(a.check == change.check, region, a.state == "firing")
+        select(func.count()).where(
+            a.check == change.check, region, a.state.in_(sorted(FIRING_STATES))
+        )
     )
     if not firing:
         await resolve_incident(conn, change.check, change.region, resolved_at=change.at)
@@ -67,6 +70,7 @@ async def apply_incident(conn: AsyncConnection, change: IncidentChange) -> None:
 def state_values(state: AlertStateRecord) -> dict[str, Any]:
     values = asdict(state)
     values["regions"] = list(state.regions)
+    values["flips"] = [at.isoformat() for at in state.flips]
     return values
 
 
@@ -90,6 +94,10 @@ def state_of(row: RowMapping) -> AlertStateRecord:
         no_data=bool(row["no_data"]),
         severity=row["severity"],
         summary=row["summary"],
+        outage_started_at=row["outage_started_at"],
+        outage_ended_at=row["outage_ended_at"],
+        flips=tuple(datetime.fromisoformat(at) for at in row["flips"] or ()),
+        flapping_since=row["flapping_since"],
     )
 
 
@@ -108,6 +116,7 @@ def outbox_of(row: RowMapping) -> OutboxRecord:
         delivered_at=row["delivered_at"],
         failed_at=row["failed_at"],
         last_error=row["last_error"],
+        claimed_by=row["claimed_by"],
     )
 
 

@@ -3,8 +3,10 @@
     alerts = AlertStore(store)                  # shares the ResultStore's engine
     states = await alerts.states(["smoke_test_failure"])
     applied = await alerts.apply(write)         # CAS on version + outbox rows + incident, one tx
-    rows = await alerts.due(now, channels={"slack"})
-    if await alerts.claim(row.id, now=now, until=now + lease) is not None: ...send...
+    await alerts.heartbeat(owner, at=now)      # the deliverer is alive (every few seconds)
+    rows = await alerts.due(now, channels={"slack"}, owner_timeout=timeout)
+    if await alerts.claim(row.id, now=now, until=now + lease, owner=owner,
+                          owner_timeout=timeout) is not None: ...send...
     await alerts.delivered(row.id, at=now)
 
 Every state change is a compare-and-set on ``alert_states.version`` in the same
@@ -12,16 +14,19 @@ transaction as its outbox rows, so evaluators racing on one database (several
 regions on one PostgreSQL) apply each transition once: the loser updates no row
 and writes nothing.  Outbox rows are claimed with a lease before sending, so
 deliverers racing on one database send each row once (and again only if the
-sender died after sending but before marking it delivered).
+sender died after sending but before marking it delivered).  A claim names its owner
+(one id per deliverer process); an owner writes a heartbeat every few seconds, and a
+claim whose owner's heartbeat is older than ``owner_timeout`` (or gone) is free at
+once, lease or not: a killed process's rows are sent again within seconds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select, update
 
 from monitor.store.alert_records import (
     AlertStateRecord,
@@ -39,9 +44,17 @@ from monitor.store.alert_rows import (
     state_of,
     state_values,
 )
+from monitor.store.errors import StoreError
 from monitor.store.records import ResultRecord
 from monitor.store.rows import from_row, require_aware, upsert_insert
-from monitor.store.schema import alert_states, outbox, results, silences
+from monitor.store.schema import (
+    alert_states,
+    installation,
+    outbox,
+    outbox_owners,
+    results,
+    silences,
+)
 from monitor.store.store import ResultStore
 
 ERROR_MAX_CHARS = 500
@@ -62,6 +75,7 @@ class AlertStore:
 
     def __init__(self, store: ResultStore) -> None:
         self._store = store
+        self._installation_id: str | None = None
 
     # -- what the engine reads and writes -------------------------------------------
 
@@ -127,9 +141,15 @@ class AlertStore:
     # -- what the deliverer reads and writes ----------------------------------------
 
     async def due(
-        self, now: datetime, *, channels: Collection[str], limit: int = 50
+        self,
+        now: datetime,
+        *,
+        channels: Collection[str],
+        limit: int = 50,
+        owner_timeout: timedelta | None = None,
     ) -> list[OutboxRecord]:
-        """Rows of ``channels`` due by ``now``: not delivered, failed or claimed; oldest first."""
+        """Rows of ``channels`` due by ``now``: not delivered, failed or claimed (a claim of an
+        owner silent for ``owner_timeout`` does not count); oldest first."""
         require_aware(now, "now")
         o = outbox.c
         query = (
@@ -138,7 +158,7 @@ class AlertStore:
                 o.delivered_at.is_(None),
                 o.failed_at.is_(None),
                 o.next_attempt_at <= now,
-                or_(o.claimed_until.is_(None), o.claimed_until < now),
+                _claimable(now, owner_timeout),
                 o.channel.in_(sorted(channels)),
             )
             .order_by(o.next_attempt_at, o.id)
@@ -162,29 +182,72 @@ class AlertStore:
             rows = (await conn.execute(query)).mappings().all()
         return [outbox_of(row) for row in rows]
 
-    async def claim(self, row_id: int, *, now: datetime, until: datetime) -> int | None:
-        """Take row ``row_id`` for sending until ``until``, counting an attempt.
+    async def claim(
+        self,
+        row_id: int,
+        *,
+        now: datetime,
+        until: datetime,
+        owner: str | None = None,
+        owner_timeout: timedelta | None = None,
+    ) -> int | None:
+        """Take row ``row_id`` for sending until ``until`` (as ``owner``), counting an attempt.
 
         Returns the attempts made so far (this one included), or ``None`` when the row
-        is not free: delivered, failed, or claimed by a sender whose lease still runs.
+        is not free: delivered, failed, or claimed by a sender whose lease still runs and
+        (with ``owner_timeout``) whose owner heartbeat is younger than ``owner_timeout``.
         """
         require_aware(now, "now")
         require_aware(until, "until")
         o = outbox.c
         query = (
             update(outbox)
-            .where(
-                o.id == row_id,
-                o.delivered_at.is_(None),
-                o.failed_at.is_(None),
-                or_(o.claimed_until.is_(None), o.claimed_until < now),
-            )
-            .values(claimed_until=until, attempts=o.attempts + 1)
+            .where(o.id == row_id, o.delivered_at.is_(None), o.failed_at.is_(None))
+            .where(_claimable(now, owner_timeout))
+            .values(claimed_until=until, claimed_by=owner, attempts=o.attempts + 1)
             .returning(o.attempts)
         )
         async with self._store.connection("claiming a notification", write=True) as conn:
             attempts = (await conn.execute(query)).scalar_one_or_none()
         return None if attempts is None else int(attempts)
+
+    # -- installation and deliverer owners --------------------------------------------
+
+    async def installation_id(self) -> str:
+        """The random id of this installation (made with the schema), part of every key."""
+        if self._installation_id is None:
+            query = select(installation.c.installation_id).where(installation.c.id == 1)
+            async with self._store.connection("reading the installation id") as conn:
+                found = (await conn.execute(query)).scalar_one_or_none()
+            if found is None:
+                raise StoreError("the installation row is missing: was migration 0007 applied?")
+            self._installation_id = str(found)
+        return self._installation_id
+
+    async def heartbeat(self, owner: str, *, at: datetime) -> None:
+        """Record that deliverer ``owner`` is alive at ``at``."""
+        require_aware(at, "at")
+        async with self._store.connection("recording a deliverer heartbeat", write=True) as conn:
+            await conn.execute(
+                upsert_insert(conn, outbox_owners)
+                .values(owner=owner, heartbeat_at=at)
+                .on_conflict_do_update(
+                    index_elements=[outbox_owners.c.owner], set_={"heartbeat_at": at}
+                )
+            )
+
+    async def forget_owner(self, owner: str) -> None:
+        """Remove ``owner``'s heartbeat (a clean stop): its leftover claims are free at once."""
+        query = delete(outbox_owners).where(outbox_owners.c.owner == owner)
+        async with self._store.connection("removing a deliverer heartbeat", write=True) as conn:
+            await conn.execute(query)
+
+    async def prune_owners(self, older_than: datetime) -> int:
+        """Delete heartbeats of owners silent since before ``older_than``; returns how many."""
+        require_aware(older_than, "older_than")
+        query = delete(outbox_owners).where(outbox_owners.c.heartbeat_at < older_than)
+        async with self._store.connection("pruning deliverer heartbeats", write=True) as conn:
+            return (await conn.execute(query)).rowcount
 
     async def delivered(self, row_id: int, *, at: datetime) -> None:
         """Mark row ``row_id`` delivered."""
@@ -197,6 +260,7 @@ class AlertStore:
             "rescheduling a notification",
             next_attempt_at=at,
             claimed_until=None,
+            claimed_by=None,
             last_error=error[:ERROR_MAX_CHARS],
         )
 
@@ -207,6 +271,7 @@ class AlertStore:
             "marking a notification failed",
             failed_at=at,
             claimed_until=None,
+            claimed_by=None,
             last_error=error[:ERROR_MAX_CHARS],
         )
 
@@ -231,11 +296,12 @@ class AlertStore:
     # -- what the API reads and writes -----------------------------------------------
 
     async def alert_states(self, *, active_only: bool = True) -> list[AlertStateRecord]:
-        """Alert groups by rule, check, region; ``active_only``: pending or firing ones."""
+        """Alert groups by rule, check, region; ``active_only``: all but inactive ones (a
+        flapping group counts as active whatever its state)."""
         a = alert_states.c
         query = select(alert_states).order_by(a.rule, a.check, a.region)
         if active_only:
-            query = query.where(a.state.in_(("pending", "firing")))
+            query = query.where(or_(a.state != "inactive", a.flapping_since.is_not(None)))
         async with self._store.connection("reading alerts") as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [state_of(row) for row in rows]
@@ -314,3 +380,15 @@ class AlertStore:
         )
         async with self._store.connection("expiring a silence", write=True) as conn:
             return (await conn.execute(query)).rowcount == 1
+
+
+def _claimable(now: datetime, owner_timeout: timedelta | None) -> ColumnElement[bool]:
+    """Unclaimed, lease run out, or (with ``owner_timeout``) claimed by an owner with no
+    heartbeat since ``now - owner_timeout`` (gone, or stopped cleanly)."""
+    o = outbox.c
+    free = [o.claimed_until.is_(None), o.claimed_until < now]
+    if owner_timeout is not None:
+        w = outbox_owners.c
+        alive = exists().where(w.owner == o.claimed_by, w.heartbeat_at >= now - owner_timeout)
+        free.append(and_(o.claimed_by.is_not(None), ~alive))
+    return or_(*free)

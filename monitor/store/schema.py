@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Dialect,
@@ -171,13 +172,13 @@ alert_states = Table(
     Column("rule", String(100), nullable=False),
     Column("check", String(200), nullable=False),
     Column("region", String(64), nullable=True),  # NULL: aggregated over regions
-    Column("state", String(16), nullable=False),  # inactive | pending | firing
+    Column("state", String(16), nullable=False),  # inactive | pending | firing | recovering
     Column("since", UTCDateTime(), nullable=True),
     Column("value", Float(), nullable=True),
     Column("regions", JSON(), nullable=False),
     Column("good_count", Integer(), nullable=False),
     Column("evidence", String(64), nullable=True),
-    Column("notified", String(16), nullable=False),  # none | firing
+    Column("notified", String(16), nullable=False),  # none | firing | flapping
     Column("last_notified_at", UTCDateTime(), nullable=True),
     Column("seq", Integer(), nullable=False),
     Column("version", Integer(), nullable=False),
@@ -185,6 +186,11 @@ alert_states = Table(
     Column("no_data", Boolean(), nullable=False),
     Column("severity", String(16), nullable=False),
     Column("summary", Text(), nullable=False),
+    # The outage behind the alert: first failing run's start, first passing run's start.
+    Column("outage_started_at", UTCDateTime(), nullable=True),
+    Column("outage_ended_at", UTCDateTime(), nullable=True),
+    Column("flips", JSON(), nullable=False, server_default="[]"),  # state changes (ISO times)
+    Column("flapping_since", UTCDateTime(), nullable=True),
 )
 Index("ix_alert_states_rule", alert_states.c.rule)
 
@@ -206,6 +212,7 @@ outbox = Table(
     Column("delivered_at", UTCDateTime(), nullable=True),
     Column("failed_at", UTCDateTime(), nullable=True),
     Column("last_error", Text(), nullable=True),
+    Column("claimed_by", String(200), nullable=True),  # owner id of the claim (0007)
     sqlite_autoincrement=True,
 )
 # The deliverer's poll: undelivered, unfailed rows by due time.
@@ -217,6 +224,26 @@ Index(
     postgresql_where=OUTBOX_PENDING_WHERE,
 )
 Index("ix_outbox_created_at", outbox.c.created_at)
+
+# One row, made with the schema: a random id that is part of every notification key, so
+# no two databases (installations) ever make the same key.
+installation = Table(
+    "installation",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=False),
+    Column("installation_id", String(32), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    CheckConstraint("id = 1", name="ck_installation_single_row"),
+)
+
+# Each deliverer's heartbeat: a claim whose owner's heartbeat is older than the owner
+# timeout (or gone) can be taken back before its lease runs out.
+outbox_owners = Table(
+    "outbox_owners",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+)
 
 silences = Table(
     "silences",

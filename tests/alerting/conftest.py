@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from ruamel.yaml import YAML
@@ -104,7 +105,7 @@ def result(
     if load_ms is not None:
         timings["load"] = load_ms
     return ResultRecord(
-        run_id="0" * 32,
+        run_id=uuid4().hex,  # each stored run is its own (results are unique per run)
         check=check,
         kind=kind,
         region=region,

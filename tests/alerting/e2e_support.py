@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP
 
+from monitor.alerting.outbox import incident_id, outbox_key
 from monitor.store import AlertStore, OutboxRecord, ResultStore
 from tests.alerting.notifiers.servers import HOST, MailHandler, Received, free_port
 from tests.service.conftest import ServeProcess
@@ -74,7 +75,7 @@ alerting:
   delivery:
     backoff: {{initial: 500ms, factor: 2, max: 1s}}
     poll_interval: 200ms
-    max_attempts: 100
+    max_attempts: 100{delivery}
   channels: {channels}
 checks:
   - name: {check}
@@ -96,10 +97,16 @@ alerts:
 
 
 def write_config(
-    directory: Path, *, db: str, channels: dict[str, Any], notify: Sequence[str]
+    directory: Path,
+    *,
+    db: str,
+    channels: dict[str, Any],
+    notify: Sequence[str],
+    delivery: dict[str, str] | None = None,
 ) -> Path:
     """``smokewatch.yaml`` (one check on the demo target's /health, 1 s apart) and the
-    spec's failure rule over a short window in ``alert-rules.yaml`` next to it."""
+    spec's failure rule over a short window in ``alert-rules.yaml`` next to it;
+    ``delivery``: more ``alerting.delivery`` settings."""
     rules = directory / "alert-rules.yaml"
     rules.write_text(
         RULES.format(
@@ -118,6 +125,7 @@ def write_config(
             rules=rules,
             channels=json.dumps(channels),  # JSON is YAML (flow style)
             check=CHECK,
+            delivery="".join(f"\n    {k}: {v}" for k, v in (delivery or {}).items()),
         )
     )
     return config
@@ -178,6 +186,22 @@ async def outbox(db: str) -> list[OutboxRecord]:
     finally:
         await store.close()
     return sorted(rows, key=lambda r: r.id)
+
+
+async def installation(db: str) -> str:
+    """The installation id the service's database was made with."""
+    store = await ResultStore.open(db, migrate=False)
+    try:
+        return await AlertStore(store).installation_id()
+    finally:
+        await store.close()
+
+
+def expected_key(installation: str, row: OutboxRecord, seq: int) -> str:
+    """What the key of ``row`` must be: its installation, incident start, number, kind, target."""
+    since = datetime.fromisoformat(row.payload["since"])
+    incident = incident_id(installation, row.alert_key, since)
+    return outbox_key(incident, seq, row.payload["kind"], row.target)
 
 
 # --- SMTP ------------------------------------------------------------------------------

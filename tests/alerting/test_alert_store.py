@@ -172,3 +172,33 @@ class TestMigration:
         async with await ResultStore.open(store_url) as reopened:
             assert await AlertStore(reopened).outbox_rows() == []
             assert await AlertStore(reopened).alert_states(active_only=False) == []
+
+    async def test_0005_keeps_states_and_adds_the_evidence_columns(self, store_url: str) -> None:
+        """A state stored before 0005 reads back after it with no outage and no flips; the new
+        columns round-trip, and downgrading to 0004 drops them and keeps the row."""
+        async with await ResultStore.open(store_url) as store:
+            await AlertStore(store).apply(firing_write(None))
+        engine = create_engine(make_url(database_url(store_url)))
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0004"))
+                with pytest.raises(DBAPIError, match="flips"):
+                    async with conn.begin_nested():
+                        await conn.execute(text("SELECT flips FROM alert_states"))
+        finally:
+            await engine.dispose()
+        async with await ResultStore.open(store_url) as reopened:
+            alerts = AlertStore(reopened)
+            (state,) = await alerts.alert_states()
+            assert (state.state, state.outage_started_at, state.flips) == ("firing", None, ())
+            later = replace(
+                state,
+                state="recovering",
+                version=2,
+                outage_started_at=at(0),
+                outage_ended_at=at(3),
+                flips=(at(0), at(1)),
+                flapping_since=at(1),
+            )
+            assert await alerts.apply(StateWrite(later, expected_version=1))
+            assert await alerts.alert_states() == [later]

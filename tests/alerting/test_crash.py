@@ -51,7 +51,7 @@ class TestCrash:
         pycache: Path,
     ) -> None:
         """After SIGKILL the transition is stored once and its notification reaches the receiver
-        once, or (sent but not marked) again after the claim lease, with the same key."""
+        once, or (sent but not marked) again once the killed owner is gone, with the same key."""
         await store.add(result("api", "eu", 0, "fail"))
         release = receiver.hold() if mode == "send" else None
         proc = await asyncio.create_subprocess_exec(
@@ -90,8 +90,12 @@ class TestCrash:
         ]
         # Nothing more to write: the transition was committed with its row.
         assert (await harness.evaluate(0)).applied == 0
-        lease = harness.alerting.settings.delivery.claim_lease
-        harness.clock.now = at(0) + (lease + timedelta(seconds=1) if claimed else timedelta(0))
+        # The killed owner's heartbeat stops: its claim is free after owner_timeout, not the lease.
+        gone = harness.alerting.settings.delivery.owner_timeout
+        if claimed:
+            harness.clock.now = at(0) + gone - timedelta(seconds=1)
+            assert (await harness.alerting.deliver_due()).delivered == 0
+        harness.clock.now = at(0) + (gone + timedelta(seconds=1) if claimed else timedelta(0))
         assert (await harness.alerting.deliver_due()).delivered == 1
         harness.clock.advance(hours=1)
         assert (await harness.alerting.deliver_due()).delivered == 0

@@ -7,6 +7,7 @@ arrives exactly once."""
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,6 @@ import httpx
 import pytest
 
 from examples.demo_target import TargetState
-from monitor.alerting.outbox import outbox_key
 from tests.alerting.e2e_support import (
     ALERT_KEY,
     BOT_TOKEN,
@@ -32,8 +32,10 @@ from tests.alerting.e2e_support import (
     Mailbox,
     Receiver,
     events,
+    expected_key,
     html_facts,
     html_part,
+    installation,
     mail_facts,
     outbox,
     parse_mail_time,
@@ -82,9 +84,6 @@ class Kind:
     def summary(self) -> str:
         return f"{CHECK} in {REGION}: success ratio {self.summary_value}"
 
-    def key(self, target: str) -> str:
-        return outbox_key(ALERT_KEY, self.seq, self.name, target)
-
 
 FIRING = Kind("firing", "FIRING", ":rotating_light:", "#E01E5A", "0", "0.00", 1)
 RESOLVED = Kind("resolved", "RESOLVED", ":white_check_mark:", "#2EB67D", "1", "1.00", 2)
@@ -107,7 +106,7 @@ def check_mail(delivered: Delivered, kind: Kind) -> Times:
     assert msg["To"] == EMAIL_TARGET
     # A long Subject is folded right after "Subject:"; unfolding leaves the fold's space.
     assert msg["Subject"].strip() == f"[{kind.label}] [critical] {RULE}: {kind.summary}"
-    assert msg["Message-ID"] == f"<{kind.key(EMAIL_TARGET)}@example.com>"
+    assert re.fullmatch(r"<[0-9a-f]{64}@example\.com>", msg["Message-ID"])  # the row's key
     assert msg["References"] == f"<alert.{short_hash(ALERT_KEY, 32)}@example.com>"
     assert msg["X-Smokewatch-Rule"] == RULE
     assert msg["X-Smokewatch-Severity"] == "critical"
@@ -282,8 +281,15 @@ class TestAlertOverRealProtocols:
             ("resolved", EMAIL_TARGET),
             ("resolved", SLACK_TARGET),
         ]
+        made = await installation(db)
         assert [r.key for r in rows] == [
-            k.key(t) for k in (FIRING, RESOLVED) for t in (EMAIL_TARGET, SLACK_TARGET)
+            expected_key(made, r, k.seq)
+            for k in (FIRING, RESOLVED)
+            for r in rows
+            if r.payload["kind"] == k.name
+        ]
+        assert [m.message["Message-ID"] for m in mails] == [
+            f"<{r.key}@example.com>" for r in rows if r.target == EMAIL_TARGET
         ]
         assert all(r.status == "delivered" and r.attempts == 1 for r in rows), rows
         assert BOT_TOKEN not in serve.text()
@@ -405,6 +411,21 @@ class TestAlertOverRealProtocols:
             (k.name, t) for k in (FIRING, RESOLVED) for t in notify
         )
         assert all(r.status == "delivered" for r in rows), rows
+        made = await installation(db)
+        seqs = {k.name: k.seq for k in (FIRING, RESOLVED)}
+        assert all(r.key == expected_key(made, r, seqs[r.payload["kind"]]) for r in rows)
+        keys = {(r.payload["kind"], r.target): r.key for r in rows}
+        assert [m.message["Message-ID"] for m in mails] == [
+            f"<{keys[k.name, EMAIL_TARGET]}@example.com>" for k in (FIRING, RESOLVED)
+        ]
+        assert [h.headers["idempotency-key"] for h in hooks] == [
+            keys[k.name, OPS] for k in (FIRING, RESOLVED)
+        ]
+        incident = {r.payload["incident"] for r in rows}
+        assert len(incident) == 1  # one incident, firing to resolved
+        assert {h.json()["alerts"][0]["fingerprint"] for h in hooks} == {
+            short_hash(incident.pop(), 16)
+        }
         assert all(r.attempts >= 1 + OUTAGE_RETRIES for r in rows), [r.attempts for r in rows]
         delivered = events(serve, "alert.delivered")
         assert sorted((e["kind"], e["channel"]) for e in delivered) == sorted(
@@ -417,7 +438,7 @@ class TestAlertOverRealProtocols:
 def check_alertmanager(hook: Received, kind: Kind, times: Times) -> None:
     """One Alertmanager v4 webhook body and its idempotency key."""
     assert hook.path == "/alerts"
-    assert hook.headers["idempotency-key"] == kind.key(OPS)
+    assert re.fullmatch(r"[0-9a-f]{64}", hook.headers["idempotency-key"])  # the row's key
     body = hook.json()
     assert body["version"] == "4"
     assert body["status"] == kind.name
@@ -436,7 +457,7 @@ def check_alertmanager(hook: Received, kind: Kind, times: Times) -> None:
     assert (
         alert["annotations"]["description"] == f"{CONDITION}: value {kind.value} (threshold < 0.9)"
     )
-    assert alert["fingerprint"] == short_hash(ALERT_KEY, 16)
+    assert re.fullmatch(r"[0-9a-f]{16}", alert["fingerprint"])  # the incident's, checked below
     starts = datetime.fromisoformat(alert["startsAt"].replace("Z", "+00:00"))
     assert utc_second(starts) == times.since
     if kind is FIRING:

@@ -17,12 +17,15 @@ alerts:
     condition: smoke_test.success < 0.5
     window: {window}
     notify: ["webhook:ops"]
+    confirm: {{failures: 1, of: 1}}
+    min_samples: 1
 {extra}
 """
 
 
 def down(window: str = "5m", extra: str = "", rule: str = "") -> str:
-    """The ``down`` rule with extra rule fields (``rule``) and extra top-level sections."""
+    """The ``down`` rule, confirmed by one failing run (confirmation: test_confirm.py), with
+    extra rule fields (``rule``) and extra top-level sections."""
     text = DOWN.format(window=window, extra=extra)
     if rule:
         lines = text.splitlines()
@@ -54,10 +57,14 @@ SCENARIOS = {
             Tick(
                 0,
                 (result("api", "eu", 0, "fail"),),
+                states={"smoke_test_failure/api/eu": "absent"},  # one run is not enough
+            ),
+            Tick(
+                10,
+                (result("api", "eu", 10, "fail"),),
                 sent=("firing oncall@example.com", "firing slack:#alerts"),
                 states={"smoke_test_failure/api/eu": "firing"},
             ),
-            Tick(10, (result("api", "eu", 10, "fail"),)),
             Tick(
                 30,
                 (result("api", "eu", 30, "pass"),),
@@ -75,15 +82,20 @@ SCENARIOS = {
                     result("api", "eu", 0, total_ms=800),
                     result("homepage", "eu", 0, total_ms=4000, load_ms=3900),
                 ),
-                sent=("firing team@example.com",),
                 states={
-                    "performance_degradation/api/eu": "firing",
+                    "performance_degradation/api/eu": "absent",
                     "performance_degradation/homepage/eu": "absent",  # no API time: no data
                 },
             ),
             Tick(
+                1,
+                (result("api", "eu", 1, total_ms=700),),
+                sent=("firing team@example.com",),
+                states={"performance_degradation/api/eu": "firing"},
+            ),
+            Tick(
                 5,
-                (result("api", "eu", 5, total_ms=100),),  # avg(800, 100) = 450 ms
+                (result("api", "eu", 5, total_ms=100),),  # the first fast run resolves
                 sent=("resolved team@example.com",),
                 states={"performance_degradation/api/eu": "inactive"},
             ),
@@ -160,12 +172,12 @@ SCENARIOS = {
             Tick(20, (result("api", "eu", 20, "pass"),), states={FAIL_API: "inactive"}),
         ),
     ),
-    "resolve-after-two-good-evaluations-over-new-results": Scenario(
+    "resolve-after-two-good-runs-recovering-between": Scenario(
         down(rule="resolve_after: 2"),
         (
             Tick(0, (result("api", "eu", 0, "fail"),), sent=("firing webhook:ops",)),
-            Tick(6, (result("api", "eu", 6, "pass"),), states={FAIL_API: "firing"}),
-            Tick(7, states={FAIL_API: "firing"}),  # the same results again: not a 2nd evaluation
+            Tick(6, (result("api", "eu", 6, "pass"),), states={FAIL_API: "recovering"}),
+            Tick(7, states={FAIL_API: "recovering"}),  # the same runs again: not a 2nd good run
             Tick(
                 12,
                 (result("api", "eu", 12, "pass"),),
@@ -255,7 +267,8 @@ SCENARIOS = {
         down(rule="no_data: ok"),
         (
             Tick(0, (result("api", "eu", 0, "fail"),), sent=("firing webhook:ops",)),
-            Tick(10, sent=("resolved webhook:ops",), states={FAIL_API: "inactive"}),
+            Tick(10, states={FAIL_API: "firing"}),  # the run of 0 is within the lookback
+            Tick(50, sent=("resolved webhook:ops",), states={FAIL_API: "inactive"}),
         ),
     ),
 }

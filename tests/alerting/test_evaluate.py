@@ -1,4 +1,4 @@
-"""Values per result, aggregations, and the per-region verdict of a rule (no store needed)."""
+"""Values per result and aggregations (no store needed); votes and verdicts: test_votes.py."""
 
 from __future__ import annotations
 
@@ -6,14 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from monitor.alerting.evaluate import Sample, aggregate, observe, result_value
-from monitor.config.rules import AlertRule
+from monitor.alerting.evaluate import aggregate, result_value
 from monitor.store import ResultRecord
 from tests.alerting.conftest import result
-
-
-def rule(condition: str, **fields: object) -> AlertRule:
-    return AlertRule.model_validate({"name": "r", "condition": condition, **fields})
 
 
 class TestResultValue:
@@ -84,49 +79,3 @@ class TestAggregate:
         """An unknown aggregation is a ValueError naming it."""
         with pytest.raises(ValueError, match="median"):
             aggregate("median", [1.0])
-
-
-def samples(*values: float) -> list[Sample]:
-    return [Sample(i, v) for i, v in enumerate(values)]
-
-
-class TestObserve:
-    @pytest.mark.parametrize(
-        ("min_regions", "by_region", "bad", "value", "regions"),
-        [
-            (1, {"eu": samples(0, 1)}, True, 0.5, ("eu",)),
-            (1, {"eu": samples(1, 1)}, False, 1.0, ()),
-            (1, {"eu": []}, False, None, ()),
-            (2, {"eu": samples(0), "us": samples(1)}, False, 0.0, ("eu",)),
-            (2, {"eu": samples(0), "us": samples(0.5), "ap": samples(1)}, True, 0.0, ("eu", "us")),
-            (2, {"eu": samples(0), "us": []}, False, 0.0, ("eu",)),
-            (2, {"eu": [], "us": []}, False, None, ()),
-        ],
-        ids=[
-            "one-region-bad",
-            "one-region-good",
-            "one-region-no-data",
-            "one-of-two-bad-is-not-enough",
-            "two-bad-fire-with-the-worst-value",
-            "region-without-data-does-not-count-as-bad",
-            "no-region-has-data",
-        ],
-    )
-    def test_verdict(
-        self,
-        min_regions: int,
-        by_region: dict[str, list[Sample]],
-        bad: bool,
-        value: float | None,
-        regions: tuple[str, ...],
-    ) -> None:
-        """The verdict per region, combined by min_regions; the worst region's value reported."""
-        seen = observe(rule("smoke_test.success < 0.9", min_regions=min_regions), by_region)
-        assert (seen.bad, seen.value, seen.regions) == (bad, value, regions)
-
-    def test_evidence_follows_the_results(self) -> None:
-        """The same results give the same evidence; one more result gives another."""
-        r = rule("smoke_test.success < 0.9")
-        first = observe(r, {"eu": samples(1, 1)}).evidence
-        assert observe(r, {"eu": samples(1, 1)}).evidence == first
-        assert observe(r, {"eu": samples(1, 1, 1)}).evidence != first

@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from monitor.alerting.hub import Alerting
 from monitor.alerting.notification import Notification
@@ -24,7 +25,9 @@ class TestPayload:
         loaded = loaded_config(SPEC_RULES.read_text(), public_url="https://status.example.com")
         harness = await make_harness(loaded)
         await harness.add(result("api", "eu", 0, "fail"))
-        await harness.evaluate(0)
+        await harness.evaluate(0)  # one failing run is not enough (2 of 3 by default)
+        await harness.add(result("api", "eu", 1, "fail"))
+        await harness.evaluate(1)
         await harness.add(result("api", "eu", 30, "pass"))
         await harness.evaluate(30)
         rows = await harness.outbox()
@@ -42,7 +45,7 @@ class TestPayload:
             0.0,
             0.9,
         )
-        assert (firing.regions, firing.since, firing.at) == (("eu",), at(0), at(0))
+        assert (firing.regions, firing.since, firing.at) == (("eu",), at(1), at(1))
         assert firing.alert_key == "smoke_test_failure/api/eu"
         assert firing.status_page_url == "https://status.example.com"
         assert "api" in firing.summary
@@ -50,8 +53,8 @@ class TestPayload:
         assert firing.labels["alertname"] == "smoke_test_failure"
         assert (resolved.kind, resolved.value, resolved.since, resolved.at) == (
             "resolved",
-            1.0,
-            at(0),
+            1.0,  # the good run that resolved it (the window still holds two failures)
+            at(1),
             at(30),
         )
         assert resolved.alert_key == firing.alert_key
@@ -61,7 +64,7 @@ class TestPayload:
     async def test_min_regions_names_the_bad_regions(self, make_harness: MakeHarness) -> None:
         """An aggregated alert names the regions that failed and the worst region's value."""
         harness = await make_harness(loaded_config(down(window="10m", rule="min_regions: 2")))
-        statuses = {"eu": "ffp", "us": "fffp", "ap": "pp"}  # 1/3, 1/4 and 1 passing
+        statuses = {"eu": "pff", "us": "pfff", "ap": "pp"}  # 1/3, 1/4 and 1 passing
         for region, letters in statuses.items():
             for minute, letter in enumerate(letters):
                 await harness.add(
@@ -112,19 +115,25 @@ alerts:
   - name: down
     condition: smoke_test.success < 0.5
     window: 5m
+    confirm: {failures: 1, of: 1}
+    min_samples: 1
   - name: slow
     condition: smoke_test.duration > 1s
     window: 20m
+    confirm: {failures: 1, of: 1}
+    min_samples: 1
+    resolve_after: 2
 """
         harness = await make_harness(loaded_config(rules))
         await harness.add(result("api", "eu", 0, "fail", total_ms=3000))
         await harness.evaluate(0)
         await harness.add(result("api", "eu", 10, "pass", total_ms=100))
-        await harness.evaluate(10)  # down resolves; slow (avg 1.55 s over 20m) still fires
+        await harness.evaluate(10)  # down resolves; slow is recovering (resolve_after 2)
         assert [i.resolved_at for i in await store.incidents()] == [None]
         await harness.add(result("api", "eu", 25, "pass", total_ms=100))
         await harness.evaluate(25)
-        assert [i.resolved_at for i in await store.incidents()] == [at(25)]
+        # The outage ended with the first passing run, not with the confirmation.
+        assert [i.resolved_at for i in await store.incidents()] == [at(10)]
 
 
 class TestRunTimeSilences:
@@ -148,7 +157,7 @@ def check_run(check: str, minutes: float, status: Status) -> CheckRun:
         check=check,
         kind="http",
         region="eu",
-        run_id="0" * 32,
+        run_id=uuid4().hex,  # each stored run is its own (results are unique per run)
         started_at=at(minutes),
         duration_ms=10.0,
         attempts=1,
@@ -192,11 +201,11 @@ class TestNoData:
         harness = await make_harness(loaded_config(down()))
         await harness.add(result("api", "eu", 0, "fail"))
         await harness.evaluate(0)
-        await harness.evaluate(10)
+        await harness.evaluate(50)  # nothing in the lookback (45.5 min at a 30 min interval)
         (state,) = await harness.alerting.alerts.alert_states()
         assert (state.state, state.no_data, state.value) == ("firing", True, None)
-        await harness.add(result("api", "eu", 12, "fail"))
-        await harness.evaluate(12)
+        await harness.add(result("api", "eu", 52, "fail"))
+        await harness.evaluate(52)
         (state,) = await harness.alerting.alerts.alert_states()
         assert (state.state, state.no_data, state.value) == ("firing", False, 0.0)
         assert len(await harness.outbox()) == 1

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta, timezone
 
 import pytest
 
-from monitor.alerting.outbox import outbox_key
+from monitor.alerting.outbox import incident_id, outbox_key
 from monitor.store import ResultStore
-from tests.alerting.conftest import Clock, MakeHarness, loaded_config, result
+from tests.alerting.conftest import T0, Clock, MakeHarness, loaded_config, result
 from tests.alerting.test_engine import down
 from tests.alerting.webhook import WebhookNotifier, WebhookReceiver
 
@@ -22,7 +23,11 @@ alerts:
     window: 5m
     repeat_interval: 30m
     notify: ["webhook:ops", "webhook:ops", "oncall@example.com"]
+    confirm: {failures: 1, of: 1}
+    min_samples: 1
 """
+INSTALLATION = "0" * 32
+CET = timezone(timedelta(hours=1))
 EVALUATORS = 3
 CYCLES = 4  # fail (firing), 30 min later still failing (reminder), then pass (resolved)
 
@@ -51,17 +56,32 @@ async def stores(store_url: str) -> AsyncIterator[list[ResultStore]]:
 
 class TestRows:
     def test_key_is_per_transition_kind_and_target(self) -> None:
-        """The key changes with the transition, the kind and the target, and only with them."""
-        base = outbox_key("down/api/eu", 1, "firing", "webhook:ops")
-        assert base == outbox_key("down/api/eu", 1, "firing", "webhook:ops")
+        """The key changes with the incident, the transition, the kind and the target, and only
+        with them."""
+        incident = incident_id(INSTALLATION, "down/api/eu", T0)
+        base = outbox_key(incident, 1, "firing", "webhook:ops")
+        assert base == outbox_key(incident, 1, "firing", "webhook:ops")
         variants = {
-            outbox_key("down/api/us", 1, "firing", "webhook:ops"),
-            outbox_key("down/api/eu", 2, "firing", "webhook:ops"),
-            outbox_key("down/api/eu", 1, "resolved", "webhook:ops"),
-            outbox_key("down/api/eu", 1, "firing", "oncall@example.com"),
+            outbox_key(incident_id(INSTALLATION, "down/api/us", T0), 1, "firing", "webhook:ops"),
+            outbox_key(incident, 2, "firing", "webhook:ops"),
+            outbox_key(incident, 1, "resolved", "webhook:ops"),
+            outbox_key(incident, 1, "firing", "oncall@example.com"),
         }
         assert base not in variants
         assert len(variants) == 4
+
+    def test_incident_is_per_installation_alert_and_start(self) -> None:
+        """The incident id changes with the installation, the alert group and when the incident
+        started; the same moment in another time zone is the same incident."""
+        base = incident_id(INSTALLATION, "down/api/eu", T0)
+        assert base == incident_id(INSTALLATION, "down/api/eu", T0.astimezone(CET))
+        variants = {
+            incident_id("1" * 32, "down/api/eu", T0),
+            incident_id(INSTALLATION, "down/api/us", T0),
+            incident_id(INSTALLATION, "down/api/eu", T0 + timedelta(microseconds=1)),
+        }
+        assert base not in variants
+        assert len(variants) == 3
 
     async def test_one_row_per_transition_per_target(self, make_harness: MakeHarness) -> None:
         """Firing, reminder and resolved each write one row per distinct target; evaluating

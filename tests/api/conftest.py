@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -29,7 +30,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from examples.demo_target import DemoTargetThread
 from monitor.api import create_app
 from monitor.config.loader import LoadedConfig, load_config
-from monitor.contract import Readiness, UnknownCheck
+from monitor.contract import Readiness, StoreLag, UnknownCheck
 from monitor.runner import CheckRun
 from monitor.runtime import Runtime
 from monitor.store import ResultRecord, ResultStore
@@ -100,6 +101,9 @@ class RuntimeService:
 
     def metrics(self) -> tuple[bytes, str]:
         return generate_latest(self.runtime.registry), CONTENT_TYPE_LATEST
+
+    def store_lag(self) -> StoreLag:
+        return StoreLag()
 
     async def readiness(self) -> Readiness:
         try:
@@ -274,7 +278,7 @@ def result(
     **fields: Any,
 ) -> ResultRecord:
     values: dict[str, Any] = {
-        "run_id": "0" * 32,
+        "run_id": uuid4().hex,  # each stored run is its own (results are unique per run)
         "kind": "http",
         "attempts": 1,
         "timings": {"total": duration_ms},

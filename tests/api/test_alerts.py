@@ -318,6 +318,33 @@ class TestStatusPage:
         assert "on health in eu, us" in section  # the aggregated group names its regions
         assert "Notifications held: silence #0 of the rules file (ops)" in section
 
+    def test_recovering_and_flapping_are_shown(self, start_alerts: StartAlerts) -> None:
+        """A recovering alert reads "Recovering" and still fires; a flapping one "Flapping"."""
+        outage = NOW - timedelta(minutes=12)
+        recovering = state(
+            "smoke_test_failure",
+            "health",
+            "eu",
+            state="recovering",
+            outage_started_at=outage,
+            outage_ended_at=NOW - timedelta(minutes=1),
+        )
+        flapping = state(
+            "smoke_test_failure", "health", "us", state="inactive", flapping_since=outage
+        )
+        live = start_alerts(states=[recovering, flapping])
+        alerts = live.client().get("/api/v1/alerts?state=all").raise_for_status().json()["alerts"]
+        assert [(a["region"], a["state"], a["flapping"]) for a in alerts] == [
+            ("eu", "recovering", False),
+            ("us", "inactive", True),
+        ]
+        assert datetime.fromisoformat(alerts[0]["outage_started_at"]) == outage
+        firing = live.client().get("/api/v1/alerts?state=firing").json()["alerts"]
+        assert [a["region"] for a in firing] == ["eu"]
+        page = live.client().get("/").raise_for_status().text
+        assert "Recovering (critical)" in page
+        assert "Flapping (critical)" in page
+
     def test_no_active_alerts(self, start_alerts: StartAlerts) -> None:
         """Without active alerts the section says so."""
         live = start_alerts(states=[STATES[1]])

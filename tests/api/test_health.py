@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import Counter
 
-from monitor.contract import Readiness
+from monitor.contract import Readiness, StoreLag
 from monitor.version import smokewatch_version
 from tests.api.conftest import RuntimeService, StartApi
 
@@ -15,6 +15,16 @@ class NotReady(RuntimeService):
 
     async def readiness(self) -> Readiness:
         return Readiness({"store": "ok", "browser": "chromium not found"}, role="standby")
+
+
+class Behind(RuntimeService):
+    """A leader whose store is unreachable, with three results waiting in the spool."""
+
+    def store_lag(self) -> StoreLag:
+        return StoreLag(spooled=3, oldest_age_s=12.3456)
+
+    async def readiness(self) -> Readiness:
+        return Readiness({"store": "unreachable"}, role="leader", store_lag=self.store_lag())
 
 
 class ReadinessFails(RuntimeService):
@@ -51,6 +61,7 @@ class TestHealth:
             "ready": True,
             "role": "leader",
             "components": {"store": "ok", "scheduler": "ok"},
+            "store_lag": {"spooled": 0, "oldest_age_seconds": None},
         }
 
     def test_not_ready_is_503_with_the_reason(self, start_api: StartApi) -> None:
@@ -63,7 +74,16 @@ class TestHealth:
             "ready": False,
             "role": "standby",
             "components": {"store": "ok", "browser": "chromium not found"},
+            "store_lag": {"spooled": 0, "oldest_age_seconds": None},
         }
+
+    def test_ready_says_how_far_the_store_is_behind(self, start_api: StartApi) -> None:
+        """With results waiting in the spool, /ready gives their count and the oldest's age."""
+        api = start_api(service=Behind)
+        with api.client() as client:
+            response = client.get("/ready")
+        assert response.status_code == 503
+        assert response.json()["store_lag"] == {"spooled": 3, "oldest_age_seconds": 12.346}
 
     def test_a_failing_readiness_check_is_503_without_detail(self, start_api: StartApi) -> None:
         """If asking for readiness itself fails, /ready is a 503 that reveals nothing internal."""

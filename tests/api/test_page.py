@@ -10,10 +10,11 @@ import pytest
 from playwright.sync_api import ConsoleMessage, sync_playwright
 
 from monitor.api.page import DAYS, HOURS, day_bar, sparkline
+from monitor.contract import StoreLag
 from monitor.store import ResultRecord, StatsBucket
 from probes.base import Status
 from probes.browser_pool import LAUNCH_ARGS
-from tests.api.conftest import LiveApi, StartApi, result, seed
+from tests.api.conftest import LiveApi, RuntimeService, StartApi, result, seed
 
 DAY = datetime(2025, 3, 1, tzinfo=UTC)
 NOW = datetime.now(UTC)
@@ -152,6 +153,32 @@ class TestPageHtml:
         assert "<polyline" in html
         assert re.search(r"""(src|href)=["']?(https?:)?//""", html) is None
         assert "<script" not in html
+
+
+class Behind(RuntimeService):
+    """Two results wait in the spool for the store."""
+
+    def store_lag(self) -> StoreLag:
+        return StoreLag(spooled=2, oldest_age_s=41.7)
+
+
+class TestStoreLag:
+    def test_the_page_says_the_store_is_behind(self, start_api: StartApi) -> None:
+        """While results wait in the spool, the page says how many and how old."""
+        api = start_api(checks=CHECKS, service=Behind)
+        with api.client() as client:
+            html = client.get("/").text
+        assert (
+            "The result store is behind: 2 results waiting to be stored, the oldest 42 s old"
+            in html
+        )
+
+    def test_no_note_while_the_store_keeps_up(self, start_api: StartApi) -> None:
+        """Nothing waits: no note."""
+        api = start_api(checks=CHECKS)
+        with api.client() as client:
+            html = client.get("/").text
+        assert "The result store is behind" not in html
 
 
 @pytest.mark.browser

@@ -71,14 +71,19 @@ class TestStatusShape:
                     "checked_at": "2025-03-01T12:00:00Z",
                     "duration_ms": 12.3,
                     "message": "ok",
+                    "declared": True,
+                    "counted": True,
                 },
                 "us": {
                     "status": "degraded",
                     "checked_at": "2025-03-01T12:01:00Z",
                     "duration_ms": 25.0,
                     "message": "total 900 ms over the degraded budget",
+                    "declared": True,
+                    "counted": True,
                 },
             },
+            "alerts": [],
         }
 
     def test_only_the_newest_result_per_region_counts(self, start_api: StartApi) -> None:
@@ -92,8 +97,11 @@ class TestStatusShape:
         with api.client() as client:
             assert client.get("/api/v1/status").json()["services"]["health"] == "healthy"
 
-    def test_disabled_checks_and_foreign_regions_are_left_out(self, start_api: StartApi) -> None:
-        """A disabled check is hidden; results from regions it no longer runs in are ignored."""
+    def test_disabled_checks_are_left_out_and_stale_foreign_regions_flagged(
+        self, start_api: StartApi
+    ) -> None:
+        """A disabled check is hidden; an old result from a region it no longer runs in is
+        shown flagged undeclared and not counted."""
         api = start_api(
             checks="""\
             - {name: health, kind: http, url: '${TARGET}/health', regions: [eu]}
@@ -110,7 +118,11 @@ class TestStatusShape:
         with api.client() as client:
             body = client.get("/api/v1/status").json()
         assert body["services"] == {"health": "healthy"}
-        assert list(body["checks"][0]["regions"]) == ["eu"]
+        regions = body["checks"][0]["regions"]
+        assert [(r, v["declared"], v["counted"]) for r, v in regions.items()] == [
+            ("eu", True, True),
+            ("us", False, False),
+        ]
         assert body["regions"] == ["eu", "us"]
         assert body["status"] == "healthy"
 

@@ -1,4 +1,5 @@
-"""Specifications of ``monitor.leader.RegionLease``: one holder per region, lost when it dies."""
+"""Specifications of ``monitor.leader.RegionLease``: one holder per region, kept through a
+store outage, lost when it dies or another replica takes it."""
 
 from __future__ import annotations
 
@@ -8,10 +9,21 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.leader import LeaseError, RegionLease, lease_key
 from monitor.store import database_url
+from tests.support.postgres import StoppableCluster
+
+
+async def _kill_lease_sessions(admin: AsyncEngine) -> None:
+    async with admin.connect() as conn:
+        await conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                "WHERE locktype = 'advisory' AND granted"
+            )
+        )
 
 
 class TestLeaseKey:
@@ -83,27 +95,63 @@ class TestPostgresLease:
             await first.release()
             await second.release()
 
-    async def test_a_killed_session_is_noticed_at_once(self, pg_database: str) -> None:
-        """When the holder's session dies, wait_lost returns at once and verify says lost."""
+    async def test_a_killed_session_is_noticed_at_once_and_taken_back(
+        self, pg_database: str
+    ) -> None:
+        """When the holder's session dies, wait_lost returns at once; verify takes the lock back."""
         lease, standby = RegionLease(pg_database, "eu"), RegionLease(pg_database, "eu")
         admin = create_async_engine(database_url(pg_database))
         try:
             assert await lease.acquire()
-            async with admin.connect() as conn:
-                await conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                        "WHERE locktype = 'advisory' AND granted"
-                    )
-                )
+            await _kill_lease_sessions(admin)
             t0 = time.monotonic()
             assert await lease.wait_lost(5.0)
             assert time.monotonic() - t0 < 1.0
-            assert not await lease.verify()
-            assert not lease.held
-            assert await standby.acquire()
+            assert await lease.verify()
+            assert (lease.held, lease.confirmed) == (True, True)
+            assert not await standby.acquire()
         finally:
             await admin.dispose()
+            await lease.release()
+            await standby.release()
+
+    async def test_a_standby_that_took_it_first_ends_the_lease(self, pg_database: str) -> None:
+        """The holder steps down only once it learns another replica holds the lock."""
+        lease, standby = RegionLease(pg_database, "eu"), RegionLease(pg_database, "eu")
+        admin = create_async_engine(database_url(pg_database))
+        try:
+            assert await lease.acquire()
+            await _kill_lease_sessions(admin)
+            assert await lease.wait_lost(5.0)
+            assert await standby.acquire()
+            assert not await lease.verify()
+            assert not lease.held
+        finally:
+            await admin.dispose()
+            await lease.release()
+            await standby.release()
+
+    async def test_kept_through_an_outage(self, stoppable_postgres: StoppableCluster) -> None:
+        """With PostgreSQL stopped the holder keeps the lease, unconfirmed; it is confirmed
+        again when the database is back, and a standby polling then finds it taken."""
+        lease = RegionLease(stoppable_postgres.url, "eu")
+        standby = RegionLease(stoppable_postgres.url, "eu")
+        try:
+            assert await lease.acquire()
+            stoppable_postgres.stop()
+            assert await lease.wait_lost(10.0)
+            with pytest.raises(LeaseError):
+                await lease.verify()
+            assert (lease.held, lease.confirmed) == (True, False)
+            assert not await lease.wait_lost(0.2)  # no busy loop: woken once per lost connection
+            with pytest.raises(LeaseError):
+                await lease.verify()
+            assert lease.held
+            stoppable_postgres.start()
+            assert await lease.verify()
+            assert lease.confirmed
+            assert not await standby.acquire()
+        finally:
             await lease.release()
             await standby.release()
 

@@ -173,6 +173,20 @@ class TestReload:
 
         await eventually(more, timeout_s=6)
 
+    async def test_a_reload_that_leaves_the_region_undeclared_is_rejected(
+        self, write_config: WriteConfig, start_service: StartService
+    ) -> None:
+        """A reload whose ``regions`` no longer holds this instance's region is a ConfigError."""
+        config = write_config(HEALTH, interval="1s")
+        config.write_text("regions: [eu, us]\n" + config.read_text())
+        running = await start_service(config, region="eu")
+        service = running.service
+        before = service.loaded
+        config.write_text(config.read_text().replace("[eu, us]", "[us]"))
+        with pytest.raises(ConfigError, match="region 'eu' is not declared"):
+            await service.reload()
+        assert service.loaded is before
+
     async def test_a_run_in_flight_finishes_on_the_old_runtime(
         self, write_config: WriteConfig, start_service: StartService, target: TargetState
     ) -> None:

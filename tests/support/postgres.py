@@ -3,7 +3,8 @@
 ``postgres_url`` starts one cluster per session from Debian's ``postgresql``
 package (initdb + pg_ctl in a temporary directory, trust auth, fsync off) and
 yields ``postgresql://postgres@127.0.0.1:PORT/postgres``.  ``pg_database``
-creates a fresh database per test and drops it afterwards.
+creates a fresh database per test and drops it afterwards.  ``stoppable_postgres``
+is a cluster of the test's own that it can stop and start again (a store outage).
 
 PostgreSQL refuses to run as root, so as root the server runs as the ``postgres``
 user the Debian package creates.
@@ -121,30 +122,38 @@ def _init(bin_dir: Path) -> PostgresCluster:
     return cluster
 
 
+def _pg_ctl_start(running: PostgresCluster) -> str | None:
+    """Start ``running`` on its port and wait until it accepts connections; why not, or None."""
+    options = (
+        f"-p {running.port} -k {running.socket_dir} -c listen_addresses=127.0.0.1 "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    )
+    done = _run(
+        [
+            str(running.bin_dir / "pg_ctl"),
+            "-D", str(running.data_dir),
+            "-l", str(running.log_file),
+            "-o", options,
+            "-w", "-t", str(_START_TIMEOUT_S),
+            "start",
+        ],
+        cwd=running.root,
+    )  # fmt: skip
+    if done.returncode == 0:
+        return None
+    log = running.log_file.read_text(errors="replace") if running.log_file.exists() else ""
+    return f"port {running.port}: {done.stdout}{done.stderr}\n{log[-2000:]}"
+
+
 def _start(cluster: PostgresCluster) -> PostgresCluster:
     """Start the server on a free port and wait until it accepts connections."""
     failures: list[str] = []
     for _ in range(_START_ATTEMPTS):
         running = PostgresCluster(cluster.bin_dir, cluster.root, free_port())
-        options = (
-            f"-p {running.port} -k {running.socket_dir} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        done = _run(
-            [
-                str(running.bin_dir / "pg_ctl"),
-                "-D", str(running.data_dir),
-                "-l", str(running.log_file),
-                "-o", options,
-                "-w", "-t", str(_START_TIMEOUT_S),
-                "start",
-            ],
-            cwd=running.root,
-        )  # fmt: skip
-        if done.returncode == 0:
+        failure = _pg_ctl_start(running)
+        if failure is None:
             return running
-        log = running.log_file.read_text(errors="replace") if running.log_file.exists() else ""
-        failures.append(f"port {running.port}: {done.stdout}{done.stderr}\n{log[-2000:]}")
+        failures.append(failure)
     shutil.rmtree(cluster.root, ignore_errors=True)
     pytest.fail("pg_ctl start failed:\n" + "\n".join(failures), pytrace=False)
 
@@ -201,3 +210,43 @@ def pg_database(postgres_cluster: PostgresCluster) -> Iterator[str]:
     finally:
         # FORCE: a test may leave a store's pooled connections open.
         psql(postgres_cluster, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class StoppableCluster:
+    """A cluster of one test's own, stopped and started again on the same port (an outage)."""
+
+    def __init__(self, cluster: PostgresCluster) -> None:
+        self.cluster = cluster
+        self.running = True
+
+    @property
+    def url(self) -> str:
+        return self.cluster.url
+
+    def stop(self) -> None:
+        """Stop the server the way an operator would (``pg_ctl stop -m fast``): sessions end."""
+        done = _run(
+            [str(self.cluster.bin_dir / "pg_ctl"), "-D", str(self.cluster.data_dir),
+             "-m", "fast", "-w", "stop"],
+            cwd=self.cluster.root,
+        )  # fmt: skip
+        if done.returncode != 0:
+            pytest.fail(f"pg_ctl stop failed: {done.stdout}{done.stderr}", pytrace=False)
+        self.running = False
+
+    def start(self) -> None:
+        """Start it again on the same port (the URL does not change)."""
+        failure = _pg_ctl_start(self.cluster)
+        if failure is not None:
+            pytest.fail(f"pg_ctl start failed:\n{failure}", pytrace=False)
+        self.running = True
+
+
+@pytest.fixture
+def stoppable_postgres() -> Iterator[StoppableCluster]:
+    """A PostgreSQL cluster for this test alone, which the test may stop and start."""
+    cluster = _start(_init(_bin_dir()))
+    try:
+        yield StoppableCluster(cluster)
+    finally:
+        _stop(cluster)

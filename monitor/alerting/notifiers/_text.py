@@ -18,6 +18,7 @@ KIND_LABEL = {
     "reminder": "STILL FIRING",
     "resolved": "RESOLVED",
     "no_data": "NO DATA",
+    "flapping": "FLAPPING",
 }
 # Slack's own palette: red, yellow and blue by severity; green once resolved, grey for no data.
 SEVERITY_COLOUR = {"critical": "#E01E5A", "warning": "#ECB22E", "info": "#36C5F0"}

@@ -1,9 +1,11 @@
 """PagerDuty Events API v2: ``trigger`` on firing/reminder/no-data, ``resolve`` on resolved.
 
-``dedup_key`` is the notification's ``alert_key`` (hashed when longer than PagerDuty's 255
-characters), the same for the whole life of the alert: a redelivered trigger or a
-reminder lands on the open PagerDuty alert instead of opening a second one, and the
-resolve closes it.  Answers: 202 accepted; 400 invalid event (not retryable); 429 and
+``dedup_key`` is the notification's ``incident`` (unique to this installation, alert group
+and incident; the same from firing to resolved): a redelivered trigger or a reminder
+lands on the open PagerDuty alert instead of opening a second one, the resolve closes
+it, and another installation or a later incident never lands on it.  (A row written
+before incidents had ids falls back to its ``alert_key``, hashed when longer than
+PagerDuty's 255 characters.)  Answers: 202 accepted; 400 invalid event (not retryable); 429 and
 5xx retryable, as PagerDuty's retry table says.  The routing key never leaves the
 request body.
 """
@@ -25,6 +27,8 @@ PD_SEVERITY = {"critical": "critical", "warning": "warning", "info": "info"}
 
 
 def dedup_key(n: Notification) -> str:
+    if n.incident:
+        return n.incident
     key = n.alert_key
     return key if len(key) <= MAX_DEDUP_KEY else _text.short_hash(key, 64)
 

@@ -29,6 +29,7 @@ EMOJI = {
     "reminder": ":repeat:",
     "resolved": ":white_check_mark:",
     "no_data": ":grey_question:",
+    "flapping": ":warning:",
 }
 RETRYABLE_API_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}

@@ -10,10 +10,12 @@ Each notification is one alert in a group of one::
 
 Labels: ``alertname`` (the rule), ``severity``, ``check`` and ``region`` (when one), and the
 rule's labels.  Annotations: the rule's, plus ``summary``, ``description`` (value vs
-threshold), ``runbook_url``.  ``fingerprint`` is stable for the alert's life (from its
-``alert_key``); ``endsAt`` is Go's zero time while firing, as Alertmanager sends it.
-Reminders and no-data alerts are ``firing``.  The request also carries
-``Idempotency-Key: <notification key>`` so a receiver can drop a redelivered duplicate.
+threshold), ``runbook_url``.  ``fingerprint`` is stable for the incident, firing to
+resolved, and unique to it and the installation (from its ``incident``; from the
+``alert_key`` for a row written before incidents had ids); ``endsAt`` is Go's zero
+time while firing, as Alertmanager sends it.  Reminders and no-data alerts are
+``firing``.  The request also carries ``Idempotency-Key: <notification key>`` so a
+receiver can drop a redelivered duplicate.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def payload(n: Notification, *, receiver: str) -> dict[str, Any]:
         "startsAt": _text.iso(n.since),
         "endsAt": _text.iso(n.at) if status == "resolved" else ZERO_TIME,
         "generatorURL": n.status_page_url or "",
-        "fingerprint": _text.short_hash(n.alert_key),
+        "fingerprint": _text.short_hash(n.incident or n.alert_key),
     }
     return {
         "version": "4",

@@ -27,7 +27,9 @@ from monitor.api.context import ApiContext
 from monitor.api.errors import ApiError
 from monitor.api.models import ErrorResponse
 from monitor.api.routes import NAME_PATTERN, utc
+from monitor.api.snapshot import ENDED_ALERT_STATES
 from monitor.store import AlertStore, SilenceRecord
+from monitor.store.alert_records import FIRING_STATES
 
 _WHY = {
     400: "The body is not JSON",
@@ -68,18 +70,27 @@ def router(ctx: ApiContext) -> APIRouter:
     async def list_alerts(
         state: Annotated[
             Literal["active", "firing", "all"],
-            Query(description="active: pending or firing; all: inactive too"),
+            Query(
+                description="active: not ended (pending, firing, recovering, inhibited); "
+                "all: inactive and resolved too"
+            ),
         ] = "active",
         rule: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
         check: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
     ) -> AlertList:
         """Each alert group (rule x check x region) the engine tracks, by rule, check, region."""
         store = alerts_store()
-        states = await store.alert_states(active_only=state != "all")
+        # Read every state and filter here: whatever states the engine writes, only
+        # inactive and resolved ones count as ended (the status answers agree).
         states = [
             s
-            for s in states
-            if (state != "firing" or s.state == "firing")
+            for s in await store.alert_states(active_only=False)
+            if (
+                state == "all"
+                or str(s.state) not in ENDED_ALERT_STATES
+                or s.flapping_since is not None  # a flapping group is one open alert
+            )
+            and (state != "firing" or s.state in FIRING_STATES)  # recovering still fires
             and (rule is None or s.rule == rule)
             and (check is None or s.check == check)
         ]

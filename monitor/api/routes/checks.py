@@ -20,8 +20,8 @@ from monitor.api.models import (
 )
 from monitor.api.routes import NAME_PATTERN, READ_ERRORS, REGION_PATTERN, IsoTime, errors, utc
 from monitor.api.scrub import Scrubber
-from monitor.api.snapshot import region_status, relevant, result_status
-from monitor.api.verdict import judge
+from monitor.api.snapshot import check_snapshot, read_alerts, region_statuses, result_status
+from monitor.api.verdict import UNKNOWN
 from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.store import ResultRecord
@@ -99,16 +99,14 @@ def router(ctx: ApiContext) -> APIRouter:
     async def get_check(check_id: CheckId) -> CheckDetail:
         check = ctx.check(check_id)
         config, scrubber = ctx.config, ctx.scrubber()
-        latest = {
-            r.region: r
-            for r in await ctx.service.store.latest()
-            if r.check == check.name and relevant(check, r.region, config.regions)
-        }
-        verdict = judge(latest.values()) if check.enabled else judge(())
+        latest = {r.region: r for r in await ctx.service.store.latest() if r.check == check.name}
+        alerts = (await read_alerts(ctx.service)).get(check.name, ())
+        item = check_snapshot(config, check, latest, alerts, datetime.now(UTC))
         return CheckDetail(
             **check_info(check, config, scrubber).model_dump(),
-            status=verdict.state,
-            latest={region: region_status(r, scrubber) for region, r in sorted(latest.items())},
+            status=item.verdict.state if check.enabled else UNKNOWN.state,
+            latest=region_statuses(item, scrubber),
+            alerts=list(item.alerts),
         )
 
     @api.get(

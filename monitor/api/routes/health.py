@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from monitor.api.context import ApiContext
-from monitor.api.models import Health, ReadinessReport
+from monitor.api.models import Health, ReadinessReport, StoreLagReport
+from monitor.contract import StoreLag
 
 
 def router(ctx: ApiContext) -> APIRouter:
@@ -40,9 +41,15 @@ def router(ctx: ApiContext) -> APIRouter:
                 components={
                     name: ctx.scrubber().text(state) for name, state in readiness.components.items()
                 },
+                store_lag=lag_report(readiness.store_lag),
             )
         return JSONResponse(
             report.model_dump(mode="json"), status_code=200 if report.ready else 503
         )
 
     return api
+
+
+def lag_report(lag: StoreLag) -> StoreLagReport:
+    age = None if lag.oldest_age_s is None else round(lag.oldest_age_s, 3)
+    return StoreLagReport(spooled=lag.spooled, oldest_age_seconds=age)

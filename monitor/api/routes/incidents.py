@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,11 +12,14 @@ from monitor.api.models import Incident, IncidentList
 from monitor.api.routes import NAME_PATTERN, READ_ERRORS, IsoTime, errors, utc
 from monitor.api.scrub import Scrubber
 from monitor.store import IncidentRecord
+from monitor.store.outages import OutageSpan, outage_spans
 
 MAX_INCIDENTS = 500
 
 
-def incident(record: IncidentRecord, scrubber: Scrubber) -> Incident:
+def incident(
+    record: IncidentRecord, span: OutageSpan, scrubber: Scrubber, *, now: datetime
+) -> Incident:
     return Incident(
         id=record.id,
         check=record.check,
@@ -25,6 +28,9 @@ def incident(record: IncidentRecord, scrubber: Scrubber) -> Incident:
         resolved_at=record.resolved_at,
         open=record.open,
         message=scrubber.text(record.message),
+        outage_started_at=span.started_at,
+        outage_ended_at=span.ended_at,
+        duration_seconds=round(span.seconds(now), 3),
     )
 
 
@@ -51,12 +57,16 @@ def router(ctx: ApiContext) -> APIRouter:
         ] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_INCIDENTS)] = 50,
     ) -> IncidentList:
-        """An incident opens when an alert fires and closes when it resolves."""
+        """An incident opens when an alert fires and closes when it resolves; its outage
+        runs from the first failing run to the first passing one (``duration_seconds``)."""
         name = ctx.check(check).name if check is not None else None
         records = await ctx.service.store.incidents(
             since=utc(since, "since"), check=name, open_only=open_only, limit=limit
         )
-        scrubber = ctx.scrubber()
-        return IncidentList(incidents=[incident(r, scrubber) for r in records])
+        spans = await outage_spans(ctx.service.store, records)
+        scrubber, now = ctx.scrubber(), datetime.now(UTC)
+        return IncidentList(
+            incidents=[incident(r, spans[r.id], scrubber, now=now) for r in records]
+        )
 
     return api

@@ -27,9 +27,12 @@ def router(ctx: ApiContext) -> APIRouter:
     async def get_status() -> Response:
         """``healthy`` / ``degraded`` / ``down`` overall, and each check's status in each region.
 
-        A check is ``healthy`` when its newest result passes in every region, ``degraded``
+        A check is ``healthy`` when its newest result passes in every region, ``recovering``
+        when it passes again but an alert of it is still firing or recovering, ``degraded``
         when one is degraded or it fails in some regions, ``down`` when it fails in all, and
-        ``unknown`` without results (errors do not count).  Cached for ``api.cache``.
+        ``unknown`` without results (errors do not count).  ``checks[].alerts`` lists its
+        alerts that have not ended; a result from an undeclared region is shown with
+        ``declared: false``.  Cached for ``api.cache``.
         """
         return json_bytes(await ctx.cached("v1/status", render))
 

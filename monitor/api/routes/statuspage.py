@@ -8,6 +8,7 @@ from monitor.api.context import ApiContext
 from monitor.api.routes import READ_ERRORS, errors, json_bytes
 from monitor.api.snapshot import take_snapshot
 from monitor.api.statuspage import StatusJson, SummaryJson, status_json, summary_json
+from monitor.store.outages import outage_spans
 
 OPEN_INCIDENTS_SHOWN = 100
 
@@ -24,7 +25,8 @@ def router(ctx: ApiContext) -> APIRouter:
         incidents = await ctx.service.store.incidents(open_only=True, limit=OPEN_INCIDENTS_SHOWN)
         scrubber = ctx.scrubber()
         messages = {i.id: scrubber.text(i.message) for i in incidents}
-        summary = summary_json(snapshot, ctx.settings, incidents, message=messages)
+        outages = await outage_spans(ctx.service.store, incidents)
+        summary = summary_json(snapshot, ctx.settings, incidents, message=messages, outages=outages)
         return summary.model_dump_json().encode()
 
     @api.get(
@@ -44,7 +46,8 @@ def router(ctx: ApiContext) -> APIRouter:
         responses=errors(*READ_ERRORS),
     )
     async def get_summary_json() -> Response:
-        """One component per enabled check; open incidents as ``investigating``."""
+        """One component per enabled check; open incidents as ``investigating`` (``monitoring``
+        once the check passes again, its recovery not confirmed yet)."""
         return json_bytes(await ctx.cached("v2/summary", render_summary))
 
     return api

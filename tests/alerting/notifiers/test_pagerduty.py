@@ -99,6 +99,13 @@ class TestEvents:
         """Every rule severity is one PagerDuty accepts."""
         assert event(sample(severity=severity), routing_key="k")["payload"]["severity"] == expected
 
+    @pytest.mark.parametrize("kind", ["firing", "reminder", "resolved"])
+    def test_incident_is_the_dedup_key_from_trigger_to_resolve(self, kind: Any) -> None:
+        """A notification naming its incident (every one written since issue 12) uses it as
+        the dedup key: one PagerDuty alert per incident and installation, never shared."""
+        body = event(sample(kind=kind, incident="e" * 64), routing_key="k")
+        assert body["dedup_key"] == "e" * 64
+
     def test_long_alert_key_is_hashed_under_the_limit(self) -> None:
         """PagerDuty caps dedup_key at 255 characters: a longer key is hashed, stably."""
         long_key = "x" * 300

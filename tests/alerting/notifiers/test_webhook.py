@@ -153,8 +153,17 @@ class TestAlertmanagerPayload:
         assert body["commonLabels"]["alertname"] == "smoke_test_failure"
         assert body["commonLabels"]["team"] == "x"
 
-    def test_fingerprint_is_stable_per_alert_key(self) -> None:
-        """The fingerprint depends on the alert key only."""
+    def test_fingerprint_is_stable_per_incident(self) -> None:
+        """The fingerprint depends on the incident only (firing to resolved): another incident
+        or installation of the same alert has another one."""
+        incident = "e" * 64
+        one = payload(sample(incident=incident), receiver="a")["alerts"][0]["fingerprint"]
+        two = payload(sample(kind="resolved", key="x", incident=incident), receiver="b")
+        other = payload(sample(incident="f" * 64), receiver="a")["alerts"][0]["fingerprint"]
+        assert one == two["alerts"][0]["fingerprint"] != other
+
+    def test_fingerprint_of_a_row_without_incident_is_per_alert_key(self) -> None:
+        """A row written before incidents had ids keeps the fingerprint of its alert key."""
         one = payload(sample(), receiver="a")["alerts"][0]["fingerprint"]
         two = payload(sample(kind="resolved", key="x"), receiver="b")["alerts"][0]["fingerprint"]
         other = payload(sample(alert_key=ALERT_KEY + "x"), receiver="a")["alerts"][0]["fingerprint"]

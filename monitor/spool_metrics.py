@@ -1,0 +1,78 @@
+"""The spool's Prometheus metrics, read from the :class:`~monitor.spool.Spool` at scrape time.
+
+``smoke_test_spooled_results``              gauge    results waiting in the spool for the store
+``smoke_test_spool_oldest_age_seconds``     gauge    age of the oldest waiting result (0: none)
+``smoke_test_results_spooled_total``        counter  results written to the spool
+``smoke_test_results_replayed_total``       counter  spooled results the store has taken
+``smoke_test_results_spool_dropped_total``  counter  lost: spool full or not ours
+
+Counters count from process start; they live on the spool, so a config reload (a new
+registry) does not reset them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from monitor.spool import Spool
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+class SpoolCollector(Collector):
+    """Exposes one spool's depth, lag and counters, labelled by region."""
+
+    def __init__(self, spool: Spool, region: str, clock: Callable[[], datetime] = now_utc) -> None:
+        self._spool = spool
+        self._region = region
+        self._clock = clock
+
+    def collect(self) -> Iterator[Metric]:
+        spool, labels = self._spool, [self._region]
+        oldest = spool.oldest_at
+        age = max(0.0, (self._clock() - oldest).total_seconds()) if oldest is not None else 0.0
+        yield _gauge(
+            "smoke_test_spooled_results",
+            "Results waiting in the local spool for the store",
+            labels,
+            spool.pending,
+        )
+        yield _gauge(
+            "smoke_test_spool_oldest_age_seconds",
+            "Age of the oldest result waiting in the spool (0 when none waits)",
+            labels,
+            age,
+        )
+        yield _counter(
+            "smoke_test_results_spooled",
+            "Results written to the spool because the store could not take them",
+            labels,
+            spool.spooled_total,
+        )
+        yield _counter(
+            "smoke_test_results_replayed",
+            "Spooled results the store has taken",
+            labels,
+            spool.replayed_total,
+        )
+        yield _counter("smoke_test_results_spool_dropped",
+                       "Results lost: the spool was full or another process owns it",
+                       labels, spool.dropped_total)  # fmt: skip
+
+
+def _gauge(name: str, doc: str, labels: list[str], value: float) -> Metric:
+    family = GaugeMetricFamily(name, doc, labels=["region"])
+    family.add_metric(labels, value)
+    return family
+
+
+def _counter(name: str, doc: str, labels: list[str], value: float) -> Metric:
+    family = CounterMetricFamily(name, doc, labels=["region"])
+    family.add_metric(labels, value)
+    return family
