@@ -8,7 +8,7 @@ two into one discriminated union over ``kind``.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -44,6 +44,15 @@ def at_least(value: timedelta | None, floor: timedelta, what: str) -> timedelta 
     return value
 
 
+def floor_of(field: str, floor: timedelta) -> Any:
+    """A validator refusing ``field`` below ``floor`` (``None``, where allowed, passes)."""
+
+    def check(cls: type, value: timedelta | None) -> timedelta | None:
+        return at_least(value, floor, field)
+
+    return field_validator(field)(classmethod(check))
+
+
 def _written(value: timedelta) -> str:
     if timedelta(0) < value < timedelta(seconds=1):
         return f"{value.total_seconds() * 1000:g}ms"
@@ -62,15 +71,9 @@ class CheckDefaults(Strict):
         description="what a retry may fix; 'fail' retries any failure (not recommended)",
     )
 
-    @field_validator("interval")
-    @classmethod
-    def _interval_floor(cls, value: timedelta) -> timedelta:
-        return at_least(value, MIN_INTERVAL, "interval") or value
+    _interval_floor = floor_of("interval", MIN_INTERVAL)
 
-    @field_validator("timeout")
-    @classmethod
-    def _timeout_floor(cls, value: timedelta) -> timedelta:
-        return at_least(value, MIN_TIMEOUT, "timeout") or value
+    _timeout_floor = floor_of("timeout", MIN_TIMEOUT)
 
 
 class CheckCommon(Strict):
@@ -106,15 +109,9 @@ class CheckCommon(Strict):
             cron_trigger(value)  # raises ValueError naming what is wrong
         return value
 
-    @field_validator("interval")
-    @classmethod
-    def _interval_floor(cls, value: timedelta | None) -> timedelta | None:
-        return at_least(value, MIN_INTERVAL, "interval")
+    _interval_floor = floor_of("interval", MIN_INTERVAL)
 
-    @field_validator("timeout")
-    @classmethod
-    def _timeout_floor(cls, value: timedelta | None) -> timedelta | None:
-        return at_least(value, MIN_TIMEOUT, "timeout")
+    _timeout_floor = floor_of("timeout", MIN_TIMEOUT)
 
 
 class Storage(Strict):
@@ -224,10 +221,7 @@ class ApiSettings(Strict):
         "connection is closed); at least 1s; takes effect on restart",
     )
 
-    @field_validator("request_timeout")
-    @classmethod
-    def _request_timeout_floor(cls, value: timedelta) -> timedelta:
-        return at_least(value, timedelta(seconds=1), "request_timeout") or value
+    _request_timeout_floor = floor_of("request_timeout", timedelta(seconds=1))
 
 
 class SchedulerSettings(Strict):
@@ -255,7 +249,4 @@ class SchedulerSettings(Strict):
         "waiting a whole interval (at most once per interval; 0 disables)",
     )
 
-    @field_validator("lease_poll")
-    @classmethod
-    def _lease_poll_floor(cls, value: timedelta) -> timedelta:
-        return at_least(value, MIN_LEASE_POLL, "lease_poll") or value
+    _lease_poll_floor = floor_of("lease_poll", MIN_LEASE_POLL)
