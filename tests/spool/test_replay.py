@@ -85,7 +85,9 @@ class TestAlertsAfterReplay:
             loaded, store, {}, settings=AlertingSettings(), log=quiet_log(), clock=Clock(at(1))
         )
         try:
+            # Two failing runs: the default confirmation (2 of the last 3, min_samples 2).
             spool.append(result("api", "eu", 0, "fail"))
+            spool.append(result("api", "eu", 0.5, "fail"))
             spool.append(result("status", "eu", 0, "pass"))
             report = await Replayer(spool, log=quiet_log()).replay(store, hub)
             outbox = await hub.alerts.outbox_rows(limit=10)
