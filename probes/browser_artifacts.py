@@ -50,9 +50,16 @@ class ArtifactStore:
         await asyncio.to_thread(self._write, path, png)
         return path
 
-    async def save_trace(self, stem: Path, raw_trace: Path, secrets: Iterable[str]) -> Path:
+    async def save_trace(
+        self,
+        stem: Path,
+        raw_trace: Path,
+        secrets: Iterable[str],
+        secret_fields: Iterable[str] = (),
+    ) -> Path:
         path = stem.parent / f"{stem.name}.zip"
-        await asyncio.to_thread(self._scrub_into, raw_trace, path, list(secrets))
+        scrubber = TraceScrubber(secrets, secret_fields)
+        await asyncio.to_thread(self._scrub_into, raw_trace, path, scrubber)
         return path
 
     async def prune(self) -> list[Path]:
@@ -63,10 +70,10 @@ class ArtifactStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
-    def _scrub_into(self, raw: Path, path: Path, secrets: list[str]) -> None:
+    def _scrub_into(self, raw: Path, path: Path, scrubber: TraceScrubber) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            scrub_zip(raw, path, secrets)
+            scrubber.scrub_zip(raw, path)
         finally:
             raw.unlink(missing_ok=True)
 

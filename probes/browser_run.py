@@ -262,7 +262,9 @@ class BrowserRun:
             if self.spec.trace:
                 raw = stem.parent / f"{stem.name}.trace-raw"
                 await self.context.tracing.stop(path=raw)
-                saved.append(str(await store.save_trace(stem, raw, self.secrets)))
+                saved.append(
+                    str(await store.save_trace(stem, raw, self.secrets, self.spec.secret_fields))
+                )
         except (PlaywrightError, OSError):
             pass  # artifacts are a help, not part of the verdict
         await store.prune()
