@@ -35,6 +35,7 @@ from monitor.store.alerts import AlertStore
 from monitor.telemetry.hub import Telemetry, build_telemetry, run_interval
 from monitor.version import smokewatch_version
 from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
+from probes.http import cookieless_jar
 
 DEFAULT_REGION = "local"
 PRUNE_EVERY_S = 600.0
@@ -62,6 +63,7 @@ def build_client() -> httpx.AsyncClient:
         timeout=httpx.Timeout(30.0),
         follow_redirects=False,
         trust_env=False,
+        cookies=cookieless_jar(),  # a flow keeps its own jar per run; nothing leaks across checks
     )
 
 

@@ -24,8 +24,19 @@ import re
 import time
 from typing import Any, Final, Literal
 
-import jsonpath
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+import httpx
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 
 from probes.assertions import Expectations, clip
 from probes.base import (
@@ -37,9 +48,9 @@ from probes.base import (
     Status,
     failure_cause,
 )
+from probes.capture import Capture, response_summary
 from probes.http import (
     DEFAULT_MAX_BODY_BYTES,
-    Exchange,
     HttpProbeError,
     RequestFailedError,
     RequestTimeoutError,
@@ -54,40 +65,6 @@ MASK: Final = "***"
 _ELLIPSIS: Final = "…"  # how probes.assertions.clip marks a cut text
 _MIN_MASKED: Final = 4  # shorter values are too likely to be ordinary words or numbers
 _MESSAGE_CHARS: Final = 200
-
-
-class Capture(BaseModel):
-    """Where a value comes from: a JSON path of the body, or a response header."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    json_path: str | None = Field(None, alias="json")
-    header: str | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Capture:
-        if (self.json_path is None) == (self.header is None):
-            raise ValueError("a capture takes exactly one of 'json' or 'header'")
-        if self.json_path is not None:
-            try:
-                jsonpath.compile(self.json_path)
-            except jsonpath.JSONPathError as exc:
-                raise ValueError(f"invalid JSON path {self.json_path!r}: {exc}") from None
-        return self
-
-    def take(self, exchange: Exchange) -> str | None:
-        """The captured value; ``None`` when nothing (or only an empty value) was found."""
-        if self.header is not None:
-            value: str | None = exchange.headers.get(self.header)
-            return value or None
-        try:
-            found: list[object] = jsonpath.findall(self.json_path or "$", exchange.json())
-        except ValueError:
-            return None
-        if not found or found[0] is None:
-            return None
-        first: object = found[0]
-        return (first if isinstance(first, str) else str(first)) or None
 
 
 class FlowStep(BaseModel):
@@ -106,6 +83,19 @@ class FlowStep(BaseModel):
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=0)
     expect: Expectations = Field(default_factory=Expectations)
     capture: dict[str, Capture] = Field(default_factory=dict)
+
+    @field_validator("capture", mode="wrap")
+    @classmethod
+    def _capture_names_the_step(
+        cls, value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> dict[str, Capture]:
+        try:
+            captures: dict[str, Capture] = handler(value)
+        except ValidationError as exc:
+            step = info.data.get("name", "?")
+            problems = "; ".join(_problem(error) for error in exc.errors())
+            raise ValueError(f"step '{step}': {problems}") from None
+        return captures
 
     @field_validator("url")
     @classmethod
@@ -214,6 +204,7 @@ class _FlowRun:
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.ctx = ctx
+        self.cookies = httpx.Cookies()  # this run's own jar: the shared client keeps none
         self.captured: dict[str, str] = {}
         self.outcomes: list[AssertionOutcome] = []
         self.steps: list[dict[str, JSONValue]] = []
@@ -262,6 +253,7 @@ class _FlowRun:
                 else None,
                 max_body_bytes=step.max_body_bytes,
                 follow_redirects=step.follow_redirects,
+                cookies=self.cookies,
             )
         except HttpProbeError as exc:
             message = self._mask(f"step '{step.name}': {exc.message}")
@@ -284,8 +276,10 @@ class _FlowRun:
         for key, capture in step.capture.items():
             value = capture.take(exchange)
             if value is None:
+                expected = f"a value at {capture.describe()}"
+                actual = self._mask(response_summary(exchange))
                 missed.append(
-                    AssertionOutcome(f"{step.name}: capture {key}", False, "a value", "nothing")
+                    AssertionOutcome(f"{step.name}: capture {key}", False, expected, actual)
                 )
             else:
                 self.captured[key] = value
@@ -360,6 +354,12 @@ def _mask_value(text: str, value: str) -> str:
                     break
         text = _ELLIPSIS.join(parts)
     return text
+
+
+def _problem(error: ErrorDetails) -> str:
+    where = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    return f"capture '{where}': {message}" if where else message
 
 
 def _strings(value: JSONValue) -> list[str]:

@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import MappingProxyType
 from typing import Final, Literal
 
@@ -155,6 +156,17 @@ def _reveal(value: JSONValue) -> JSONValue:
     return value
 
 
+def cookieless_jar() -> CookieJar:
+    """A jar that refuses every cookie: for the client shared by all checks.
+
+    httpx stores each response's ``Set-Cookie`` in the client and sends it on every later
+    request, so one check's login session would reach every other check on that host.
+    """
+    # A CookieJar, not httpx.Cookies: the client copies the cookies of an httpx.Cookies
+    # into a new default jar, losing the policy.
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=()))
+
+
 async def send(
     ctx: ProbeContext,
     *,
@@ -167,6 +179,7 @@ async def send(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     follow_redirects: bool = True,
     timeout_s: float | None = None,
+    cookies: httpx.Cookies | None = None,
 ) -> Exchange:
     """Send one request through ``ctx.client`` and read at most ``max_body_bytes`` of the body.
 
@@ -193,6 +206,8 @@ async def send(
             timeout=timeout,
             extensions={"trace": timer.trace},
         )
+        if cookies is not None:
+            cookies.set_cookie_header(request)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:  # UnicodeError is a ValueError
         raise InvalidRequestError(f"invalid request: {clip(str(exc))}") from exc
     await ctx.gate.acquire(origin_of(str(target)))
@@ -203,6 +218,9 @@ async def send(
                 request, stream=True, follow_redirects=follow_redirects
             )
             try:
+                if cookies is not None:
+                    for answer in (*response.history, response):
+                        cookies.extract_cookies(answer)
                 ctx.gate.observe(origin_of(str(target)), response)
                 days_left = _tls_days_left(response)
                 body, truncated = await _read_capped(response, max_body_bytes)

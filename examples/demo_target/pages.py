@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -17,6 +19,10 @@ from examples.demo_target.state import TargetState, state_of
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "demo_session"
+# Double-submit CSRF, as Django does it: GET /login sets this cookie and renders the same
+# token in the form's hidden ``csrf`` field; POST /login needs both, equal.
+CSRF_COOKIE = "demo_csrf"
+CSRF_FIELD = "csrf"
 READ = ["GET", "HEAD"]
 
 State = Annotated[TargetState, Depends(state_of)]
@@ -56,18 +62,32 @@ def pages_router() -> APIRouter:
             version=state.version,
         )
 
+    def login_page(
+        request: Request, status_code: int = 200, *, error: str | None = None, **context: Any
+    ) -> HTMLResponse:
+        known = request.cookies.get(CSRF_COOKIE)
+        token = known or secrets.token_urlsafe(24)
+        response = render("login.html", status_code, error=error, csrf=token, **context)
+        if not known:
+            response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax")
+        return response
+
     @router.api_route("/login", methods=READ)
-    async def login_form(logged_out: Annotated[int, Query()] = 0) -> HTMLResponse:
-        return render("login.html", logged_out=bool(logged_out), error=None, email="")
+    async def login_form(request: Request, logged_out: Annotated[int, Query()] = 0) -> HTMLResponse:
+        return login_page(request, logged_out=bool(logged_out), email="")
 
     @router.post("/login")
     async def login_submit(request: Request, state: State) -> Response:
         fields = _form_fields(await request.body())
         email, password = fields.get("email", ""), fields.get("password", "")
+        expected = request.cookies.get(CSRF_COOKIE, "")
+        if not expected or not hmac.compare_digest(expected, fields.get(CSRF_FIELD, "")):
+            error = "Missing or wrong CSRF token: reload the form."
+            return login_page(request, 403, logged_out=False, error=error, email=email)
         if not state.check_credentials(email, password):
             state.stats.failed_logins += 1
             error = "Wrong email or password."
-            return render("login.html", 401, logged_out=False, error=error, email=email)
+            return login_page(request, 401, logged_out=False, error=error, email=email)
         session = state.sessions.open(state.email, "cookie")
         response = RedirectResponse("/account", status_code=303)
         response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="lax")

@@ -273,11 +273,43 @@ class TestPages:
         assert 'type="submit"' in html
         assert "logged-out" not in html
 
+    async def test_login_form_carries_a_csrf_token(self, client: httpx.AsyncClient) -> None:
+        """GET /login sets the demo_csrf cookie and renders the same token in a hidden field."""
+        response = await client.get("/login")
+        assert csrf_field(response.text) == response.cookies["demo_csrf"]
+        assert len(response.cookies["demo_csrf"]) >= 32
+        again = await client.get("/login")
+        assert "set-cookie" not in again.headers
+        assert csrf_field(again.text) == response.cookies["demo_csrf"]
+
+    @pytest.mark.parametrize(
+        ("token", "keep_cookie"),
+        [(None, True), ("forged-token-0123456789abcdef", True), ("from-the-form", False)],
+        ids=["missing-field", "wrong-field", "no-cookie"],
+    )
+    async def test_form_login_without_the_csrf_pair_is_refused(
+        self,
+        client: httpx.AsyncClient,
+        state: TargetState,
+        token: str | None,
+        keep_cookie: bool,
+    ) -> None:
+        """POST /login needs the form's csrf field equal to the demo_csrf cookie, else 403."""
+        form_token = csrf_field((await client.get("/login")).text)
+        if not keep_cookie:
+            client.cookies.clear()
+        fields = {**GOOD_LOGIN, "csrf": form_token if token == "from-the-form" else token}
+        response = await client.post("/login", data={k: v for k, v in fields.items() if v})
+        assert response.status_code == 403
+        assert "CSRF" in response.text
+        assert "demo_session" not in response.cookies
+        assert state.sessions.opened == 0
+
     async def test_form_login_account_logout(
         self, client: httpx.AsyncClient, state: TargetState
     ) -> None:
         """Form login sets a cookie and redirects to /account; logout clears it and says so."""
-        login = await client.post("/login", data=GOOD_LOGIN)
+        login = await client.post("/login", data=await with_csrf(client, GOOD_LOGIN))
         account = await client.get("/account")
         logout = await client.post("/logout")
         logged_out = await client.get(logout.headers["location"])
@@ -295,7 +327,8 @@ class TestPages:
         self, client: httpx.AsyncClient, state: TargetState
     ) -> None:
         """Wrong credentials show the form again with an error, status 401, and no cookie."""
-        response = await client.post("/login", data={**GOOD_LOGIN, "password": "nope"})
+        wrong = await with_csrf(client, {**GOOD_LOGIN, "password": "nope"})
+        response = await client.post("/login", data=wrong)
         assert response.status_code == 401
         assert 'data-testid="login-error"' in response.text
         assert "set-cookie" not in response.headers
@@ -311,6 +344,18 @@ class TestPages:
         """/account without a session redirects to the login page."""
         response = await client.get("/account")
         assert (response.status_code, response.headers["location"]) == (303, "/login")
+
+
+def csrf_field(html: str) -> str:
+    """The login form's hidden CSRF token."""
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, html
+    return found.group(1)
+
+
+async def with_csrf(client: httpx.AsyncClient, fields: dict[str, str]) -> dict[str, str]:
+    """``fields`` plus the token of a freshly fetched login form (its cookie is in ``client``)."""
+    return {**fields, "csrf": csrf_field((await client.get("/login")).text)}
 
 
 class TestWebSocket:
