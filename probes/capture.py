@@ -95,7 +95,7 @@ def _css(selector: str, attr: str | None, html: str) -> str | None:
     if node is None:
         return None
     if attr is None:
-        return node.text(strip=True)
+        return " ".join(node.text().split())  # as a browser shows it: whitespace collapsed
     return node.attributes.get(attr)
 
 

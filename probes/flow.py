@@ -357,9 +357,9 @@ def _mask_value(text: str, value: str) -> str:
 
 
 def _problem(error: ErrorDetails) -> str:
-    where = ".".join(str(part) for part in error["loc"])
+    name, *field = [str(part) for part in error["loc"]] or ["?"]
     message = error["msg"].removeprefix("Value error, ")
-    return f"capture '{where}': {message}" if where else message
+    return f"capture '{name}'" + (f" field '{'.'.join(field)}'" if field else "") + f": {message}"
 
 
 def _strings(value: JSONValue) -> list[str]:
