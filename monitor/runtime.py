@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Any, Self, TextIO
 
@@ -57,7 +58,10 @@ def build_client() -> httpx.AsyncClient:
     # One client for every probe: one SSL context, built once.  No keep-alive, so each
     # probe opens a fresh connection and measures DNS, connect and TLS as a new
     # visitor would, and a dead backend behind a stale pooled connection is noticed.
+    # No cookies either: a check's cookies must never reach another check (nor the
+    # same check's next run).  A flow keeps its own jar for the length of one run.
     return httpx.AsyncClient(
+        cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),  # kept as is, not copied
         limits=httpx.Limits(max_connections=256, max_keepalive_connections=0),
         timeout=httpx.Timeout(30.0),
         follow_redirects=False,

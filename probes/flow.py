@@ -24,9 +24,11 @@ import re
 import time
 from typing import Any, Final, Literal
 
+import httpx
 import jsonpath
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from probes import html_capture
 from probes.assertions import Expectations, clip
 from probes.base import (
     AssertionOutcome,
@@ -57,29 +59,57 @@ _MESSAGE_CHARS: Final = 200
 
 
 class Capture(BaseModel):
-    """Where a value comes from: a JSON path of the body, or a response header."""
+    """Where a value comes from: a JSON path of the body, a response header, or HTML.
+
+    HTML: ``css`` (the first match; its attribute ``attr``, or its text) or ``regex``
+    (one group) over the body: a CSRF token from a server-rendered form.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     json_path: str | None = Field(None, alias="json")
     header: str | None = None
+    css: str | None = Field(None, description="a CSS selector; the first match is taken")
+    attr: str | None = Field(None, description="with css: this attribute instead of the text")
+    regex: str | None = Field(None, description="a regex with one group, over the body")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Capture:
-        if (self.json_path is None) == (self.header is None):
-            raise ValueError("a capture takes exactly one of 'json' or 'header'")
+        sources = [self.json_path, self.header, self.css, self.regex]
+        if sum(source is not None for source in sources) != 1:
+            raise ValueError("a capture takes exactly one of 'json', 'header', 'css' or 'regex'")
+        if self.attr is not None and self.css is None:
+            raise ValueError("'attr' goes with 'css' only")
         if self.json_path is not None:
             try:
                 jsonpath.compile(self.json_path)
             except jsonpath.JSONPathError as exc:
                 raise ValueError(f"invalid JSON path {self.json_path!r}: {exc}") from None
+        if self.css is not None:
+            html_capture.check_selector(self.css)
+        if self.regex is not None:
+            html_capture.check_regex(self.regex)
         return self
+
+    def describe(self) -> str:
+        """Where the value was looked for, for a message: ``css input[name=csrf] @value``."""
+        if self.header is not None:
+            return f"header {self.header}"
+        if self.css is not None:
+            return f"css {self.css}" + (f" @{self.attr}" if self.attr else " text")
+        if self.regex is not None:
+            return f"regex {self.regex}"
+        return f"json {self.json_path}"
 
     def take(self, exchange: Exchange) -> str | None:
         """The captured value; ``None`` when nothing (or only an empty value) was found."""
         if self.header is not None:
             value: str | None = exchange.headers.get(self.header)
             return value or None
+        if self.css is not None:
+            return html_capture.select(exchange.text(), self.css, self.attr)
+        if self.regex is not None:
+            return html_capture.search(exchange.text(), html_capture.check_regex(self.regex))
         try:
             found: list[object] = jsonpath.findall(self.json_path or "$", exchange.json())
         except ValueError:
@@ -214,6 +244,7 @@ class _FlowRun:
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.ctx = ctx
+        self.cookies = httpx.Cookies()  # this run's own: a session never outlives its flow
         self.captured: dict[str, str] = {}
         self.outcomes: list[AssertionOutcome] = []
         self.steps: list[dict[str, JSONValue]] = []
@@ -262,6 +293,7 @@ class _FlowRun:
                 else None,
                 max_body_bytes=step.max_body_bytes,
                 follow_redirects=step.follow_redirects,
+                cookies=self.cookies,
             )
         except HttpProbeError as exc:
             message = self._mask(f"step '{step.name}': {exc.message}")
@@ -285,7 +317,12 @@ class _FlowRun:
             value = capture.take(exchange)
             if value is None:
                 missed.append(
-                    AssertionOutcome(f"{step.name}: capture {key}", False, "a value", "nothing")
+                    AssertionOutcome(
+                        f"{step.name}: capture {key}",
+                        False,
+                        f"a value at {capture.describe()}",
+                        _nothing_in(exchange),
+                    )
                 )
             else:
                 self.captured[key] = value
@@ -340,6 +377,19 @@ class _FlowRun:
             if len(value) >= _MIN_MASKED:
                 text = _mask_value(text, value)
         return clip(text, _MESSAGE_CHARS)
+
+
+def _nothing_in(exchange: Exchange) -> str:
+    """What a capture found nothing in: ``nothing in a 200 text/html response (812 bytes, ...)``.
+
+    Never the body itself: it may hold the very credentials the flow is handling.
+    """
+    kind = exchange.headers.get("content-type", "no content type").split(";")[0]
+    about = f"{len(exchange.body)} bytes"
+    if kind == "text/html":
+        title = html_capture.select(exchange.text(), "title", None)
+        about += f", title {clip(title)!r}" if title else ", no title"
+    return f"nothing in a {exchange.status_code} {kind} response ({about})"
 
 
 def _fails(outcome: AssertionOutcome) -> bool:

@@ -131,6 +131,13 @@ class Exchange:
         """The body parsed as JSON; raises ``ValueError`` if it is not."""
         return json.loads(self.body)
 
+    def text(self) -> str:
+        """The body decoded with the response's charset (undecodable bytes replaced)."""
+        try:
+            return self.body.decode(self.encoding, "replace")
+        except LookupError:  # a charset Python does not know
+            return self.body.decode("utf-8", "replace")
+
     def details(self) -> dict[str, JSONValue]:
         out: dict[str, JSONValue] = {
             "status_code": self.status_code,
@@ -167,11 +174,14 @@ async def send(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     follow_redirects: bool = True,
     timeout_s: float | None = None,
+    cookies: httpx.Cookies | None = None,
 ) -> Exchange:
     """Send one request through ``ctx.client`` and read at most ``max_body_bytes`` of the body.
 
     ``ctx.headers`` (the synthetic-traffic marker) are applied last, so they are always
-    sent.  ``timeout_s`` (default ``ctx.deadline_s``) bounds the whole exchange.
+    sent.  ``cookies`` is the caller's own jar (a flow's): its cookies go with the
+    request and the response's ``Set-Cookie`` lands in it, never in the shared client.
+    ``timeout_s`` (default ``ctx.deadline_s``) bounds the whole exchange.
     Raises only :class:`HttpProbeError` subclasses, plus :class:`~probes.base.GateClosed`
     from ``ctx.gate`` when the host's request budget is spent (the runner reports that).
     """
@@ -193,6 +203,8 @@ async def send(
             timeout=timeout,
             extensions={"trace": timer.trace},
         )
+        if cookies is not None:
+            cookies.set_cookie_header(request)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:  # UnicodeError is a ValueError
         raise InvalidRequestError(f"invalid request: {clip(str(exc))}") from exc
     await ctx.gate.acquire(origin_of(str(target)))
@@ -203,6 +215,8 @@ async def send(
                 request, stream=True, follow_redirects=follow_redirects
             )
             try:
+                if cookies is not None:
+                    cookies.extract_cookies(response)
                 ctx.gate.observe(origin_of(str(target)), response)
                 days_left = _tls_days_left(response)
                 body, truncated = await _read_capped(response, max_body_bytes)
