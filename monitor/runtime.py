@@ -12,6 +12,7 @@ import importlib
 import os
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self, TextIO
@@ -22,8 +23,13 @@ from prometheus_client import CollectorRegistry
 from monitor.alerting.hub import Alerting
 from monitor.alerting.notifiers import build_notifiers
 from monitor.alerting.region_health import SuspectMarker
+from monitor.artifacts.build import build_artifact_store
+from monitor.artifacts.ingest import artifact_names, keep_on_disk, store_evidence
+from monitor.artifacts.links import ArtifactLink
+from monitor.artifacts.store import ArtifactStore
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
+from monitor.errors import ArtifactError
 from monitor.logging import make_logger
 from monitor.ratelimit import HostBudget
 from monitor.redact import Redactor
@@ -34,6 +40,7 @@ from monitor.store import ResultRecord, ResultStore, StoreError, database_url
 from monitor.store.alerts import AlertStore
 from monitor.telemetry.hub import Telemetry, build_telemetry, run_interval
 from monitor.version import smokewatch_version
+from probes.browser_artifacts import ArtifactStore as ScratchDirectory
 from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
 
 DEFAULT_REGION = "local"
@@ -114,6 +121,7 @@ class Runtime:
         self.telemetry: Telemetry | None = None
         self.alerting: Alerting | None = None
         self.store: ResultStore | None = None
+        self.artifacts: ArtifactStore | None = None
         self.client: httpx.AsyncClient | None = None
         self._runner: Runner | None = None
         self.browser_pool: BrowserPool | None = None
@@ -131,6 +139,11 @@ class Runtime:
         )
         if self._use_store:
             self.store = await ResultStore.open(database_url(self.config.storage.url))
+            try:
+                self.artifacts = build_artifact_store(self.config, self.store)
+            except ArtifactError:
+                await self.store.close()
+                raise
             alerting = self.config.alerting
             self.alerting = Alerting(
                 self.loaded,
@@ -208,7 +221,12 @@ class Runtime:
         if self.store is not None:
             # Before storing: results taken while the region's control checks fail are suspect.
             runs = await SuspectMarker(self.config, AlertStore(self.store)).mark(runs)
-        if self.store is not None and await self._store(runs):
+        stored = False
+        if self.store is not None:
+            stored, runs = await self._store(runs)
+        else:
+            runs = [await self.keep_on_disk(run) for run in runs]
+        if stored:
             # Spooled results are evaluated and pruned after the replay instead.
             if self.alerting is not None:
                 await self.alerting.after_runs(runs)
@@ -220,28 +238,56 @@ class Runtime:
             await self.telemetry.publish(runs)
         return runs
 
-    async def _store(self, runs: list[CheckRun]) -> bool:
-        """Store each run's result; ``False`` when any went to the spool instead.
+    async def _store(self, runs: list[CheckRun]) -> tuple[bool, list[CheckRun]]:
+        """Store each run's result and its evidence; ``False`` when any went to the spool.
 
         While the spool holds anything, new results queue behind it (in spool order, so
-        replay keeps each check's runs in order) without trying the store.
+        replay keeps each check's runs in order) without trying the store.  Stored runs
+        come back with their result id and artifact links.
         """
         assert self.store is not None  # noqa: S101 -- run_once only calls this with a store
         stored = True
+        out: list[CheckRun] = []
         for run in runs:
-            record = run.to_record()
+            record = replace(run.to_record(), artifacts=artifact_names(run.result))
             if self.spool is not None and self.spool.pending:
                 self._spool(record, reason="results are waiting in the spool")
                 stored = False
+                out.append(run)
                 continue
             try:
-                await self.store.add(record)
+                result_id = await self.store.add(record)
             except StoreError as exc:
                 if self.spool is None:
                     raise
                 self._spool(record, reason=str(exc))
                 stored = False
-        return stored
+                out.append(run)
+                continue
+            out.append(await self._store_evidence(run, result_id))
+        return stored, out
+
+    async def _store_evidence(self, run: CheckRun, result_id: int) -> CheckRun:
+        links: tuple[ArtifactLink, ...] = ()
+        if self.artifacts is not None and (run.result.artifacts or run.result.attachments):
+            links = await store_evidence(
+                self.artifacts,
+                result_id,
+                run.check,
+                run.result,
+                public_url=self.config.api.public_url,
+                log=self.log,
+            )
+        return replace(run, result_id=result_id, links=links)
+
+    async def keep_on_disk(self, run: CheckRun) -> CheckRun:
+        """Without a store (``smokewatch check``): evidence stays in ``runner.artifacts_dir``."""
+        if not (run.result.artifacts or run.result.attachments):
+            return run
+        scratch = ScratchDirectory(
+            self.config.runner.artifacts_dir, keep=max(self.config.browser.keep_artifacts, 1)
+        )
+        return replace(run, links=await keep_on_disk(scratch, run.check, run.result))
 
     def _spool(self, record: ResultRecord, *, reason: str) -> None:
         assert self.spool is not None  # noqa: S101 -- _store only calls this with a spool
@@ -270,6 +316,19 @@ class Runtime:
         assert self.store is not None  # noqa: S101 -- run_once only calls this with a store
         await self.store.prune(datetime.now(UTC) - self.config.storage.retention)
         self._pruned_at = now
+        if self.artifacts is not None:
+            try:
+                report = await self.artifacts.prune()
+            except ArtifactError as exc:
+                self.log.warning("artifacts.prune_failed", reason=str(exc))
+            else:
+                if report.expired or report.rows_without_file or report.files_without_row:
+                    self.log.info(
+                        "artifacts.pruned",
+                        expired=report.expired,
+                        rows_without_file=report.rows_without_file,
+                        files_without_row=report.files_without_row,
+                    )
 
 
 def _not_spooled(spool: Spool) -> str:

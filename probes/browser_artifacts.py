@@ -1,6 +1,6 @@
 """Failure artifacts of browser checks: a screenshot and a Playwright trace, kept a while.
 
-File names are ``<check>-<UTC timestamp>-<short id>.{png,zip}``: nothing from the
+File names are ``<check>-<UTC timestamp>-<short id>.{png,zip,txt}``: nothing from the
 page or the config's values, so never a secret.  A trace records what was typed
 and sent (the login form's password), so every secret value is scrubbed out of
 the trace's files before it is kept.  Only the newest ``keep`` failures are kept.
@@ -21,7 +21,7 @@ from urllib.parse import quote, quote_plus
 
 MASK: Final = b"***"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-_SUFFIXES: Final = (".png", ".zip")
+_SUFFIXES: Final = (".png", ".zip", ".txt")
 
 
 def secret_variants(secrets: Iterable[str]) -> list[bytes]:
@@ -69,6 +69,12 @@ class ArtifactStore:
     async def save_screenshot(self, stem: Path, png: bytes) -> Path:
         path = stem.parent / f"{stem.name}.png"
         await asyncio.to_thread(self._write, path, png)
+        return path
+
+    async def save(self, stem: Path, suffix: str, data: bytes) -> Path:
+        """Any other evidence of one failure (``.txt``: a response excerpt)."""
+        path = stem.parent / f"{stem.name}{suffix}"
+        await asyncio.to_thread(self._write, path, data)
         return path
 
     async def save_trace(self, stem: Path, raw_trace: Path, secrets: Iterable[str]) -> Path:

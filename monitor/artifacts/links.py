@@ -6,6 +6,7 @@ Other modules (notifications, the status page, JUnit output) build links with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import quote
 
 ROUTE_PREFIX = "/api/v1/results"
@@ -31,3 +32,28 @@ def artifact_url(public_url: str | None, result_id: int, name: str) -> str:
     if not public_url:
         return path
     return public_url.rstrip("/") + path
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactLink:
+    """One artifact of a run as output shows it.
+
+    ``url`` is the API route (absolute with ``api.public_url``), ``None`` for a run that
+    was not stored (``smokewatch check``); ``location`` is where the bytes are: an
+    absolute file path, or the object's URL in an S3 bucket (what JUnit attaches).
+    """
+
+    name: str
+    size: int
+    content_type: str
+    url: str | None
+    location: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "size": self.size,
+            "content_type": self.content_type,
+            "url": self.url,
+            "location": self.location,
+        }
