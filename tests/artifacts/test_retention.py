@@ -106,6 +106,7 @@ class TestStrays:
         report = await artifacts.prune()
 
         assert report.files_without_row == 1
-        assert not old.exists() and fresh.exists()
+        assert not old.exists()
+        assert fresh.exists()
         rows, _ = await sides(artifacts)
         assert rows == {f"{result_id}/screenshot.png", f"{result_id}/trace.zip"}

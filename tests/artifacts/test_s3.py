@@ -73,7 +73,8 @@ class TestStore:
             ]
             record = await artifacts.get(second, "trace.zip")
             body = b"".join([c async for c in await artifacts.open(record)])
-            assert body.startswith(b"PK\x03\x04") and len(body) == record.size
+            assert body.startswith(b"PK\x03\x04")
+            assert len(body) == record.size
 
             report = await artifacts.prune()
             rows, stored = await sides(artifacts)

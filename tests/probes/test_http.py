@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import io
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
