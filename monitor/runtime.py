@@ -224,8 +224,6 @@ class Runtime:
         stored = False
         if self.store is not None:
             stored, runs = await self._store(runs)
-        else:
-            runs = [await self.keep_on_disk(run) for run in runs]
         if stored:
             # Spooled results are evaluated and pruned after the replay instead.
             if self.alerting is not None:
