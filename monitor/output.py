@@ -64,7 +64,10 @@ def print_runs(console: Console, runs: Sequence[CheckRun]) -> None:
     console.print(table)
     for run in runs:
         for link in run_links(run):
-            console.print(f"{run.check}: {link.name} {_where(link)}", highlight=False)
+            # Never wrapped: a link is copied whole.
+            console.print(
+                f"{run.check}: {link.name} {_where(link)}", highlight=False, soft_wrap=True
+            )
     counts = {s: sum(r.status is s for r in runs) for s in Status}
     console.print(", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "no checks ran")
 
@@ -91,14 +94,13 @@ def print_check_detail(console: Console, run: CheckRun) -> None:
             mark = "[green]ok[/]" if a.passed else f"[{_STYLE[a.status_if_failed]}]no[/]"
             table.add_row(mark, a.name, a.expected, a.actual)
         console.print(table)
-    links = run_links(run)
-    if links:
-        table = Table(title="artifacts")
-        for column in ("name", "bytes", "where"):
-            table.add_column(column, justify="right" if column == "bytes" else "left")
-        for link in links:
-            table.add_row(link.name, str(link.size), _where(link))
-        console.print(table)
+    for link in run_links(run):
+        # Never wrapped or cut, as a table cell would be: a path or link is copied whole.
+        console.print(
+            f"artifact {link.name} ({link.size} bytes): {_where(link)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def run_links(run: CheckRun) -> tuple[ArtifactLink, ...]:
