@@ -162,3 +162,29 @@ class TestTraversal:
         assert response.status_code in {400, 404, 422}
         assert planted not in response.content
         assert b"root:" not in response.content
+
+
+class TestStatusPage:
+    @pytest.mark.parametrize(
+        ("api_block", "token", "linked"),
+        [
+            pytest.param(WITH_TOKEN, None, False, id="public-reader"),
+            pytest.param(WITH_TOKEN, "wrong", False, id="wrong-token"),
+            pytest.param(WITH_TOKEN, TOKEN, True, id="token-holder"),
+            pytest.param("public_artifacts: true\n", None, True, id="public-artifacts"),
+        ],
+    )
+    def test_links_only_for_readers_allowed_to_follow_them(
+        self, start_api: StartApi, api_block: str, token: str | None, linked: bool
+    ) -> None:
+        """The page links the newest failure's artifacts for token holders only, unless
+        api.public_artifacts; each reader gets their own cached page."""
+        api = start_api(api=api_block + "page_cache: 30s\n")
+        result_id = failed_result(api)
+        add_artifact(api, result_id, "screenshot.png", b"\x89PNG", "image/png")
+        link = f'href="/api/v1/results/{result_id}/artifacts/screenshot.png"'
+        with api.client() as anonymous:
+            anonymous.get("/")  # cached first: the next reader must not get this page
+        with api.client(token) as client:
+            page = client.get("/").text
+        assert (link in page) is linked
