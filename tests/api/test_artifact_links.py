@@ -11,7 +11,7 @@ import pytest
 
 from examples.demo_target import DemoTargetThread
 from examples.demo_target.state import DEFAULT_EMAIL, DEFAULT_PASSWORD
-from tests.api.conftest import TOKEN, LiveApi, StartApi
+from tests.api.conftest import SECRET, TOKEN, LiveApi, StartApi
 from tests.support.s3 import Bucket
 
 API = "token: ${API_TOKEN}\npublic_url: http://status.invalid\n"
@@ -26,6 +26,13 @@ LOGIN_FLOW = f"""\
       url: ${{TARGET}}/login
       form: {{email: {DEFAULT_EMAIL}, password: {DEFAULT_PASSWORD}}}
       expect: {{status: [200]}}
+"""
+# The URL carries a secret (STATUS_API_KEY): the excerpt's title line must not.
+SECRET_IN_URL = """\
+- name: api-status
+  kind: http
+  url: ${TARGET}/api/v1/status?api_key=${STATUS_API_KEY}
+  expect: {status: [201]}
 """
 BROKEN_PAGE = """\
 - name: home-browser
@@ -74,6 +81,15 @@ class TestHttpEvidence:
         assert token not in text
         assert "demo_session" not in text
         assert item["size"] == len(fetched["response.txt"].content)
+
+    def test_secret_values_are_masked_in_the_excerpt(self, start_api: StartApi) -> None:
+        """A secret in the check's URL is masked in response.txt by the monitor's redactor."""
+        api = start_api(api=API, checks=SECRET_IN_URL)
+        _, fetched = run_and_fetch(api, "api-status")
+        text = fetched["response.txt"].text
+        assert "HTTP/1.1 200 OK" in text
+        assert SECRET not in text
+        assert "api_key=***" in text
 
 
 @pytest.mark.browser
