@@ -7,7 +7,7 @@ only, so a key never climbs out of its backend's root.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Final, Protocol
 
@@ -25,6 +25,17 @@ def artifact_key(result_id: int, name: str) -> str:
     if not valid_name(name):
         raise ValueError(f"artifact name {name!r} must match {NAME_PATTERN} without '..'")
     return f"{int(result_id)}/{name}"
+
+
+async def stream_chunks(
+    read: Callable[[], Awaitable[bytes]], close: Callable[[], object]
+) -> AsyncIterator[bytes]:
+    """Yield ``read()`` until it returns nothing, then ``close()`` (also when abandoned)."""
+    try:
+        while chunk := await read():
+            yield chunk
+    finally:
+        close()
 
 
 class ArtifactBackend(Protocol):

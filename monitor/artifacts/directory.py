@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from monitor.artifacts.backend import CHUNK_BYTES
+from monitor.artifacts.backend import CHUNK_BYTES, stream_chunks
 from monitor.errors import ArtifactError, ArtifactMissing
 
 
@@ -42,18 +42,12 @@ class DirectoryBackend:
     async def open(self, key: str) -> AsyncIterator[bytes]:
         with _translated(f"reading artifact {key}"):
             handle = await asyncio.to_thread(self.path(key).open, "rb")
-        return self._chunks(key, handle)
+        return stream_chunks(lambda: self._read(key, handle), handle.close)
 
-    async def _chunks(self, key: str, handle: BinaryIO) -> AsyncIterator[bytes]:
-        try:
-            while True:
-                with _translated(f"reading artifact {key}"):
-                    chunk = await asyncio.to_thread(handle.read, CHUNK_BYTES)
-                if not chunk:
-                    return
-                yield chunk
-        finally:
-            handle.close()
+    @staticmethod
+    async def _read(key: str, handle: BinaryIO) -> bytes:
+        with _translated(f"reading artifact {key}"):
+            return await asyncio.to_thread(handle.read, CHUNK_BYTES)
 
     async def delete(self, keys: Sequence[str]) -> None:
         with _translated("deleting artifacts"):

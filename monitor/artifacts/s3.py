@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from monitor.artifacts.backend import CHUNK_BYTES
+from monitor.artifacts.backend import CHUNK_BYTES, stream_chunks
 from monitor.artifacts.settings import ArtifactSettings
 from monitor.errors import ArtifactError, ArtifactMissing
 
@@ -76,19 +76,12 @@ class S3Backend:
             f"reading artifact {key}",
             lambda: self._client.get_object(Bucket=self.bucket, Key=self.prefix + key),
         )
-        return self._chunks(key, response["Body"])
+        body: Any = response["Body"]
 
-    async def _chunks(self, key: str, body: Any) -> AsyncIterator[bytes]:
-        try:
-            while True:
-                chunk: bytes = await self._call(
-                    f"reading artifact {key}", lambda: body.read(CHUNK_BYTES)
-                )
-                if not chunk:
-                    return
-                yield chunk
-        finally:
-            body.close()
+        def read() -> Awaitable[bytes]:
+            return self._call(f"reading artifact {key}", lambda: body.read(CHUNK_BYTES))
+
+        return stream_chunks(read, body.close)
 
     async def delete(self, keys: Sequence[str]) -> None:
         full = [self.prefix + key for key in keys]
