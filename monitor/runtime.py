@@ -247,23 +247,30 @@ class Runtime:
         stored = True
         out: list[CheckRun] = []
         for run in runs:
-            record = replace(run.to_record(), artifacts=artifact_names(run.result))
+            names = artifact_names(run.result.artifacts, run.result.attachments)
+            record = replace(run.to_record(), artifacts=names)
             if self.spool is not None and self.spool.pending:
-                self._spool(record, reason="results are waiting in the spool")
+                out.append(await self._spool_run(run, reason="results are waiting in the spool"))
                 stored = False
-                out.append(run)
                 continue
             try:
                 result_id = await self.store.add(record)
             except StoreError as exc:
                 if self.spool is None:
                     raise
-                self._spool(record, reason=str(exc))
+                out.append(await self._spool_run(run, reason=str(exc)))
                 stored = False
-                out.append(run)
                 continue
             out.append(await self._store_evidence(run, result_id))
         return stored, out
+
+    async def _spool_run(self, run: CheckRun, *, reason: str) -> CheckRun:
+        """Spool a run's result; its evidence waits as files in ``runner.artifacts_dir``,
+        their paths in the spooled record, until the replay stores both."""
+        run = await self.keep_on_disk(run)
+        files = [link.location for link in run.links]
+        self._spool(replace(run.to_record(), artifacts=files), reason=reason)
+        return run
 
     async def _store_evidence(self, run: CheckRun, result_id: int) -> CheckRun:
         links: tuple[ArtifactLink, ...] = ()
@@ -272,7 +279,8 @@ class Runtime:
                 self.artifacts,
                 result_id,
                 run.check,
-                run.result,
+                files=run.result.artifacts,
+                attachments=run.result.attachments,
                 public_url=self.config.api.public_url,
                 log=self.log,
             )

@@ -10,6 +10,7 @@ help, never part of the verdict: a failure here is logged and the run stands.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -17,7 +18,7 @@ from monitor.artifacts.links import ArtifactLink, artifact_url
 from monitor.artifacts.store import ArtifactStore
 from monitor.errors import ArtifactError
 from monitor.store import StoreError
-from probes.base import ProbeResult
+from probes.base import Attachment, ProbeResult
 from probes.browser_artifacts import ArtifactStore as ScratchDirectory
 
 # A scratch file's suffix -> its artifact name and content type.
@@ -29,26 +30,28 @@ FILE_KINDS: Final = {
 _OTHER = ("application/octet-stream",)
 
 
-def artifact_names(result: ProbeResult) -> list[str]:
-    """The names a result's evidence is stored under (the ``artifacts`` of its record)."""
-    names = [FILE_KINDS.get(Path(p).suffix, (Path(p).name,))[0] for p in result.artifacts]
-    return names + [a.name for a in result.attachments]
+def artifact_names(files: Sequence[str], attachments: Sequence[Attachment] = ()) -> list[str]:
+    """The names evidence is stored under (the ``artifacts`` of a stored record)."""
+    names = [FILE_KINDS.get(Path(p).suffix, (Path(p).name,))[0] for p in files]
+    return names + [a.name for a in attachments]
 
 
 async def store_evidence(
     store: ArtifactStore,
     result_id: int,
     check: str,
-    result: ProbeResult,
     *,
+    files: Sequence[str],
+    attachments: Sequence[Attachment] = (),
     public_url: str | None,
     log: Any,
 ) -> tuple[ArtifactLink, ...]:
-    """Store each piece of ``result``'s evidence as an artifact of ``result_id``."""
+    """Store scratch ``files`` and in-memory ``attachments`` as artifacts of ``result_id``;
+    each file is deleted once stored."""
     pieces: list[tuple[str, str, bytes, Path | None]] = [
-        (a.name, a.content_type, a.data, None) for a in result.attachments
+        (a.name, a.content_type, a.data, None) for a in attachments
     ]
-    for raw in result.artifacts:
+    for raw in files:
         path = Path(raw)
         name, content_type = FILE_KINDS.get(path.suffix, (path.name, *_OTHER))
         try:

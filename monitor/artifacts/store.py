@@ -19,9 +19,9 @@ from monitor.store.artifacts import (
     all_artifacts,
     delete_artifact_keys,
     doomed_artifacts,
-    insert_artifact,
     result_artifacts,
     result_exists,
+    upsert_artifact,
 )
 
 # A file younger than this without a row may be an ``add`` between its two writes.
@@ -56,7 +56,7 @@ class ArtifactStore:
     async def add(
         self, result_id: int, check: str, name: str, data: bytes, content_type: str
     ) -> ArtifactRecord:
-        """Store one artifact of a stored result; replaces none (names are unique per result)."""
+        """Store one artifact of a stored result; idempotent: adding a name again replaces it."""
         key = artifact_key(result_id, name)
         record = ArtifactRecord(
             result_id=result_id,
@@ -70,9 +70,11 @@ class ArtifactStore:
         await self.backend.put(key, data, content_type)
         try:
             async with self.results.connection("recording an artifact", write=True) as conn:
-                await insert_artifact(conn, record)
+                await upsert_artifact(conn, record)
         except StoreError:
-            await self.backend.delete([key])  # no file without a row
+            # No file without a row.  (A row this replaced would be lost with it: the next
+            # prune drops that row as one without a file.)
+            await self.backend.delete([key])
             raise
         return record
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from monitor.store.rows import upsert_insert
 from monitor.store.schema import artifacts, results
 
 
@@ -42,18 +43,25 @@ def _record(row: object) -> ArtifactRecord:
     )
 
 
-async def insert_artifact(conn: AsyncConnection, record: ArtifactRecord) -> None:
-    await conn.execute(
-        artifacts.insert().values(
-            result_id=record.result_id,
-            check=record.check,
-            name=record.name,
-            size=record.size,
-            content_type=record.content_type,
-            key=record.key,
-            created_at=record.created_at,
-        )
+async def upsert_artifact(conn: AsyncConnection, record: ArtifactRecord) -> None:
+    """Record an artifact; one already recorded under its (result, name) is replaced (the
+    backend's bytes under the same key were just replaced too)."""
+    values = {
+        "result_id": record.result_id,
+        "check": record.check,
+        "name": record.name,
+        "size": record.size,
+        "content_type": record.content_type,
+        "key": record.key,
+        "created_at": record.created_at,
+    }
+    changed = {k: v for k, v in values.items() if k not in ("result_id", "name")}
+    statement = (
+        upsert_insert(conn, artifacts)
+        .values(**values)
+        .on_conflict_do_update(index_elements=["result_id", "name"], set_=changed)
     )
+    await conn.execute(statement)
 
 
 async def result_artifacts(
