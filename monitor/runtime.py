@@ -8,6 +8,8 @@ Tests and config reloads get a fresh one.  Use it as an async context manager::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import os
 import time
@@ -45,6 +47,11 @@ from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
 
 DEFAULT_REGION = "local"
 PRUNE_EVERY_S = 600.0
+# The longest storing the evidence of one batch of runs may hold up their alerts (a slow
+# or hung bucket): past it, runs are stored without their artifacts.
+EVIDENCE_TIMEOUT_S = 10.0
+# How long closing a Runtime waits for an artifact prune still running.
+ARTIFACT_PRUNE_GRACE_S = 30.0
 
 
 def resolve_region(explicit: str | None, env: Mapping[str, str]) -> str:
@@ -118,6 +125,7 @@ class Runtime:
         if spool is not None:
             self.registry.register(SpoolCollector(spool, self.region))
         self._pruned_at: float | None = None
+        self._artifact_prune: asyncio.Task[None] | None = None
         self.telemetry: Telemetry | None = None
         self.alerting: Alerting | None = None
         self.store: ResultStore | None = None
@@ -175,6 +183,7 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self._finish_artifact_prune()
         if self.telemetry is not None:
             await self.telemetry.close()
         if self.alerting is not None:
@@ -246,6 +255,8 @@ class Runtime:
         assert self.store is not None  # noqa: S101 -- run_once only calls this with a store
         stored = True
         out: list[CheckRun] = []
+        # One deadline for the evidence of all these runs (see _store_evidence).
+        deadline = asyncio.get_running_loop().time() + EVIDENCE_TIMEOUT_S
         for run in runs:
             names = artifact_names(run.result.artifacts, run.result.attachments)
             record = replace(run.to_record(), artifacts=names)
@@ -261,7 +272,7 @@ class Runtime:
                 out.append(await self._spool_run(run, reason=str(exc)))
                 stored = False
                 continue
-            out.append(await self._store_evidence(run, result_id))
+            out.append(await self._store_evidence(run, result_id, deadline))
         return stored, out
 
     async def _spool_run(self, run: CheckRun, *, reason: str) -> CheckRun:
@@ -272,18 +283,27 @@ class Runtime:
         self._spool(replace(run.to_record(), artifacts=files), reason=reason)
         return run
 
-    async def _store_evidence(self, run: CheckRun, result_id: int) -> CheckRun:
+    async def _store_evidence(self, run: CheckRun, result_id: int, deadline: float) -> CheckRun:
+        """Store the run's evidence by ``deadline`` (``EVIDENCE_TIMEOUT_S`` after the batch's
+        first): alerts wait for it (their links), so a slow bucket may cost them that much,
+        never more."""
         links: tuple[ArtifactLink, ...] = ()
         if self.artifacts is not None and (run.result.artifacts or run.result.attachments):
-            links = await store_evidence(
-                self.artifacts,
-                result_id,
-                run.check,
-                files=run.result.artifacts,
-                attachments=run.result.attachments,
-                public_url=self.config.api.public_url,
-                log=self.log,
-            )
+            try:
+                async with asyncio.timeout_at(deadline):
+                    links = await store_evidence(
+                        self.artifacts,
+                        result_id,
+                        run.check,
+                        files=run.result.artifacts,
+                        attachments=run.result.attachments,
+                        public_url=self.config.api.public_url,
+                        log=self.log,
+                    )
+            except TimeoutError:
+                self.log.warning(
+                    "artifact.store_timeout", check=run.check, timeout_s=EVIDENCE_TIMEOUT_S
+                )
         return replace(run, result_id=result_id, links=links)
 
     async def keep_on_disk(self, run: CheckRun) -> CheckRun:
@@ -322,19 +342,39 @@ class Runtime:
         assert self.store is not None  # noqa: S101 -- run_once only calls this with a store
         await self.store.prune(datetime.now(UTC) - self.config.storage.retention)
         self._pruned_at = now
-        if self.artifacts is not None:
-            try:
-                report = await self.artifacts.prune()
-            except ArtifactError as exc:
-                self.log.warning("artifacts.prune_failed", reason=str(exc))
-            else:
-                if report.expired or report.rows_without_file or report.files_without_row:
-                    self.log.info(
-                        "artifacts.pruned",
-                        expired=report.expired,
-                        rows_without_file=report.rows_without_file,
-                        files_without_row=report.files_without_row,
-                    )
+        busy = self._artifact_prune is not None and not self._artifact_prune.done()
+        if self.artifacts is not None and not busy:
+            # In the background: a slow bucket must never hold up a run (nor the next one).
+            self._artifact_prune = asyncio.create_task(
+                self._prune_artifacts(self.artifacts), name="smokewatch-artifact-prune"
+            )
+
+    async def _finish_artifact_prune(self) -> None:
+        """Let a running artifact prune finish (``run --once`` exits right after its run),
+        for ``ARTIFACT_PRUNE_GRACE_S`` at most, then cancel it: the next prune resumes."""
+        task = self._artifact_prune
+        if task is None or task.done():
+            return
+        _, pending = await asyncio.wait({task}, timeout=ARTIFACT_PRUNE_GRACE_S)
+        if pending:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self.log.warning("artifacts.prune_unfinished", grace_s=ARTIFACT_PRUNE_GRACE_S)
+
+    async def _prune_artifacts(self, artifacts: ArtifactStore) -> None:
+        try:
+            report = await artifacts.prune()
+        except (ArtifactError, StoreError) as exc:
+            self.log.warning("artifacts.prune_failed", reason=str(exc))
+            return
+        if report.expired or report.rows_without_file or report.files_without_row:
+            self.log.info(
+                "artifacts.pruned",
+                expired=report.expired,
+                rows_without_file=report.rows_without_file,
+                files_without_row=report.files_without_row,
+            )
 
 
 def _not_spooled(spool: Spool) -> str:

@@ -34,8 +34,13 @@ def _client(settings: ArtifactSettings) -> S3Client:
             "artifacts.backend is s3 but boto3 is not installed: pip install 'smokewatch[s3]'"
         ) from exc
     key_id, secret = settings.access_key_id, settings.secret_access_key
+    botocore_config: Any = importlib.import_module("botocore.config")
     client: S3Client = boto3.client(
         "s3",
+        # Fail fast: a run's alerts wait for its evidence (Runtime's EVIDENCE_TIMEOUT_S).
+        config=botocore_config.Config(
+            connect_timeout=3, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"}
+        ),
         endpoint_url=settings.endpoint_url,
         region_name=settings.region,
         aws_access_key_id=key_id.get_secret_value() if key_id else None,
