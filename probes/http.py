@@ -145,10 +145,11 @@ class Exchange:
             out["tls_days_left"] = self.tls_days_left
         return out
 
-    def excerpt(self, title: str, *, mask: tuple[str, ...] = ()) -> Attachment:
+    def excerpt(self, method: str, *, mask: tuple[str, ...] = ()) -> Attachment:
         """This response as ``response.txt``: credentials dropped, body capped."""
         return response_excerpt(
-            title=f"{title} {self.url}",
+            method=method,
+            url=self.url,
             status_code=self.status_code,
             reason=httpx.codes.get_reason_phrase(self.status_code),
             http_version=self.http_version,

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from probes.response_excerpt import (
-    CONTENT_TYPE,
-    EXCERPT_BODY_BYTES,
-    NAME,
-    is_credential_header,
-    response_excerpt,
-)
+from probes.response_excerpt import CONTENT_TYPE, EXCERPT_BODY_BYTES, NAME, response_excerpt
+from probes.scrub import is_credential_name
 
 
 def excerpt(headers: list[tuple[str, str]], body: bytes = b"", **options: object) -> str:
     attachment = response_excerpt(
-        title="GET http://t.example/a",
+        method="GET",
+        url=str(options.pop("url", "http://t.example/a")),
         status_code=500,
         reason="Internal Server Error",
         http_version="HTTP/1.1",
@@ -49,7 +45,7 @@ class TestHeaders:
     def test_credential_headers_are_dropped_whole(self, name: str) -> None:
         """A header whose name looks like a credential is removed, and named as removed."""
         text = excerpt([(name, "value-42-secret"), ("Content-Type", "text/html")])
-        assert is_credential_header(name)
+        assert is_credential_name(name)
         assert "value-42-secret" not in text
         assert f"(headers removed: {name})" in text
         assert "Content-Type: text/html" in text
@@ -57,7 +53,7 @@ class TestHeaders:
     @pytest.mark.parametrize("name", ["Content-Type", "Location", "Retry-After", "X-Request-Id"])
     def test_ordinary_headers_are_kept(self, name: str) -> None:
         """Headers that help explain a failure stay, with their values."""
-        assert not is_credential_header(name)
+        assert not is_credential_name(name)
         assert f"{name}: v1\n" in excerpt([(name, "v1")])
 
     def test_repeated_set_cookie_is_named_once(self) -> None:
@@ -82,6 +78,18 @@ class TestBody:
         text = excerpt([], b"z" * (EXCERPT_BODY_BYTES + 10))
         assert text.count("z") == EXCERPT_BODY_BYTES
         assert text.endswith(f"[body cut at {EXCERPT_BODY_BYTES} bytes]\n")
+
+    def test_credential_fields_of_a_json_body_are_masked(self) -> None:
+        """A JSON body's credential keys are masked, and their values wherever else they are."""
+        body = b'{"access_token": "tok-9f8e7d6c5b", "echo": "tok-9f8e7d6c5b", "ok": false}'
+        text = excerpt([("Content-Type", "application/json")], body)
+        assert "tok-9f8e7d6c5b" not in text
+        assert '"ok": false' in text
+
+    def test_credential_query_parameters_are_masked(self) -> None:
+        """The URL line keeps its path and plain parameters, not a credential parameter."""
+        text = excerpt([], url="http://t.example/a?page=2&api_key=k-0123456789")
+        assert text.startswith("GET http://t.example/a?page=2&api_key=***\n")
 
     def test_masked_values_are_replaced(self) -> None:
         """Values the flow captured (tokens) are masked wherever they appear."""
