@@ -32,6 +32,7 @@ from probes import html_capture
 from probes.assertions import Expectations, clip
 from probes.base import (
     AssertionOutcome,
+    Attachment,
     JSONValue,
     Probe,
     ProbeContext,
@@ -233,6 +234,8 @@ class FlowProbe:
             result.status = Status.worst(result.status, Status.FAIL)
             if not run.failed_before_error:
                 result.message = run.error
+        if result.status is Status.FAIL and run.excerpt is not None:
+            result.attachments.append(run.excerpt)
         if result.status.ok and not run.cleanup_report["ok"]:
             # The journey worked: a failed cleanup is reported (and counted), not a failure.
             result.message = f"{result.message}; cleanup failed: {run.cleanup_report['message']}"
@@ -254,6 +257,7 @@ class _FlowRun:
         self.error: str | None = None
         self.cause: str | None = None
         self.failed_before_error = False  # an outcome had already failed the check
+        self.excerpt: Attachment | None = None  # the first failing step's response
         # Cleanup steps report here, never into the check's outcomes: see FlowProbe.run.
         self.cleanup_report: dict[str, JSONValue] = {"ok": True}
 
@@ -336,6 +340,7 @@ class _FlowRun:
             self._cleanup_failed(step, self._mask(detail), code=code, cause=None)
         elif not cleanup:
             self.outcomes.extend(outcomes + missed)  # status first: it explains a missed capture
+        self._keep_excerpt(step, exchange, failed=not passed and not cleanup)
         if not passed and not cleanup and (code >= 500 or code == 429):
             self.transient = True
             if self.retry_after_s is None:
@@ -349,6 +354,12 @@ class _FlowRun:
             }
         )
         return passed
+
+    def _keep_excerpt(self, step: FlowStep, exchange: Exchange, *, failed: bool) -> None:
+        """Keep the first failing step's response (captured values masked) as evidence."""
+        if failed and self.excerpt is None:
+            masked = tuple(v for v in self.captured.values() if len(v) >= _MIN_MASKED)
+            self.excerpt = exchange.excerpt(f"step '{step.name}': {step.method}", mask=masked)
 
     def _name(self, step: FlowStep, outcome: AssertionOutcome) -> AssertionOutcome:
         return AssertionOutcome(

@@ -38,6 +38,7 @@ from pydantic import model_validator as _model_validator
 from probes.assertions import Expectations, clip, evaluate_expectations, snippet
 from probes.base import (
     AssertionOutcome,
+    Attachment,
     JSONValue,
     Probe,
     ProbeContext,
@@ -46,6 +47,7 @@ from probes.base import (
     failure_cause,
     origin_of,
 )
+from probes.response_excerpt import response_excerpt
 from probes.timing import PhaseTimer
 
 DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
@@ -149,6 +151,20 @@ class Exchange:
         if self.tls_days_left is not None:
             out["tls_days_left"] = self.tls_days_left
         return out
+
+    def excerpt(self, method: str, *, mask: tuple[str, ...] = ()) -> Attachment:
+        """This response as ``response.txt``: credentials dropped, body capped."""
+        return response_excerpt(
+            method=method,
+            url=self.url,
+            status_code=self.status_code,
+            reason=httpx.codes.get_reason_phrase(self.status_code),
+            http_version=self.http_version,
+            headers=self.headers.multi_items(),
+            body=self.body,
+            truncated=self.truncated,
+            mask=mask,
+        )
 
 
 def _reveal(value: JSONValue) -> JSONValue:
@@ -378,13 +394,16 @@ class HttpProbe:
         server_side = code >= 500 or code == 429
         failed = any(not o.passed for o in outcomes)
         retry_after = parse_retry_after(exchange.headers.get("retry-after"))
-        return ProbeResult.from_assertions(
+        result = ProbeResult.from_assertions(
             outcomes,
             timings=exchange.timings,
             details=exchange.details(),
             transient=server_side and failed,
             retry_after_s=retry_after if server_side else None,
         )
+        if result.status is Status.FAIL:
+            result.attachments.append(exchange.excerpt(spec.method))
+        return result
 
 
 PROBE: Final[Probe[HttpSpec]] = HttpProbe()
