@@ -68,9 +68,7 @@ def pages_router() -> APIRouter:
         )
 
     @router.api_route("/login", methods=READ)
-    async def login_form(
-        request: Request, logged_out: Annotated[int, Query()] = 0
-    ) -> HTMLResponse:
+    async def login_form(request: Request, logged_out: Annotated[int, Query()] = 0) -> HTMLResponse:
         return login_page(request, logged_out=bool(logged_out))
 
     def login_page(
