@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import structlog
 
+from monitor.artifacts.links import ArtifactLink
 from monitor.config.models import CheckCommon, CheckDefaults
 from monitor.config.root import SmokewatchConfig
 from monitor.redact import Redactor
@@ -34,6 +35,7 @@ from monitor.store.records import ResultRecord
 from probes import PROBES
 from probes.base import (
     AssertionOutcome,
+    Attachment,
     GateClosed,
     Probe,
     ProbeContext,
@@ -57,6 +59,9 @@ class CheckRun:
     result: ProbeResult
     wall_ms: float = 0.0
     wait_ms: float = 0.0
+    # Set once stored: the result's id and its evidence (monitor.artifacts.ingest).
+    result_id: int | None = None
+    links: tuple[ArtifactLink, ...] = ()
 
     @property
     def status(self) -> Status:
@@ -276,7 +281,16 @@ class Runner:
             ],
             details=r.data(result.details),
             artifacts=[r.text(a) for a in result.artifacts],
+            attachments=[_redact_attachment(r, a) for a in result.attachments],
         )
+
+
+def _redact_attachment(redactor: Redactor, attachment: Attachment) -> Attachment:
+    """Mask secret values in a text attachment (a response excerpt); bytes pass as they are."""
+    if not attachment.content_type.startswith("text/"):
+        return attachment
+    text = redactor.text(attachment.data.decode("utf-8", errors="replace"))
+    return replace(attachment, data=text.encode())
 
 
 RUN_CAP_SHARE = 0.8

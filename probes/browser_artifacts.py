@@ -1,6 +1,6 @@
 """Failure artifacts of browser checks: a screenshot and a Playwright trace, kept a while.
 
-File names are ``<check>-<UTC timestamp>-<short id>.{png,zip}``: nothing from the
+File names are ``<check>-<UTC timestamp>-<short id>.{png,zip,txt}``: nothing from the
 page or the config's values, so never a secret.  A trace records what was typed,
 sent and received (the login form's password, the session cookie), so credentials
 are scrubbed out of the trace's files before it is kept (:mod:`probes.scrub`).
@@ -20,7 +20,7 @@ from typing import Final
 from probes.scrub import TraceScrubber
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-_SUFFIXES: Final = (".png", ".zip")
+_SUFFIXES: Final = (".png", ".zip", ".txt")
 
 
 def scrub_zip(
@@ -48,6 +48,12 @@ class ArtifactStore:
     async def save_screenshot(self, stem: Path, png: bytes) -> Path:
         path = stem.parent / f"{stem.name}.png"
         await asyncio.to_thread(self._write, path, png)
+        return path
+
+    async def save(self, stem: Path, suffix: str, data: bytes) -> Path:
+        """Any other evidence of one failure (``.txt``: a response excerpt)."""
+        path = stem.parent / f"{stem.name}{suffix}"
+        await asyncio.to_thread(self._write, path, data)
         return path
 
     async def save_trace(
