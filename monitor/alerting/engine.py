@@ -226,7 +226,15 @@ class Engine:
                 dependents=held.dependents(group.check),
             )
         summary = self._redactor.text(annotations.get("summary", prev.summary if prev else ""))
-        done = step(group, prev, obs, now=now, silenced=reason is not None, summary=summary)
+        done = step(
+            group,
+            prev,
+            obs,
+            now=now,
+            silenced=reason is not None,
+            summary=summary,
+            interval=self._timing[group.check][0],
+        )
         done = held.settle(group, kept, done, now, since=obs.outage_start)
         if not done.write:
             return
