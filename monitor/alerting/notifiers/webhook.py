@@ -15,8 +15,8 @@ resolved, and unique to it and the installation (from its ``incident``; from the
 ``alert_key`` for a row written before incidents had ids); ``endsAt`` is Go's zero
 time while firing, as Alertmanager sends it.  ``evidence`` is the ledger
 (:mod:`monitor.alerting.evidence`), an addition receivers may ignore.  Reminders and
-no-data alerts are ``firing``.  The request also carries ``Idempotency-Key: <notification key>`` so a
-receiver can drop a redelivered duplicate.
+no-data alerts are ``firing``.  The request also carries
+``Idempotency-Key: <notification key>`` so a receiver can drop a redelivered duplicate.
 """
 
 from __future__ import annotations
