@@ -213,6 +213,8 @@ class Engine:
         rule = group.rule
         kept = stored.get(group.alert_key)
         prev = held.unmask(kept)
+        if group.region is None:  # over regions: a region its controls do not vouch for
+            by_region = quorum(group.check, by_region, held, rule.confirm.of, now)
         obs = observe(rule, by_region, now)
         labels = alert_labels(rule, group.check, group.region)
         reason = self._suppressions.reason(rule, labels, now=now, stored=silences)
@@ -292,6 +294,19 @@ class Engine:
             self._log.info(
                 "alert.notify", alert=group.alert_key, kind=done.kind, targets=len(outbox)
             )
+
+
+def quorum(
+    check: str, by_region: Mapping[str, Sequence[Vote]], held: Inhibitor, n: int, now: datetime
+) -> dict[str, Sequence[Vote]]:
+    """``by_region`` without the votes of regions whose control checks do not vouch for
+    their failures (the first bad one among the last ``n``): they leave the quorum."""
+    out: dict[str, Sequence[Vote]] = {}
+    for region, votes in by_region.items():
+        first_bad = next((v.started_at for v in votes[-n:] if v.bad), None)
+        held_out = first_bad is not None and held.region_held(check, region, first_bad, now)
+        out[region] = () if held_out else votes
+    return out
 
 
 def measured_runs(

@@ -201,6 +201,27 @@ class Inhibitor:
                 return key
         return None
 
+    def region_held(self, check: str, region: str, since: datetime, now: datetime) -> bool:
+        """Are ``check``'s votes from ``region`` (first bad vote ``since``) out of quorums?
+
+        Yes while ``region_unhealthy/<region>`` is pending or firing, or while a control
+        check of the region does not vouch for them (:func:`unvouched`).
+        """
+        if check in self._deps.controls:
+            return False
+        region_alert = self._states.get(region_alert_key(region))
+        if region_alert is not None and region_alert.state in HOLDING:
+            return True
+        return any(
+            unvouched(
+                self._runs.get((control, region), ()),
+                since,
+                now,
+                self._stale.get(control, timedelta(0)),
+            )
+            for control in sorted(self._deps.controls_in(region))
+        )
+
     def failing_holder(self, group: Group, since: datetime | None, now: datetime) -> str | None:
         """The holder whose runs do not vouch for ``group`` (first bad vote ``since``)."""
         if since is None:
