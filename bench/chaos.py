@@ -623,6 +623,10 @@ def account(
     figures.add("  alert groups detected within the bound", _within(detect), "all")
     figures.add("recovery, intervals: median / max (bound I + C)", _latency(recover, interval))
     figures.add("  alert groups resolved within the bound", _within(recover), "all")
+    figures.counts["detected"] = len(detect)
+    figures.counts["detected_within"] = sum(lat <= bound for lat, bound in detect)
+    figures.counts["recovered"] = len(recover)
+    figures.counts["recovered_within"] = sum(lat <= bound for lat, bound in recover)
     figures.add(
         "notifications per outage alert group: firing / resolved (mean, max)",
         f"{_mean_max(per_group_open)} / {_mean_max(per_group_close)}",
