@@ -89,7 +89,8 @@ class Engine:
             for c in self._checks
             for settings in (loaded.config.settings_for(c),)
         }
-        self._deps = Dependencies(self._checks)
+        alerted = {c.name for rule in self._rules for c in self.selected(rule)}
+        self._deps = Dependencies(self._checks, alerted)
         # How long a holder's silence still holds (monitor.alerting.inhibit.unvouched).
         self._stale = {
             name: 2 * interval + timeout for name, (interval, timeout) in self._timing.items()

@@ -57,8 +57,13 @@ T = TypeVar("T")
 class Dependencies:
     """The ``depends_on`` graph of one config's enabled checks (validated acyclic)."""
 
-    def __init__(self, checks: Sequence[CheckCommon]) -> None:
+    def __init__(
+        self, checks: Sequence[CheckCommon], alerted: Collection[str] | None = None
+    ) -> None:
+        """``alerted``: the checks some rule selects (``None``: all).  Only their runs hold
+        (a parent no rule alerts on could hold its children forever, unseen)."""
         names = {c.name for c in checks}
+        self._alerted = frozenset(names if alerted is None else alerted)
         self._parents = {c.name: tuple(p for p in c.depends_on if p in names) for c in checks}
         self._controls = frozenset(c.name for c in checks if c.control)
         self._control_regions = {c.name: c.regions for c in checks if c.control}
@@ -93,11 +98,13 @@ class Dependencies:
         return self._controls
 
     def holders(self, check: str) -> tuple[str, ...]:
-        """The checks whose runs can hold ``check``'s alerts: its ancestors, then the
-        control checks (none for a control check: the region alert speaks for it)."""
+        """The checks whose runs can hold ``check``'s alerts: its ancestors some rule alerts
+        on, then the control checks (none for a control check: the region alert speaks
+        for it; a control always has one, ``region_unhealthy``)."""
+        parents = tuple(p for p in self.ancestors(check) if p in self._alerted)
         if check in self._controls:
-            return self.ancestors(check)
-        return (*self.ancestors(check), *sorted(self._controls))
+            return parents
+        return (*parents, *sorted(self._controls))
 
     def controls_in(self, region: str | None) -> frozenset[str]:
         """The control checks that run in ``region`` (every one for ``None``)."""

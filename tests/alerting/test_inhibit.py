@@ -219,3 +219,14 @@ class TestHoldFromTheFirstFailingRun:
         await tick(harness, 0, {"c1": "fail", "db": "pass"})
         await tick(harness, 1, {"c1": "fail", "db": "pass"})
         assert sent(await harness.outbox()) == [("firing", "down/c1/eu")]
+
+    async def test_a_parent_no_rule_alerts_on_holds_nothing(
+        self, make_harness: MakeHarness
+    ) -> None:
+        """Never hide an outage: ``db`` fails on and on but no rule selects it (it can never
+        page), so its children's failures page as usual."""
+        only_c1 = CONFIRMING.replace("    window: 5m\n", "    window: 5m\n    checks: [c1]\n", 1)
+        harness = await make_harness(loaded_config(only_c1, checks=CHECKS, regions=("eu",)))
+        await tick(harness, 0, {"c1": "fail", "db": "fail"})
+        await tick(harness, 1, {"c1": "fail", "db": "fail"})
+        assert sent(await harness.outbox()) == [("firing", "down/c1/eu")]
