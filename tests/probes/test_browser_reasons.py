@@ -98,7 +98,7 @@ class TestBrowserReasons:
         served: DemoTargetThread,
         target: TargetState,
     ) -> None:
-        """A login submitted without ``allow_write`` says which write to allow, not Chromium's page."""
+        """A login submitted without ``allow_write`` names the write to allow, not an error page."""
         spec = _journey(
             served.url,
             [

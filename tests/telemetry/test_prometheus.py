@@ -300,8 +300,7 @@ class TestScrapedByPrometheus:
 
             reasons = prometheus_server.query(f'smoke_test_failures_total{{job="{job}"}}')
             assert [
-                (r["metric"]["check"], r["metric"]["reason"], float(r["value"][1]))
-                for r in reasons
+                (r["metric"]["check"], r["metric"]["reason"], float(r["value"][1])) for r in reasons
             ] == [("missing", "http_status", 1.0)]
 
             api = prometheus_server.query(f'smoke_test_api_response_seconds{{job="{job}"}}')
