@@ -74,6 +74,11 @@ class AssertionOutcome:
     # ``degraded``.  The probe decides; the outcome records which.
     status_if_failed: Status = Status.FAIL
 
+    @property
+    def fails(self) -> bool:
+        """Whether it fails the check (an over-``degraded``-budget one only degrades it)."""
+        return not self.passed and self.status_if_failed.rank >= Status.FAIL.rank
+
 
 @dataclass(frozen=True, slots=True)
 class Attachment:

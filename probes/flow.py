@@ -308,7 +308,7 @@ class _FlowRun:
             )
             if self.error is None:
                 self.error = message
-                self.failed_before_error = any(_fails(o) for o in self.outcomes)
+                self.failed_before_error = any(o.fails for o in self.outcomes)
             self.steps.append({"name": step.name, "error": message})
             if self.cause is None:
                 self.cause = failure_cause(timed_out=isinstance(exc, RequestTimeoutError))
@@ -332,7 +332,7 @@ class _FlowRun:
                 self.captured[key] = value
         outcomes = [self._name(step, o) for o in evaluate(step.expect, exchange)]
         # Over a ``degraded`` budget the step still worked: the flow goes on, the result degrades.
-        passed = not missed and all(o.passed or not _fails(o) for o in outcomes)
+        passed = not missed and all(not o.fails for o in outcomes)
         code = exchange.status_code
         if cleanup and not passed:
             first = next(o for o in outcomes + missed if not o.passed)
@@ -401,11 +401,6 @@ def _nothing_in(exchange: Exchange) -> str:
         title = html_capture.select(exchange.text(), "title", None)
         about += f", title {clip(title)!r}" if title else ", no title"
     return f"nothing in a {exchange.status_code} {kind} response ({about})"
-
-
-def _fails(outcome: AssertionOutcome) -> bool:
-    """Whether an outcome fails the check (not merely degrades it)."""
-    return not outcome.passed and outcome.status_if_failed.rank >= Status.FAIL.rank
 
 
 def _mask_value(text: str, value: str) -> str:
