@@ -72,12 +72,16 @@ class TraceScrubber:
         self.secrets = {s for s in secrets if s}
         self.fields = frozenset(f.lower() for f in secret_fields)
         self.learnt: set[str] = set()
+        # Bodies kept as ``resources/<sha1>`` files, by name: their MIME type, to read them.
+        self.bodies: dict[str, str] = {}
 
     def scrub_zip(self, source: Path, target: Path) -> None:
         """Copy the trace zip ``source`` to ``target`` with every credential masked."""
         with zipfile.ZipFile(source) as src:
             members = [(info.filename, src.read(info)) for info in src.infolist()]
         members = [(name, self._structured(name, data)) for name, data in members]
+        # Request and response bodies after the records that name them (and their type).
+        members = [(name, self._resource(name, data)) for name, data in members]
         long_values = {v for v in self.learnt if len(v) >= MIN_LEARNT}
         forms = variants(self.secrets | long_values)
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -99,6 +103,23 @@ class TraceScrubber:
             lines.append(json.dumps(scrubbed, separators=(",", ":")).encode() if changed else line)
         return b"\n".join(lines) + (b"\n" if data.endswith(b"\n") else b"")
 
+    def _resource(self, name: str, data: bytes) -> bytes:
+        mime = self.bodies.get(name)
+        if mime is None:
+            return data
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            return data
+        scrubbed = self.body(text, mime)
+        return data if scrubbed == text else scrubbed.encode()
+
+    def _note_body(self, value: dict[str, Any]) -> None:
+        """Remember the body file a HAR ``postData``/``content`` names, if it is JSON or a form."""
+        sha1, mime = value.get("_sha1"), value.get("mimeType")
+        if isinstance(sha1, str) and isinstance(mime, str) and _readable(mime):
+            self.bodies[f"resources/{sha1}"] = mime
+
     def walk(self, value: Any) -> Any:
         """Mask credentials in a JSON-like value (HAR entries, trace events)."""
         if isinstance(value, list):
@@ -109,6 +130,7 @@ class TraceScrubber:
         if isinstance(name, str) and isinstance(value.get("value"), str) and len(value) <= 8:
             # A HAR name/value pair: a header, cookie, query or form parameter.
             return {**value, "value": self.pair(name, value["value"])}
+        self._note_body(value)
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key == "url" and isinstance(item, str):
@@ -189,6 +211,11 @@ class TraceScrubber:
                 for k, v in value.items()
             }
         return value
+
+
+def _readable(mime: str) -> bool:
+    """A body :meth:`TraceScrubber.body` reads field by field."""
+    return "json" in mime or "x-www-form-urlencoded" in mime
 
 
 def _attributes(set_cookie: str) -> str:

@@ -167,6 +167,29 @@ class TestTraceScrubber:
         out = scrubbed(tmp_path, members, secrets=['p@ss w"rd'])
         assert out == {"trace.trace": '{"value":"***"}', "b.txt": "pw=***"}
 
+    def test_bodies_kept_as_resource_files_lose_their_credential_fields(
+        self, tmp_path: Path
+    ) -> None:
+        """A form post and its JSON answer, stored apart from the HAR entry, are read too."""
+        entry = {
+            "request": {
+                "postData": {"mimeType": "application/x-www-form-urlencoded", "_sha1": "p.dat"}
+            },
+            "response": {"content": {"mimeType": "application/json", "_sha1": "r.json"}},
+        }
+        members = {
+            "trace.network": json.dumps({"snapshot": entry}),
+            "resources/p.dat": "user=ann&passwd=correct-horse-9",
+            "resources/r.json": json.dumps({"user": "ann", "access_token": "at-5f3e9c1d7b"}),
+            "resources/page.html": "<script>const t = 'at-5f3e9c1d7b'</script>",
+            "resources/other.json": json.dumps({"token_count": 3}),
+        }
+        out = scrubbed(tmp_path, members)
+        assert out["resources/p.dat"] == f"user=ann&passwd={MASK}"
+        assert json.loads(out["resources/r.json"]) == {"user": "ann", "access_token": MASK}
+        assert out["resources/page.html"] == f"<script>const t = '{MASK}'</script>"
+        assert out["resources/other.json"] == members["resources/other.json"]
+
     def test_an_untouched_line_is_kept_byte_for_byte(self, tmp_path: Path) -> None:
         line = '{"type": "before",  "params": {"selector": "#email", "value": "\\u00e9"}}'
         assert scrubbed(tmp_path, {"trace.trace": line})["trace.trace"] == line
