@@ -94,6 +94,10 @@ async def test_the_trace_holds_neither_the_session_cookie_nor_the_password(
     network = b"".join(data for name, data in members.items() if name.endswith(".network"))
     assert b"/login" in network
     assert b"demo_session" in network
+    # The account page echoed the session id (data-session, window.demoSession): masked there.
+    pages = b"".join(data for name, data in members.items() if name.startswith("resources/"))
+    assert b'data-session="***"' in pages
+    assert b'window.demoSession = "***"' in pages
 
 
 async def test_the_screenshot_shows_the_failing_page_and_carries_no_metadata(
