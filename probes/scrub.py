@@ -49,6 +49,15 @@ def is_credential_name(name: str, extra: Collection[str] = ()) -> bool:
     )
 
 
+def credentials_in(pairs: Iterable[tuple[str, str]]) -> set[str]:
+    """The credential values of ``(name, value)`` header or field pairs, long enough to mask
+    everywhere (a ``Set-Cookie``'s cookie value, a bearer token with and without its scheme)."""
+    scrubber = TraceScrubber()
+    for name, value in pairs:
+        scrubber.pair(name, value)
+    return {value for value in scrubber.learnt if len(value) >= MIN_LEARNT}
+
+
 def variants(values: Iterable[str]) -> list[bytes]:
     """Each value as it may appear in a file: raw, URL-encoded, JSON-escaped; longest first."""
     found: set[bytes] = set()

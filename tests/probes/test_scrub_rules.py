@@ -238,6 +238,45 @@ class TestStoredDetails:
         assert result.status.value == "fail", result.message
         assert COOKIE_VALUE not in repr(result)
 
+    async def test_a_flow_shows_no_credential_the_server_echoes_back(
+        self, server: LiveServer, client: httpx.AsyncClient, ctx: Any
+    ) -> None:
+        """The cookie and bearer token sent, echoed in a JSON body, are masked wherever quoted.
+
+        Message, assertions (by JSON path, and a snippet of the whole headers object),
+        details and the failing response's excerpt (``response.txt``).
+        """
+        bearer = "Bearer tok-abcdef1234567890"
+        expect = {
+            "json": [
+                {"path": "$.headers.cookie", "equals": "x"},
+                {"path": "$.headers['authorization']", "equals": "y"},
+                {"path": "$.headers", "equals": "z"},
+            ]
+        }
+        spec = FlowSpec.model_validate(
+            {
+                "kind": "flow",
+                "steps": [
+                    {"name": "get-cookie", "url": server.url("/headers")},
+                    {
+                        "name": "echo",
+                        "url": server.url("/echo"),
+                        "headers": {"Authorization": bearer},
+                        "expect": expect,
+                    },
+                ],
+            }
+        )
+        result = await FLOW.run(spec, ctx)
+        assert result.status.value == "fail", result.message
+        assert [a.passed for a in result.assertions[-3:]] == [False, False, False]
+        shown = repr(result)
+        assert COOKIE_VALUE not in shown
+        assert "tok-abcdef1234567890" not in shown
+        assert result.attachments, "a failing flow keeps the response excerpt"
+        assert "<redacted" in result.assertions[-3].actual
+
 
 async def test_the_artifact_store_scrubs_the_fields_a_browser_check_marks_secret(
     tmp_path: Path,
