@@ -30,7 +30,7 @@ CREDENTIAL_HEADERS: Final = frozenset(
 )
 CREDENTIAL_NAME: Final = re.compile(
     r"passw|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|credential|session"
-    r"|signature|csrf|xsrf|auth(?!or)|cookie|^sid$|^sig$|^key$",
+    r"|signature|csrf|xsrf|auth(?!or)|cookie|^sid$|^sig$|(?:^|[-_.])key(?:$|[-_.])",
     re.IGNORECASE,
 )
 # A learnt value shorter than this is masked where it was found, not everywhere:
@@ -47,6 +47,42 @@ def is_credential_name(name: str, extra: Collection[str] = ()) -> bool:
         or lowered in extra
         or CREDENTIAL_NAME.search(name) is not None
     )
+
+
+# Credentials written out in free text (a message, an assertion's actual, an excerpt):
+# a JSON or Python-dict field, a header line, a ``name=value`` pair (query, form, cookie).
+_QUOTED_FIELD = re.compile(
+    r"""(?P<key>(?P<q>["'])(?P<name>[^"'\s]{1,64})(?P=q)\s*:\s*)"""
+    r"""(?P<vq>["'])(?P<value>(?:\\.|(?!(?P=vq)).)*)(?P=vq)"""
+)
+_HEADER_LINE = re.compile(r"(?im)^(?P<key>(?P<name>[A-Za-z][\w-]{0,63}):[ \t]*)(?P<value>\S.*)$")
+_PAIR = re.compile(
+    r"(?P<key>(?:^|(?<=[?&;\s]))(?P<name>[A-Za-z_][\w.-]{0,63})=)(?P<value>[^&\s#;\"']+)"
+)
+
+
+def mask_named(text: str, extra: Collection[str] = ()) -> str:
+    """``text`` with the values of credential-named fields, header lines and pairs masked."""
+
+    def masked(match: re.Match[str]) -> str:
+        if not is_credential_name(match["name"], extra):
+            return match[0]
+        quote = match.groupdict().get("vq") or ""
+        return f"{match['key']}{quote}{MASK}{quote}"
+
+    def header(match: re.Match[str]) -> str:
+        # "get-token: status 500" is a flow step's message, not a header: only the
+        # credential headers, and X- headers with a credential name, are read as lines.
+        name = match["name"].lower()
+        known = name in CREDENTIAL_HEADERS or name.startswith("x-") or name in extra
+        return masked(match) if known else match[0]
+
+    if ":" in text:
+        text = _QUOTED_FIELD.sub(masked, text)
+        text = _HEADER_LINE.sub(header, text)
+    if "=" in text:
+        text = _PAIR.sub(masked, text)
+    return text
 
 
 def credentials_in(pairs: Iterable[tuple[str, str]]) -> set[str]:

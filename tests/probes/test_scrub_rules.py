@@ -23,7 +23,7 @@ from probes.flow import PROBE as FLOW
 from probes.flow import FlowSpec
 from probes.http import PROBE as HTTP
 from probes.http import HttpSpec
-from probes.scrub import MASK, TraceScrubber, is_credential_name
+from probes.scrub import MASK, TraceScrubber, is_credential_name, mask_named
 from tests.probes.conftest import LiveServer
 
 COOKIE_VALUE = "s3cr3t-session-token"  # what the loopback server's /headers sets
@@ -48,6 +48,9 @@ COOKIE_VALUE = "s3cr3t-session-token"  # what the loopback server's /headers set
         ("sid", True),
         ("key", True),
         ("private_key", True),
+        ("client_key", True),
+        ("X-Tenant-Key", True),
+        ("keyboard", False),
         ("Content-Type", False),
         ("User-Agent", False),
         (":authority", False),  # HTTP/2's host, not a credential
@@ -59,6 +62,41 @@ COOKIE_VALUE = "s3cr3t-session-token"  # what the loopback server's /headers set
 )
 def test_which_names_carry_credentials(name: str, credential: bool) -> None:
     assert is_credential_name(name) is credential
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ('{"access_token": "at-1", "user": "ann"}', '{"access_token": "***", "user": "ann"}'),
+        ("{'cookie': 'sid=1; theme=dark'}", "{'cookie': '***'}"),
+        ("Set-Cookie: demo_session=abc; Path=/\nServer: x", "Set-Cookie: ***\nServer: x"),
+        ("Authorization: Bearer abc", "Authorization: ***"),
+        ("X-Api-Key: k1\nX-Request-Id: 7", "X-Api-Key: ***\nX-Request-Id: 7"),
+        ("GET /x?api_key=k1&page=2", "GET /x?api_key=***&page=2"),
+        ("email=a%40b&password=pw1&csrf_token=c1", "email=a%40b&password=***&csrf_token=***"),
+        ("https://h/cb?sid=12#top", "https://h/cb?sid=***#top"),
+        ("get-token: status: expected 2xx, got 500", "get-token: status: expected 2xx, got 500"),
+        ("status=503 after 2 tries", "status=503 after 2 tries"),
+        ('author: "Ann"', 'author: "Ann"'),
+    ],
+    ids=[
+        "json-field",
+        "dict-field",
+        "set-cookie-line",
+        "authorization-line",
+        "x-header-line",
+        "query",
+        "form",
+        "url-fragment-kept",
+        "step-name-is-not-a-header",
+        "plain-pair",
+        "author",
+    ],
+)
+def test_credentials_written_out_in_text(text: str, shown: str) -> None:
+    """One rule for text: the runner's redactor applies it to every message and detail."""
+    assert mask_named(text) == shown
+    assert Redactor().text(text) == shown
 
 
 def test_a_name_the_check_marks_secret_is_one() -> None:
