@@ -26,7 +26,18 @@ from typing import Any, Final, Literal
 
 import httpx
 import jsonpath
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
 from probes import html_capture
 from probes.assertions import Expectations, clip
@@ -138,6 +149,22 @@ class FlowStep(BaseModel):
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=0)
     expect: Expectations = Field(default_factory=Expectations)
     capture: dict[str, Capture] = Field(default_factory=dict)
+
+    @field_validator("capture", mode="wrap")
+    @classmethod
+    def _capture_errors_name_the_step(
+        cls, value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> dict[str, Capture]:
+        # Re-raised as a ValidationError, each error keeps its own location (the capture's
+        # line in the file); the message gains the step's name, which the location lacks.
+        try:
+            captures: dict[str, Capture] = handler(value)
+        except ValidationError as exc:
+            step = info.data.get("name", "?")
+            raise ValidationError.from_exception_data(
+                exc.title, [_in_step(step, error) for error in exc.errors()]
+            ) from None
+        return captures
 
     @field_validator("url")
     @classmethod
@@ -414,6 +441,17 @@ def _nothing_in(exchange: Exchange) -> str:
         title = html_capture.select(exchange.text(), "title", None)
         about += f", title {clip(title)!r}" if title else ", no title"
     return f"nothing in a {exchange.status_code} {kind} response ({about})"
+
+
+def _in_step(step: str, error: ErrorDetails) -> InitErrorDetails:
+    """A capture's validation error, its message prefixed with the step and capture names."""
+    capture = error["loc"][0] if error["loc"] else "?"
+    message = f"step '{step}': capture '{capture}': " + error["msg"].removeprefix("Value error, ")
+    return InitErrorDetails(
+        type=PydanticCustomError("value_error", "{message}", {"message": message}),
+        loc=error["loc"],
+        input=error["input"],
+    )
 
 
 def _mask_value(text: str, value: str) -> str:

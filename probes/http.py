@@ -196,7 +196,8 @@ async def send(
 
     ``ctx.headers`` (the synthetic-traffic marker) are applied last, so they are always
     sent.  ``cookies`` is the caller's own jar (a flow's): its cookies go with the
-    request and the response's ``Set-Cookie`` lands in it, never in the shared client.
+    request and the response's ``Set-Cookie`` (also a followed redirect's) lands in it,
+    never in the shared client.
     ``timeout_s`` (default ``ctx.deadline_s``) bounds the whole exchange.
     Raises only :class:`HttpProbeError` subclasses, plus :class:`~probes.base.GateClosed`
     from ``ctx.gate`` when the host's request budget is spent (the runner reports that).
@@ -232,7 +233,10 @@ async def send(
             )
             try:
                 if cookies is not None:
-                    cookies.extract_cookies(response)
+                    # Also from the redirects followed: a login's session cookie comes
+                    # with its 303, not with the page it leads to.
+                    for answer in (*response.history, response):
+                        cookies.extract_cookies(answer)
                 ctx.gate.observe(origin_of(str(target)), response)
                 days_left = _tls_days_left(response)
                 body, truncated = await _read_capped(response, max_body_bytes)

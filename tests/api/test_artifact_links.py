@@ -20,11 +20,14 @@ LOGIN_FLOW = f"""\
 - name: login-flow
   kind: flow
   steps:
+    - name: form
+      url: ${{TARGET}}/login
+      capture: {{csrf: {{css: "input[name=csrf_token]", attr: value}}}}
     - name: login
       method: POST
       allow_write: true
       url: ${{TARGET}}/login
-      form: {{email: {DEFAULT_EMAIL}, password: {DEFAULT_PASSWORD}}}
+      form: {{email: {DEFAULT_EMAIL}, password: {DEFAULT_PASSWORD}, csrf_token: "{{{{ csrf }}}}"}}
       expect: {{status: [200]}}
 """
 # The URL carries a secret (STATUS_API_KEY): the excerpt's title line must not.
