@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -22,6 +24,7 @@ from probes.assertions import clip
 from probes.base import AssertionOutcome, JSONValue, ProbeContext, ProbeResult, Status
 from probes.browser_page import PageWatch, navigation_timings
 from probes.browser_steps import Step, allowance, first_line, run_step, url_path
+from probes.reasons import FailureReason, from_chromium
 
 if TYPE_CHECKING:
     from probes.browser import BrowserSpec
@@ -58,8 +61,17 @@ class BrowserRun:
         self.cause: str | None = None
         self.secrets = sorted(spec.secrets(), key=len, reverse=True)
         self.failure_png: bytes | None = None  # the page as the journey failed, before cleanup
+        self.stem: Path | None = None  # where this failure's artifacts go, once it has one
+        self.raw_trace: Path | None = None  # the trace, stopped as the journey failed
 
     async def execute(self) -> ProbeResult:
+        try:
+            return await self._execute()
+        finally:
+            if self.raw_trace is not None:  # kept traces were consumed; this one was not
+                await asyncio.to_thread(self.raw_trace.unlink, missing_ok=True)
+
+    async def _execute(self) -> ProbeResult:
         page = await self.context.new_page()
         try:
             await self.watch.attach(self.context, page)
@@ -79,7 +91,13 @@ class BrowserRun:
             if not (self.watch.crashed or page.is_closed() or not self._connected()):
                 raise
             self.outcomes.append(
-                AssertionOutcome("browser", False, "a running browser", "the browser crashed")
+                AssertionOutcome(
+                    "browser",
+                    False,
+                    "a running browser",
+                    "the browser crashed",
+                    reason=FailureReason.BROWSER_CRASH,
+                )
             )
             self.transient, self.cause = True, "browser_crash"
             return self._result(page, closed=True)
@@ -89,10 +107,26 @@ class BrowserRun:
         return result
 
     async def _capture_failure(self, page: Page) -> None:
-        """Photograph the failing step's page now: the cleanup (a logout) would change it."""
-        if self.spec.screenshot and any(not o.passed for o in self.outcomes):
-            with contextlib.suppress(PlaywrightError):
+        """Photograph the failing step's page and end the trace now, before the cleanup.
+
+        A cleanup (a logout) would change the page: the evidence is the page as the
+        journey failed, and the trace ends there too.
+        """
+        if not any(o.fails for o in self.outcomes):
+            return
+        with contextlib.suppress(PlaywrightError, OSError):
+            if self.spec.screenshot:
                 self.failure_png = await page.screenshot(full_page=True, timeout=5000)
+            if self.spec.trace:
+                raw = self._stem().with_suffix(".trace-raw")
+                await asyncio.to_thread(raw.parent.mkdir, parents=True, exist_ok=True)
+                self.raw_trace = raw
+                await self.context.tracing.stop(path=raw)
+
+    def _stem(self) -> Path:
+        if self.stem is None:
+            self.stem = self.pool.artifacts.new_stem(self.ctx.check_name or "browser")
+        return self.stem
 
     def _connected(self) -> bool:
         browser = self.context.browser
@@ -118,7 +152,11 @@ class BrowserRun:
             return False
         code = response.status if response is not None else 200
         self.status_code = code
-        self.outcomes.append(AssertionOutcome("document status", code < 400, "< 400", str(code)))
+        self.outcomes.append(
+            AssertionOutcome(
+                "document status", code < 400, "< 400", str(code), reason=FailureReason.HTTP_STATUS
+            )
+        )
         if code >= 500 or code == 429:
             self.transient = True
         await self._wait_loaded(page, nav_start)
@@ -127,7 +165,10 @@ class BrowserRun:
         return code < 400
 
     def _fail_load(self, actual: str, *, cause: str) -> None:
-        self.outcomes.append(AssertionOutcome("page load", False, "the page to load", actual))
+        reason = FailureReason.TIMEOUT if cause == "timeout" else from_chromium(actual)
+        self.outcomes.append(
+            AssertionOutcome("page load", False, "the page to load", actual, reason=reason)
+        )
         self.transient, self.cause = True, cause
 
     async def _wait_loaded(self, page: Page, nav_start: float) -> None:
@@ -161,7 +202,12 @@ class BrowserRun:
                 passed = load is not None and load <= limit
                 self.outcomes.append(
                     AssertionOutcome(
-                        f"load time{label}", passed, f"at most {limit:g} ms", actual, status
+                        f"load time{label}",
+                        passed,
+                        f"at most {limit:g} ms",
+                        actual,
+                        status,
+                        FailureReason.LATENCY,
                     )
                 )
         if load is None and budgets.fail_ms is None:
@@ -179,7 +225,10 @@ class BrowserRun:
                 found = await page.locator(selector).count()
                 actual, passed = ("not visible" if found else "not found"), False
             name = f"selector {selector} visible"
-            return AssertionOutcome(name, passed, f"visible within {timeout:.0f} ms", actual)
+            expected = f"visible within {timeout:.0f} ms"
+            return AssertionOutcome(
+                name, passed, expected, actual, reason=FailureReason.MISSING_ELEMENT
+            )
 
         found = await asyncio.gather(*(visible(s) for s in self.spec.required_selectors))
         self.outcomes.extend(found)
@@ -194,7 +243,9 @@ class BrowserRun:
             name = f"{_PREFIX[label]} {index}: {step.describe()}"
             if left <= 0:
                 self.outcomes.append(
-                    AssertionOutcome(name, False, "time to run", "deadline reached")
+                    AssertionOutcome(
+                        name, False, "time to run", "deadline reached", reason=FailureReason.TIMEOUT
+                    )
                 )
                 break
             timeout = min(step.timeout_ms or self.spec.step_timeout_ms, left)
@@ -218,13 +269,20 @@ class BrowserRun:
             for r in watch.failed_requests
         ]
         rows = (
-            ("failed requests", failed, spec.max_failed_requests),
-            ("page errors", watch.page_errors, spec.max_page_errors),
-            ("console errors", watch.console_errors, spec.max_console_errors),
+            ("failed requests", failed, spec.max_failed_requests, FailureReason.FAILED_REQUEST),
+            ("page errors", watch.page_errors, spec.max_page_errors, FailureReason.PAGE_ERROR),
+            (
+                "console errors",
+                watch.console_errors,
+                spec.max_console_errors,
+                FailureReason.CONSOLE_ERROR,
+            ),
         )
         return [
-            AssertionOutcome(name, len(items) <= limit, f"at most {limit}", _listing(items))
-            for name, items, limit in rows
+            AssertionOutcome(
+                name, len(items) <= limit, f"at most {limit}", _listing(items), reason=reason
+            )
+            for name, items, limit, reason in rows
         ]
 
     def _result(self, page: Page, *, closed: bool) -> ProbeResult:
@@ -248,11 +306,17 @@ class BrowserRun:
         blocked = len(self.watch.blocked_requests)
         if blocked and result.status.ok:
             result.message += f"; blocked {blocked} write request(s) from the page"
+        first_blocked = self.watch.first_blocked
+        if first_blocked is not None and result.status is Status.FAIL:
+            # The journey broke after the guard stopped a write: name the write and the fix,
+            # not the error page Chromium shows for an aborted request.
+            result.message = first_blocked.advice(self.origin)
+            result.reason = FailureReason.BLOCKED_WRITE
         return result
 
     async def _artifacts(self, page: Page) -> list[str]:
         store = self.pool.artifacts
-        stem = store.new_stem(self.ctx.check_name or "browser")
+        stem = self._stem()
         saved: list[str] = []
         try:
             await asyncio.to_thread(store.directory.mkdir, parents=True, exist_ok=True)
@@ -260,8 +324,10 @@ class BrowserRun:
                 png = self.failure_png or await page.screenshot(full_page=True, timeout=5000)
                 saved.append(str(await store.save_screenshot(stem, png)))
             if self.spec.trace:
-                raw = stem.parent / f"{stem.name}.trace-raw"
-                await self.context.tracing.stop(path=raw)
+                raw = self.raw_trace
+                if raw is None:
+                    raw = stem.parent / f"{stem.name}.trace-raw"
+                    await self.context.tracing.stop(path=raw)
                 saved.append(
                     str(await store.save_trace(stem, raw, self.secrets, self.spec.secret_fields))
                 )
@@ -276,12 +342,11 @@ class BrowserRun:
         return text
 
     def _masked(self, outcome: AssertionOutcome) -> AssertionOutcome:
-        return AssertionOutcome(
-            self._mask(outcome.name),
-            outcome.passed,
-            self._mask(outcome.expected),
-            self._mask(outcome.actual),
-            outcome.status_if_failed,
+        return replace(
+            outcome,
+            name=self._mask(outcome.name),
+            expected=self._mask(outcome.expected),
+            actual=self._mask(outcome.actual),
         )
 
     def _mask_data(self, value: Any) -> Any:
