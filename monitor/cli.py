@@ -134,6 +134,7 @@ def check(
     async def go() -> int:
         async with Runtime(loaded, region=region, use_store=False) as rt:
             (run,) = await rt.runner.run_all([loaded.config.check(name)])
+            run = await rt.keep_on_disk(run)
         print_check_detail(Console(), run)
         return exit_code_for([run])
 

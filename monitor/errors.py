@@ -3,6 +3,8 @@
     SmokewatchError
     ├── ConfigError            a config file is invalid: carries every problem found
     ├── MonitorError         the service could not do its job (store down, browser missing)
+    │   └── ArtifactError      the artifact backend (directory, S3 bucket) failed
+    │       └── ArtifactMissing   no such artifact
     └── store.StoreError       (monitor.store.errors) the result store failed
 
 Third-party exceptions are translated where they enter (``raise X from exc``) so
@@ -51,3 +53,11 @@ class ConfigError(SmokewatchError):
 
 class MonitorError(SmokewatchError):
     """The monitor itself cannot work (as opposed to a target being down)."""
+
+
+class ArtifactError(MonitorError):
+    """The artifact backend could not store, read or delete an artifact."""
+
+
+class ArtifactMissing(ArtifactError):  # noqa: N818 -- reads as what it is: "artifact missing"
+    """No artifact under that key."""

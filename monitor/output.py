@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from monitor.artifacts.links import ArtifactLink
 from monitor.runner import CheckRun
 from probes.base import Status
 
@@ -61,6 +62,12 @@ def print_runs(console: Console, runs: Sequence[CheckRun]) -> None:
             run.check, run.kind, _status(run), str(run.attempts), f"{total:.1f}", run.result.message
         )
     console.print(table)
+    for run in runs:
+        for link in run_links(run):
+            # Never wrapped: a link is copied whole.
+            console.print(
+                f"{run.check}: {link.name} {_where(link)}", highlight=False, soft_wrap=True
+            )
     counts = {s: sum(r.status is s for r in runs) for s in Status}
     console.print(", ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "no checks ran")
 
@@ -87,6 +94,37 @@ def print_check_detail(console: Console, run: CheckRun) -> None:
             mark = "[green]ok[/]" if a.passed else f"[{_STYLE[a.status_if_failed]}]no[/]"
             table.add_row(mark, a.name, a.expected, a.actual)
         console.print(table)
+    for link in run_links(run):
+        # Never wrapped or cut, as a table cell would be: a path or link is copied whole.
+        console.print(
+            f"artifact {link.name} ({link.size} bytes): {_where(link)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def run_links(run: CheckRun) -> tuple[ArtifactLink, ...]:
+    """The run's artifacts; a result that went to the spool shows its scratch files."""
+    if run.links:
+        return run.links
+    return tuple(
+        ArtifactLink(name=Path(p).name, size=0, content_type="", url=None, location=p)
+        for p in run.result.artifacts
+    )
+
+
+def _where(link: ArtifactLink) -> str:
+    """What a reader opens: the API link when stored, else the file (or bucket URL)."""
+    return link.url or link.location
+
+
+def _attachment(link: ArtifactLink) -> str:
+    """JUnit attachment target: the file's absolute path, else an absolute URL."""
+    if Path(link.location).is_absolute():
+        return link.location
+    if link.url and "://" in link.url:
+        return link.url
+    return link.location
 
 
 def runs_as_json(runs: Sequence[CheckRun]) -> list[dict[str, Any]]:
@@ -109,7 +147,8 @@ def runs_as_json(runs: Sequence[CheckRun]) -> list[dict[str, Any]]:
                 "timings": record.timings,
                 "assertions": record.assertions,
                 "details": record.details,
-                "artifacts": record.artifacts,
+                "result_id": run.result_id,
+                "artifacts": [link.as_json() for link in run_links(run)],
             }
         )
     return out
@@ -135,12 +174,17 @@ def write_junit(path: Path, runs: Sequence[CheckRun]) -> None:
             name=run.check,
             time=f"{run.duration_ms / 1000:.3f}",
         )
+        out: list[str] = []
         if run.status is Status.FAIL:
             ET.SubElement(case, "failure", message=run.result.message).text = _junit_text(run)
         elif not run.status.measured:
             ET.SubElement(case, "error", message=run.result.message).text = _junit_text(run)
         elif run.status is Status.DEGRADED:
-            ET.SubElement(case, "system-out").text = f"degraded: {run.result.message}"
+            out.append(f"degraded: {run.result.message}")
+        # The JUnit Attachments plugin (Jenkins) and GitLab read these lines.
+        out += [f"[[ATTACHMENT|{_attachment(link)}]]" for link in run_links(run)]
+        if out:
+            ET.SubElement(case, "system-out").text = "\n".join(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     root = ET.Element("testsuites")
     root.append(suite)

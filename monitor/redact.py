@@ -7,7 +7,9 @@ Three nets, each catching what the others miss:
 2. URL credentials (``user:pass@``) and credential-like query parameters
    (``token=``, ``key=``, ``password=``, ...) are masked.
 3. Values under credential-like *keys* (``Authorization``, ``Cookie``,
-   ``password``, ...) in structured data are masked.
+   ``password``, ...: :func:`probes.scrub.is_credential_name`, the rule traces
+   use too) in structured data are masked, and so are the values of
+   ``{"name": ..., "value": ...}`` pairs (headers, cookies) with such a name.
 """
 
 from __future__ import annotations
@@ -16,11 +18,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from probes.scrub import is_credential_name
+
 MASK = "***"
-_SENSITIVE_KEY = re.compile(
-    r"authorization|cookie|passw|secret|token|api[-_]?key|credential|session|signature",
-    re.IGNORECASE,
-)
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/\s:@]+):[^/\s@]+@", re.I)
 _QUERY_SECRET = re.compile(
     r"(?P<key>[?&;](?:[^=&\s]*(?:token|key|passw|secret|signature|sig|auth)[^=&\s]*))=[^&\s#]*",
@@ -61,8 +61,11 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
+            name = value.get("name")
+            if isinstance(name, str) and is_credential_name(name) and value.get("value"):
+                value = {**value, "value": MASK}
             return {
-                k: MASK if isinstance(k, str) and _SENSITIVE_KEY.search(k) and v else self.data(v)
+                k: MASK if isinstance(k, str) and is_credential_name(k) and v else self.data(v)
                 for k, v in value.items()
             }
         if isinstance(value, list | tuple):

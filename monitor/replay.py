@@ -11,6 +11,10 @@ nothing twice (``ResultStore.add`` is idempotent).  A result the store refuses w
 it answers (``SELECT 1`` works) would block the spool for good: it is moved to
 ``<spool>.rejected`` and logged.
 
+A spooled result's evidence waited as files in ``runner.artifacts_dir`` (their
+absolute paths in the record's ``artifacts``): once the result is stored, with
+``artifacts`` the names, the files become its artifacts (``ArtifactStore``).
+
 Alert rules are evaluated after a pass, at the current time, for the checks whose
 results were replayed: a rule then sees every result of the outage in the store.  A
 state that began and ended wholly inside the outage (a failure that had already
@@ -22,10 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from monitor.alerting.hub import Alerting
+from monitor.artifacts.ingest import artifact_names, store_evidence
+from monitor.artifacts.store import ArtifactStore
 from monitor.spool import Spool
 from monitor.store import ResultStore, StoreError, StoreUnavailable
 
@@ -55,8 +62,14 @@ class Replayer:
         self._lock = asyncio.Lock()
         self.last: ReplayReport | None = None
 
-    async def replay(self, store: ResultStore, alerting: Alerting | None = None) -> ReplayReport:
-        """Store what the spool holds, oldest first, until it is empty or the store fails."""
+    async def replay(
+        self,
+        store: ResultStore,
+        alerting: Alerting | None = None,
+        artifacts: ArtifactStore | None = None,
+    ) -> ReplayReport:
+        """Store what the spool holds, oldest first, until it is empty or the store fails;
+        with ``artifacts``, each result's waiting evidence files too."""
         async with self._lock:
             started = time.monotonic()
             checks: set[str] = set()
@@ -67,7 +80,9 @@ class Replayer:
                 # for the next pass, so a pass (and the alert evaluation after it) ends.
                 left = self.spool.pending
                 while left > 0 and self.spool.pending:
-                    done, then = await self._store_batch(store, checks, min(left, self._batch))
+                    done, then = await self._store_batch(
+                        store, artifacts, checks, min(left, self._batch)
+                    )
                     self.spool.drop_head(done)
                     replayed += done
                     left -= done
@@ -92,14 +107,25 @@ class Replayer:
         return report
 
     async def _store_batch(
-        self, store: ResultStore, checks: set[str], count: int
+        self, store: ResultStore, artifacts: ArtifactStore | None, checks: set[str], count: int
     ) -> tuple[int, _Next]:
         """Store ``count`` results from the spool's head; how many were stored, and what the
         pass does next."""
         done = 0
-        for record in self.spool.head(count):
+        for spooled in self.spool.head(count):
+            files = [p for p in spooled.artifacts if Path(p).is_absolute()]
+            record = replace(spooled, artifacts=artifact_names(files)) if files else spooled
             try:
-                await store.add(record)
+                result_id = await store.add(record)
+                if artifacts is not None and files:
+                    await store_evidence(
+                        artifacts,
+                        result_id,
+                        record.check,
+                        files=files,
+                        public_url=None,
+                        log=self._log,
+                    )
             except StoreUnavailable:
                 return done, "stop"
             except StoreError as exc:

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import structlog
 
+from monitor.artifacts.links import ArtifactLink
 from monitor.config.models import CheckCommon, CheckDefaults
 from monitor.config.root import SmokewatchConfig
 from monitor.redact import Redactor
@@ -34,6 +35,7 @@ from monitor.store.records import ResultRecord
 from probes import PROBES
 from probes.base import (
     AssertionOutcome,
+    Attachment,
     GateClosed,
     Probe,
     ProbeContext,
@@ -57,6 +59,9 @@ class CheckRun:
     result: ProbeResult
     wall_ms: float = 0.0
     wait_ms: float = 0.0
+    # Set once stored: the result's id and its evidence (monitor.artifacts.ingest).
+    result_id: int | None = None
+    links: tuple[ArtifactLink, ...] = ()
 
     @property
     def status(self) -> Status:
@@ -147,6 +152,7 @@ class Runner:
         waited_s = 0.0
         evidence: tuple[ProbeResult, float] | None = None  # last attempt that reached the target
         skipped: str | None = None
+        tried: list[dict[str, object]] = []  # each attempt's outcome, for the evidence ledger
         while True:
             attempts += 1
             gate.waited_s = 0.0
@@ -154,6 +160,7 @@ class Runner:
             result = await self._attempt(check, settings, run_id, gate)
             waited_s += gate.waited_s
             probe_ms = max((time.perf_counter() - a0 - gate.waited_s) * 1000.0, 0.0)
+            tried.append(attempt_entry(attempts, result, probe_ms))
             if _reached_target(result):
                 evidence = (result, probe_ms)
             elif evidence is not None:
@@ -178,6 +185,7 @@ class Runner:
                 reason=self.redactor.text(result.message),
                 delay_s=round(delay, 3),
             )
+            tried[-1]["then_waited_s"] = round(delay, 3)
             await self.sleep(delay)
             waited_s += delay
         wall_ms = (time.perf_counter() - t0) * 1000.0
@@ -190,6 +198,8 @@ class Runner:
                 )
         else:
             duration_ms = probe_ms
+        if len(tried) > 1 or not result.status.ok:
+            result = replace(result, details={**result.details, "attempts": tried})
         result = self._redact(result)
         log.info(
             "check.done",
@@ -276,7 +286,26 @@ class Runner:
             ],
             details=r.data(result.details),
             artifacts=[r.text(a) for a in result.artifacts],
+            attachments=[_redact_attachment(r, a) for a in result.attachments],
         )
+
+
+def _redact_attachment(redactor: Redactor, attachment: Attachment) -> Attachment:
+    """Mask secret values in a text attachment (a response excerpt); bytes pass as they are."""
+    if not attachment.content_type.startswith("text/"):
+        return attachment
+    text = redactor.text(attachment.data.decode("utf-8", errors="replace"))
+    return replace(attachment, data=text.encode())
+
+
+def attempt_entry(number: int, result: ProbeResult, probe_ms: float) -> dict[str, object]:
+    """One attempt as the ledger shows it: ``{attempt, status, message, probe_ms}``."""
+    return {
+        "attempt": number,
+        "status": result.status.value,
+        "message": result.message[:200],
+        "probe_ms": round(probe_ms, 1),
+    }
 
 
 RUN_CAP_SHARE = 0.8

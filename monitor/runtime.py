@@ -8,11 +8,15 @@ Tests and config reloads get a fresh one.  Use it as an async context manager::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import os
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from typing import Any, Self, TextIO
 
@@ -22,8 +26,13 @@ from prometheus_client import CollectorRegistry
 from monitor.alerting.hub import Alerting
 from monitor.alerting.notifiers import build_notifiers
 from monitor.alerting.region_health import SuspectMarker
+from monitor.artifacts.build import build_artifact_store
+from monitor.artifacts.ingest import artifact_names, keep_on_disk, store_evidence
+from monitor.artifacts.links import ArtifactLink
+from monitor.artifacts.store import ArtifactStore
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
+from monitor.errors import ArtifactError
 from monitor.logging import make_logger
 from monitor.ratelimit import HostBudget
 from monitor.redact import Redactor
@@ -34,10 +43,16 @@ from monitor.store import ResultRecord, ResultStore, StoreError, database_url
 from monitor.store.alerts import AlertStore
 from monitor.telemetry.hub import Telemetry, build_telemetry, run_interval
 from monitor.version import smokewatch_version
+from probes.browser_artifacts import ArtifactStore as ScratchDirectory
 from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
 
 DEFAULT_REGION = "local"
 PRUNE_EVERY_S = 600.0
+# The longest storing the evidence of one batch of runs may hold up their alerts (a slow
+# or hung bucket): past it, runs are stored without their artifacts.
+EVIDENCE_TIMEOUT_S = 10.0
+# How long closing a Runtime waits for an artifact prune still running.
+ARTIFACT_PRUNE_GRACE_S = 30.0
 
 
 def resolve_region(explicit: str | None, env: Mapping[str, str]) -> str:
@@ -57,7 +72,10 @@ def build_client() -> httpx.AsyncClient:
     # One client for every probe: one SSL context, built once.  No keep-alive, so each
     # probe opens a fresh connection and measures DNS, connect and TLS as a new
     # visitor would, and a dead backend behind a stale pooled connection is noticed.
+    # No cookies either: a check's cookies must never reach another check (nor the
+    # same check's next run).  A flow keeps its own jar for the length of one run.
     return httpx.AsyncClient(
+        cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])),  # kept as is, not copied
         limits=httpx.Limits(max_connections=256, max_keepalive_connections=0),
         timeout=httpx.Timeout(30.0),
         follow_redirects=False,
@@ -111,9 +129,11 @@ class Runtime:
         if spool is not None:
             self.registry.register(SpoolCollector(spool, self.region))
         self._pruned_at: float | None = None
+        self._artifact_prune: asyncio.Task[None] | None = None
         self.telemetry: Telemetry | None = None
         self.alerting: Alerting | None = None
         self.store: ResultStore | None = None
+        self.artifacts: ArtifactStore | None = None
         self.client: httpx.AsyncClient | None = None
         self._runner: Runner | None = None
         self.browser_pool: BrowserPool | None = None
@@ -131,6 +151,11 @@ class Runtime:
         )
         if self._use_store:
             self.store = await ResultStore.open(database_url(self.config.storage.url))
+            try:
+                self.artifacts = build_artifact_store(self.config, self.store)
+            except ArtifactError:
+                await self.store.close()
+                raise
             alerting = self.config.alerting
             self.alerting = Alerting(
                 self.loaded,
@@ -162,6 +187,7 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self._finish_artifact_prune()
         if self.telemetry is not None:
             await self.telemetry.close()
         if self.alerting is not None:
@@ -208,7 +234,10 @@ class Runtime:
         if self.store is not None:
             # Before storing: results taken while the region's control checks fail are suspect.
             runs = await SuspectMarker(self.config, AlertStore(self.store)).mark(runs)
-        if self.store is not None and await self._store(runs):
+        stored = False
+        if self.store is not None:
+            stored, runs = await self._store(runs)
+        if stored:
             # Spooled results are evaluated and pruned after the replay instead.
             if self.alerting is not None:
                 await self.alerting.after_runs(runs)
@@ -220,28 +249,75 @@ class Runtime:
             await self.telemetry.publish(runs)
         return runs
 
-    async def _store(self, runs: list[CheckRun]) -> bool:
-        """Store each run's result; ``False`` when any went to the spool instead.
+    async def _store(self, runs: list[CheckRun]) -> tuple[bool, list[CheckRun]]:
+        """Store each run's result and its evidence; ``False`` when any went to the spool.
 
         While the spool holds anything, new results queue behind it (in spool order, so
-        replay keeps each check's runs in order) without trying the store.
+        replay keeps each check's runs in order) without trying the store.  Stored runs
+        come back with their result id and artifact links.
         """
         assert self.store is not None  # noqa: S101 -- run_once only calls this with a store
         stored = True
+        out: list[CheckRun] = []
+        # One deadline for the evidence of all these runs (see _store_evidence).
+        deadline = asyncio.get_running_loop().time() + EVIDENCE_TIMEOUT_S
         for run in runs:
-            record = run.to_record()
+            names = artifact_names(run.result.artifacts, run.result.attachments)
+            record = replace(run.to_record(), artifacts=names)
             if self.spool is not None and self.spool.pending:
-                self._spool(record, reason="results are waiting in the spool")
+                out.append(await self._spool_run(run, reason="results are waiting in the spool"))
                 stored = False
                 continue
             try:
-                await self.store.add(record)
+                result_id = await self.store.add(record)
             except StoreError as exc:
                 if self.spool is None:
                     raise
-                self._spool(record, reason=str(exc))
+                out.append(await self._spool_run(run, reason=str(exc)))
                 stored = False
-        return stored
+                continue
+            out.append(await self._store_evidence(run, result_id, deadline))
+        return stored, out
+
+    async def _spool_run(self, run: CheckRun, *, reason: str) -> CheckRun:
+        """Spool a run's result; its evidence waits as files in ``runner.artifacts_dir``,
+        their paths in the spooled record, until the replay stores both."""
+        run = await self.keep_on_disk(run)
+        files = [link.location for link in run.links]
+        self._spool(replace(run.to_record(), artifacts=files), reason=reason)
+        return run
+
+    async def _store_evidence(self, run: CheckRun, result_id: int, deadline: float) -> CheckRun:
+        """Store the run's evidence by ``deadline`` (``EVIDENCE_TIMEOUT_S`` after the batch's
+        first): alerts wait for it (their links), so a slow bucket may cost them that much,
+        never more."""
+        links: tuple[ArtifactLink, ...] = ()
+        if self.artifacts is not None and (run.result.artifacts or run.result.attachments):
+            try:
+                async with asyncio.timeout_at(deadline):
+                    links = await store_evidence(
+                        self.artifacts,
+                        result_id,
+                        run.check,
+                        files=run.result.artifacts,
+                        attachments=run.result.attachments,
+                        public_url=self.config.api.public_url,
+                        log=self.log,
+                    )
+            except TimeoutError:
+                self.log.warning(
+                    "artifact.store_timeout", check=run.check, timeout_s=EVIDENCE_TIMEOUT_S
+                )
+        return replace(run, result_id=result_id, links=links)
+
+    async def keep_on_disk(self, run: CheckRun) -> CheckRun:
+        """Without a store (``smokewatch check``): evidence stays in ``runner.artifacts_dir``."""
+        if not (run.result.artifacts or run.result.attachments):
+            return run
+        scratch = ScratchDirectory(
+            self.config.runner.artifacts_dir, keep=max(self.config.browser.keep_artifacts, 1)
+        )
+        return replace(run, links=await keep_on_disk(scratch, run.check, run.result))
 
     def _spool(self, record: ResultRecord, *, reason: str) -> None:
         assert self.spool is not None  # noqa: S101 -- _store only calls this with a spool
@@ -270,6 +346,39 @@ class Runtime:
         assert self.store is not None  # noqa: S101 -- run_once only calls this with a store
         await self.store.prune(datetime.now(UTC) - self.config.storage.retention)
         self._pruned_at = now
+        busy = self._artifact_prune is not None and not self._artifact_prune.done()
+        if self.artifacts is not None and not busy:
+            # In the background: a slow bucket must never hold up a run (nor the next one).
+            self._artifact_prune = asyncio.create_task(
+                self._prune_artifacts(self.artifacts), name="smokewatch-artifact-prune"
+            )
+
+    async def _finish_artifact_prune(self) -> None:
+        """Let a running artifact prune finish (``run --once`` exits right after its run),
+        for ``ARTIFACT_PRUNE_GRACE_S`` at most, then cancel it: the next prune resumes."""
+        task = self._artifact_prune
+        if task is None or task.done():
+            return
+        _, pending = await asyncio.wait({task}, timeout=ARTIFACT_PRUNE_GRACE_S)
+        if pending:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            self.log.warning("artifacts.prune_unfinished", grace_s=ARTIFACT_PRUNE_GRACE_S)
+
+    async def _prune_artifacts(self, artifacts: ArtifactStore) -> None:
+        try:
+            report = await artifacts.prune()
+        except (ArtifactError, StoreError) as exc:
+            self.log.warning("artifacts.prune_failed", reason=str(exc))
+            return
+        if report.expired or report.rows_without_file or report.files_without_row:
+            self.log.info(
+                "artifacts.pruned",
+                expired=report.expired,
+                rows_without_file=report.rows_without_file,
+                files_without_row=report.files_without_row,
+            )
 
 
 def _not_spooled(spool: Spool) -> str:

@@ -282,7 +282,7 @@ class Service:
         if self._replayer is None or runtime.store is None:
             return
         try:
-            await self._replayer.replay(runtime.store, runtime.alerting)
+            await self._replayer.replay(runtime.store, runtime.alerting, runtime.artifacts)
         except Exception as exc:  # the loop must outlive any one failure (a full disk)
             self.log.exception("spool.replay_error", error=type(exc).__name__, detail=str(exc))
 

@@ -32,11 +32,9 @@ from pydantic import (
 )
 
 from probes.base import AssertionOutcome, JSONValue, Status
+from probes.scrub import is_credential_name
 
 SNIPPET_CHARS: Final = 80
-_SENSITIVE_HEADERS: Final = frozenset(
-    {"set-cookie", "cookie", "authorization", "proxy-authorization", "www-authenticate"}
-)
 _STATUS_CLASS = re.compile(r"^[1-5]xx$")
 _COMPARE: Final = MappingProxyType(
     {"gt": operator.gt, "lt": operator.lt, "ge": operator.ge, "le": operator.le}
@@ -187,7 +185,7 @@ class HeaderAssertion(BaseModel):
         name = f"header {self.name}"
         if value is None:
             actual = "absent"
-        elif self.name.lower() in _SENSITIVE_HEADERS:
+        elif is_credential_name(self.name):
             actual = f"<redacted, {len(value)} chars>"
         else:
             actual = snippet(value)

@@ -75,6 +75,18 @@ class AssertionOutcome:
     status_if_failed: Status = Status.FAIL
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Evidence kept with a failed result (``response.txt``): its bytes, in memory.
+
+    The monitor stores it as an artifact of the result, after redacting it.
+    """
+
+    name: str
+    content_type: str
+    data: bytes
+
+
 @dataclass(slots=True)
 class ProbeResult:
     """What one attempt of one probe found.
@@ -94,7 +106,8 @@ class ProbeResult:
     details: dict[str, JSONValue] = field(default_factory=dict)
     transient: bool = False
     retry_after_s: float | None = None
-    artifacts: list[str] = field(default_factory=list)
+    artifacts: list[str] = field(default_factory=list)  # files on disk (browser)
+    attachments: list[Attachment] = field(default_factory=list)  # in memory (HTTP excerpt)
 
     @classmethod
     def from_assertions(

@@ -104,6 +104,11 @@ class BrowserSpec(BaseModel):
     ignore_https_errors: bool = False
     screenshot: bool = Field(True, description="keep a screenshot when the check fails")
     trace: bool = Field(True, description="keep a Playwright trace when the check fails")
+    secret_fields: tuple[str, ...] = Field(
+        (),
+        description="header, query, form, JSON or cookie names whose values are credentials, "
+        "beyond the built-in ones: masked in the kept trace",
+    )
 
     @field_validator("ignore_console", "ignore_requests")
     @classmethod

@@ -1,54 +1,33 @@
 """Failure artifacts of browser checks: a screenshot and a Playwright trace, kept a while.
 
-File names are ``<check>-<UTC timestamp>-<short id>.{png,zip}``: nothing from the
-page or the config's values, so never a secret.  A trace records what was typed
-and sent (the login form's password), so every secret value is scrubbed out of
-the trace's files before it is kept.  Only the newest ``keep`` failures are kept.
+File names are ``<check>-<UTC timestamp>-<short id>.{png,zip,txt}``: nothing from the
+page or the config's values, so never a secret.  A trace records what was typed,
+sent and received (the login form's password, the session cookie), so credentials
+are scrubbed out of the trace's files before it is kept (:mod:`probes.scrub`).
+Only the newest ``keep`` failures are kept.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import uuid
-import zipfile
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
-from urllib.parse import quote, quote_plus
 
-MASK: Final = b"***"
+from probes.scrub import TraceScrubber
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-_SUFFIXES: Final = (".png", ".zip")
+_SUFFIXES: Final = (".png", ".zip", ".txt")
 
 
-def secret_variants(secrets: Iterable[str]) -> list[bytes]:
-    """Each secret as it may appear in a trace: raw, URL-encoded (form bodies), JSON-escaped."""
-    variants: set[bytes] = set()
-    for secret in secrets:
-        for form in (secret, quote_plus(secret), quote(secret, safe=""), json.dumps(secret)[1:-1]):
-            variants.add(form.encode())
-    # Longest first, so a secret containing another is masked whole.
-    return sorted(variants, key=len, reverse=True)
-
-
-def scrub(data: bytes, variants: list[bytes]) -> bytes:
-    for variant in variants:
-        data = data.replace(variant, MASK)
-    return data
-
-
-def scrub_zip(source: Path, target: Path, secrets: Iterable[str]) -> None:
-    """Copy the zip ``source`` to ``target`` with every secret masked in every member."""
-    variants = secret_variants(secrets)
-    with (
-        zipfile.ZipFile(source) as src,
-        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst,
-    ):
-        for info in src.infolist():
-            dst.writestr(info.filename, scrub(src.read(info), variants))
+def scrub_zip(
+    source: Path, target: Path, secrets: Iterable[str], secret_fields: Iterable[str] = ()
+) -> None:
+    """Copy the trace zip ``source`` to ``target`` with every credential masked."""
+    TraceScrubber(secrets, secret_fields).scrub_zip(source, target)
 
 
 class ArtifactStore:
@@ -71,9 +50,22 @@ class ArtifactStore:
         await asyncio.to_thread(self._write, path, png)
         return path
 
-    async def save_trace(self, stem: Path, raw_trace: Path, secrets: Iterable[str]) -> Path:
+    async def save(self, stem: Path, suffix: str, data: bytes) -> Path:
+        """Any other evidence of one failure (``.txt``: a response excerpt)."""
+        path = stem.parent / f"{stem.name}{suffix}"
+        await asyncio.to_thread(self._write, path, data)
+        return path
+
+    async def save_trace(
+        self,
+        stem: Path,
+        raw_trace: Path,
+        secrets: Iterable[str],
+        secret_fields: Iterable[str] = (),
+    ) -> Path:
         path = stem.parent / f"{stem.name}.zip"
-        await asyncio.to_thread(self._scrub_into, raw_trace, path, list(secrets))
+        scrubber = TraceScrubber(secrets, secret_fields)
+        await asyncio.to_thread(self._scrub_into, raw_trace, path, scrubber)
         return path
 
     async def prune(self) -> list[Path]:
@@ -84,10 +76,10 @@ class ArtifactStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
-    def _scrub_into(self, raw: Path, path: Path, secrets: list[str]) -> None:
+    def _scrub_into(self, raw: Path, path: Path, scrubber: TraceScrubber) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            scrub_zip(raw, path, secrets)
+            scrubber.scrub_zip(raw, path)
         finally:
             raw.unlink(missing_ok=True)
 

@@ -8,6 +8,7 @@ console errors, then the load-time budgets.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,7 @@ class BrowserRun:
         self.transient = False
         self.cause: str | None = None
         self.secrets = sorted(spec.secrets(), key=len, reverse=True)
+        self.failure_png: bytes | None = None  # the page as the journey failed, before cleanup
 
     async def execute(self) -> ProbeResult:
         page = await self.context.new_page()
@@ -71,6 +73,7 @@ class BrowserRun:
                     await self._steps(page, self.spec.steps, "steps", _MAIN_SHARE)
             finally:
                 if started and not page.is_closed():
+                    await self._capture_failure(page)
                     await self._steps(page, self.spec.cleanup, "cleanup", _CLEANUP_SHARE)
         except PlaywrightError:
             if not (self.watch.crashed or page.is_closed() or not self._connected()):
@@ -84,6 +87,12 @@ class BrowserRun:
         if result.status in (Status.FAIL, Status.ERROR):
             result.artifacts = await self._artifacts(page)
         return result
+
+    async def _capture_failure(self, page: Page) -> None:
+        """Photograph the failing step's page now: the cleanup (a logout) would change it."""
+        if self.spec.screenshot and any(not o.passed for o in self.outcomes):
+            with contextlib.suppress(PlaywrightError):
+                self.failure_png = await page.screenshot(full_page=True, timeout=5000)
 
     def _connected(self) -> bool:
         browser = self.context.browser
@@ -248,12 +257,14 @@ class BrowserRun:
         try:
             await asyncio.to_thread(store.directory.mkdir, parents=True, exist_ok=True)
             if self.spec.screenshot:
-                png = await page.screenshot(full_page=True, timeout=5000)
+                png = self.failure_png or await page.screenshot(full_page=True, timeout=5000)
                 saved.append(str(await store.save_screenshot(stem, png)))
             if self.spec.trace:
                 raw = stem.parent / f"{stem.name}.trace-raw"
                 await self.context.tracing.stop(path=raw)
-                saved.append(str(await store.save_trace(stem, raw, self.secrets)))
+                saved.append(
+                    str(await store.save_trace(stem, raw, self.secrets, self.spec.secret_fields))
+                )
         except (PlaywrightError, OSError):
             pass  # artifacts are a help, not part of the verdict
         await store.prune()

@@ -24,12 +24,26 @@ import re
 import time
 from typing import Any, Final, Literal
 
+import httpx
 import jsonpath
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
+from probes import html_capture
 from probes.assertions import Expectations, clip
 from probes.base import (
     AssertionOutcome,
+    Attachment,
     JSONValue,
     Probe,
     ProbeContext,
@@ -57,29 +71,57 @@ _MESSAGE_CHARS: Final = 200
 
 
 class Capture(BaseModel):
-    """Where a value comes from: a JSON path of the body, or a response header."""
+    """Where a value comes from: a JSON path of the body, a response header, or HTML.
+
+    HTML: ``css`` (the first match; its attribute ``attr``, or its text) or ``regex``
+    (one group) over the body: a CSRF token from a server-rendered form.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     json_path: str | None = Field(None, alias="json")
     header: str | None = None
+    css: str | None = Field(None, description="a CSS selector; the first match is taken")
+    attr: str | None = Field(None, description="with css: this attribute instead of the text")
+    regex: str | None = Field(None, description="a regex with one group, over the body")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Capture:
-        if (self.json_path is None) == (self.header is None):
-            raise ValueError("a capture takes exactly one of 'json' or 'header'")
+        sources = [self.json_path, self.header, self.css, self.regex]
+        if sum(source is not None for source in sources) != 1:
+            raise ValueError("a capture takes exactly one of 'json', 'header', 'css' or 'regex'")
+        if self.attr is not None and self.css is None:
+            raise ValueError("'attr' goes with 'css' only")
         if self.json_path is not None:
             try:
                 jsonpath.compile(self.json_path)
             except jsonpath.JSONPathError as exc:
                 raise ValueError(f"invalid JSON path {self.json_path!r}: {exc}") from None
+        if self.css is not None:
+            html_capture.check_selector(self.css)
+        if self.regex is not None:
+            html_capture.check_regex(self.regex)
         return self
+
+    def describe(self) -> str:
+        """Where the value was looked for, for a message: ``css input[name=csrf] @value``."""
+        if self.header is not None:
+            return f"header {self.header}"
+        if self.css is not None:
+            return f"css {self.css}" + (f" @{self.attr}" if self.attr else " text")
+        if self.regex is not None:
+            return f"regex {self.regex}"
+        return f"json {self.json_path}"
 
     def take(self, exchange: Exchange) -> str | None:
         """The captured value; ``None`` when nothing (or only an empty value) was found."""
         if self.header is not None:
             value: str | None = exchange.headers.get(self.header)
             return value or None
+        if self.css is not None:
+            return html_capture.select(exchange.text(), self.css, self.attr)
+        if self.regex is not None:
+            return html_capture.search(exchange.text(), html_capture.check_regex(self.regex))
         try:
             found: list[object] = jsonpath.findall(self.json_path or "$", exchange.json())
         except ValueError:
@@ -106,6 +148,22 @@ class FlowStep(BaseModel):
     max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=0)
     expect: Expectations = Field(default_factory=Expectations)
     capture: dict[str, Capture] = Field(default_factory=dict)
+
+    @field_validator("capture", mode="wrap")
+    @classmethod
+    def _capture_errors_name_the_step(
+        cls, value: object, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> dict[str, Capture]:
+        # Re-raised as a ValidationError, each error keeps its own location (the capture's
+        # line in the file); the message gains the step's name, which the location lacks.
+        try:
+            captures: dict[str, Capture] = handler(value)
+        except ValidationError as exc:
+            step = info.data.get("name", "?")
+            raise ValidationError.from_exception_data(
+                exc.title, [_in_step(step, error) for error in exc.errors()]
+            ) from None
+        return captures
 
     @field_validator("url")
     @classmethod
@@ -203,6 +261,8 @@ class FlowProbe:
             result.status = Status.worst(result.status, Status.FAIL)
             if not run.failed_before_error:
                 result.message = run.error
+        if result.status is Status.FAIL and run.excerpt is not None:
+            result.attachments.append(run.excerpt)
         if result.status.ok and not run.cleanup_report["ok"]:
             # The journey worked: a failed cleanup is reported (and counted), not a failure.
             result.message = f"{result.message}; cleanup failed: {run.cleanup_report['message']}"
@@ -214,6 +274,7 @@ class _FlowRun:
 
     def __init__(self, ctx: ProbeContext) -> None:
         self.ctx = ctx
+        self.cookies = httpx.Cookies()  # this run's own: a session never outlives its flow
         self.captured: dict[str, str] = {}
         self.outcomes: list[AssertionOutcome] = []
         self.steps: list[dict[str, JSONValue]] = []
@@ -223,6 +284,7 @@ class _FlowRun:
         self.error: str | None = None
         self.cause: str | None = None
         self.failed_before_error = False  # an outcome had already failed the check
+        self.excerpt: Attachment | None = None  # the first failing step's response
         # Cleanup steps report here, never into the check's outcomes: see FlowProbe.run.
         self.cleanup_report: dict[str, JSONValue] = {"ok": True}
 
@@ -262,6 +324,7 @@ class _FlowRun:
                 else None,
                 max_body_bytes=step.max_body_bytes,
                 follow_redirects=step.follow_redirects,
+                cookies=self.cookies,
             )
         except HttpProbeError as exc:
             message = self._mask(f"step '{step.name}': {exc.message}")
@@ -285,7 +348,12 @@ class _FlowRun:
             value = capture.take(exchange)
             if value is None:
                 missed.append(
-                    AssertionOutcome(f"{step.name}: capture {key}", False, "a value", "nothing")
+                    AssertionOutcome(
+                        f"{step.name}: capture {key}",
+                        False,
+                        f"a value at {capture.describe()}",
+                        _nothing_in(exchange),
+                    )
                 )
             else:
                 self.captured[key] = value
@@ -299,6 +367,7 @@ class _FlowRun:
             self._cleanup_failed(step, self._mask(detail), code=code, cause=None)
         elif not cleanup:
             self.outcomes.extend(outcomes + missed)  # status first: it explains a missed capture
+        self._keep_excerpt(step, exchange, failed=not passed and not cleanup)
         if not passed and not cleanup and (code >= 500 or code == 429):
             self.transient = True
             if self.retry_after_s is None:
@@ -312,6 +381,12 @@ class _FlowRun:
             }
         )
         return passed
+
+    def _keep_excerpt(self, step: FlowStep, exchange: Exchange, *, failed: bool) -> None:
+        """Keep the first failing step's response (captured values masked) as evidence."""
+        if failed and self.excerpt is None:
+            masked = tuple(v for v in self.captured.values() if len(v) >= _MIN_MASKED)
+            self.excerpt = exchange.excerpt(f"step '{step.name}': {step.method}", mask=masked)
 
     def _name(self, step: FlowStep, outcome: AssertionOutcome) -> AssertionOutcome:
         return AssertionOutcome(
@@ -340,6 +415,30 @@ class _FlowRun:
             if len(value) >= _MIN_MASKED:
                 text = _mask_value(text, value)
         return clip(text, _MESSAGE_CHARS)
+
+
+def _nothing_in(exchange: Exchange) -> str:
+    """What a capture found nothing in: ``nothing in a 200 text/html response (812 bytes, ...)``.
+
+    Never the body itself: it may hold the very credentials the flow is handling.
+    """
+    kind = exchange.headers.get("content-type", "no content type").split(";")[0]
+    about = f"{len(exchange.body)} bytes"
+    if kind == "text/html":
+        title = html_capture.select(exchange.text(), "title", None)
+        about += f", title {clip(title)!r}" if title else ", no title"
+    return f"nothing in a {exchange.status_code} {kind} response ({about})"
+
+
+def _in_step(step: str, error: ErrorDetails) -> InitErrorDetails:
+    """A capture's validation error, its message prefixed with the step and capture names."""
+    capture = error["loc"][0] if error["loc"] else "?"
+    message = f"step '{step}': capture '{capture}': " + error["msg"].removeprefix("Value error, ")
+    return InitErrorDetails(
+        type=PydanticCustomError("value_error", "{message}", {"message": message}),
+        loc=error["loc"],
+        input=error["input"],
+    )
 
 
 def _fails(outcome: AssertionOutcome) -> bool:

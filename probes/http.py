@@ -38,6 +38,7 @@ from pydantic import model_validator as _model_validator
 from probes.assertions import Expectations, clip, evaluate_expectations, snippet
 from probes.base import (
     AssertionOutcome,
+    Attachment,
     JSONValue,
     Probe,
     ProbeContext,
@@ -46,6 +47,7 @@ from probes.base import (
     failure_cause,
     origin_of,
 )
+from probes.response_excerpt import response_excerpt
 from probes.timing import PhaseTimer
 
 DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
@@ -131,6 +133,13 @@ class Exchange:
         """The body parsed as JSON; raises ``ValueError`` if it is not."""
         return json.loads(self.body)
 
+    def text(self) -> str:
+        """The body decoded with the response's charset (undecodable bytes replaced)."""
+        try:
+            return self.body.decode(self.encoding, "replace")
+        except LookupError:  # a charset Python does not know
+            return self.body.decode("utf-8", "replace")
+
     def details(self) -> dict[str, JSONValue]:
         out: dict[str, JSONValue] = {
             "status_code": self.status_code,
@@ -142,6 +151,20 @@ class Exchange:
         if self.tls_days_left is not None:
             out["tls_days_left"] = self.tls_days_left
         return out
+
+    def excerpt(self, method: str, *, mask: tuple[str, ...] = ()) -> Attachment:
+        """This response as ``response.txt``: credentials dropped, body capped."""
+        return response_excerpt(
+            method=method,
+            url=self.url,
+            status_code=self.status_code,
+            reason=httpx.codes.get_reason_phrase(self.status_code),
+            http_version=self.http_version,
+            headers=self.headers.multi_items(),
+            body=self.body,
+            truncated=self.truncated,
+            mask=mask,
+        )
 
 
 def _reveal(value: JSONValue) -> JSONValue:
@@ -167,11 +190,15 @@ async def send(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     follow_redirects: bool = True,
     timeout_s: float | None = None,
+    cookies: httpx.Cookies | None = None,
 ) -> Exchange:
     """Send one request through ``ctx.client`` and read at most ``max_body_bytes`` of the body.
 
     ``ctx.headers`` (the synthetic-traffic marker) are applied last, so they are always
-    sent.  ``timeout_s`` (default ``ctx.deadline_s``) bounds the whole exchange.
+    sent.  ``cookies`` is the caller's own jar (a flow's): its cookies go with the
+    request and the response's ``Set-Cookie`` (also a followed redirect's) lands in it,
+    never in the shared client.
+    ``timeout_s`` (default ``ctx.deadline_s``) bounds the whole exchange.
     Raises only :class:`HttpProbeError` subclasses, plus :class:`~probes.base.GateClosed`
     from ``ctx.gate`` when the host's request budget is spent (the runner reports that).
     """
@@ -193,6 +220,8 @@ async def send(
             timeout=timeout,
             extensions={"trace": timer.trace},
         )
+        if cookies is not None:
+            cookies.set_cookie_header(request)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:  # UnicodeError is a ValueError
         raise InvalidRequestError(f"invalid request: {clip(str(exc))}") from exc
     await ctx.gate.acquire(origin_of(str(target)))
@@ -203,6 +232,11 @@ async def send(
                 request, stream=True, follow_redirects=follow_redirects
             )
             try:
+                if cookies is not None:
+                    # Also from the redirects followed: a login's session cookie comes
+                    # with its 303, not with the page it leads to.
+                    for answer in (*response.history, response):
+                        cookies.extract_cookies(answer)
                 ctx.gate.observe(origin_of(str(target)), response)
                 days_left = _tls_days_left(response)
                 body, truncated = await _read_capped(response, max_body_bytes)
@@ -364,13 +398,16 @@ class HttpProbe:
         server_side = code >= 500 or code == 429
         failed = any(not o.passed for o in outcomes)
         retry_after = parse_retry_after(exchange.headers.get("retry-after"))
-        return ProbeResult.from_assertions(
+        result = ProbeResult.from_assertions(
             outcomes,
             timings=exchange.timings,
             details=exchange.details(),
             transient=server_side and failed,
             retry_after_s=retry_after if server_side else None,
         )
+        if result.status is Status.FAIL:
+            result.attachments.append(exchange.excerpt(spec.method))
+        return result
 
 
 PROBE: Final[Probe[HttpSpec]] = HttpProbe()

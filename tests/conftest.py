@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.support.demo",
     "tests.support.browser",
     "tests.support.prometheus",
+    "tests.support.s3",
 ]

@@ -1,8 +1,17 @@
-"""The demo target's HTML: homepage, login form, account page, logout, and a slow image."""
+"""The demo target's HTML: homepage, login form, account page, logout, and a slow image.
+
+The login form is a classic server-rendered one with a CSRF token, the way Django
+does it: ``GET /login`` sets the ``demo_csrf`` cookie and puts the same value in a
+hidden ``csrf_token`` field; ``POST /login`` is refused (403) unless both are there
+and equal.  A browser does that by itself; a flow must capture the field and keep
+the cookie.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -17,6 +26,8 @@ from examples.demo_target.state import TargetState, state_of
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_COOKIE = "demo_session"
+CSRF_COOKIE = "demo_csrf"
+CSRF_FIELD = "csrf_token"
 READ = ["GET", "HEAD"]
 
 State = Annotated[TargetState, Depends(state_of)]
@@ -57,17 +68,32 @@ def pages_router() -> APIRouter:
         )
 
     @router.api_route("/login", methods=READ)
-    async def login_form(logged_out: Annotated[int, Query()] = 0) -> HTMLResponse:
-        return render("login.html", logged_out=bool(logged_out), error=None, email="")
+    async def login_form(request: Request, logged_out: Annotated[int, Query()] = 0) -> HTMLResponse:
+        return login_page(request, logged_out=bool(logged_out))
+
+    def login_page(
+        request: Request, status_code: int = 200, *, logged_out: bool = False, **context: Any
+    ) -> HTMLResponse:
+        """The form, with the visitor's CSRF token (a new one for a new visitor)."""
+        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        context = {"error": None, "email": "", **context}
+        response = render("login.html", status_code, logged_out=logged_out, csrf=token, **context)
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax")
+        return response
 
     @router.post("/login")
     async def login_submit(request: Request, state: State) -> Response:
         fields = _form_fields(await request.body())
         email, password = fields.get("email", ""), fields.get("password", "")
+        sent, expected = fields.get(CSRF_FIELD, ""), request.cookies.get(CSRF_COOKIE, "")
+        if not (sent and expected and hmac.compare_digest(sent, expected)):
+            state.stats.csrf_rejected += 1
+            error = "The form expired or was not ours (CSRF token missing or wrong)."
+            return login_page(request, 403, error=error, email=email)
         if not state.check_credentials(email, password):
             state.stats.failed_logins += 1
             error = "Wrong email or password."
-            return render("login.html", 401, logged_out=False, error=error, email=email)
+            return login_page(request, 401, error=error, email=email)
         session = state.sessions.open(state.email, "cookie")
         response = RedirectResponse("/account", status_code=303)
         response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="lax")

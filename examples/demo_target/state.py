@@ -111,6 +111,7 @@ class Stats:
     unexpected_writes: dict[str, dict[str, int]] = field(default_factory=dict)
     faults_injected: dict[str, int] = field(default_factory=dict)
     failed_logins: int = 0
+    csrf_rejected: int = 0  # form logins refused for a missing or wrong CSRF token
     enhancements: int = 0
     rate_limited: int = 0
     websocket_connections: int = 0
@@ -201,6 +202,7 @@ class TargetState:
             "synthetic_requests": s.synthetic_requests,
             "logins": self.sessions.opened,
             "failed_logins": s.failed_logins,
+            "csrf_rejected": s.csrf_rejected,
             "logouts": len(self.sessions.ended),
             "active_sessions": len(self.sessions.active),
             "logged_out": [{"email": x.email, "kind": x.kind} for x in self.sessions.ended],

@@ -28,6 +28,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from monitor.alerting.confirm import Vote, lookback, observe, vote
+from monitor.alerting.evidence import ledger
 from monitor.alerting.inhibit import Dependencies, Inhibitor
 from monitor.alerting.outbox import entries
 from monitor.alerting.silences import AGGREGATED_REGION, Suppressions, alert_labels
@@ -137,6 +138,7 @@ class Engine:
                 await self._advance(
                     group,
                     by_region,
+                    records=records,
                     stored=stored,
                     silences=silences,
                     now=now,
@@ -186,6 +188,7 @@ class Engine:
         group: Group,
         by_region: Mapping[str, Sequence[Vote]],
         *,
+        records: Sequence[ResultRecord],
         stored: Mapping[str, AlertStateRecord],
         silences: Sequence[SilenceRecord],
         now: datetime,
@@ -218,6 +221,13 @@ class Engine:
             return
         outbox: tuple[OutboxEntry, ...] = ()
         if done.kind is not None:
+            evidence = await ledger(
+                records,
+                [group.region] if group.region is not None else list(by_region),
+                now=now,
+                recent=self._alerts.recent_results,
+                public_url=self._status_page_url,
+            )
             outbox = entries(
                 group,
                 done.state,
@@ -230,6 +240,7 @@ class Engine:
                 redactor=self._redactor,
                 installation=installation,
                 dependents=held.dependents(group.check),
+                evidence=evidence,
             )
         write = StateWrite(
             state=done.state,

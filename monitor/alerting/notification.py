@@ -61,6 +61,9 @@ class Notification:
     incident: str = ""
     # The checks that depend on this alert's check: their new alerts are held meanwhile.
     dependents: tuple[str, ...] = ()
+    # What each region saw (monitor.alerting.evidence): verdict, reason, attempts, the
+    # failing assertion, timings vs usual, artifact links.  Empty in older rows.
+    evidence: tuple[dict[str, Any], ...] = ()
 
     @property
     def channel(self) -> str:
@@ -78,6 +81,7 @@ class Notification:
         data["at"] = self.at.isoformat()
         data["regions"] = list(self.regions)
         data["dependents"] = list(self.dependents)
+        data["evidence"] = list(self.evidence)
         return data
 
     @classmethod
@@ -87,6 +91,7 @@ class Notification:
         values["at"] = datetime.fromisoformat(values["at"])
         values["regions"] = tuple(values["regions"])
         values["dependents"] = tuple(values.get("dependents", ()))  # absent in older rows
+        values["evidence"] = tuple(values.get("evidence", ()))
         return cls(**values)
 
 

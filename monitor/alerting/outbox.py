@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from monitor.alerting.notification import Kind, Notification
 from monitor.alerting.state import Group
@@ -58,6 +59,7 @@ def entries(
     redactor: Redactor,
     installation: str,
     dependents: tuple[str, ...] = (),
+    evidence: tuple[dict[str, Any], ...] = (),
 ) -> tuple[OutboxEntry, ...]:
     """One outbox entry per notify target of ``group``'s rule for the event ``state.seq``
     of the incident active since ``since`` in ``installation``."""
@@ -89,6 +91,7 @@ def entries(
             status_page_url=status_page_url,
             incident=incident,
             dependents=dependents,
+            evidence=evidence,
         )
         out.append(
             OutboxEntry(

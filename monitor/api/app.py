@@ -23,6 +23,7 @@ from monitor.api.limits import BodyLimit
 from monitor.api.routes import (
     admin,
     alerts,
+    artifacts,
     checks,
     health,
     incidents,
@@ -49,6 +50,11 @@ TAGS = [
     {"name": "checks", "description": "Configured checks, their results and uptime"},
     {"name": "incidents", "description": "Outages per check and region"},
     {"name": "alerts", "description": "Alert states and silences; silence writes need the token"},
+    {
+        "name": "artifacts",
+        "description": "Failure screenshots, traces and response excerpts; need the bearer "
+        "token unless api.public_artifacts is true",
+    },
     {"name": "statuspage", "description": "Atlassian Statuspage v2 compatible"},
     {"name": "admin", "description": "Writes; need the bearer token"},
     {"name": "page", "description": "The HTML status page"},
@@ -87,6 +93,7 @@ def create_app(service: ServiceView, *, log: Any | None = None) -> FastAPI:
     app.include_router(checks.router(ctx), dependencies=reads)
     app.include_router(incidents.router(ctx), dependencies=reads)
     app.include_router(alerts.router(ctx), dependencies=reads)
+    app.include_router(artifacts.router(ctx), dependencies=reads)
     app.include_router(statuspage.router(ctx), dependencies=reads)
     app.include_router(admin.router(ctx))
     app.include_router(page.router(ctx), dependencies=reads)

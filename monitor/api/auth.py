@@ -1,4 +1,5 @@
-"""Bearer-token guards: writes always need ``api.token``; reads only when ``public_reads`` is off.
+"""Bearer-token guards: writes and artifacts need ``api.token``; reads only when ``public_reads``
+is off; artifacts not when ``public_artifacts`` is on.
 
 The token is compared in constant time (``hmac.compare_digest``) and read from the
 config on every request, so a reload that changes it takes effect at once.
@@ -72,6 +73,37 @@ def read_guard(ctx: ApiContext) -> Callable[..., Awaitable[None]]:
             request,
             what="read endpoints",
             hint="api.public_reads is false, so set api.token (or make reads public)",
+        )
+
+    return guard
+
+
+def may_see_artifacts(ctx: ApiContext, request: Request) -> bool:
+    """Whether this caller may see failure artifacts: anyone with ``api.public_artifacts``,
+    else only a holder of the bearer token."""
+    if ctx.settings.public_artifacts:
+        return True
+    configured, presented = ctx.settings.token, _presented(request)
+    if configured is None or presented is None:
+        return False
+    return hmac.compare_digest(presented.encode(), configured.get_secret_value().encode())
+
+
+def artifact_guard(ctx: ApiContext) -> Callable[..., Awaitable[None]]:
+    """A dependency for the artifact routes: the bearer token, unless ``public_artifacts``
+    (then the read guard alone applies, which the router adds)."""
+
+    async def guard(
+        request: Request,
+        _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> None:
+        if ctx.settings.public_artifacts:
+            return
+        check_token(
+            ctx,
+            request,
+            what="artifacts",
+            hint="set api.token (or api.public_artifacts: true to make them public)",
         )
 
     return guard

@@ -9,10 +9,13 @@ from typing import Any
 from monitor.api.cache import AnswerCache
 from monitor.api.errors import ApiError
 from monitor.api.scrub import Scrubber
+from monitor.artifacts.build import build_artifact_store
+from monitor.artifacts.store import ArtifactStore
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import ApiSettings, CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.contract import ServiceView
+from monitor.store import ResultStore
 
 
 @dataclass(slots=True)
@@ -24,6 +27,7 @@ class ApiContext:
     version: str
     cache: AnswerCache = field(default_factory=AnswerCache)
     _scrubbed: tuple[LoadedConfig, Scrubber] | None = None
+    _artifacts: tuple[LoadedConfig, ResultStore, ArtifactStore] | None = None
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -43,6 +47,15 @@ class ApiContext:
         if self._scrubbed is None or self._scrubbed[0] is not loaded:
             self._scrubbed = (loaded, Scrubber(loaded.secrets))
         return self._scrubbed[1]
+
+    def artifacts(self) -> ArtifactStore:
+        """The artifact store of the config and store now in force (rebuilt after a reload)."""
+        loaded, store = self.service.loaded, self.service.store
+        cached = self._artifacts
+        if cached is None or cached[0] is not loaded or cached[1] is not store:
+            cached = (loaded, store, build_artifact_store(loaded.config, store))
+            self._artifacts = cached
+        return cached[2]
 
     def check(self, name: str) -> CheckCommon:
         """The configured check ``name``; a 404 answer if there is none."""

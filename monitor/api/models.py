@@ -142,6 +142,20 @@ class AssertionItem(Model):
     actual: Any = None
 
 
+class ArtifactItem(Model):
+    """One failure artifact of a result: ``GET url`` returns its bytes."""
+
+    name: str = Field(examples=["screenshot.png"])
+    size: int = Field(description="bytes")
+    content_type: str = Field(examples=["image/png"])
+    url: str = Field(description="absolute with api.public_url, else a path on this server")
+
+
+class ArtifactList(Model):
+    result_id: int
+    artifacts: list[ArtifactItem]
+
+
 class ResultItem(Model):
     id: int
     run_id: str
@@ -156,6 +170,11 @@ class ResultItem(Model):
     timings: dict[str, float] = Field(description="milliseconds by phase")
     assertions: list[AssertionItem]
     details: dict[str, Any]
+    artifacts: list[ArtifactItem] = Field(
+        default_factory=list,
+        description="screenshot, trace, response excerpt of a failure; empty to readers "
+        "without the bearer token unless api.public_artifacts is true",
+    )
 
 
 class ResultPage(Model):
@@ -227,6 +246,8 @@ class RunReport(Model):
     attempts: int
     status: ResultStatus
     message: str
+    result_id: int | None = Field(None, description="the stored result's id")
+    artifacts: list[ArtifactItem] = Field(default_factory=list)
 
 
 class ReloadReport(Model):

@@ -15,8 +15,10 @@ from monitor.api.alert_view import Alert, alert_views
 from monitor.api.scrub import Scrubber
 from monitor.api.snapshot import ENDED_ALERT_STATES, CheckSnapshot, Snapshot, result_status
 from monitor.api.verdict import overall
+from monitor.artifacts.links import artifact_url
 from monitor.contract import ServiceView, StoreLag
 from monitor.store import AlertStore, IncidentRecord, ResultRecord, StatsBucket
+from monitor.store.artifacts import ArtifactRecord
 from monitor.store.outages import OutageSpan, outage_spans
 
 DAYS = 90
@@ -81,6 +83,8 @@ class RegionCell:
     css: str
     label: str
     title: str
+    # (name, url) of the newest result's artifacts, for readers allowed to see them.
+    artifacts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +294,12 @@ def _days(first: datetime) -> list[datetime]:
 
 
 def region_cell(
-    region: str, record: ResultRecord, scrubber: Scrubber, *, declared: bool = True
+    region: str,
+    record: ResultRecord,
+    scrubber: Scrubber,
+    *,
+    declared: bool = True,
+    artifacts: ArtifactLinks | None = None,
 ) -> RegionCell:
     """One region's newest result; one from a region the config does not declare says so."""
     status = result_status(record.status)
@@ -300,7 +309,20 @@ def region_cell(
         css=RESULT_CSS[status],
         label=RESULT_LABEL[status],
         title=f"{_when(record.started_at)}, {record.duration_ms:.0f} ms: {detail}",
+        artifacts=artifacts.of(record) if artifacts is not None else (),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactLinks:
+    """The artifacts of the results shown, by result id; only built for allowed readers."""
+
+    by_result: dict[int, list[ArtifactRecord]]
+    public_url: str | None
+
+    def of(self, record: ResultRecord) -> tuple[tuple[str, str], ...]:
+        found = self.by_result.get(record.id or 0, [])
+        return tuple((a.name, artifact_url(self.public_url, a.result_id, a.name)) for a in found)
 
 
 def check_row(
@@ -311,6 +333,7 @@ def check_row(
     hours: dict[datetime, StatsBucket],
     first_hour: datetime,
     scrubber: Scrubber,
+    artifacts: ArtifactLinks | None = None,
 ) -> CheckRow:
     state = item.verdict.state
     return CheckRow(
@@ -319,7 +342,9 @@ def check_row(
         css=STATE_CSS[state],
         label=STATE_LABEL[state],
         regions=[
-            region_cell(region, r, scrubber, declared=region not in item.undeclared)
+            region_cell(
+                region, r, scrubber, declared=region not in item.undeclared, artifacts=artifacts
+            )
             for region, r in item.latest.items()
         ],
         bars=[day_bar(label, days.get(day)) for day, label in dates],
@@ -329,9 +354,17 @@ def check_row(
 
 
 async def build_page(
-    service: ServiceView, snapshot: Snapshot, *, title: str, scrubber: Scrubber
+    service: ServiceView,
+    snapshot: Snapshot,
+    *,
+    title: str,
+    scrubber: Scrubber,
+    artifacts: ArtifactLinks | None = None,
 ) -> PageView:
-    """Read the rollups, incidents and their outages the page needs and lay them out."""
+    """Read the rollups, incidents and their outages the page needs and lay them out.
+
+    ``artifacts``: links to the newest results' artifacts (readers allowed to see them).
+    """
     now = snapshot.taken_at.astimezone(UTC)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     first_day = today - timedelta(days=DAYS - 1)
@@ -356,6 +389,7 @@ async def build_page(
             hours=hours.get(item.check.name, {}),
             first_hour=first_hour,
             scrubber=scrubber,
+            artifacts=artifacts,
         )
         for item in snapshot.checks
     ]

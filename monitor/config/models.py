@@ -198,6 +198,11 @@ class ApiSettings(Strict):
         (), description="origins allowed to read the API from a browser; '*' allows any"
     )
     title: str = Field("smokewatch status", description="the status page's title")
+    public_artifacts: bool = Field(
+        False,
+        description="true: anyone may list and fetch failure artifacts, and the public "
+        "status page links them; false: they need the bearer token",
+    )
     public_url: str | None = Field(
         None, description="where users reach the status page (links in Statuspage JSON, alerts)"
     )

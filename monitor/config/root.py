@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union, cast
 from pydantic import BaseModel, Field, ValidationInfo, create_model, model_validator
 
 from monitor.alerting.settings import AlertingSettings
+from monitor.artifacts.settings import ArtifactSettings
 from monitor.config.dependencies import dependency_problems
 from monitor.config.models import (
     ApiSettings,
@@ -61,6 +62,7 @@ class SmokewatchConfig(Strict):
     scheduler: SchedulerSettings = SchedulerSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     alerting: AlertingSettings = AlertingSettings()
+    artifacts: ArtifactSettings = ArtifactSettings()
     secrets: tuple[str, ...] = Field(
         (), description="extra environment variable names whose values are secret"
     )

@@ -97,6 +97,12 @@ class AlertStore:
             rows = (await conn.execute(query)).mappings().all()
         return [from_row(row) for row in rows]
 
+    async def recent_results(
+        self, check: str, region: str, since: datetime, *, limit: int = 500
+    ) -> list[ResultRecord]:
+        """One check's runs in one region since ``since``, newest first, at most ``limit``."""
+        return await self._store.results(check, region=region, since=since, limit=limit)
+
     async def states(self, rules: Collection[str] | None = None) -> dict[str, AlertStateRecord]:
         """The stored state of every group of ``rules`` (all rules when ``None``), by alert key."""
         query = select(alert_states)

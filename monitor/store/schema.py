@@ -138,6 +138,26 @@ result_stats = Table(
 # stats() across all checks and prune() select by (period, bucket_start).
 Index("ix_result_stats_period_bucket_start", result_stats.c.period, result_stats.c.bucket_start)
 
+# Failure artifacts of a result (screenshot, trace, response excerpt): the bytes live in
+# the artifact backend under ``key``; this row says they exist (0009).  Pruned together
+# with the backend (monitor.artifacts.store), so neither outlives the other.
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("result_id", Id, nullable=False),
+    Column("check", String(200), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("size", BigInteger(), nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("key", String(600), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+Index("ux_artifacts_result_name", artifacts.c.result_id, artifacts.c.name, unique=True)
+Index("ix_artifacts_check_result", artifacts.c.check, artifacts.c.result_id)
+Index("ix_artifacts_created_at", artifacts.c.created_at)
+
 incidents = Table(
     "incidents",
     metadata,

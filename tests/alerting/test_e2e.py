@@ -130,8 +130,43 @@ def check_mail(delivered: Delivered, kind: Kind) -> Times:
     html = html_part(msg)
     assert f'<a href="{RUNBOOK}">Runbook</a>' in html
     assert f'<a href="{STATUS_PAGE}">Status page</a>' in html
+    plain = plain_part(msg)
+    evidence = plain.split("\nEvidence\n", 1)[1].split("\n\n", 1)[0].split("\n")
+    check_evidence(
+        evidence[0],
+        [row.removeprefix("  ") for row in evidence[1:]],
+        kind,
+        link=lambda url, name: f"{name}: {url}",
+    )
+    assert 'Evidence</h3><h4 style="margin:8px 0 2px">' in html
+    assert ("<td>status: expected 2xx, got 500</td>" in html) == (kind is FIRING)
     resolved = parse_mail_time(facts["Resolved"]) if "Resolved" in facts else None
     return Times(parse_mail_time(facts["Since"]), resolved)
+
+
+HEADING = r"{region}: {status}( \(\w+\))? at \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+RESPONSE_LINK = re.compile(
+    r"https://status\.example\.com/api/v1/results/\d+/artifacts/response\.txt"
+)
+
+
+def check_evidence(heading: str, rows: list[str], kind: Kind, *, link: Any) -> None:
+    """One region's evidence as a channel shows it: what the run found, its attempts, the
+    failing assertion, phase timings (with the usual ones once passing runs exist) and the
+    link to the failing response; a resolved message shows the passing run."""
+    status = "fail" if kind is FIRING else "pass"
+    assert re.fullmatch(HEADING.format(region=REGION, status=status), heading), heading
+    if kind is FIRING:
+        assert len(rows) == 4, rows
+        assert rows[0] == "Attempts (1): #1 fail in " + rows[0].rsplit(" in ", 1)[1]
+        assert rows[1] == "Failed: status: expected 2xx, got 500"
+        assert re.fullmatch(r"Timings: connect \d+ ms, .*total \d+ ms", rows[2]), rows[2]
+        [url] = RESPONSE_LINK.findall(rows[3])
+        assert rows[3] == link(url, "response.txt")
+    else:
+        assert rows[0] == "Result: ok"
+        assert re.fullmatch(r"Timings: connect \d+ ms \(usual \d+ ms\), .*", rows[1]), rows[1]
+        assert len(rows) == 2
 
 
 def check_slack(payload: dict[str, Any], kind: Kind, *, for_channel: str | None) -> Times:
@@ -145,10 +180,11 @@ def check_slack(payload: dict[str, Any], kind: Kind, *, for_channel: str | None)
     header = attachment["blocks"][0]
     assert header["type"] == "header"
     assert header["text"]["text"] == headline
-    assert slack_texts(payload, "section") == [
-        kind.summary,
-        f"<{RUNBOOK}|Runbook> · <{STATUS_PAGE}|Status page>",
-    ]
+    summary, evidence, links = slack_texts(payload, "section")
+    assert summary == kind.summary
+    assert links == f"<{RUNBOOK}|Runbook> · <{STATUS_PAGE}|Status page>"
+    heading, *rows = evidence.split("\n")
+    check_evidence(heading.strip("*"), rows, kind, link=lambda url, name: f"<{url}|{name}>")
     context = f"smokewatch · alert {short_hash(ALERT_KEY, 12)}"
     if for_channel is not None:
         context += f" · for {for_channel}"
@@ -405,6 +441,14 @@ class TestAlertOverRealProtocols:
         assert ops.refused() >= OUTAGE_RETRIES
         check_alertmanager(hooks[0], FIRING, times[0])
         check_alertmanager(hooks[1], RESOLVED, times[1])
+        # The webhook carries the ledger as data: one entry per region, as stored.
+        [fired] = hooks[0].json()["alerts"][0]["evidence"]
+        assert (fired["region"], fired["status"], fired["attempt_count"]) == (REGION, "fail", 1)
+        assert fired["failed"] == {"name": "status", "expected": "2xx", "actual": "500"}
+        assert [t["phase"] for t in fired["timings"]][-1] == "total"
+        assert [link["name"] for link in fired["links"]] == ["response.txt"]
+        [back] = hooks[1].json()["alerts"][0]["evidence"]
+        assert (back["status"], back["failed"], back["links"]) == ("pass", None, [])
 
         rows = await outbox(db)
         assert sorted((r.payload["kind"], r.target) for r in rows) == sorted(

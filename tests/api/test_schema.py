@@ -65,6 +65,8 @@ OPERATIONS = [
     ("GET", "/api/v1/silences"),
     ("POST", "/api/v1/silences"),
     ("DELETE", "/api/v1/silences/{id}"),
+    ("GET", "/api/v1/results/{result_id}/artifacts"),
+    ("GET", "/api/v1/results/{result_id}/artifacts/{name}"),
 ]
 # tests/api/test_alerts.py fuzzes these itself (a valid silence may rightly get a 422).
 FUZZED_ELSEWHERE = {"/api/v1/alerts", "/api/v1/silences", "/api/v1/silences/{id}"}
@@ -75,6 +77,8 @@ WITH_PARAMETERS = {
     "/api/v1/checks/{id}/uptime",
     "/api/v1/incidents",
     "/api/v1/checks/{id}/run",
+    "/api/v1/results/{result_id}/artifacts",
+    "/api/v1/results/{result_id}/artifacts/{name}",
 }
 FUZZED = [(m, p) for m, p in OPERATIONS if p not in FUZZED_ELSEWHERE]
 CASES = [(m, p, GenerationMode.POSITIVE) for m, p in FUZZED] + [

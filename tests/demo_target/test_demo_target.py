@@ -14,6 +14,14 @@ from examples.demo_target import DEFAULT_EMAIL, DEFAULT_PASSWORD, DemoTargetThre
 from examples.demo_target.state import RateLimiter
 
 GOOD_LOGIN = {"email": DEFAULT_EMAIL, "password": DEFAULT_PASSWORD}
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def csrf_token(client: httpx.AsyncClient) -> str:
+    """Open the login form as a browser would: the hidden token (its cookie stays in the jar)."""
+    found = CSRF_FIELD.search((await client.get("/login")).text)
+    assert found is not None
+    return found.group(1)
 
 
 def ws_url(served: DemoTargetThread, path: str) -> str:
@@ -277,7 +285,8 @@ class TestPages:
         self, client: httpx.AsyncClient, state: TargetState
     ) -> None:
         """Form login sets a cookie and redirects to /account; logout clears it and says so."""
-        login = await client.post("/login", data=GOOD_LOGIN)
+        token = await csrf_token(client)
+        login = await client.post("/login", data={**GOOD_LOGIN, "csrf_token": token})
         account = await client.get("/account")
         logout = await client.post("/logout")
         logged_out = await client.get(logout.headers["location"])
@@ -295,11 +304,38 @@ class TestPages:
         self, client: httpx.AsyncClient, state: TargetState
     ) -> None:
         """Wrong credentials show the form again with an error, status 401, and no cookie."""
-        response = await client.post("/login", data={**GOOD_LOGIN, "password": "nope"})
+        token = await csrf_token(client)
+        response = await client.post(
+            "/login", data={**GOOD_LOGIN, "password": "nope", "csrf_token": token}
+        )
         assert response.status_code == 401
         assert 'data-testid="login-error"' in response.text
-        assert "set-cookie" not in response.headers
+        assert "demo_session" not in response.headers.get("set-cookie", "")
         assert state.stats.failed_logins == 1
+
+    @pytest.mark.parametrize(
+        "token", [None, "", "forged-token-0123456789"], ids=["missing", "empty", "wrong"]
+    )
+    async def test_form_login_without_the_forms_csrf_token_is_refused(
+        self, client: httpx.AsyncClient, state: TargetState, token: str | None
+    ) -> None:
+        """Right credentials, but no token matching the form's cookie: 403, no session."""
+        await csrf_token(client)  # the cookie is set; the field is what is missing or wrong
+        data = GOOD_LOGIN if token is None else {**GOOD_LOGIN, "csrf_token": token}
+        response = await client.post("/login", data=data)
+        assert response.status_code == 403
+        assert "CSRF" in response.text
+        assert (state.sessions.opened, state.stats.csrf_rejected) == (0, 1)
+
+    async def test_a_token_without_its_cookie_is_refused(
+        self, client: httpx.AsyncClient, state: TargetState
+    ) -> None:
+        """The token alone (a forged cross-site post carries no cookie) is not enough."""
+        token = await csrf_token(client)
+        client.cookies.clear()
+        response = await client.post("/login", data={**GOOD_LOGIN, "csrf_token": token})
+        assert response.status_code == 403
+        assert state.sessions.opened == 0
 
     async def test_form_echo_is_escaped(self, client: httpx.AsyncClient) -> None:
         """The email echoed back into a failed form is HTML-escaped."""

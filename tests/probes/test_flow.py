@@ -383,8 +383,8 @@ class TestFlowRun:
     @pytest.mark.parametrize(
         ("capture", "named"),
         [
-            ({"json": "$.user_id"}, "login: capture user"),
-            ({"header": "X-User-Id"}, "login: capture user"),
+            ({"json": "$.user_id"}, "login: capture user: expected a value at json $.user_id"),
+            ({"header": "X-User-Id"}, "login: capture user: expected a value at header X-User-Id"),
         ],
         ids=["json-path-not-found", "header-absent"],
     )
@@ -400,7 +400,9 @@ class TestFlowRun:
         login = login_step(base, capture={"token": {"json": "$.access_token"}, "user": capture})
         result = await PROBE.run(login_flow(base, login=login), ctx)
         assert result.status is Status.FAIL
-        assert result.message == f"{named}: expected a value, got nothing"
+        # What the response was, never its body (it holds the token just captured).
+        assert result.message.startswith(f"{named}, got nothing in a 200 application/json")
+        assert "access_token" not in result.message
         assert result.transient is False
         assert "profile" not in step_reports(result)
         assert target.stats.request_count(PROFILE) == 0
@@ -413,7 +415,9 @@ class TestFlowRun:
         step = {"name": "echo", "url": server.url("/echo"), "capture": {"v": {"json": "$.body"}}}
         result = await PROBE.run(FlowSpec.model_validate({"steps": [step]}), ctx)
         assert result.status is Status.FAIL
-        assert result.message == "echo: capture v: expected a value, got nothing"
+        assert result.message.startswith(
+            "echo: capture v: expected a value at json $.body, got nothing in a 200"
+        )
 
     async def test_a_refused_connection_fails_the_step_as_transient(
         self, base: str, target: TargetState, ctx: ProbeContext, closed_port: int

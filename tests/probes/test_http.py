@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -460,7 +461,8 @@ class TestHttpProbe:
     async def test_secrets_and_bodies_stay_out_of_the_result(
         self, ctx: ProbeContext, server: LiveServer
     ) -> None:
-        """Neither a secret header nor the response's cookie shows up in the result."""
+        """Neither a secret header nor the response's cookie shows up in the result; the body
+        only in the failure's response excerpt, which has neither secret either."""
         check = spec(
             server.url("/headers"),
             headers={"Authorization": "Bearer top-secret-token"},
@@ -471,8 +473,13 @@ class TestHttpProbe:
             },
         )
         result = await PROBE.run(check, ctx)
-        shown = repr(result)
+        [excerpt] = result.attachments
+        shown = repr(dataclasses.replace(result, attachments=[]))
         assert result.status is Status.FAIL
         assert "top-secret-token" not in shown
         assert "s3cr3t-session-token" not in shown
         assert '"status"' not in shown
+        text = excerpt.data.decode()
+        assert "top-secret-token" not in text
+        assert "s3cr3t-session-token" not in text
+        assert '"status"' in text

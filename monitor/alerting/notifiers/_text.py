@@ -44,8 +44,13 @@ def title(n: Notification) -> str:
 
 
 def subject(n: Notification) -> str:
-    """An e-mail subject: ``[FIRING] [critical] smoke_test_failure: <summary>``, one line."""
-    text = f"[{KIND_LABEL[n.kind]}] [{n.severity}] {n.rule}: {n.summary}"
+    """An e-mail subject: ``[FIRING] [critical] <summary>``, one line.
+
+    The rule's name leads it only when the summary does not already say it (the
+    default summary starts with it).
+    """
+    headline = n.summary if n.rule in n.summary else f"{n.rule}: {n.summary}"
+    text = f"[{KIND_LABEL[n.kind]}] [{n.severity}] {headline}"
     return " ".join(text.split())[:250]
 
 
@@ -112,6 +117,64 @@ def links(n: Notification) -> list[tuple[str, str]]:
     """(text, url) of the runbook and the status page, when known."""
     found = [("Runbook", n.runbook_url), ("Status page", n.status_page_url)]
     return [(text, url) for text, url in found if url]
+
+
+def _ms(value: object) -> str:
+    return f"{value:.0f} ms" if isinstance(value, int | float) else "?"
+
+
+def evidence_heading(entry: dict[str, Any]) -> str:
+    """``eu-west-1: fail (timeout) at 2026-12-04 12:00:30 UTC``."""
+    reason = f" ({entry['reason']})" if entry.get("reason") else ""
+    at = human_time(datetime.fromisoformat(entry["at"])) if entry.get("at") else "?"
+    return f"{entry.get('region', '?')}: {entry.get('status', '?')}{reason} at {at}"
+
+
+def evidence_details(entry: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) rows of one region's evidence: message, attempts, failing assertion,
+    timings against the usual ones, artifacts (names; the links come separately)."""
+    failed = entry.get("failed")
+    failing = (
+        f"{failed['name']}: expected {failed['expected']}, got {failed['actual']}"
+        if failed
+        else None
+    )
+    message = str(entry.get("message", ""))
+    rows = [] if failing and message.startswith(failing) else [("Result", message)]
+    attempts = entry.get("attempts") or []
+    if attempts:
+        shown = []
+        for a in attempts:
+            waited = f", then waited {a['then_waited_s']:g} s" if "then_waited_s" in a else ""
+            shown.append(
+                f"#{a.get('attempt')} {a.get('status')} in {_ms(a.get('probe_ms'))}{waited}"
+            )
+        rows.append((f"Attempts ({entry.get('attempt_count', len(attempts))})", "; ".join(shown)))
+    if failing:
+        rows.append(("Failed", failing))
+    timings = [
+        f"{t['phase']} {_ms(t['ms'])}"
+        + (f" (usual {_ms(t['usual_ms'])})" if t.get("usual_ms") is not None else "")
+        for t in entry.get("timings") or []
+    ]
+    if timings:
+        rows.append(("Timings", ", ".join(timings)))
+    return rows
+
+
+def evidence_links(entry: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, url) of one region's artifacts."""
+    return [(str(link["name"]), str(link["url"])) for link in entry.get("links") or []]
+
+
+def evidence_text(n: Notification) -> list[str]:
+    """The ledger as plain-text lines (e-mail, fallbacks): a heading and rows per region."""
+    lines: list[str] = []
+    for entry in n.evidence:
+        lines.append(evidence_heading(entry))
+        lines += [f"  {label}: {text}" for label, text in evidence_details(entry)]
+        lines += [f"  {name}: {url}" for name, url in evidence_links(entry)]
+    return lines
 
 
 def short_hash(text: str, length: int = 16) -> str:

@@ -48,6 +48,8 @@ def plain_body(n: Notification) -> str:
     lines.append("")
     width = max(len(label) for label, _ in _text.facts(n))
     lines += [f"{label + ':':<{width + 1}} {value}" for label, value in _text.facts(n)]
+    if evidence := _text.evidence_text(n):
+        lines += ["", "Evidence", *evidence]
     if links := _text.links(n):
         lines.append("")
         lines += [f"{label}: {url}" for label, url in links]
@@ -66,6 +68,7 @@ def html_body(n: Notification) -> str:
         f'<a href="{e(url, quote=True)}">{e(label)}</a>' for label, url in _text.links(n)
     )
     description = n.annotations.get("description")
+    evidence = "".join(_html_evidence(entry) for entry in n.evidence)
     return (
         '<!DOCTYPE html><html><body style="font-family:sans-serif">'
         f'<div style="border-left:6px solid {_text.colour(n)};padding:4px 12px">'
@@ -73,9 +76,27 @@ def html_body(n: Notification) -> str:
         f"<p>{e(n.summary)}</p>"
         + (f"<p>{e(description)}</p>" if description else "")
         + f"<table>{rows}</table>"
+        + (f'<h3 style="margin:12px 0 4px">Evidence</h3>{evidence}' if evidence else "")
         + (f"<p>{links}</p>" if links else "")
         + f'<p style="color:#888">smokewatch (alert {_text.short_hash(n.alert_key, 12)})</p>'
         "</div></body></html>\n"
+    )
+
+
+def _html_evidence(entry: dict[str, Any]) -> str:
+    """One region's evidence: a heading, a table of rows, and its artifact links."""
+    e = html.escape
+    rows = "".join(
+        f'<tr><th align="left" valign="top" style="padding:2px 12px 2px 0">{e(label)}</th>'
+        f"<td>{e(text)}</td></tr>"
+        for label, text in _text.evidence_details(entry)
+    )
+    links = " &middot; ".join(
+        f'<a href="{e(url, quote=True)}">{e(name)}</a>' for name, url in _text.evidence_links(entry)
+    )
+    return (
+        f'<h4 style="margin:8px 0 2px">{e(_text.evidence_heading(entry))}</h4>'
+        f"<table>{rows}</table>" + (f"<p>{links}</p>" if links else "")
     )
 
 

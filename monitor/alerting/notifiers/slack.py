@@ -38,6 +38,10 @@ _ERROR_CODE = re.compile(r"^[a-z0-9_]{1,64}$")
 _TIME_FACTS = {"Since": "since", "Resolved": "at"}
 
 
+# Slack allows 50 blocks a message; a region's evidence is one.
+MAX_EVIDENCE_BLOCKS = 20
+
+
 def escape(text: str) -> str:
     """Escape the three characters Slack's mrkdwn gives meaning to."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -65,6 +69,17 @@ def message(n: Notification, *, intended_channel: str | None = None) -> dict[str
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(summary)[:3000]}},
         {"type": "section", "fields": [_field(n, k, v) for k, v in _text.facts(n)][:10]},
     ]
+    for entry in n.evidence[:MAX_EVIDENCE_BLOCKS]:
+        rows = [f"*{escape(_text.evidence_heading(entry))}*"]
+        rows += [
+            f"{escape(label)}: {escape(text)}" for label, text in _text.evidence_details(entry)
+        ]
+        artifacts = [f"<{escape(url)}|{escape(name)}>" for name, url in _text.evidence_links(entry)]
+        if artifacts:
+            rows.append(" · ".join(artifacts))
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(rows)[:3000]}}
+        )
     links = [f"<{escape(url)}|{escape(text)}>" for text, url in _text.links(n)]
     if links:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": " · ".join(links)}})

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from monitor.api.auth import write_guard
 from monitor.api.context import ApiContext
 from monitor.api.errors import ApiError
-from monitor.api.models import ErrorResponse, ReloadReport, RunReport
+from monitor.api.models import ArtifactItem, ErrorResponse, ReloadReport, RunReport
 from monitor.api.routes import errors
 from monitor.api.routes.checks import CheckId
 from monitor.api.snapshot import result_status
@@ -47,6 +47,17 @@ def router(ctx: ApiContext) -> APIRouter:
             attempts=run.attempts,
             status=result_status(run.status),
             message=ctx.scrubber().text(run.result.message),
+            result_id=run.result_id,
+            artifacts=[
+                ArtifactItem(
+                    name=link.name,
+                    size=link.size,
+                    content_type=link.content_type,
+                    url=link.url or "",
+                )
+                for link in run.links
+                if link.url is not None
+            ],
         )
 
     @api.post(

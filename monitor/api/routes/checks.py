@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
+from monitor.api.auth import may_see_artifacts
 from monitor.api.context import ApiContext
 from monitor.api.models import (
+    ArtifactItem,
     AssertionItem,
     CheckDetail,
     CheckInfo,
@@ -19,12 +21,14 @@ from monitor.api.models import (
     Window,
 )
 from monitor.api.routes import NAME_PATTERN, READ_ERRORS, REGION_PATTERN, IsoTime, errors, utc
+from monitor.api.routes.artifacts import artifact_items
 from monitor.api.scrub import Scrubber
 from monitor.api.snapshot import check_snapshot, read_alerts, region_statuses, result_status
 from monitor.api.verdict import UNKNOWN
 from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.store import ResultRecord
+from monitor.store.artifacts import ArtifactRecord
 
 WINDOWS: dict[str, timedelta] = {
     "24h": timedelta(hours=24),
@@ -58,7 +62,9 @@ def check_info(check: CheckCommon, config: SmokewatchConfig, scrubber: Scrubber)
     )
 
 
-def result_item(record: ResultRecord, scrubber: Scrubber) -> ResultItem:
+def result_item(
+    record: ResultRecord, scrubber: Scrubber, artifacts: list[ArtifactItem] | None = None
+) -> ResultItem:
     return ResultItem(
         id=record.id or 0,
         run_id=record.run_id,
@@ -73,6 +79,7 @@ def result_item(record: ResultRecord, scrubber: Scrubber) -> ResultItem:
         timings=dict(record.timings),
         assertions=[AssertionItem.model_validate(scrubber.data(a)) for a in record.assertions],
         details=scrubber.data(record.details),
+        artifacts=artifacts or [],
     )
 
 
@@ -147,9 +154,16 @@ def router(ctx: ApiContext) -> APIRouter:
             url = request.url.include_query_params(before=cursor)
             nxt = f"{url.path}?{url.query}"
         scrubber = ctx.scrubber()
+        links: dict[int, list[ArtifactRecord]] = {}
+        if may_see_artifacts(ctx, request):
+            links = await ctx.artifacts().of_results([r.id for r in page if r.id is not None])
+        public_url = ctx.settings.public_url
         return ResultPage(
             check=check.name,
-            results=[result_item(r, scrubber) for r in page],
+            results=[
+                result_item(r, scrubber, artifact_items(links.get(r.id or 0, []), public_url))
+                for r in page
+            ],
             next_before=cursor,
             next=nxt,
         )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.templating import Jinja2Templates
 
+from monitor.api.auth import may_see_artifacts
 from monitor.api.context import ApiContext
-from monitor.api.page import build_page
+from monitor.api.page import ArtifactLinks, build_page
 from monitor.api.routes import READ_ERRORS, errors
 from monitor.api.snapshot import take_snapshot
 
@@ -25,10 +26,19 @@ def router(ctx: ApiContext) -> APIRouter:
     templates = Jinja2Templates(directory=TEMPLATES)
     template = templates.get_template("status.html")
 
-    async def render() -> bytes:
+    async def render(with_artifacts: bool) -> bytes:
         snapshot = await take_snapshot(ctx.service)
+        artifacts = None
+        if with_artifacts:
+            ids = [r.id for item in snapshot.checks for r in item.latest.values() if r.id]
+            found = await ctx.artifacts().of_results(ids)
+            artifacts = ArtifactLinks(found, ctx.settings.public_url)
         view = await build_page(
-            ctx.service, snapshot, title=ctx.settings.title, scrubber=ctx.scrubber()
+            ctx.service,
+            snapshot,
+            title=ctx.settings.title,
+            scrubber=ctx.scrubber(),
+            artifacts=artifacts,
         )
         return template.render(view=view).encode()
 
@@ -41,9 +51,14 @@ def router(ctx: ApiContext) -> APIRouter:
             **errors(*READ_ERRORS),
         },
     )
-    async def status_page() -> Response:
-        """Per-check status by region, 90-day uptime bars, response-time sparklines, incidents."""
-        body = await ctx.cached("page", render, page=True)
+    async def status_page(request: Request) -> Response:
+        """Per-check status by region, 90-day uptime bars, response-time sparklines, incidents;
+        links to failure artifacts for token holders (anyone with api.public_artifacts)."""
+        # Two pages are cached: one with artifact links, one without; each reader gets theirs.
+        allowed = may_see_artifacts(ctx, request)
+        body = await ctx.cached(
+            "page+artifacts" if allowed else "page", lambda: render(allowed), page=True
+        )
         return Response(
             content=body,
             media_type="text/html",
