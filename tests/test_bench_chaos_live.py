@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bench import chaos_live
-from bench.chaos import Figures
+from bench.chaos import Figures, format_table
 
 MINUTES = 0.75  # one 20 s outage centred in 45 s: quiet time on both sides
 WALL_LIMIT_S = 90.0
@@ -30,14 +30,12 @@ class TestLiveChaos:
 
     def test_no_false_alert(self, tables: dict[str, Figures], channel: str) -> None:
         """No firing notification arrives that the outage does not explain."""
-        assert tables[channel].counts["false_alerts"] == 0, chaos_live.format_table(
-            tables[channel]
-        )
+        assert tables[channel].counts["false_alerts"] == 0, format_table(tables[channel])
 
     def test_outage_caught_once_per_group(self, tables: dict[str, Figures], channel: str) -> None:
         """The outage fires and resolves exactly once per check and region, no key repeated."""
         counts = tables[channel].counts
-        report = chaos_live.format_table(tables[channel])
+        report = format_table(tables[channel])
         assert counts["outages_caught"] == counts["outages"] == 1, report
         assert counts["groups"] == 12, report  # 6 checks x 2 regions
         assert counts["exact_groups"] == counts["groups"], report
@@ -47,7 +45,7 @@ class TestLiveChaos:
         """No run is ``error`` (the target always answered or timed out) and nothing fires at
         the end: every incident the API opened was notified."""
         counts = tables[channel].counts
-        report = chaos_live.format_table(tables[channel])
+        report = format_table(tables[channel])
         assert counts["errors"] == 0, report
         assert counts["firing_at_end"] == 0, report
         assert counts["incidents"] == counts["groups"], report
