@@ -413,9 +413,23 @@ def figures(live: Live, minutes: float) -> list[Figures]:
             "0",
             key="duplicates",
         )
+        _outage_rows(table, live, delivered)
         _live_rows(table, live)
         out.append(table)
     return out
+
+
+def _outage_rows(table: Figures, live: Live, delivered: list[Delivered]) -> None:
+    """Per outage: the kinds that arrived from its start to the next outage's (or the end)."""
+    groups = len(live.checks) * len(REGIONS)
+    starts = [o.start for o in live.outages] + [float("inf")]
+    for outage, until in zip(live.outages, starts[1:], strict=False):
+        kinds = Counter(d.kind for d in delivered if outage.start <= d.at - live.t0 < until)
+        table.add(
+            f"  {outage.label} ({outage.start:.0f}-{outage.end:.0f} s): notifications",
+            ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) or "none",
+            f"firing {groups}, resolved {groups}",
+        )
 
 
 def _live_rows(table: Figures, live: Live) -> None:
