@@ -49,7 +49,8 @@ def exit_code_for(runs: Sequence[CheckRun]) -> int:
 
 
 def _status(run: CheckRun) -> str:
-    return f"[{_STYLE[run.status]}]{run.status.value}[/]"
+    reason = f" ({run.result.reason})" if run.result.reason is not None else ""
+    return f"[{_STYLE[run.status]}]{run.status.value}{reason}[/]"
 
 
 def print_runs(console: Console, runs: Sequence[CheckRun]) -> None:
@@ -144,6 +145,7 @@ def runs_as_json(runs: Sequence[CheckRun]) -> list[dict[str, Any]]:
                 "status": record.status,
                 "attempts": record.attempts,
                 "message": record.message,
+                "reason": record.reason,
                 "timings": record.timings,
                 "assertions": record.assertions,
                 "details": record.details,
@@ -176,9 +178,13 @@ def write_junit(path: Path, runs: Sequence[CheckRun]) -> None:
         )
         out: list[str] = []
         if run.status is Status.FAIL:
-            ET.SubElement(case, "failure", message=run.result.message).text = _junit_text(run)
+            ET.SubElement(
+                case, "failure", message=run.result.message, type=_reason(run)
+            ).text = _junit_text(run)
         elif not run.status.measured:
-            ET.SubElement(case, "error", message=run.result.message).text = _junit_text(run)
+            ET.SubElement(
+                case, "error", message=run.result.message, type=_reason(run)
+            ).text = _junit_text(run)
         elif run.status is Status.DEGRADED:
             out.append(f"degraded: {run.result.message}")
         # The JUnit Attachments plugin (Jenkins) and GitLab read these lines.
@@ -189,6 +195,10 @@ def write_junit(path: Path, runs: Sequence[CheckRun]) -> None:
     root = ET.Element("testsuites")
     root.append(suite)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _reason(run: CheckRun) -> str:
+    return str(run.result.reason or "")
 
 
 def _junit_text(run: CheckRun) -> str:

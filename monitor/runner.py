@@ -43,6 +43,7 @@ from probes.base import (
     RequestGate,
     Status,
 )
+from probes.reasons import FailureReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class CheckRun:
             status=self.result.status,
             attempts=self.attempts,
             message=self.result.message,
+            reason=self.result.reason,
             timings=dict(self.result.timings),
             assertions=[_assertion_dict(a) for a in self.result.assertions],
             details=dict(self.result.details),
@@ -200,7 +202,7 @@ class Runner:
             duration_ms = probe_ms
         if len(tried) > 1 or not result.status.ok:
             result = replace(result, details={**result.details, "attempts": tried})
-        result = self._redact(result)
+        result = self._redact(_with_reason(result, log))
         log.info(
             "check.done",
             kind=check.kind,
@@ -210,6 +212,7 @@ class Runner:
             wall_ms=round(wall_ms, 1),
             wait_ms=round(waited_s * 1000.0, 1),
             message=result.message,
+            reason=result.reason,
         )
         return CheckRun(
             check=check.name,
@@ -230,7 +233,9 @@ class Runner:
         timeout_s = settings.timeout.total_seconds()
         probe = self.probes.get(check.kind)
         if probe is None:
-            return ProbeResult(Status.ERROR, f"no probe for kind {check.kind!r}")
+            return ProbeResult(
+                Status.ERROR, f"no probe for kind {check.kind!r}", reason=FailureReason.CONFIG
+            )
         ctx = ProbeContext(
             client=self.client,
             headers={**self.headers, "X-Smokewatch-Run": run_id},
@@ -252,9 +257,15 @@ class Runner:
                 timings={"total": elapsed},
                 transient=True,
                 details={"cause": "timeout"},
+                reason=FailureReason.TIMEOUT,
             )
         except GateClosed as exc:
-            return ProbeResult(Status.ERROR, str(exc), details={"cause": "rate_budget"})
+            return ProbeResult(
+                Status.ERROR,
+                str(exc),
+                details={"cause": "rate_budget"},
+                reason=FailureReason.BUDGET,
+            )
         except Exception as exc:  # noqa: BLE001 -- a probe bug must become a result, not a crash
             self.log.warning(
                 "probe.crashed",
@@ -262,7 +273,11 @@ class Runner:
                 error=type(exc).__name__,
                 detail=self.redactor.text(str(exc)),
             )
-            return ProbeResult(Status.ERROR, f"probe error: {type(exc).__name__}: {exc}")
+            return ProbeResult(
+                Status.ERROR,
+                f"probe error: {type(exc).__name__}: {exc}",
+                reason=FailureReason.INTERNAL,
+            )
 
     def _backoff(self, settings: CheckDefaults, attempt: int, retry_after_s: float | None) -> float:
         backoff = settings.backoff
@@ -288,6 +303,16 @@ class Runner:
             artifacts=[r.text(a) for a in result.artifacts],
             attachments=[_redact_attachment(r, a) for a in result.attachments],
         )
+
+
+def _with_reason(result: ProbeResult, log: Any) -> ProbeResult:
+    """Every ``fail`` and ``error`` has a reason; one a probe forgot is a bug: ``internal``."""
+    if result.status.ok:
+        return replace(result, reason=None)
+    if result.reason is None:
+        log.warning("probe.no_reason", status=result.status.value, message=result.message)
+        return replace(result, reason=FailureReason.INTERNAL)
+    return result
 
 
 def _redact_attachment(redactor: Redactor, attachment: Attachment) -> Attachment:

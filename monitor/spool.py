@@ -35,6 +35,7 @@ from monitor.config.models import Storage
 from monitor.store import ResultRecord, database_url
 from monitor.store.urls import sqlite_file
 from probes.base import Status
+from probes.reasons import FailureReason
 
 DEFAULT_MAX_RESULTS = 10_000
 DEFAULT_NAME = "smokewatch.spool"
@@ -71,6 +72,8 @@ def from_line(line: str) -> ResultRecord:
     fields: dict[str, Any] = json.loads(line)
     fields["started_at"] = datetime.fromisoformat(fields["started_at"])
     fields["status"] = Status(fields["status"])
+    if fields.get("reason"):
+        fields["reason"] = FailureReason(fields["reason"])
     return ResultRecord(**fields)
 
 

@@ -32,6 +32,7 @@ from pydantic import (
 )
 
 from probes.base import AssertionOutcome, JSONValue, Status
+from probes.reasons import FailureReason
 from probes.scrub import is_credential_name
 
 SNIPPET_CHARS: Final = 80
@@ -128,11 +129,13 @@ class JsonAssertion(BaseModel):
         if op == "exists":
             want = bool(self.exists)
             expected = "exists" if want else "absent"
-            return AssertionOutcome(name, found == want, expected, actual)
+            return AssertionOutcome(
+                name, found == want, expected, actual, reason=FailureReason.CONTENT
+            )
         expected_value = getattr(self, op)
         expected = f"{op.replace('_', ' ')} {snippet(expected_value)}"
         passed = found and _apply(op, value, expected_value)
-        return AssertionOutcome(name, passed, expected, actual)
+        return AssertionOutcome(name, passed, expected, actual, reason=FailureReason.CONTENT)
 
 
 def _same(a: JSONValue, b: JSONValue) -> bool:
@@ -218,7 +221,10 @@ class ResponseTime(BaseModel):
     def check(self, total_ms: float) -> AssertionOutcome | None:
         actual = f"{total_ms:.0f} ms"
         if self.fail_ms is not None and total_ms > self.fail_ms:
-            return AssertionOutcome("response time", False, f"<= {self.fail_ms:g} ms", actual)
+            expected = f"<= {self.fail_ms:g} ms"
+            return AssertionOutcome(
+                "response time", False, expected, actual, reason=FailureReason.LATENCY
+            )
         if self.degraded_ms is not None and total_ms > self.degraded_ms:
             expected = f"<= {self.degraded_ms:g} ms"
             return AssertionOutcome("response time", False, expected, actual, Status.DEGRADED)
@@ -309,7 +315,9 @@ class Expectations(BaseModel):
             for want in self.status
         )
         expected = " or ".join(str(want) for want in self.status)
-        return AssertionOutcome("status", passed, expected, str(status_code))
+        return AssertionOutcome(
+            "status", passed, expected, str(status_code), reason=FailureReason.HTTP_STATUS
+        )
 
     def check_json(self, body: bytes, *, truncated: bool = False) -> list[AssertionOutcome]:
         """JSON path and JSON Schema outcomes; one failed outcome if the body is not JSON."""
@@ -319,12 +327,21 @@ class Expectations(BaseModel):
             document = json.loads(body)
         except ValueError as exc:
             why = f"truncated at {len(body)} bytes" if truncated else clip(str(exc))
-            return [AssertionOutcome("json body", False, "valid JSON", f"invalid JSON ({why})")]
+            actual = f"invalid JSON ({why})"
+            return [
+                AssertionOutcome(
+                    "json body", False, "valid JSON", actual, reason=FailureReason.SCHEMA
+                )
+            ]
         outcomes = [assertion.check(document) for assertion in self.json_]
         if self._schema is not None:
             error = best_match(self._schema.iter_errors(document))
             actual = "valid" if error is None else clip(f"{error.json_path}: {error.message}")
-            outcomes.append(AssertionOutcome("json schema", error is None, "valid", actual))
+            outcomes.append(
+                AssertionOutcome(
+                    "json schema", error is None, "valid", actual, reason=FailureReason.SCHEMA
+                )
+            )
         return outcomes
 
     def check_body(self, text: str) -> AssertionOutcome | None:
@@ -333,16 +350,22 @@ class Expectations(BaseModel):
         passed = self.body_matches.search(text) is not None
         actual = "a match" if passed else f"no match in {len(text)} chars"
         expected = f"matches {snippet(self.body_matches.pattern)}"
-        return AssertionOutcome("body", passed, expected, actual)
+        return AssertionOutcome("body", passed, expected, actual, reason=FailureReason.CONTENT)
 
     def check_tls(self, days_left: float | None) -> AssertionOutcome | None:
         if self.tls_days_left is None:
             return None
         expected = f">= {self.tls_days_left} days left"
         if days_left is None:
-            return AssertionOutcome("tls certificate", False, expected, "no certificate seen")
+            actual = "no certificate seen"
+            return AssertionOutcome(
+                "tls certificate", False, expected, actual, reason=FailureReason.TLS
+            )
         passed = days_left >= self.tls_days_left
-        return AssertionOutcome("tls certificate", passed, expected, f"{days_left:.1f} days left")
+        actual = f"{days_left:.1f} days left"
+        return AssertionOutcome(
+            "tls certificate", passed, expected, actual, reason=FailureReason.TLS
+        )
 
 
 def evaluate_expectations(expect: Expectations, observed: Observed) -> list[AssertionOutcome]:

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel
 
+from probes.reasons import FailureReason
+
 JSONValue = Any  # a value that came out of json.loads
 
 
@@ -73,6 +75,8 @@ class AssertionOutcome:
     # A failed assertion usually means ``fail``; an over-``degraded``-budget one means
     # ``degraded``.  The probe decides; the outcome records which.
     status_if_failed: Status = Status.FAIL
+    # Why the check fails when this outcome decides it (README, "Failure reasons").
+    reason: FailureReason = FailureReason.ASSERTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +100,9 @@ class ProbeResult:
     ``dcl``, ``load``, ``lcp``).  ``transient`` says a retry might help
     (connection error, timeout, 5xx, 429); an assertion failing on a 200 is not.
     A probe that failed without any response says why in ``details["cause"]``:
-    :func:`failure_cause` gives ``"timeout"`` or ``"connection"``.
+    :func:`failure_cause` gives ``"timeout"`` or ``"connection"``.  Every ``fail``
+    and ``error`` carries one ``reason`` (:class:`FailureReason`); ``pass`` and
+    ``degraded`` carry none.
     """
 
     status: Status
@@ -108,6 +114,7 @@ class ProbeResult:
     retry_after_s: float | None = None
     artifacts: list[str] = field(default_factory=list)  # files on disk (browser)
     attachments: list[Attachment] = field(default_factory=list)  # in memory (HTTP excerpt)
+    reason: FailureReason | None = None
 
     @classmethod
     def from_assertions(
@@ -122,11 +129,13 @@ class ProbeResult:
         """Derive status and message from assertion outcomes: the worst failure wins."""
         failed = [a for a in assertions if not a.passed]
         status = Status.worst(*(a.status_if_failed for a in failed))
+        reason = None
         if failed:
             first = next(a for a in failed if a.status_if_failed == status)
             message = f"{first.name}: expected {first.expected}, got {first.actual}"
             if len(failed) > 1:
                 message += f" (and {len(failed) - 1} more)"
+            reason = None if status.ok else first.reason
         else:
             message = "ok"
         return cls(
@@ -137,6 +146,7 @@ class ProbeResult:
             details=details or {},
             transient=transient,
             retry_after_s=retry_after_s,
+            reason=reason,
         )
 
 

@@ -53,6 +53,7 @@ from probes.browser_pool import (
 )
 from probes.browser_run import BrowserRun
 from probes.browser_steps import FillStep, Step
+from probes.reasons import FailureReason
 
 
 class LoadBudgets(BaseModel):
@@ -155,7 +156,11 @@ class BrowserProbe:
             async with BrowserPool() as own:
                 return await self._run(spec, ctx, own, t0)
         if not isinstance(shared, BrowserPool):
-            return ProbeResult(Status.ERROR, f"resource {POOL_RESOURCE!r} is not a BrowserPool")
+            return ProbeResult(
+                Status.ERROR,
+                f"resource {POOL_RESOURCE!r} is not a BrowserPool",
+                reason=FailureReason.INTERNAL,
+            )
         return await self._run(spec, ctx, shared, t0)
 
     async def _run(
@@ -166,7 +171,11 @@ class BrowserProbe:
                 return await BrowserRun(spec, ctx, context, pool, t0).execute()
         except BrowserUnavailableError as exc:
             return ProbeResult(
-                Status.ERROR, exc.message, timings=_total(t0), details={"cause": "no_browser"}
+                Status.ERROR,
+                exc.message,
+                timings=_total(t0),
+                details={"cause": "no_browser"},
+                reason=FailureReason.BROWSER_UNAVAILABLE,
             )
         except BrowserCrashedError as exc:
             return ProbeResult(
@@ -175,6 +184,7 @@ class BrowserProbe:
                 timings=_total(t0),
                 transient=True,
                 details={"cause": "browser_crash"},
+                reason=FailureReason.BROWSER_CRASH,
             )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from probes.assertions import clip
 from probes.base import JSONValue
-from probes.browser_steps import AllowedWrite
+from probes.browser_steps import AllowedWrite, url_path
 
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 KEEP_MESSAGES: Final = 5
@@ -67,6 +68,21 @@ def short_url(url: str, origin: str) -> str:
     return clip(parts.path or "/" if here == origin else f"{parts.netloc}{parts.path}", 200)
 
 
+@dataclass(frozen=True, slots=True)
+class BlockedWrite:
+    """A write the guard stopped: what to add to ``allow_write`` to let it through."""
+
+    method: str
+    url: str  # without query or fragment
+
+    def advice(self, origin: str) -> str:
+        """``blocked POST https://host/login: add "POST /login" to allow_write``."""
+        parts = urlsplit(self.url)
+        same = f"{parts.scheme}://{parts.netloc}" == origin
+        rule = f"{self.method} {parts.path or '/'}" if same else f"{self.method} {self.url}"
+        return f'blocked {self.method} {self.url}: add "{rule}" to allow_write'
+
+
 class PageWatch:
     """Collects one check's page events and guards its requests."""
 
@@ -84,6 +100,7 @@ class PageWatch:
         self.failed_requests: list[dict[str, JSONValue]] = []
         self.blocked_requests: list[dict[str, JSONValue]] = []
         self.allowed_writes: list[dict[str, JSONValue]] = []
+        self.first_blocked: BlockedWrite | None = None
         self.crashed = False
         self._ignore_console = [re.compile(p) for p in ignore_console]
         self._ignore_requests = [re.compile(p) for p in ignore_requests]
@@ -121,6 +138,8 @@ class PageWatch:
                 await route.continue_()
                 return
             self.blocked_requests.append(entry)
+            if self.first_blocked is None:
+                self.first_blocked = BlockedWrite(method, url_path(request.url))
             await route.abort("blockedbyclient")
 
     def _ignored(self, text: str) -> bool:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ from probes.assertions import clip
 from probes.base import AssertionOutcome, JSONValue, ProbeContext, ProbeResult, Status
 from probes.browser_page import PageWatch, navigation_timings
 from probes.browser_steps import Step, allowance, first_line, run_step, url_path
+from probes.reasons import FailureReason, from_chromium
 
 if TYPE_CHECKING:
     from probes.browser import BrowserSpec
@@ -79,7 +81,13 @@ class BrowserRun:
             if not (self.watch.crashed or page.is_closed() or not self._connected()):
                 raise
             self.outcomes.append(
-                AssertionOutcome("browser", False, "a running browser", "the browser crashed")
+                AssertionOutcome(
+                    "browser",
+                    False,
+                    "a running browser",
+                    "the browser crashed",
+                    reason=FailureReason.BROWSER_CRASH,
+                )
             )
             self.transient, self.cause = True, "browser_crash"
             return self._result(page, closed=True)
@@ -118,7 +126,11 @@ class BrowserRun:
             return False
         code = response.status if response is not None else 200
         self.status_code = code
-        self.outcomes.append(AssertionOutcome("document status", code < 400, "< 400", str(code)))
+        self.outcomes.append(
+            AssertionOutcome(
+                "document status", code < 400, "< 400", str(code), reason=FailureReason.HTTP_STATUS
+            )
+        )
         if code >= 500 or code == 429:
             self.transient = True
         await self._wait_loaded(page, nav_start)
@@ -127,7 +139,10 @@ class BrowserRun:
         return code < 400
 
     def _fail_load(self, actual: str, *, cause: str) -> None:
-        self.outcomes.append(AssertionOutcome("page load", False, "the page to load", actual))
+        reason = FailureReason.TIMEOUT if cause == "timeout" else from_chromium(actual)
+        self.outcomes.append(
+            AssertionOutcome("page load", False, "the page to load", actual, reason=reason)
+        )
         self.transient, self.cause = True, cause
 
     async def _wait_loaded(self, page: Page, nav_start: float) -> None:
@@ -161,7 +176,12 @@ class BrowserRun:
                 passed = load is not None and load <= limit
                 self.outcomes.append(
                     AssertionOutcome(
-                        f"load time{label}", passed, f"at most {limit:g} ms", actual, status
+                        f"load time{label}",
+                        passed,
+                        f"at most {limit:g} ms",
+                        actual,
+                        status,
+                        FailureReason.LATENCY,
                     )
                 )
         if load is None and budgets.fail_ms is None:
@@ -179,7 +199,10 @@ class BrowserRun:
                 found = await page.locator(selector).count()
                 actual, passed = ("not visible" if found else "not found"), False
             name = f"selector {selector} visible"
-            return AssertionOutcome(name, passed, f"visible within {timeout:.0f} ms", actual)
+            expected = f"visible within {timeout:.0f} ms"
+            return AssertionOutcome(
+                name, passed, expected, actual, reason=FailureReason.MISSING_ELEMENT
+            )
 
         found = await asyncio.gather(*(visible(s) for s in self.spec.required_selectors))
         self.outcomes.extend(found)
@@ -194,7 +217,9 @@ class BrowserRun:
             name = f"{_PREFIX[label]} {index}: {step.describe()}"
             if left <= 0:
                 self.outcomes.append(
-                    AssertionOutcome(name, False, "time to run", "deadline reached")
+                    AssertionOutcome(
+                        name, False, "time to run", "deadline reached", reason=FailureReason.TIMEOUT
+                    )
                 )
                 break
             timeout = min(step.timeout_ms or self.spec.step_timeout_ms, left)
@@ -218,13 +243,20 @@ class BrowserRun:
             for r in watch.failed_requests
         ]
         rows = (
-            ("failed requests", failed, spec.max_failed_requests),
-            ("page errors", watch.page_errors, spec.max_page_errors),
-            ("console errors", watch.console_errors, spec.max_console_errors),
+            ("failed requests", failed, spec.max_failed_requests, FailureReason.FAILED_REQUEST),
+            ("page errors", watch.page_errors, spec.max_page_errors, FailureReason.PAGE_ERROR),
+            (
+                "console errors",
+                watch.console_errors,
+                spec.max_console_errors,
+                FailureReason.CONSOLE_ERROR,
+            ),
         )
         return [
-            AssertionOutcome(name, len(items) <= limit, f"at most {limit}", _listing(items))
-            for name, items, limit in rows
+            AssertionOutcome(
+                name, len(items) <= limit, f"at most {limit}", _listing(items), reason=reason
+            )
+            for name, items, limit, reason in rows
         ]
 
     def _result(self, page: Page, *, closed: bool) -> ProbeResult:
@@ -248,6 +280,12 @@ class BrowserRun:
         blocked = len(self.watch.blocked_requests)
         if blocked and result.status.ok:
             result.message += f"; blocked {blocked} write request(s) from the page"
+        first_blocked = self.watch.first_blocked
+        if first_blocked is not None and result.status is Status.FAIL:
+            # The journey broke after the guard stopped a write: name the write and the fix,
+            # not the error page Chromium shows for an aborted request.
+            result.message = first_blocked.advice(self.origin)
+            result.reason = FailureReason.BLOCKED_WRITE
         return result
 
     async def _artifacts(self, page: Page) -> list[str]:
@@ -276,12 +314,11 @@ class BrowserRun:
         return text
 
     def _masked(self, outcome: AssertionOutcome) -> AssertionOutcome:
-        return AssertionOutcome(
-            self._mask(outcome.name),
-            outcome.passed,
-            self._mask(outcome.expected),
-            self._mask(outcome.actual),
-            outcome.status_if_failed,
+        return replace(
+            outcome,
+            name=self._mask(outcome.name),
+            expected=self._mask(outcome.expected),
+            actual=self._mask(outcome.actual),
         )
 
     def _mask_data(self, value: Any) -> Any:

@@ -44,6 +44,7 @@ from pydantic import (
 
 from probes.assertions import clip
 from probes.base import AssertionOutcome
+from probes.reasons import FailureReason, from_chromium
 
 WRITE_METHODS: Final = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -256,7 +257,23 @@ async def run_step(
         passed, actual = False, first_line(exc.message)
         transient = isinstance(step, GotoStep)
     ms = (time.perf_counter() - t0) * 1000.0
-    return StepResult(AssertionOutcome(name, passed, expected, actual), ms, transient, code)
+    outcome = AssertionOutcome(name, passed, expected, actual, reason=_reason(step, actual, code))
+    return StepResult(outcome, ms, transient, code)
+
+
+def _reason(step: _Step, actual: str, code: int | None) -> FailureReason:
+    """Why a failed step failed: what the step waited for tells it (README, reasons)."""
+    if isinstance(step, GotoStep):
+        if code is not None and code >= 400:
+            return FailureReason.HTTP_STATUS
+        return FailureReason.TIMEOUT if "timed out" in actual else from_chromium(actual)
+    if isinstance(step, ExpectTextStep):
+        return FailureReason.MISSING_ELEMENT if actual == "not found" else FailureReason.CONTENT
+    if isinstance(step, ExpectUrlStep):
+        return FailureReason.ASSERTION
+    if actual.startswith(("not found", "not visible")):
+        return FailureReason.MISSING_ELEMENT
+    return FailureReason.ASSERTION
 
 
 def _expected(step: _Step, timeout_ms: float) -> str:

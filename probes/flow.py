@@ -61,6 +61,7 @@ from probes.http import (
     parse_retry_after,
     send,
 )
+from probes.reasons import FailureReason
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 READ_METHODS: Final = frozenset({"GET", "HEAD"})
@@ -261,6 +262,7 @@ class FlowProbe:
             result.status = Status.worst(result.status, Status.FAIL)
             if not run.failed_before_error:
                 result.message = run.error
+                result.reason = run.error_reason
         if result.status is Status.FAIL and run.excerpt is not None:
             result.attachments.append(run.excerpt)
         if result.status.ok and not run.cleanup_report["ok"]:
@@ -282,6 +284,7 @@ class _FlowRun:
         self.transient = False
         self.retry_after_s: float | None = None
         self.error: str | None = None
+        self.error_reason = FailureReason.CONNECT  # of ``error``
         self.cause: str | None = None
         self.failed_before_error = False  # an outcome had already failed the check
         self.excerpt: Attachment | None = None  # the first failing step's response
@@ -334,7 +337,7 @@ class _FlowRun:
                 isinstance(exc, RequestFailedError) and exc.transient
             )
             if self.error is None:
-                self.error = message
+                self.error, self.error_reason = message, exc.reason
                 self.failed_before_error = any(_fails(o) for o in self.outcomes)
             self.steps.append({"name": step.name, "error": message})
             if self.cause is None:
@@ -353,6 +356,7 @@ class _FlowRun:
                         False,
                         f"a value at {capture.describe()}",
                         _nothing_in(exchange),
+                        reason=FailureReason.CONTENT,
                     )
                 )
             else:
@@ -395,6 +399,7 @@ class _FlowRun:
             expected=self._mask(outcome.expected),
             actual=self._mask(outcome.actual),
             status_if_failed=outcome.status_if_failed,
+            reason=outcome.reason,
         )
 
     def _fill(self, text: str) -> str:

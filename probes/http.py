@@ -47,6 +47,7 @@ from probes.base import (
     failure_cause,
     origin_of,
 )
+from probes.reasons import FailureReason, from_os_error
 from probes.response_excerpt import response_excerpt
 from probes.timing import PhaseTimer
 
@@ -57,6 +58,8 @@ _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 class HttpProbeError(Exception):
     """Base of the errors :func:`send` raises; ``message`` is safe to show."""
 
+    reason = FailureReason.INTERNAL
+
     def __init__(self, message: str, *, timings: dict[str, float] | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -64,21 +67,32 @@ class HttpProbeError(Exception):
 
 
 class RequestFailedError(HttpProbeError):
-    """The target gave no usable response."""
+    """The target gave no usable response; ``reason`` says which way it failed."""
 
     def __init__(
-        self, message: str, *, transient: bool = True, timings: dict[str, float] | None = None
+        self,
+        message: str,
+        *,
+        transient: bool = True,
+        timings: dict[str, float] | None = None,
+        reason: FailureReason = FailureReason.CONNECT,
     ) -> None:
         super().__init__(message, timings=timings)
         self.transient = transient
+        self.reason = reason
 
 
 class RequestTimeoutError(RequestFailedError):
     """No complete response within the time allowed."""
 
+    def __init__(self, message: str, *, timings: dict[str, float] | None = None) -> None:
+        super().__init__(message, timings=timings, reason=FailureReason.TIMEOUT)
+
 
 class InvalidRequestError(HttpProbeError):
     """The request could not be built or sent as configured."""
+
+    reason = FailureReason.CONFIG
 
 
 class HttpSpec(BaseModel):
@@ -310,7 +324,15 @@ def _translate(exc: httpx.HTTPError, timings: dict[str, float]) -> HttpProbeErro
     if isinstance(exc, httpx.LocalProtocolError):
         return InvalidRequestError(f"invalid request: {clip(str(exc))}", timings=timings)
     message, transient = _os_cause(exc) or _http_error_message(exc)
-    return RequestFailedError(message, transient=transient, timings=timings)
+    reason = from_os_error(exc) or _HTTP_ERROR_REASONS.get(type(exc), FailureReason.CONNECT)
+    return RequestFailedError(message, transient=transient, timings=timings, reason=reason)
+
+
+# httpx errors with no socket error under them that are not a failed connection.
+_HTTP_ERROR_REASONS: Final[dict[type[httpx.HTTPError], FailureReason]] = {
+    httpx.TooManyRedirects: FailureReason.HTTP_STATUS,
+    httpx.DecodingError: FailureReason.CONTENT,
+}
 
 
 def _os_cause(exc: BaseException) -> tuple[str, bool] | None:
@@ -384,7 +406,9 @@ class HttpProbe:
                 follow_redirects=spec.follow_redirects,
             )
         except InvalidRequestError as exc:
-            return ProbeResult(status=Status.ERROR, message=exc.message, timings=exc.timings)
+            return ProbeResult(
+                status=Status.ERROR, message=exc.message, timings=exc.timings, reason=exc.reason
+            )
         except RequestFailedError as exc:
             return ProbeResult(
                 status=Status.FAIL,
@@ -392,6 +416,7 @@ class HttpProbe:
                 timings=exc.timings,
                 transient=exc.transient,
                 details={"cause": failure_cause(timed_out=isinstance(exc, RequestTimeoutError))},
+                reason=exc.reason,
             )
         outcomes = evaluate(spec.expect, exchange)
         code = exchange.status_code

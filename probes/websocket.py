@@ -39,6 +39,7 @@ from probes.base import (
     failure_cause,
     origin_of,
 )
+from probes.reasons import FailureReason, from_os_error
 
 MAX_MESSAGE_BYTES: Final = 1 << 20
 _CLOSE_TIMEOUT_S: Final = 1.0  # closing is not measured; do not wait long for the server's close
@@ -119,12 +120,18 @@ class WebSocketProbe:
         # TimeoutError is an OSError: it must come first.
         except TimeoutError:
             return _failure(
-                f"timed out after {ctx.deadline_s:g} s", t0, transient=True, timed_out=True
+                f"timed out after {ctx.deadline_s:g} s", t0, FailureReason.TIMEOUT, transient=True
             )
-        except (InvalidHandshake, InvalidURI) as exc:
-            return _failure(f"handshake failed: {exc}", t0, transient=_transient_handshake(exc))
+        except InvalidURI as exc:
+            return _failure(f"invalid URL: {exc}", t0, FailureReason.CONFIG, transient=False)
+        except InvalidHandshake as exc:
+            transient = _transient_handshake(exc)
+            reason = from_os_error(exc) or FailureReason.HANDSHAKE
+            return _failure(f"handshake failed: {exc}", t0, reason, transient=transient)
         except (OSError, WebSocketException) as exc:
-            return _failure(f"connection failed: {type(exc).__name__}: {exc}", t0, transient=True)
+            reason = from_os_error(exc) or FailureReason.CONNECT
+            message = f"connection failed: {type(exc).__name__}: {exc}"
+            return _failure(message, t0, reason, transient=True)
         timings["total"] = (time.perf_counter() - t0) * 1000.0
         return ProbeResult.from_assertions(outcomes, timings=timings)
 
@@ -159,6 +166,7 @@ def _connect_budget(expect: WebSocketExpect, connect_ms: float) -> list[Assertio
                     expected=f"<= {limit:g} ms",
                     actual=f"{connect_ms:.1f} ms",
                     status_if_failed=status,
+                    reason=FailureReason.LATENCY,
                 )
             )
     return outcomes
@@ -191,16 +199,20 @@ async def _await_reply(
                 ):
                     return AssertionOutcome("reply", True, wanted, last)
     except TimeoutError:
-        return AssertionOutcome("reply", False, wanted, f"{last} (timed out)")
+        # Silence is a timeout; a reply that never matched is the wrong content.
+        reason = FailureReason.TIMEOUT if last == "no reply" else FailureReason.CONTENT
+        return AssertionOutcome("reply", False, wanted, f"{last} (timed out)", reason=reason)
 
 
-def _failure(message: str, t0: float, *, transient: bool, timed_out: bool = False) -> ProbeResult:
+def _failure(message: str, t0: float, reason: FailureReason, *, transient: bool) -> ProbeResult:
+    timed_out = reason is FailureReason.TIMEOUT
     return ProbeResult(
         Status.FAIL,
         message,
         timings={"total": (time.perf_counter() - t0) * 1000.0},
         transient=transient,
         details={"cause": failure_cause(timed_out=timed_out)} if transient else {},
+        reason=reason,
     )
 
 

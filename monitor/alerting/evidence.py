@@ -58,11 +58,10 @@ def region_entry(
         if record.id is not None
         else []
     )
-    reason = record.details.get("reason")
     return {
         "region": record.region,
         "status": record.status.value,
-        "reason": reason if isinstance(reason, str) else None,
+        "reason": record.reason.value if record.reason is not None else None,
         "at": record.started_at.isoformat(),
         "message": record.message,
         "attempt_count": record.attempts,

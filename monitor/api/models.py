@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.api.verdict import CheckState, Overall
+from probes.reasons import FailureReason
 
 ResultStatus = Literal["pass", "degraded", "fail", "error", "suspect"]
 Window = Literal["24h", "7d", "30d", "90d"]
@@ -167,6 +168,9 @@ class ResultItem(Model):
     status: ResultStatus
     attempts: int
     message: str
+    reason: FailureReason | None = Field(
+        None, description="why a fail or error failed (README, 'Failure reasons'); else null"
+    )
     timings: dict[str, float] = Field(description="milliseconds by phase")
     assertions: list[AssertionItem]
     details: dict[str, Any]
@@ -246,6 +250,7 @@ class RunReport(Model):
     attempts: int
     status: ResultStatus
     message: str
+    reason: FailureReason | None = None
     result_id: int | None = Field(None, description="the stored result's id")
     artifacts: list[ArtifactItem] = Field(default_factory=list)
 

@@ -8,6 +8,7 @@ query over the daily rollups for every check) and a 48-hour response-time sparkl
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -289,6 +290,12 @@ async def active_alerts(service: ServiceView, now: datetime, scrubber: Scrubber)
     return [alert_row(a, now) for a in alerts]
 
 
+def _with_reason(label: str, records: Iterable[ResultRecord]) -> str:
+    """``Failing: timeout``: a label followed by the failure reasons of ``records``, if any."""
+    reasons = sorted({r.reason.value for r in records if r.reason is not None})
+    return f"{label}: {', '.join(reasons)}" if reasons else label
+
+
 def _days(first: datetime) -> list[datetime]:
     return [first + timedelta(days=d) for d in range(DAYS)]
 
@@ -307,7 +314,7 @@ def region_cell(
     return RegionCell(
         region=region if declared else f"{region} (undeclared region)",
         css=RESULT_CSS[status],
-        label=RESULT_LABEL[status],
+        label=_with_reason(RESULT_LABEL[status], [record]),
         title=f"{_when(record.started_at)}, {record.duration_ms:.0f} ms: {detail}",
         artifacts=artifacts.of(record) if artifacts is not None else (),
     )
@@ -340,7 +347,9 @@ def check_row(
         name=item.check.name,
         description=scrubber.text(item.check.description),
         css=STATE_CSS[state],
-        label=STATE_LABEL[state],
+        label=_with_reason(STATE_LABEL[state], item.latest.values())
+        if state == "down"
+        else STATE_LABEL[state],
         regions=[
             region_cell(
                 region, r, scrubber, declared=region not in item.undeclared, artifacts=artifacts

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 from probes.base import Status
+from probes.reasons import FailureReason
 
 Period = Literal["hour", "day"]
 
@@ -47,6 +48,7 @@ class ResultRecord:
     id: int | None = None
     wall_ms: float = 0.0
     wait_ms: float = 0.0
+    reason: FailureReason | None = None  # set on fail and error (README, "Failure reasons")
 
 
 def uptime_ratio(passed: int, degraded: int, failed: int) -> float | None:

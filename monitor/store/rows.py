@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.store.records import ResultRecord
 from probes.base import Status
+from probes.reasons import FailureReason
 
 
 def require_aware(value: datetime, name: str) -> None:
@@ -39,6 +40,7 @@ def to_row(record: ResultRecord) -> dict[str, Any]:
         "status": Status(record.status).value,
         "attempts": record.attempts,
         "message": record.message,
+        "reason": None if record.reason is None else record.reason.value,
         "timings": record.timings,
         "assertions": record.assertions,
         "details": record.details,
@@ -60,6 +62,7 @@ def from_row(row: RowMapping) -> ResultRecord:
         status=Status(row["status"]),
         attempts=row["attempts"],
         message=row["message"],
+        reason=FailureReason(row["reason"]) if row["reason"] else None,
         timings=row["timings"],
         assertions=row["assertions"],
         details=row["details"],

@@ -77,6 +77,7 @@ results = Table(
     Column("status", String(16), nullable=False),
     Column("attempts", Integer(), nullable=False),
     Column("message", Text(), nullable=False),
+    Column("reason", String(32), nullable=True),  # probes.reasons.FailureReason, fail/error
     Column("timings", JSON(), nullable=False),
     Column("assertions", JSON(), nullable=False),
     Column("details", JSON(), nullable=False),

@@ -17,6 +17,7 @@ Which number feeds which metric, for every backend alike:
   checks (a flow: all its steps), when a response came back.
 * ``homepage_load``: the load event (``timings["load"]``) of ``browser`` checks.
 * phases: every other timing key of the final attempt (see :func:`phases`).
+* ``failures``: ``fail`` and ``error`` runs counted by ``reason`` (:func:`failure_reason`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 from prometheus_client import CollectorRegistry, Counter
 
 from monitor.runner import CheckRun
+from probes.base import Status
 
 T = TypeVar("T")
 
@@ -147,6 +149,16 @@ def counts_as_up(run: CheckRun) -> bool | None:
     if not run.status.measured:
         return None
     return run.status.ok
+
+
+def failure_reason(run: CheckRun) -> str | None:
+    """The reason label of a ``fail`` or ``error`` run (README, "Failure reasons"), else None.
+
+    A ``suspect`` run is not counted: the monitor's own network was in doubt.
+    """
+    if run.status not in (Status.FAIL, Status.ERROR) or run.result.reason is None:
+        return None
+    return run.result.reason.value
 
 
 def _responded(run: CheckRun) -> bool:

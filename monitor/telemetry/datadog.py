@@ -13,7 +13,8 @@ Metrics are gauges (one sample per check per run, the same type in both transpor
 one dashboard reads either), timings in **milliseconds** as the spec's alert reads
 them (``smoke_test.api_response > 500``).  Tags: ``check:``, ``kind:`` on each metric;
 ``env:``, ``service:``, ``region:`` and the configured extra tags on every one.
-Service check status: pass OK, degraded WARNING, fail CRITICAL, error and suspect UNKNOWN.
+Service check status: pass OK, degraded WARNING, fail CRITICAL, error and suspect UNKNOWN;
+a failed or errored run's service check also carries ``reason:<failure reason>``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from monitor.telemetry.base import (
     api_response_ms,
     counts_as_up,
     describe,
+    failure_reason,
     homepage_load_ms,
 )
 from monitor.telemetry.settings import DatadogSettings, DogStatsdSettings
@@ -70,6 +72,12 @@ def constant_tags(settings: DatadogSettings, ctx: ExportContext) -> list[str]:
 
 def run_tags(run: CheckRun) -> list[str]:
     return [f"check:{run.check}", f"kind:{run.kind}"]
+
+
+def check_tags(run: CheckRun) -> list[str]:
+    """The service check's tags: the run's, plus ``reason:`` when it failed or errored."""
+    reason = failure_reason(run)
+    return run_tags(run) + ([f"reason:{reason}"] if reason is not None else [])
 
 
 def points(run: CheckRun) -> list[tuple[str, float]]:
@@ -164,7 +172,7 @@ class DogStatsdExporter:
             if self._service_checks:
                 # "|" separates datagram fields; the client escapes only newlines.
                 message = check_message(run).replace("|", "/")
-                pending.append((SERVICE_CHECK, CHECK_STATUS[run.status], tags, message))
+                pending.append((SERVICE_CHECK, CHECK_STATUS[run.status], check_tags(run), message))
 
     def _send(self, batch: list[tuple[str, float | int, list[str], str | None]]) -> bool:
         client = self.client

@@ -39,6 +39,7 @@ from monitor.telemetry.datadog import (
     MAX_PENDING,
     SERVICE_CHECK,
     check_message,
+    check_tags,
     constant_tags,
     points,
     run_tags,
@@ -114,7 +115,7 @@ class AgentlessExporter:
                         "check": SERVICE_CHECK,
                         "host_name": self._host,
                         "status": CHECK_STATUS[run.status],
-                        "tags": list(tags),
+                        "tags": [*check_tags(run), *self._tags],
                         "timestamp": ts,
                         "message": check_message(run),
                     }

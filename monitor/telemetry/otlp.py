@@ -15,6 +15,7 @@ OTLP-to-Prometheus bridge names them as our Prometheus metrics
 * ``smoke_test.duration`` histogram (s), ``smoke_test.success`` gauge (0/1),
 * ``smoke_test.api_response`` and ``smoke_test.homepage_load`` gauges (s),
 * ``smoke_test.runs`` counter with a ``result`` attribute,
+* ``smoke_test.failures`` counter with a ``reason`` attribute (fail and error runs),
 
 with attributes ``check``, ``kind``, ``region``.
 """
@@ -32,6 +33,7 @@ from monitor.telemetry.base import (
     api_response_ms,
     counts_as_up,
     describe,
+    failure_reason,
     homepage_load_ms,
 )
 from monitor.telemetry.settings import DEFAULT_BUCKETS, OtlpSettings
@@ -97,6 +99,7 @@ class OtlpExporter:
         self._api = meter.create_gauge("smoke_test.api_response", unit="s")
         self._homepage = meter.create_gauge("smoke_test.homepage_load", unit="s")
         self._runs = meter.create_counter("smoke_test.runs", unit="{run}")
+        self._failures = meter.create_counter("smoke_test.failures", unit="{run}")
         self._timeout_ms = timeout_s * 1000.0
         self._offload = Offload(timeout_s + 1.0)
         self._dirty = False
@@ -106,6 +109,8 @@ class OtlpExporter:
             attrs: dict[str, Any] = {"check": run.check, "kind": run.kind, "region": run.region}
             self._runs.add(1, {**attrs, "result": run.status.value})
             self._dirty = True
+            if (reason := failure_reason(run)) is not None:
+                self._failures.add(1, {**attrs, "reason": reason})
             up = counts_as_up(run)
             if up is None:
                 continue

@@ -12,6 +12,7 @@ metric                                      type       value
 ``smoke_test_cleanup_failures_total``       counter    flow runs with a failed cleanup
 ``smoke_test_success``                      gauge      1 pass/degraded, 0 fail (no error, suspect)
 ``smoke_test_runs_total{result}``           counter    runs by status, suspect included
+``smoke_test_failures_total{reason}``       counter    fail and error runs by failure reason
 ``smoke_test_api_response_seconds``         gauge      http and flow checks: final ``total``
 ``smoke_test_homepage_load_seconds``        gauge      browser checks: the load event
 ``smoke_test_browser_timing_seconds``       gauge      browser: ``phase`` ttfb/dcl/load/lcp
@@ -62,6 +63,7 @@ from monitor.telemetry.base import (
     ExportContext,
     api_response_ms,
     counts_as_up,
+    failure_reason,
     homepage_load_ms,
     phases,
 )
@@ -107,6 +109,7 @@ class _Check:
     gauges: dict[str, float] = field(default_factory=dict)
     phased: dict[str, dict[str, float]] = field(default_factory=dict)
     cleanup_failures: int = 0
+    failures: dict[str, int] = field(default_factory=dict)  # fail/error runs by reason
 
 
 class _ChecksCollector:
@@ -131,6 +134,8 @@ class _ChecksCollector:
         if check is None:
             check = self._checks[labels] = _Check(buckets=[0] * (len(self._bounds) + 1))
         check.runs[run.status.value] += 1
+        if (reason := failure_reason(run)) is not None:
+            check.failures[reason] = check.failures.get(reason, 0) + 1
         cleanup = run.result.details.get("cleanup")
         if isinstance(cleanup, dict) and cleanup.get("ok") is False:
             check.cleanup_failures += 1
@@ -175,7 +180,8 @@ class _ChecksCollector:
         with self._lock:  # a consistent snapshot, rendered outside the lock
             checks = {
                 labels: _Check(list(c.buckets), c.total_s, dict(c.runs), dict(c.gauges),
-                               {name: dict(p) for name, p in c.phased.items()}, c.cleanup_failures)
+                               {name: dict(p) for name, p in c.phased.items()}, c.cleanup_failures,
+                               dict(c.failures))
                 for labels, c in self._checks.items()
             }  # fmt: skip
             last_run = dict(self._last_run)
@@ -197,6 +203,11 @@ class _ChecksCollector:
             "Flow runs whose cleanup steps failed (the check itself may have passed)",
             labels=("check", "region"),
         )
+        failures = CounterMetricFamily(
+            "smoke_test_failures",
+            "Failed and errored check runs by failure reason (README, 'Failure reasons')",
+            labels=(*LABELS, "reason"),
+        )
         gauges = {n: GaugeMetricFamily(n, doc, labels=LABELS) for n, doc in GAUGES.items()}
         phased = {
             n: GaugeMetricFamily(n, doc, labels=(*LABELS, "phase")) for n, doc in PHASED.items()
@@ -212,6 +223,8 @@ class _ChecksCollector:
                 runs.add_metric((*labels, status), count)
             if check.cleanup_failures:
                 cleanups.add_metric((labels[0], labels[2]), check.cleanup_failures)
+            for reason, count in check.failures.items():
+                failures.add_metric((*labels, reason), count)
             for name, value in check.gauges.items():
                 gauges[name].add_metric(labels, value)
             for name, values in check.phased.items():
@@ -220,6 +233,7 @@ class _ChecksCollector:
         yield duration
         yield runs
         yield cleanups
+        yield failures
         yield from gauges.values()
         yield from phased.values()
         heartbeat = GaugeMetricFamily(

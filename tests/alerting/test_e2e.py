@@ -444,6 +444,7 @@ class TestAlertOverRealProtocols:
         # The webhook carries the ledger as data: one entry per region, as stored.
         [fired] = hooks[0].json()["alerts"][0]["evidence"]
         assert (fired["region"], fired["status"], fired["attempt_count"]) == (REGION, "fail", 1)
+        assert fired["reason"] == "http_status"
         assert fired["failed"] == {"name": "status", "expected": "2xx", "actual": "500"}
         assert [t["phase"] for t in fired["timings"]][-1] == "total"
         assert [link["name"] for link in fired["links"]] == ["response.txt"]

@@ -16,6 +16,7 @@ from monitor.alerting.evidence import median_timings, region_entry
 from monitor.alerting.notifiers._text import subject
 from monitor.store.records import ResultRecord
 from probes.base import Status
+from probes.reasons import FailureReason
 from tests.alerting.notifiers.samples import sample
 
 AT = datetime(2026, 12, 4, 12, 0, 30, tzinfo=UTC)
@@ -60,7 +61,8 @@ def test_a_regions_entry_names_what_failed_and_links_the_evidence() -> None:
             {"name": "status", "passed": True, "expected": "2xx", "actual": "200"},
             {"name": "json $.ok", "passed": False, "expected": "true", "actual": "false"},
         ],
-        details={"reason": "timeout", "attempts": [{"attempt": 1}, {"attempt": 2}]},
+        reason=FailureReason.TIMEOUT,
+        details={"attempts": [{"attempt": 1}, {"attempt": 2}]},
         artifacts=["response.txt"],
     )
     entry = region_entry(failing, {"total": 42.0}, public_url="https://status.example.com/")

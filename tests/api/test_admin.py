@@ -35,15 +35,21 @@ class TestRunNow:
         assert [r["run_id"] for r in results] == [run["run_id"]]
 
     def test_a_failing_target_reports_fail(self, start_api: StartApi, target: TargetState) -> None:
-        """A target answering 503 makes the run and the check's status fail."""
+        """A target answering 503 makes the run and the check's status fail, reason http_status."""
         target.set_faults(status=503, path_prefix="/health")
         api = start_api(api=WRITES)
         with api.client(TOKEN) as client:
             run = client.post("/api/v1/checks/health/run").json()
             status = client.get("/api/v1/status").json()
+            results = client.get("/api/v1/checks/health/results").json()["results"]
+            page = client.get("/").text
         assert run["status"] == "fail"
         assert "503" in run["message"]
         assert (status["services"]["health"], status["status"]) == ("down", "down")
+        assert run["reason"] == "http_status"
+        assert [(r["status"], r["reason"]) for r in results] == [("fail", "http_status")]
+        assert 'eu: <span class="label major">Failing: http_status</span>' in page
+        assert '<span class="label major">Down: http_status</span>' in page
 
     def test_checks_that_do_not_run_here_are_404(self, start_api: StartApi) -> None:
         """Unknown, disabled and other-region checks cannot be run from this instance."""

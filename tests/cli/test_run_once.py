@@ -113,7 +113,12 @@ class TestRunOnce:
         )
         assert done.code == 1
         status = results(done)["api-status"]
-        assert (status["status"], status["attempts"]) == ("fail", 3)
+        assert (status["status"], status["attempts"], status["reason"]) == (
+            "fail",
+            3,
+            "http_status",
+        )
+        assert results(done)["health"]["reason"] is None
         assert target.stats.request_count("/api/v1/status", "GET") == 3
         assert target.stats.request_count("/health", "GET") == 1
 
@@ -181,6 +186,8 @@ class TestRunOnce:
         assert suite.get("tests") == "5"
         failed = {case.get("name") for case in suite if case.find("failure") is not None}
         assert failed == {"health", "api-status", "api-test", "login"}
+        types = {f.get("type") for f in suite.iter("failure")}
+        assert types == {"connect"}
 
     def test_requests_carry_the_synthetic_traffic_headers(
         self, smokewatch: Run, write_config: Callable[[str], Path], target: TargetState

@@ -167,9 +167,9 @@ class TestRebuild:
         engine = create_engine(_url(store_url))
         try:
             await upgrade(engine, "0001")
-            # Rows as 0001 knew them: wall_ms and wait_ms only came with 0004.
+            # Rows as 0001 knew them: wall_ms and wait_ms came with 0004, reason with 0010.
             rows = [
-                {k: v for k, v in to_row(r).items() if k not in {"wall_ms", "wait_ms"}}
+                {k: v for k, v in to_row(r).items() if k not in {"wall_ms", "wait_ms", "reason"}}
                 for r in records
             ]
             async with engine.begin() as conn:

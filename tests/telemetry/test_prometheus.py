@@ -185,13 +185,14 @@ class TestPrometheusExporter:
         _, found = record(make_run("c", "http", timings=odd))
         assert {d["phase"] for d in named(found, "smoke_test_phase_seconds")} == {"connect"}
 
-    def test_labels_are_check_kind_region_plus_phase_and_result_only(self) -> None:
-        """No metric carries any label besides check, kind, region, phase, result, le."""
+    def test_labels_are_check_kind_region_plus_phase_result_and_reason_only(self) -> None:
+        """No metric carries any label besides check, kind, region, phase, result, reason, le."""
         _, found = record(
             make_run("a", "http", timings=HTTP_TIMINGS),
             make_run("b", "browser", timings=BROWSER_TIMINGS),
         )
-        allowed = {"check", "kind", "region", "phase", "result", "le", "version", "exporter"}
+        allowed = {"check", "kind", "region", "phase", "result", "reason", "le", "version"}
+        allowed |= {"exporter"}
         assert {k for (_, labels) in found for k, _ in labels} <= allowed
 
     def test_histogram_buckets_span_10_ms_to_30_s(self) -> None:
@@ -296,6 +297,11 @@ class TestScrapedByPrometheus:
                 f'smoke_test_runs_total{{job="{job}", result="fail"}} == 1'
             )
             assert [r["metric"]["check"] for r in failed] == ["missing"]
+
+            reasons = prometheus_server.query(f'smoke_test_failures_total{{job="{job}"}}')
+            assert [
+                (r["metric"]["check"], r["metric"]["reason"], float(r["value"][1])) for r in reasons
+            ] == [("missing", "http_status", 1.0)]
 
             api = prometheus_server.query(f'smoke_test_api_response_seconds{{job="{job}"}}')
             seconds = {r["metric"]["check"]: float(r["value"][1]) for r in api}

@@ -47,6 +47,7 @@ def router(ctx: ApiContext) -> APIRouter:
             attempts=run.attempts,
             status=result_status(run.status),
             message=ctx.scrubber().text(run.result.message),
+            reason=run.result.reason,
             result_id=run.result_id,
             artifacts=[
                 ArtifactItem(

@@ -76,6 +76,7 @@ def result_item(
         status=result_status(record.status),
         attempts=record.attempts,
         message=scrubber.text(record.message),
+        reason=record.reason,
         timings=dict(record.timings),
         assertions=[AssertionItem.model_validate(scrubber.data(a)) for a in record.assertions],
         details=scrubber.data(record.details),
