@@ -1,5 +1,5 @@
 """bench/chaos_live.py for real, shortened: PostgreSQL, the demo target, aiosmtpd, a webhook
-receiver and two ``smokewatch serve`` processes; one 20 s outage (500s) in 45 s."""
+receiver and two ``smokewatch serve`` processes; one 16 s outage (500s) in 36 s."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from bench import chaos_live
 from bench.chaos import Figures, format_table
 
-MINUTES = 0.75  # one 20 s outage centred in 45 s: quiet time on both sides
+MINUTES = 0.6  # one 16 s outage centred in 36 s: ~10 s quiet on both sides
 WALL_LIMIT_S = 90.0
 
 
