@@ -28,7 +28,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from monitor.alerting.confirm import Vote, lookback, observe, vote
-from monitor.alerting.evidence import ledger
+from monitor.alerting.evidence import ledger, reasons_text
 from monitor.alerting.inhibit import Dependencies, Inhibitor
 from monitor.alerting.outbox import entries
 from monitor.alerting.silences import AGGREGATED_REGION, Suppressions, alert_labels
@@ -230,6 +230,7 @@ class Engine:
                 regions=regions,
                 value=obs.value,
                 dependents=held.dependents(group.check),
+                reason=reasons_text(records, regions),
             )
         summary = self._redactor.text(annotations.get("summary", prev.summary if prev else ""))
         done = step(
