@@ -25,6 +25,7 @@ alerts:
     notify: ["webhook:ops", "webhook:ops", "oncall@example.com"]
     confirm: {failures: 1, of: 1}
     min_samples: 1
+    flapping: {changes: 10}  # 4 cycles are 8 changes: this is about rows, not damping
 """
 INSTALLATION = "0" * 32
 CET = timezone(timedelta(hours=1))
