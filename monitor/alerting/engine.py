@@ -29,6 +29,13 @@ from typing import Any
 
 from monitor.alerting.confirm import Vote, lookback, observe, vote
 from monitor.alerting.inhibit import Dependencies, Inhibitor
+from monitor.alerting.ledger import (
+    LEDGER_KINDS,
+    USUAL_WINDOW,
+    RegionEvidence,
+    build_ledger,
+    reasons_text,
+)
 from monitor.alerting.outbox import entries
 from monitor.alerting.silences import AGGREGATED_REGION, Suppressions, alert_labels
 from monitor.alerting.state import Group, Step, step
@@ -45,6 +52,7 @@ from monitor.store.alert_records import (
     StateWrite,
 )
 from monitor.store.alerts import AlertStore
+from monitor.store.errors import StoreError
 from monitor.store.records import ResultRecord
 
 
@@ -137,6 +145,7 @@ class Engine:
                 await self._advance(
                     group,
                     by_region,
+                    records=records,
                     stored=stored,
                     silences=silences,
                     now=now,
@@ -186,6 +195,7 @@ class Engine:
         group: Group,
         by_region: Mapping[str, Sequence[Vote]],
         *,
+        records: Sequence[ResultRecord],
         stored: Mapping[str, AlertStateRecord],
         silences: Sequence[SilenceRecord],
         now: datetime,
@@ -201,8 +211,9 @@ class Engine:
         reason = self._suppressions.reason(rule, labels, now=now, stored=silences)
         active = obs.bad or obs.no_data or (prev is not None and prev.state != "inactive")
         annotations: dict[str, str] = {}
+        regions = [group.region] if group.region else list(obs.regions or by_region)
+        failure = reasons_text(records, regions)
         if active:
-            regions = [group.region] if group.region else list(obs.regions or by_region)
             annotations = render_annotations(
                 rule,
                 check=group.check,
@@ -210,6 +221,7 @@ class Engine:
                 regions=regions,
                 value=obs.value,
                 dependents=held.dependents(group.check),
+                reason=failure,
             )
         summary = self._redactor.text(annotations.get("summary", prev.summary if prev else ""))
         done = step(group, prev, obs, now=now, silenced=reason is not None, summary=summary)
@@ -230,6 +242,8 @@ class Engine:
                 redactor=self._redactor,
                 installation=installation,
                 dependents=held.dependents(group.check),
+                reason=failure,
+                evidence=await self._ledger(group, done.kind, regions, now),
             )
         write = StateWrite(
             state=done.state,
@@ -259,6 +273,28 @@ class Engine:
             self._log.info(
                 "alert.notify", alert=group.alert_key, kind=done.kind, targets=len(outbox)
             )
+
+    async def _ledger(
+        self, group: Group, kind: str, regions: Sequence[str], now: datetime
+    ) -> tuple[RegionEvidence, ...]:
+        """The evidence ledger of a firing or reminder; none if the store cannot say."""
+        if kind not in LEDGER_KINDS or group.check is None:
+            return ()
+        try:
+            records, found = await self._alerts.evidence(
+                group.check, since=now - USUAL_WINDOW, until=now
+            )
+        except StoreError as exc:
+            # The notification goes out without its ledger rather than late or never.
+            self._log.warning("alert.ledger_unavailable", alert=group.alert_key, error=str(exc))
+            return ()
+        return build_ledger(
+            records,
+            regions,
+            artifacts=found,
+            public_url=self._status_page_url,
+            text=self._redactor.text,
+        )
 
 
 def _incident(group: Group, done: Step, now: datetime) -> IncidentChange | None:

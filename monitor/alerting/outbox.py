@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from monitor.alerting.ledger import RegionEvidence
 from monitor.alerting.notification import Kind, Notification
 from monitor.alerting.state import Group
 from monitor.redact import Redactor
@@ -58,6 +59,8 @@ def entries(
     redactor: Redactor,
     installation: str,
     dependents: tuple[str, ...] = (),
+    reason: str = "",
+    evidence: tuple[RegionEvidence, ...] = (),
 ) -> tuple[OutboxEntry, ...]:
     """One outbox entry per notify target of ``group``'s rule for the event ``state.seq``
     of the incident active since ``since`` in ``installation``."""
@@ -89,6 +92,8 @@ def entries(
             status_page_url=status_page_url,
             incident=incident,
             dependents=dependents,
+            reason=reason,
+            evidence=evidence,
         )
         out.append(
             OutboxEntry(

@@ -18,6 +18,8 @@ string).  Their variables:
 ``labels``          the rule's labels + ``alertname``, ``rule``, ``severity``, ``check``, ``region``
 ``dependents``      the checks that ``depends_on`` this one (directly or not), a list: their
                     new alerts are inhibited while this one is active
+``reason``          the failure reason of the newest failing run of each bad region
+                    (README, "Failure reasons"), distinct ones joined by ", "; ``""`` if none
 ==================  ===========================================================
 
 Every alert gets a ``summary``: the rule's own, or :data:`DEFAULT_SUMMARY`.  The
@@ -43,7 +45,7 @@ DEFAULT_SUMMARY = (
     "{{ rule }}: {{ check }} in {{ regions | join(', ') }}: {{ condition }} (now {{ value_text }})"
     "{% if dependents %}; dependent checks (alerts held): {{ dependents | join(', ') }}{% endif %}"
 )
-SAMPLE_CHECK, SAMPLE_REGION = "example-check", "example-region"
+SAMPLE_CHECK, SAMPLE_REGION, SAMPLE_REASON = "example-check", "example-region", "timeout"
 
 
 def environment() -> SandboxedEnvironment:
@@ -78,9 +80,11 @@ def variables(
     value_text: Any,
     labels: Mapping[str, Any] | None = None,
     dependents: Sequence[str] = (),
+    reason: Any = "",
 ) -> dict[str, Any]:
     """The template variables (values may be placeholders, as the Prometheus export uses)."""
     return {
+        "reason": reason,
         "rule": rule.name,
         "check": check,
         "region": region,
@@ -113,6 +117,7 @@ def render_annotations(
     value: float | None,
     labels: Mapping[str, str] | None = None,
     dependents: Sequence[str] = (),
+    reason: str = "",
 ) -> dict[str, str]:
     """The rule's annotations rendered for one alert; ``summary`` is always present.
 
@@ -129,6 +134,7 @@ def render_annotations(
         value_text=format_value(rule, value),
         labels=labels,
         dependents=dependents,
+        reason=reason,
     )
     env = environment()
     out: dict[str, str] = {}
@@ -165,6 +171,7 @@ def template_problems(rule: AlertRule, check: str | None = None) -> list[tuple[s
                 regions=[SAMPLE_REGION],
                 value=value,
                 value_text=format_value(rule, value),
+                reason=SAMPLE_REASON,
             )
             try:
                 template.render(context)
@@ -251,6 +258,8 @@ def prometheus_annotations(rule: AlertRule) -> dict[str, str]:
         regions=[region],
         value=_GoValue(actions, "{{ $value }}"),
         value_text=_Go(actions, _go_value_text(rule)),
+        # smoke_test_failures_total carries a reason label; other series render it empty.
+        reason=_Go(actions, "{{ $labels.reason }}"),
     )
     env = environment()
     out: dict[str, str] = {}

@@ -11,6 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from monitor.alerting.ledger import FailedAssertion, PhaseTiming, RegionEvidence, RunOutcome
 from monitor.alerting.notification import Notification
 
 KIND_LABEL = {
@@ -44,8 +45,13 @@ def title(n: Notification) -> str:
 
 
 def subject(n: Notification) -> str:
-    """An e-mail subject: ``[FIRING] [critical] smoke_test_failure: <summary>``, one line."""
-    text = f"[{KIND_LABEL[n.kind]}] [{n.severity}] {n.rule}: {n.summary}"
+    """An e-mail subject: ``[FIRING] [critical] <summary>``, one line.
+
+    The rule's name comes first only when the summary does not already say it (the
+    default summary starts with it).
+    """
+    named = n.summary if n.rule in n.summary else f"{n.rule}: {n.summary}"
+    text = f"[{KIND_LABEL[n.kind]}] [{n.severity}] {named}"
     return " ".join(text.split())[:250]
 
 
@@ -101,11 +107,47 @@ def facts(n: Notification) -> list[tuple[str, str]]:
     rows = [("Severity", n.severity), ("Check", n.check or "all checks")]
     rows += [("Regions", regions_text(n)), ("Value", value_vs_threshold(n))]
     rows += [("Condition", n.condition), ("Since", human_time(n.since))]
+    if n.reason and n.kind != "resolved":
+        rows.append(("Reason", n.reason))
     if n.kind == "resolved":
         rows.append(("Resolved", human_time(n.at)))
     if n.dependents:
         rows.append(("Dependent checks (alerts held)", ", ".join(n.dependents)))
     return rows
+
+
+def evidence_heading(e: RegionEvidence) -> str:
+    """``eu-west-1: fail (http_status) after 3 attempts: <message>``."""
+    reason = f" ({e.reason})" if e.reason else ""
+    return f"{e.region}: {e.status}{reason} after {e.attempts} attempt(s): {e.message}"
+
+
+def run_text(run: RunOutcome) -> str:
+    """``12:00:01 fail (timeout), 3 attempts``."""
+    reason = f" ({run.reason})" if run.reason else ""
+    return f"{utc(run.at).strftime('%H:%M:%S')} {run.status}{reason}, {run.attempts} attempt(s)"
+
+
+def assertion_text(a: FailedAssertion) -> str:
+    return f"{a.name}: expected {a.expected}, got {a.actual}"
+
+
+def timing_text(t: PhaseTiming) -> str:
+    """``connect 812.0 ms (usual 40.0 ms)``: the failing run's phase beside the day's p50."""
+    usual = f"{t.p50_ms:g} ms" if t.p50_ms is not None else "no data"
+    return f"{t.phase} {t.ms:g} ms (usual {usual})"
+
+
+def evidence_lines(e: RegionEvidence) -> list[str]:
+    """One region's ledger as plain-text lines (e-mail text part, Slack fallback)."""
+    lines = [evidence_heading(e)]
+    lines += [f"  failed: {assertion_text(a)}" for a in e.failed]
+    if e.timings:
+        lines.append("  timings (p50 of the last day): " + "; ".join(map(timing_text, e.timings)))
+    if e.runs:
+        lines.append("  newest runs: " + "; ".join(map(run_text, e.runs)))
+    lines += [f"  {a.name}: {a.url}" for a in e.artifacts]
+    return lines
 
 
 def links(n: Notification) -> list[tuple[str, str]]:

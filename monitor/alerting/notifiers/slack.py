@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from monitor.alerting.ledger import RegionEvidence
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._http import build_client, post_json, raise_for_status, secrets_of
@@ -65,6 +66,7 @@ def message(n: Notification, *, intended_channel: str | None = None) -> dict[str
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(summary)[:3000]}},
         {"type": "section", "fields": [_field(n, k, v) for k, v in _text.facts(n)][:10]},
     ]
+    blocks += [block for evidence in n.evidence for block in _evidence_blocks(evidence)]
     links = [f"<{escape(url)}|{escape(text)}>" for text, url in _text.links(n)]
     if links:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": " · ".join(links)}})
@@ -77,6 +79,23 @@ def message(n: Notification, *, intended_channel: str | None = None) -> dict[str
         "text": escape(fallback)[:3000],
         "attachments": [{"color": _text.colour(n), "fallback": fallback[:3000], "blocks": blocks}],
     }
+
+
+def _evidence_blocks(e: RegionEvidence) -> list[dict[str, Any]]:
+    """One region's ledger: a section with the failing run, its assertions, timings beside
+    the day's p50, the newest runs, and the artifacts as links."""
+    lines = [f"*{escape(_text.evidence_heading(e))}*"]
+    lines += [f"• {escape(_text.assertion_text(a))}" for a in e.failed]
+    if e.timings:
+        shown = " · ".join(escape(_text.timing_text(t)) for t in e.timings)
+        lines.append(f"_Timings:_ {shown}")
+    if e.runs:
+        lines.append("_Newest runs:_ " + " · ".join(escape(_text.run_text(r)) for r in e.runs))
+    if e.artifacts:
+        found = " · ".join(f"<{escape(a.url)}|{escape(a.name)}>" for a in e.artifacts)
+        lines.append(f"_Artifacts:_ {found}")
+    text = "\n".join(lines)[:3000]
+    return [{"type": "divider"}, {"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
 
 class SlackNotifier:

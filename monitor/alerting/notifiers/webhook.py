@@ -52,6 +52,8 @@ def annotations_of(n: Notification) -> dict[str, str]:
     if len(n.regions) > 1:
         description += f"; regions: {_text.regions_text(n)}"
     annotations.setdefault("description", description)
+    if n.reason and n.kind != "resolved":
+        annotations["reason"] = n.reason
     if n.runbook_url:
         annotations["runbook_url"] = n.runbook_url
     return annotations
@@ -78,6 +80,8 @@ def payload(n: Notification, *, receiver: str) -> dict[str, Any]:
         "endsAt": _text.iso(n.at) if status == "resolved" else ZERO_TIME,
         "generatorURL": n.status_page_url or "",
         "fingerprint": _text.short_hash(n.incident or n.alert_key),
+        # Beyond Alertmanager's format (receivers ignore unknown keys): the evidence ledger.
+        "evidence": [e.to_json() for e in n.evidence],
     }
     return {
         "version": "4",
