@@ -159,7 +159,7 @@ class TestMigration:
         """0003 adds the alerting tables; downgrading drops only them, upgrading restores them."""
         async with await ResultStore.open(store_url):
             pass
-        assert await table_rows(store_url, "SELECT version_num FROM alembic_version") == [("0009",)]
+        assert await table_rows(store_url, "SELECT version_num FROM alembic_version") == [("0010",)]
         engine = create_engine(make_url(database_url(store_url)))
         try:
             async with engine.begin() as conn:

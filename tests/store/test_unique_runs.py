@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.engine import URL, make_url
 
-from monitor.store import ResultStore, database_url
+from monitor.store import ResultRecord, ResultStore, database_url
 from monitor.store.engine import create_engine
 from monitor.store.migrate import upgrade
 from monitor.store.rollups import rebuild_rollups
@@ -65,12 +66,17 @@ class TestIdempotentAdd:
         assert len(ids) == 3
 
 
+def _row_0007(r: ResultRecord) -> dict[str, Any]:
+    """A results row as 0007 knew it: ``reason`` came with 0010."""
+    return {k: v for k, v in to_row(r).items() if k != "reason"}
+
+
 class TestMigration0008:
     async def test_old_duplicates_are_dropped_and_rollups_rebuilt(self, store_url: str) -> None:
         """A 0007 database holding copies of one run keeps the first; stats count it once."""
         kept = record(check="api", status=Status.FAIL)
         other = record(check="api", started_at=T0.replace(minute=1))
-        rows = [to_row(kept), to_row(kept), to_row(other), to_row(kept)]
+        rows = [_row_0007(kept), _row_0007(kept), _row_0007(other), _row_0007(kept)]
         engine = create_engine(_url(store_url))
         try:
             await upgrade(engine, "0007")
@@ -99,7 +105,7 @@ class TestMigration0008:
         try:
             await upgrade(engine, "0007")
             async with engine.begin() as conn:
-                await conn.execute(insert(results), [to_row(record())])
+                await conn.execute(insert(results), [_row_0007(record())])
                 await conn.run_sync(rebuild_rollups)
                 await conn.execute(results.delete())  # pruned: only the rollups remember it
         finally:

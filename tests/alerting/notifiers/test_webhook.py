@@ -79,6 +79,7 @@ class TestAlertmanagerPayload:
                     "endsAt": "0001-01-01T00:00:00Z",
                     "generatorURL": STATUS_PAGE,
                     "fingerprint": body["alerts"][0]["fingerprint"],
+                    "evidence": [],
                 }
             ],
         }
