@@ -114,7 +114,12 @@ def check_mail(delivered: Delivered, kind: Kind) -> Times:
     assert msg["Auto-Submitted"] == "auto-generated"
     lines = plain_part(msg).splitlines()
     assert lines[:3] == [f"{kind.label}: {RULE} (critical)", "", kind.summary]
+    if kind is FIRING:
+        check_mail_ledger(plain_part(msg), html_part(msg))
+    else:
+        assert "\nEvidence\n" not in plain_part(msg)
     facts = mail_facts(msg)
+    assert facts.get("Reason") == ("http_status" if kind is FIRING else None)
     assert facts["Severity"] == "critical"
     assert facts["Check"] == CHECK
     assert facts["Regions"] == REGION
@@ -134,6 +139,63 @@ def check_mail(delivered: Delivered, kind: Kind) -> Times:
     return Times(parse_mail_time(facts["Since"]), resolved)
 
 
+# The ledger of /health answering 500 in the one region: the failing run, its assertion,
+# its phases beside the day's p50, the newest runs, and its response excerpt's link.
+LEDGER_HEADING = f"{REGION}: fail (http_status) after 1 attempt(s): status: expected 2xx, got 500"
+FAILED_STATUS = "status: expected 2xx, got 500"
+PHASES = ("connect", "tls", "request", "first_byte", "transfer", "total")
+_TIMING = re.compile(r"(\w+) ([\d.]+) ms \(usual ([\d.]+) ms\)")
+_RUN = re.compile(r"^\d\d:\d\d:\d\d fail \(http_status\), 1 attempt\(s\)$")
+_EXCERPT = re.compile(
+    re.escape(STATUS_PAGE.rstrip("/")) + r"/api/v1/results/(\d+)/artifacts/response\.txt"
+)
+
+
+def check_timings(text: str) -> None:
+    """Every HTTP phase of the failing run, in order, each beside the day's p50."""
+    found = {phase: (float(ms), float(p50)) for phase, ms, p50 in _TIMING.findall(text)}
+    assert tuple(found) == PHASES, text
+    assert all(p50 >= 0 for _, p50 in found.values())
+    assert found["total"][0] > 0
+
+
+def check_slack_ledger(text: str) -> None:
+    """The Slack ledger section, line by line."""
+    lines = text.split("\n")
+    assert lines[0] == f"*{LEDGER_HEADING}*"
+    assert lines[1] == f"• {FAILED_STATUS}"
+    assert lines[2].startswith("_Timings:_ ")
+    check_timings(lines[2])
+    assert lines[3].startswith("_Newest runs:_ ")
+    runs = lines[3].removeprefix("_Newest runs:_ ").split(" · ")
+    assert 1 <= len(runs) <= 5
+    assert all(_RUN.match(run) for run in runs), runs
+    link = re.fullmatch(r"_Artifacts:_ <(.+)\|response\.txt>", lines[4])
+    assert link is not None, lines[4]
+    assert _EXCERPT.fullmatch(link.group(1)), lines[4]
+    assert len(lines) == 5
+
+
+def check_mail_ledger(plain: str, html: str) -> None:
+    """The e-mail ledger, in the text part and as tables in the HTML part."""
+    text = plain.split("\nEvidence\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert text[0] == LEDGER_HEADING
+    assert text[1] == f"  failed: {FAILED_STATUS}"
+    assert text[2].startswith("  timings (p50 of the last day): ")
+    check_timings(text[2])
+    assert text[3].startswith("  newest runs: ")
+    assert all(_RUN.match(r) for r in text[3].removeprefix("  newest runs: ").split("; "))
+    assert _EXCERPT.fullmatch(text[4].removeprefix("  response.txt: "))
+    assert f'<h3 style="margin:12px 0 4px">{LEDGER_HEADING}</h3>' in html
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html.split("</h3>", 1)[1])
+    assert cells[:3] == ["status", "2xx", "500"]  # failed, expected, actual
+    rows = re.findall(
+        r"<tr><td[^>]*>(\w+)</td><td[^>]*>([\d.]+) ms</td><td[^>]*>([\d.]+) ms<", html
+    )
+    assert tuple(r[0] for r in rows) == PHASES
+    assert re.search(r'Artifacts: <a href="' + _EXCERPT.pattern + r'">response\.txt</a>', html)
+
+
 def check_slack(payload: dict[str, Any], kind: Kind, *, for_channel: str | None) -> Times:
     """One Slack message body, field by field; ``for_channel``: sent through an incoming
     webhook, which names the intended channel in the message."""
@@ -145,17 +207,25 @@ def check_slack(payload: dict[str, Any], kind: Kind, *, for_channel: str | None)
     header = attachment["blocks"][0]
     assert header["type"] == "header"
     assert header["text"]["text"] == headline
-    assert slack_texts(payload, "section") == [
+    sections = slack_texts(payload, "section")
+    ledger = sections[1:-1]
+    assert [sections[0], sections[-1]] == [
         kind.summary,
         f"<{RUNBOOK}|Runbook> · <{STATUS_PAGE}|Status page>",
     ]
+    if kind is FIRING:
+        (evidence,) = ledger
+        check_slack_ledger(evidence)
+    else:
+        assert ledger == []  # a resolved message carries no ledger
     context = f"smokewatch · alert {short_hash(ALERT_KEY, 12)}"
     if for_channel is not None:
         context += f" · for {for_channel}"
     assert slack_texts(payload, "context") == [context]
     facts = slack_facts(payload)
     expected = ["Severity", "Check", "Regions", "Value", "Condition", "Since"]
-    assert list(facts) == expected + (["Resolved"] if kind is RESOLVED else [])
+    assert list(facts) == expected + (["Resolved"] if kind is RESOLVED else ["Reason"])
+    assert facts.get("Reason", "http_status") == "http_status"
     assert facts["Severity"] == "critical"
     assert facts["Check"] == CHECK
     assert facts["Regions"] == REGION
