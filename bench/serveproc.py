@@ -64,10 +64,12 @@ def _pycache() -> Path:
 
 
 class Serve(_Started):
-    """``smokewatch serve --no-scheduler`` on a free 127.0.0.1 port; stopped on exit."""
+    """``smokewatch serve`` (``--no-scheduler`` unless ``scheduler``) on a free 127.0.0.1 port;
+    stopped on exit."""
 
-    def __init__(self, config: Path, *, region: str, log: Path) -> None:
+    def __init__(self, config: Path, *, region: str, log: Path, scheduler: bool = False) -> None:
         self.config, self.region, self.log = config, region, log
+        self.scheduler = scheduler  # True: the region's checks run, as in production
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._ps: psutil.Process | None = None
@@ -87,9 +89,11 @@ class Serve(_Started):
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(_pycache())
         cmd = [
-            SMOKEWATCH, "serve", "--no-scheduler", "--config", str(self.config),
+            SMOKEWATCH, "serve", "--config", str(self.config),
             "--region", self.region, "--host", HOST, "--port", str(self.port),
         ]  # fmt: skip
+        if not self.scheduler:
+            cmd.append("--no-scheduler")
         with self.log.open("ab") as sink:
             self._proc = subprocess.Popen(
                 cmd, cwd=REPO, stdout=sink, stderr=subprocess.STDOUT, env=env

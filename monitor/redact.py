@@ -4,8 +4,10 @@ Three nets, each catching what the others miss:
 
 1. Known secret *values* (from interpolation: env secrets, secret files, captured
    tokens) are replaced wherever they appear.
-2. URL credentials (``user:pass@``) and credential-like query parameters
-   (``token=``, ``key=``, ``password=``, ...) are masked.
+2. URL credentials (``user:pass@``) are masked, and so are credentials written
+   out by name in text (:func:`probes.scrub.mask_named`): query and form pairs
+   (``token=``, ``password=``, ...), JSON fields (``"access_token": "..."``) and
+   credential header lines (``Set-Cookie: ...``).
 3. Values under credential-like *keys* (``Authorization``, ``Cookie``,
    ``password``, ...: :func:`probes.scrub.is_credential_name`, the rule traces
    use too) in structured data are masked, and so are the values of
@@ -18,14 +20,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from probes.scrub import is_credential_name
+from probes.scrub import is_credential_name, mask_named
 
 MASK = "***"
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/\s:@]+):[^/\s@]+@", re.I)
-_QUERY_SECRET = re.compile(
-    r"(?P<key>[?&;](?:[^=&\s]*(?:token|key|passw|secret|signature|sig|auth)[^=&\s]*))=[^&\s#]*",
-    re.IGNORECASE,
-)
 
 
 class Redactor:
@@ -52,9 +50,7 @@ class Redactor:
             value = self._pattern.sub(MASK, value)
         if "://" in value:
             value = _URL_USERINFO.sub(rf"\g<scheme>\g<user>:{MASK}@", value)
-        if "=" in value:
-            value = _QUERY_SECRET.sub(rf"\g<key>={MASK}", value)
-        return value
+        return mask_named(value)
 
     def data(self, value: Any) -> Any:
         """Redact a JSON-like structure: strings by value, mappings also by key."""

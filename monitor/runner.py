@@ -154,6 +154,7 @@ class Runner:
         waited_s = 0.0
         evidence: tuple[ProbeResult, float] | None = None  # last attempt that reached the target
         skipped: str | None = None
+        tried: list[dict[str, object]] = []  # each attempt's outcome, for the evidence ledger
         while True:
             attempts += 1
             gate.waited_s = 0.0
@@ -161,6 +162,7 @@ class Runner:
             result = await self._attempt(check, settings, run_id, gate)
             waited_s += gate.waited_s
             probe_ms = max((time.perf_counter() - a0 - gate.waited_s) * 1000.0, 0.0)
+            tried.append(attempt_entry(attempts, result, probe_ms))
             if _reached_target(result):
                 evidence = (result, probe_ms)
             elif evidence is not None:
@@ -185,6 +187,7 @@ class Runner:
                 reason=self.redactor.text(result.message),
                 delay_s=round(delay, 3),
             )
+            tried[-1]["then_waited_s"] = round(delay, 3)
             await self.sleep(delay)
             waited_s += delay
         wall_ms = (time.perf_counter() - t0) * 1000.0
@@ -197,6 +200,8 @@ class Runner:
                 )
         else:
             duration_ms = probe_ms
+        if len(tried) > 1 or not result.status.ok:
+            result = replace(result, details={**result.details, "attempts": tried})
         result = self._redact(_with_reason(result, log))
         log.info(
             "check.done",
@@ -316,6 +321,16 @@ def _redact_attachment(redactor: Redactor, attachment: Attachment) -> Attachment
         return attachment
     text = redactor.text(attachment.data.decode("utf-8", errors="replace"))
     return replace(attachment, data=text.encode())
+
+
+def attempt_entry(number: int, result: ProbeResult, probe_ms: float) -> dict[str, object]:
+    """One attempt as the ledger shows it: ``{attempt, status, message, probe_ms}``."""
+    return {
+        "attempt": number,
+        "status": result.status.value,
+        "message": result.message[:200],
+        "probe_ms": round(probe_ms, 1),
+    }
 
 
 RUN_CAP_SHARE = 0.8

@@ -36,6 +36,7 @@ from probes.reasons import FailureReason
 from probes.scrub import is_credential_name
 
 SNIPPET_CHARS: Final = 80
+_PATH_KEY = re.compile(r"[A-Za-z_][\w-]*")  # the names in a JSON path ($.auth['token'])
 _STATUS_CLASS = re.compile(r"^[1-5]xx$")
 _COMPARE: Final = MappingProxyType(
     {"gt": operator.gt, "lt": operator.lt, "ge": operator.ge, "le": operator.le}
@@ -54,6 +55,11 @@ def _compile_regex(value: object) -> object:
 
 
 Regex = Annotated[re.Pattern[str], BeforeValidator(_compile_regex)]
+
+
+def redacted(value: str) -> str:
+    """What an assertion shows of a credential it read: its length, never the value."""
+    return f"<redacted, {len(value)} chars>"
 
 
 def clip(text: str, limit: int = SNIPPET_CHARS) -> str:
@@ -124,7 +130,12 @@ class JsonAssertion(BaseModel):
         singular = isinstance(query, jsonpath.JSONPath) and query.singular_query()
         found = bool(matches)
         value: JSONValue = (matches[0] if found else None) if singular else matches
-        actual = snippet(value) if found else "nothing (path not found)"
+        if not found:
+            actual = "nothing (path not found)"
+        elif any(is_credential_name(key) for key in _PATH_KEY.findall(self.path)):
+            actual = redacted(value if isinstance(value, str) else json.dumps(value))
+        else:
+            actual = snippet(value)
         name = f"json {self.path}"
         if op == "exists":
             want = bool(self.exists)
@@ -189,7 +200,7 @@ class HeaderAssertion(BaseModel):
         if value is None:
             actual = "absent"
         elif is_credential_name(self.name):
-            actual = f"<redacted, {len(value)} chars>"
+            actual = redacted(value)
         else:
             actual = snippet(value)
         if self.present is not None:

@@ -78,6 +78,11 @@ class AssertionOutcome:
     # Why the check fails when this outcome decides it (README, "Failure reasons").
     reason: FailureReason = FailureReason.ASSERTION
 
+    @property
+    def fails(self) -> bool:
+        """Whether it fails the check (an over-``degraded``-budget one only degrades it)."""
+        return not self.passed and self.status_if_failed.rank >= Status.FAIL.rank
+
 
 @dataclass(frozen=True, slots=True)
 class Attachment:

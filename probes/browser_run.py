@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -60,8 +61,17 @@ class BrowserRun:
         self.cause: str | None = None
         self.secrets = sorted(spec.secrets(), key=len, reverse=True)
         self.failure_png: bytes | None = None  # the page as the journey failed, before cleanup
+        self.stem: Path | None = None  # where this failure's artifacts go, once it has one
+        self.raw_trace: Path | None = None  # the trace, stopped as the journey failed
 
     async def execute(self) -> ProbeResult:
+        try:
+            return await self._execute()
+        finally:
+            if self.raw_trace is not None:  # kept traces were consumed; this one was not
+                await asyncio.to_thread(self.raw_trace.unlink, missing_ok=True)
+
+    async def _execute(self) -> ProbeResult:
         page = await self.context.new_page()
         try:
             await self.watch.attach(self.context, page)
@@ -97,10 +107,26 @@ class BrowserRun:
         return result
 
     async def _capture_failure(self, page: Page) -> None:
-        """Photograph the failing step's page now: the cleanup (a logout) would change it."""
-        if self.spec.screenshot and any(not o.passed for o in self.outcomes):
-            with contextlib.suppress(PlaywrightError):
+        """Photograph the failing step's page and end the trace now, before the cleanup.
+
+        A cleanup (a logout) would change the page: the evidence is the page as the
+        journey failed, and the trace ends there too.
+        """
+        if not any(o.fails for o in self.outcomes):
+            return
+        with contextlib.suppress(PlaywrightError, OSError):
+            if self.spec.screenshot:
                 self.failure_png = await page.screenshot(full_page=True, timeout=5000)
+            if self.spec.trace:
+                raw = self._stem().with_suffix(".trace-raw")
+                await asyncio.to_thread(raw.parent.mkdir, parents=True, exist_ok=True)
+                self.raw_trace = raw
+                await self.context.tracing.stop(path=raw)
+
+    def _stem(self) -> Path:
+        if self.stem is None:
+            self.stem = self.pool.artifacts.new_stem(self.ctx.check_name or "browser")
+        return self.stem
 
     def _connected(self) -> bool:
         browser = self.context.browser
@@ -290,7 +316,7 @@ class BrowserRun:
 
     async def _artifacts(self, page: Page) -> list[str]:
         store = self.pool.artifacts
-        stem = store.new_stem(self.ctx.check_name or "browser")
+        stem = self._stem()
         saved: list[str] = []
         try:
             await asyncio.to_thread(store.directory.mkdir, parents=True, exist_ok=True)
@@ -298,8 +324,10 @@ class BrowserRun:
                 png = self.failure_png or await page.screenshot(full_page=True, timeout=5000)
                 saved.append(str(await store.save_screenshot(stem, png)))
             if self.spec.trace:
-                raw = stem.parent / f"{stem.name}.trace-raw"
-                await self.context.tracing.stop(path=raw)
+                raw = self.raw_trace
+                if raw is None:
+                    raw = stem.parent / f"{stem.name}.trace-raw"
+                    await self.context.tracing.stop(path=raw)
                 saved.append(
                     str(await store.save_trace(stem, raw, self.secrets, self.spec.secret_fields))
                 )

@@ -62,6 +62,7 @@ from probes.http import (
     send,
 )
 from probes.reasons import FailureReason
+from probes.scrub import credentials_in
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 READ_METHODS: Final = frozenset({"GET", "HEAD"})
@@ -278,6 +279,8 @@ class _FlowRun:
         self.ctx = ctx
         self.cookies = httpx.Cookies()  # this run's own: a session never outlives its flow
         self.captured: dict[str, str] = {}
+        # Values sent or set under credential names (cookies, Authorization): masked like captures.
+        self.credentials: set[str] = set()
         self.outcomes: list[AssertionOutcome] = []
         self.steps: list[dict[str, JSONValue]] = []
         self.timings: dict[str, float] = {}
@@ -315,16 +318,21 @@ class _FlowRun:
         if missing:
             self.steps.append({"name": step.name, "skipped": f"not captured: {sorted(missing)}"})
             return False
+        headers = {k: self._fill(v.get_secret_value()) for k, v in step.headers.items()}
+        form = (
+            {k: self._fill(v.get_secret_value()) for k, v in step.form.items()}
+            if step.form is not None
+            else None
+        )
+        self.credentials |= credentials_in([*headers.items(), *(form or {}).items()])
         try:
             exchange = await send(
                 self.ctx,
                 method=step.method,
                 url=self._fill(step.url),
-                headers={k: self._fill(v.get_secret_value()) for k, v in step.headers.items()},
+                headers=headers,
                 json_body=self._fill_json(step.json_body),
-                form={k: self._fill(v.get_secret_value()) for k, v in step.form.items()}
-                if step.form is not None
-                else None,
+                form=form,
                 max_body_bytes=step.max_body_bytes,
                 follow_redirects=step.follow_redirects,
                 cookies=self.cookies,
@@ -338,12 +346,14 @@ class _FlowRun:
             )
             if self.error is None:
                 self.error, self.error_reason = message, exc.reason
-                self.failed_before_error = any(_fails(o) for o in self.outcomes)
+                self.failed_before_error = any(o.fails for o in self.outcomes)
             self.steps.append({"name": step.name, "error": message})
             if self.cause is None:
                 self.cause = failure_cause(timed_out=isinstance(exc, RequestTimeoutError))
             return False
         self.timings[f"step:{step.name}"] = exchange.total_ms
+        cookies = exchange.headers.get_list("set-cookie")
+        self.credentials |= credentials_in(("set-cookie", value) for value in cookies)
         # Capture even from a failing step: a created id may be all a cleanup step needs.
         # Captures come first so that evaluating the expectations can already mask them.
         missed = []
@@ -363,7 +373,7 @@ class _FlowRun:
                 self.captured[key] = value
         outcomes = [self._name(step, o) for o in evaluate(step.expect, exchange)]
         # Over a ``degraded`` budget the step still worked: the flow goes on, the result degrades.
-        passed = not missed and all(o.passed or not _fails(o) for o in outcomes)
+        passed = not missed and all(not o.fails for o in outcomes)
         code = exchange.status_code
         if cleanup and not passed:
             first = next(o for o in outcomes + missed if not o.passed)
@@ -389,7 +399,7 @@ class _FlowRun:
     def _keep_excerpt(self, step: FlowStep, exchange: Exchange, *, failed: bool) -> None:
         """Keep the first failing step's response (captured values masked) as evidence."""
         if failed and self.excerpt is None:
-            masked = tuple(v for v in self.captured.values() if len(v) >= _MIN_MASKED)
+            masked = tuple(v for v in self._masked_values() if len(v) >= _MIN_MASKED)
             self.excerpt = exchange.excerpt(f"step '{step.name}': {step.method}", mask=masked)
 
     def _name(self, step: FlowStep, outcome: AssertionOutcome) -> AssertionOutcome:
@@ -414,9 +424,12 @@ class _FlowRun:
             return [self._fill_json(v) for v in value]
         return value
 
+    def _masked_values(self) -> set[str]:
+        return {*self.captured.values(), *self.credentials}
+
     def _mask(self, text: str) -> str:
-        """``text`` with every captured value masked, also as quoted or clipped in a snippet."""
-        for value in sorted(self.captured.values(), key=len, reverse=True):
+        """``text`` with every captured or credential value masked, also as quoted or clipped."""
+        for value in sorted(self._masked_values(), key=len, reverse=True):
             if len(value) >= _MIN_MASKED:
                 text = _mask_value(text, value)
         return clip(text, _MESSAGE_CHARS)
@@ -444,11 +457,6 @@ def _in_step(step: str, error: ErrorDetails) -> InitErrorDetails:
         loc=error["loc"],
         input=error["input"],
     )
-
-
-def _fails(outcome: AssertionOutcome) -> bool:
-    """Whether an outcome fails the check (not merely degrades it)."""
-    return not outcome.passed and outcome.status_if_failed.rank >= Status.FAIL.rank
 
 
 def _mask_value(text: str, value: str) -> str:

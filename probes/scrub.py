@@ -30,7 +30,7 @@ CREDENTIAL_HEADERS: Final = frozenset(
 )
 CREDENTIAL_NAME: Final = re.compile(
     r"passw|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|credential|session"
-    r"|signature|csrf|xsrf|auth(?!or)|cookie|^sid$|^sig$|^key$",
+    r"|signature|csrf|xsrf|auth(?!or)|cookie|^sid$|^sig$|(?:^|[-_.])key(?:$|[-_.])",
     re.IGNORECASE,
 )
 # A learnt value shorter than this is masked where it was found, not everywhere:
@@ -47,6 +47,51 @@ def is_credential_name(name: str, extra: Collection[str] = ()) -> bool:
         or lowered in extra
         or CREDENTIAL_NAME.search(name) is not None
     )
+
+
+# Credentials written out in free text (a message, an assertion's actual, an excerpt):
+# a JSON or Python-dict field, a header line, a ``name=value`` pair (query, form, cookie).
+_QUOTED_FIELD = re.compile(
+    r"""(?P<key>(?P<q>["'])(?P<name>[^"'\s]{1,64})(?P=q)\s*:\s*)"""
+    r"""(?P<vq>["'])(?P<value>(?:\\.|(?!(?P=vq)).)*)(?P=vq)"""
+)
+_HEADER_LINE = re.compile(r"(?im)^(?P<key>(?P<name>[A-Za-z][\w-]{0,63}):[ \t]*)(?P<value>\S.*)$")
+_PAIR = re.compile(
+    r"(?P<key>(?:^|(?<=[?&;\s]))(?P<name>[A-Za-z_][\w.-]{0,63})=)(?P<value>[^&\s#;\"']+)"
+)
+
+
+def mask_named(text: str, extra: Collection[str] = ()) -> str:
+    """``text`` with the values of credential-named fields, header lines and pairs masked."""
+
+    def masked(match: re.Match[str]) -> str:
+        if not is_credential_name(match["name"], extra):
+            return match[0]
+        quote = match.groupdict().get("vq") or ""
+        return f"{match['key']}{quote}{MASK}{quote}"
+
+    def header(match: re.Match[str]) -> str:
+        # "get-token: status 500" is a flow step's message, not a header: only the
+        # credential headers, and X- headers with a credential name, are read as lines.
+        name = match["name"].lower()
+        known = name in CREDENTIAL_HEADERS or name.startswith("x-") or name in extra
+        return masked(match) if known else match[0]
+
+    if ":" in text:
+        text = _QUOTED_FIELD.sub(masked, text)
+        text = _HEADER_LINE.sub(header, text)
+    if "=" in text:
+        text = _PAIR.sub(masked, text)
+    return text
+
+
+def credentials_in(pairs: Iterable[tuple[str, str]]) -> set[str]:
+    """The credential values of ``(name, value)`` header or field pairs, long enough to mask
+    everywhere (a ``Set-Cookie``'s cookie value, a bearer token with and without its scheme)."""
+    scrubber = TraceScrubber()
+    for name, value in pairs:
+        scrubber.pair(name, value)
+    return {value for value in scrubber.learnt if len(value) >= MIN_LEARNT}
 
 
 def variants(values: Iterable[str]) -> list[bytes]:
@@ -72,12 +117,16 @@ class TraceScrubber:
         self.secrets = {s for s in secrets if s}
         self.fields = frozenset(f.lower() for f in secret_fields)
         self.learnt: set[str] = set()
+        # Bodies kept as ``resources/<sha1>`` files, by name: their MIME type, to read them.
+        self.bodies: dict[str, str] = {}
 
     def scrub_zip(self, source: Path, target: Path) -> None:
         """Copy the trace zip ``source`` to ``target`` with every credential masked."""
         with zipfile.ZipFile(source) as src:
             members = [(info.filename, src.read(info)) for info in src.infolist()]
         members = [(name, self._structured(name, data)) for name, data in members]
+        # Request and response bodies after the records that name them (and their type).
+        members = [(name, self._resource(name, data)) for name, data in members]
         long_values = {v for v in self.learnt if len(v) >= MIN_LEARNT}
         forms = variants(self.secrets | long_values)
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -99,6 +148,23 @@ class TraceScrubber:
             lines.append(json.dumps(scrubbed, separators=(",", ":")).encode() if changed else line)
         return b"\n".join(lines) + (b"\n" if data.endswith(b"\n") else b"")
 
+    def _resource(self, name: str, data: bytes) -> bytes:
+        mime = self.bodies.get(name)
+        if mime is None:
+            return data
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            return data
+        scrubbed = self.body(text, mime)
+        return data if scrubbed == text else scrubbed.encode()
+
+    def _note_body(self, value: dict[str, Any]) -> None:
+        """Remember the body file a HAR ``postData``/``content`` names, if it is JSON or a form."""
+        sha1, mime = value.get("_sha1"), value.get("mimeType")
+        if isinstance(sha1, str) and isinstance(mime, str) and _readable(mime):
+            self.bodies[f"resources/{sha1}"] = mime
+
     def walk(self, value: Any) -> Any:
         """Mask credentials in a JSON-like value (HAR entries, trace events)."""
         if isinstance(value, list):
@@ -109,6 +175,7 @@ class TraceScrubber:
         if isinstance(name, str) and isinstance(value.get("value"), str) and len(value) <= 8:
             # A HAR name/value pair: a header, cookie, query or form parameter.
             return {**value, "value": self.pair(name, value["value"])}
+        self._note_body(value)
         out: dict[str, Any] = {}
         for key, item in value.items():
             if key == "url" and isinstance(item, str):
@@ -189,6 +256,11 @@ class TraceScrubber:
                 for k, v in value.items()
             }
         return value
+
+
+def _readable(mime: str) -> bool:
+    """A body :meth:`TraceScrubber.body` reads field by field."""
+    return "json" in mime or "x-www-form-urlencoded" in mime
 
 
 def _attributes(set_cookie: str) -> str:

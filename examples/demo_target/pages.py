@@ -5,6 +5,10 @@ does it: ``GET /login`` sets the ``demo_csrf`` cookie and puts the same value in
 hidden ``csrf_token`` field; ``POST /login`` is refused (403) unless both are there
 and equal.  A browser does that by itself; a flow must capture the field and keep
 the cookie.
+
+The account page echoes its session id into the page (a ``data-session``
+attribute and a ``window.demoSession`` variable), as many apps do for their
+scripts: what a kept trace must not show, in one more place than the cookie.
 """
 
 from __future__ import annotations
@@ -104,7 +108,7 @@ def pages_router() -> APIRouter:
         session = state.sessions.get(request.cookies.get(SESSION_COOKIE))
         if session is None:
             return RedirectResponse("/login", status_code=303)
-        return render("account.html", email=session.email, plan=state.plan)
+        return render("account.html", email=session.email, plan=state.plan, session=session.token)
 
     @router.post("/logout")
     async def logout(request: Request, state: State) -> Response:

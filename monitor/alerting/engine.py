@@ -28,14 +28,8 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from monitor.alerting.confirm import Vote, lookback, observe, vote
+from monitor.alerting.evidence import failure_reasons, ledger
 from monitor.alerting.inhibit import Dependencies, Inhibitor
-from monitor.alerting.ledger import (
-    LEDGER_KINDS,
-    USUAL_WINDOW,
-    RegionEvidence,
-    build_ledger,
-    reasons_text,
-)
 from monitor.alerting.outbox import entries
 from monitor.alerting.silences import AGGREGATED_REGION, Suppressions, alert_labels
 from monitor.alerting.state import Group, Step, step
@@ -52,7 +46,6 @@ from monitor.store.alert_records import (
     StateWrite,
 )
 from monitor.store.alerts import AlertStore
-from monitor.store.errors import StoreError
 from monitor.store.records import ResultRecord
 
 
@@ -212,7 +205,7 @@ class Engine:
         active = obs.bad or obs.no_data or (prev is not None and prev.state != "inactive")
         annotations: dict[str, str] = {}
         regions = [group.region] if group.region else list(obs.regions or by_region)
-        failure = reasons_text(records, regions)
+        failure = failure_reasons(records, regions)
         if active:
             annotations = render_annotations(
                 rule,
@@ -230,6 +223,13 @@ class Engine:
             return
         outbox: tuple[OutboxEntry, ...] = ()
         if done.kind is not None:
+            evidence = await ledger(
+                records,
+                [group.region] if group.region is not None else list(by_region),
+                now=now,
+                recent=self._alerts.recent_results,
+                public_url=self._status_page_url,
+            )
             outbox = entries(
                 group,
                 done.state,
@@ -242,8 +242,8 @@ class Engine:
                 redactor=self._redactor,
                 installation=installation,
                 dependents=held.dependents(group.check),
+                evidence=evidence,
                 reason=failure,
-                evidence=await self._ledger(group, done.kind, regions, now),
             )
         write = StateWrite(
             state=done.state,
@@ -273,28 +273,6 @@ class Engine:
             self._log.info(
                 "alert.notify", alert=group.alert_key, kind=done.kind, targets=len(outbox)
             )
-
-    async def _ledger(
-        self, group: Group, kind: str, regions: Sequence[str], now: datetime
-    ) -> tuple[RegionEvidence, ...]:
-        """The evidence ledger of a firing or reminder; none if the store cannot say."""
-        if kind not in LEDGER_KINDS or group.check is None:
-            return ()
-        try:
-            records, found = await self._alerts.evidence(
-                group.check, since=now - USUAL_WINDOW, until=now
-            )
-        except StoreError as exc:
-            # The notification goes out without its ledger rather than late or never.
-            self._log.warning("alert.ledger_unavailable", alert=group.alert_key, error=str(exc))
-            return ()
-        return build_ledger(
-            records,
-            regions,
-            artifacts=found,
-            public_url=self._status_page_url,
-            text=self._redactor.text,
-        )
 
 
 def _incident(group: Group, done: Step, now: datetime) -> IncidentChange | None:

@@ -11,8 +11,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from monitor.alerting.ledger import RegionEvidence
-
 # ``flapping``: the group changes state too often; one message when it starts, and the
 # firing or resolved one when it settles.
 Kind = Literal["firing", "resolved", "reminder", "no_data", "flapping"]
@@ -39,10 +37,7 @@ class Notification:
     same from firing to resolved: PagerDuty's ``dedup_key``.  (Rows written before it
     existed have ``""``; PagerDuty then falls back to ``alert_key``.)
     Values are in the condition's base units (ratio, seconds); ``condition`` is the
-    rule's text.  Every string was redacted before it got here.  ``reason`` is the
-    failure reason of the newest failing run of each bad region (README, "Failure
-    reasons"), joined; ``evidence`` the ledger of what each region saw (firing and
-    reminders; see :mod:`monitor.alerting.ledger`).
+    rule's text.  Every string was redacted before it got here.
     """
 
     key: str
@@ -66,8 +61,12 @@ class Notification:
     incident: str = ""
     # The checks that depend on this alert's check: their new alerts are held meanwhile.
     dependents: tuple[str, ...] = ()
+    # What each region saw (monitor.alerting.evidence): verdict, reason, attempts, the
+    # failing assertion, timings vs usual, artifact links.  Empty in older rows.
+    evidence: tuple[dict[str, Any], ...] = ()
+    # The failure reasons of the newest failing run of each bad region (README, "Failure
+    # reasons"), joined; the ``reason`` template variable.  "" when none failed.
     reason: str = ""
-    evidence: tuple[RegionEvidence, ...] = ()
 
     @property
     def channel(self) -> str:
@@ -85,7 +84,7 @@ class Notification:
         data["at"] = self.at.isoformat()
         data["regions"] = list(self.regions)
         data["dependents"] = list(self.dependents)
-        data["evidence"] = [e.to_json() for e in self.evidence]
+        data["evidence"] = list(self.evidence)
         return data
 
     @classmethod
@@ -95,7 +94,7 @@ class Notification:
         values["at"] = datetime.fromisoformat(values["at"])
         values["regions"] = tuple(values["regions"])
         values["dependents"] = tuple(values.get("dependents", ()))  # absent in older rows
-        values["evidence"] = tuple(RegionEvidence.from_json(e) for e in values.get("evidence", ()))
+        values["evidence"] = tuple(values.get("evidence", ()))
         return cls(**values)
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-from monitor.alerting.ledger import RegionEvidence
 from monitor.alerting.notification import Kind, Notification
 from monitor.alerting.state import Group
 from monitor.redact import Redactor
@@ -59,8 +59,8 @@ def entries(
     redactor: Redactor,
     installation: str,
     dependents: tuple[str, ...] = (),
+    evidence: tuple[dict[str, Any], ...] = (),
     reason: str = "",
-    evidence: tuple[RegionEvidence, ...] = (),
 ) -> tuple[OutboxEntry, ...]:
     """One outbox entry per notify target of ``group``'s rule for the event ``state.seq``
     of the incident active since ``since`` in ``installation``."""
@@ -92,8 +92,8 @@ def entries(
             status_page_url=status_page_url,
             incident=incident,
             dependents=dependents,
-            reason=reason,
             evidence=evidence,
+            reason=reason,
         )
         out.append(
             OutboxEntry(

@@ -44,7 +44,6 @@ from monitor.store.alert_rows import (
     state_of,
     state_values,
 )
-from monitor.store.artifacts import ArtifactRecord, result_artifacts
 from monitor.store.errors import StoreError
 from monitor.store.records import ResultRecord
 from monitor.store.rows import from_row, require_aware, upsert_insert
@@ -98,15 +97,11 @@ class AlertStore:
             rows = (await conn.execute(query)).mappings().all()
         return [from_row(row) for row in rows]
 
-    async def evidence(
-        self, check: str, *, since: datetime, until: datetime
-    ) -> tuple[list[ResultRecord], dict[int, list[ArtifactRecord]]]:
-        """One check's results in ``[since, until]`` (oldest first) and the artifacts of its
-        failed and errored ones: what an alert's evidence ledger is built from."""
-        records = await self.window_results([check], since=since, until=until)
-        bad = [r.id for r in records if r.id is not None and not r.status.ok]
-        async with self._store.connection("reading artifacts for an alert") as conn:
-            return records, await result_artifacts(conn, bad)
+    async def recent_results(
+        self, check: str, region: str, since: datetime, *, limit: int = 500
+    ) -> list[ResultRecord]:
+        """One check's runs in one region since ``since``, newest first, at most ``limit``."""
+        return await self._store.results(check, region=region, since=since, limit=limit)
 
     async def states(self, rules: Collection[str] | None = None) -> dict[str, AlertStateRecord]:
         """The stored state of every group of ``rules`` (all rules when ``None``), by alert key."""

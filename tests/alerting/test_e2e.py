@@ -114,12 +114,7 @@ def check_mail(delivered: Delivered, kind: Kind) -> Times:
     assert msg["Auto-Submitted"] == "auto-generated"
     lines = plain_part(msg).splitlines()
     assert lines[:3] == [f"{kind.label}: {RULE} (critical)", "", kind.summary]
-    if kind is FIRING:
-        check_mail_ledger(plain_part(msg), html_part(msg))
-    else:
-        assert "\nEvidence\n" not in plain_part(msg)
     facts = mail_facts(msg)
-    assert facts.get("Reason") == ("http_status" if kind is FIRING else None)
     assert facts["Severity"] == "critical"
     assert facts["Check"] == CHECK
     assert facts["Regions"] == REGION
@@ -135,65 +130,43 @@ def check_mail(delivered: Delivered, kind: Kind) -> Times:
     html = html_part(msg)
     assert f'<a href="{RUNBOOK}">Runbook</a>' in html
     assert f'<a href="{STATUS_PAGE}">Status page</a>' in html
+    plain = plain_part(msg)
+    evidence = plain.split("\nEvidence\n", 1)[1].split("\n\n", 1)[0].split("\n")
+    check_evidence(
+        evidence[0],
+        [row.removeprefix("  ") for row in evidence[1:]],
+        kind,
+        link=lambda url, name: f"{name}: {url}",
+    )
+    assert 'Evidence</h3><h4 style="margin:8px 0 2px">' in html
+    assert ("<td>status: expected 2xx, got 500</td>" in html) == (kind is FIRING)
     resolved = parse_mail_time(facts["Resolved"]) if "Resolved" in facts else None
     return Times(parse_mail_time(facts["Since"]), resolved)
 
 
-# The ledger of /health answering 500 in the one region: the failing run, its assertion,
-# its phases beside the day's p50, the newest runs, and its response excerpt's link.
-LEDGER_HEADING = f"{REGION}: fail (http_status) after 1 attempt(s): status: expected 2xx, got 500"
-FAILED_STATUS = "status: expected 2xx, got 500"
-PHASES = ("connect", "tls", "request", "first_byte", "transfer", "total")
-_TIMING = re.compile(r"(\w+) ([\d.]+) ms \(usual ([\d.]+) ms\)")
-_RUN = re.compile(r"^\d\d:\d\d:\d\d fail \(http_status\), 1 attempt\(s\)$")
-_EXCERPT = re.compile(
-    re.escape(STATUS_PAGE.rstrip("/")) + r"/api/v1/results/(\d+)/artifacts/response\.txt"
+HEADING = r"{region}: {status}( \(\w+\))? at \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC"
+RESPONSE_LINK = re.compile(
+    r"https://status\.example\.com/api/v1/results/\d+/artifacts/response\.txt"
 )
 
 
-def check_timings(text: str) -> None:
-    """Every HTTP phase of the failing run, in order, each beside the day's p50."""
-    found = {phase: (float(ms), float(p50)) for phase, ms, p50 in _TIMING.findall(text)}
-    assert tuple(found) == PHASES, text
-    assert all(p50 >= 0 for _, p50 in found.values())
-    assert found["total"][0] > 0
-
-
-def check_slack_ledger(text: str) -> None:
-    """The Slack ledger section, line by line."""
-    lines = text.split("\n")
-    assert lines[0] == f"*{LEDGER_HEADING}*"
-    assert lines[1] == f"• {FAILED_STATUS}"
-    assert lines[2].startswith("_Timings:_ ")
-    check_timings(lines[2])
-    assert lines[3].startswith("_Newest runs:_ ")
-    runs = lines[3].removeprefix("_Newest runs:_ ").split(" · ")
-    assert 1 <= len(runs) <= 5
-    assert all(_RUN.match(run) for run in runs), runs
-    link = re.fullmatch(r"_Artifacts:_ <(.+)\|response\.txt>", lines[4])
-    assert link is not None, lines[4]
-    assert _EXCERPT.fullmatch(link.group(1)), lines[4]
-    assert len(lines) == 5
-
-
-def check_mail_ledger(plain: str, html: str) -> None:
-    """The e-mail ledger, in the text part and as tables in the HTML part."""
-    text = plain.split("\nEvidence\n", 1)[1].split("\n\n", 1)[0].splitlines()
-    assert text[0] == LEDGER_HEADING
-    assert text[1] == f"  failed: {FAILED_STATUS}"
-    assert text[2].startswith("  timings (p50 of the last day): ")
-    check_timings(text[2])
-    assert text[3].startswith("  newest runs: ")
-    assert all(_RUN.match(r) for r in text[3].removeprefix("  newest runs: ").split("; "))
-    assert _EXCERPT.fullmatch(text[4].removeprefix("  response.txt: "))
-    assert f'<h3 style="margin:12px 0 4px">{LEDGER_HEADING}</h3>' in html
-    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html.split("</h3>", 1)[1])
-    assert cells[:3] == ["status", "2xx", "500"]  # failed, expected, actual
-    rows = re.findall(
-        r"<tr><td[^>]*>(\w+)</td><td[^>]*>([\d.]+) ms</td><td[^>]*>([\d.]+) ms<", html
-    )
-    assert tuple(r[0] for r in rows) == PHASES
-    assert re.search(r'Artifacts: <a href="' + _EXCERPT.pattern + r'">response\.txt</a>', html)
+def check_evidence(heading: str, rows: list[str], kind: Kind, *, link: Any) -> None:
+    """One region's evidence as a channel shows it: what the run found, its attempts, the
+    failing assertion, phase timings (with the usual ones once passing runs exist) and the
+    link to the failing response; a resolved message shows the passing run."""
+    status = "fail" if kind is FIRING else "pass"
+    assert re.fullmatch(HEADING.format(region=REGION, status=status), heading), heading
+    if kind is FIRING:
+        assert len(rows) == 4, rows
+        assert rows[0] == "Attempts (1): #1 fail in " + rows[0].rsplit(" in ", 1)[1]
+        assert rows[1] == "Failed: status: expected 2xx, got 500"
+        assert re.fullmatch(r"Timings: connect \d+ ms, .*total \d+ ms", rows[2]), rows[2]
+        [url] = RESPONSE_LINK.findall(rows[3])
+        assert rows[3] == link(url, "response.txt")
+    else:
+        assert rows[0] == "Result: ok"
+        assert re.fullmatch(r"Timings: connect \d+ ms \(usual \d+ ms\), .*", rows[1]), rows[1]
+        assert len(rows) == 2
 
 
 def check_slack(payload: dict[str, Any], kind: Kind, *, for_channel: str | None) -> Times:
@@ -207,25 +180,18 @@ def check_slack(payload: dict[str, Any], kind: Kind, *, for_channel: str | None)
     header = attachment["blocks"][0]
     assert header["type"] == "header"
     assert header["text"]["text"] == headline
-    sections = slack_texts(payload, "section")
-    ledger = sections[1:-1]
-    assert [sections[0], sections[-1]] == [
-        kind.summary,
-        f"<{RUNBOOK}|Runbook> · <{STATUS_PAGE}|Status page>",
-    ]
-    if kind is FIRING:
-        (evidence,) = ledger
-        check_slack_ledger(evidence)
-    else:
-        assert ledger == []  # a resolved message carries no ledger
+    summary, evidence, links = slack_texts(payload, "section")
+    assert summary == kind.summary
+    assert links == f"<{RUNBOOK}|Runbook> · <{STATUS_PAGE}|Status page>"
+    heading, *rows = evidence.split("\n")
+    check_evidence(heading.strip("*"), rows, kind, link=lambda url, name: f"<{url}|{name}>")
     context = f"smokewatch · alert {short_hash(ALERT_KEY, 12)}"
     if for_channel is not None:
         context += f" · for {for_channel}"
     assert slack_texts(payload, "context") == [context]
     facts = slack_facts(payload)
     expected = ["Severity", "Check", "Regions", "Value", "Condition", "Since"]
-    assert list(facts) == expected + (["Resolved"] if kind is RESOLVED else ["Reason"])
-    assert facts.get("Reason", "http_status") == "http_status"
+    assert list(facts) == expected + (["Resolved"] if kind is RESOLVED else [])
     assert facts["Severity"] == "critical"
     assert facts["Check"] == CHECK
     assert facts["Regions"] == REGION
@@ -475,6 +441,15 @@ class TestAlertOverRealProtocols:
         assert ops.refused() >= OUTAGE_RETRIES
         check_alertmanager(hooks[0], FIRING, times[0])
         check_alertmanager(hooks[1], RESOLVED, times[1])
+        # The webhook carries the ledger as data: one entry per region, as stored.
+        [fired] = hooks[0].json()["alerts"][0]["evidence"]
+        assert (fired["region"], fired["status"], fired["attempt_count"]) == (REGION, "fail", 1)
+        assert fired["reason"] == "http_status"
+        assert fired["failed"] == {"name": "status", "expected": "2xx", "actual": "500"}
+        assert [t["phase"] for t in fired["timings"]][-1] == "total"
+        assert [link["name"] for link in fired["links"]] == ["response.txt"]
+        [back] = hooks[1].json()["alerts"][0]["evidence"]
+        assert (back["status"], back["failed"], back["links"]) == ("pass", None, [])
 
         rows = await outbox(db)
         assert sorted((r.payload["kind"], r.target) for r in rows) == sorted(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +26,7 @@ HOLD_TIMEOUT_S = 20.0
 class Received:
     key: str
     body: dict[str, Any]
+    at: float = field(default_factory=time.time)  # arrival, wall clock (the live chaos bench)
 
 
 @dataclass

@@ -300,6 +300,18 @@ class TestPages:
         assert (account_after.status_code, account_after.headers["location"]) == (303, "/login")
         assert state.snapshot()["logged_out"] == [{"email": DEFAULT_EMAIL, "kind": "cookie"}]
 
+    async def test_the_account_page_echoes_its_session_id(
+        self, client: httpx.AsyncClient, state: TargetState
+    ) -> None:
+        """The session id is in the page twice: a data attribute and a script variable."""
+        token = await csrf_token(client)
+        await client.post("/login", data={**GOOD_LOGIN, "csrf_token": token})
+        session = client.cookies["demo_session"]
+        account = await client.get("/account")
+        assert [s.token for s in state.sessions.active.values()] == [session]
+        assert f'data-session="{session}"' in account.text
+        assert f'window.demoSession = "{session}";' in account.text
+
     async def test_form_login_wrong_password(
         self, client: httpx.AsyncClient, state: TargetState
     ) -> None:

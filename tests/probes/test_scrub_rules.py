@@ -23,7 +23,7 @@ from probes.flow import PROBE as FLOW
 from probes.flow import FlowSpec
 from probes.http import PROBE as HTTP
 from probes.http import HttpSpec
-from probes.scrub import MASK, TraceScrubber, is_credential_name
+from probes.scrub import MASK, TraceScrubber, is_credential_name, mask_named
 from tests.probes.conftest import LiveServer
 
 COOKIE_VALUE = "s3cr3t-session-token"  # what the loopback server's /headers sets
@@ -48,6 +48,9 @@ COOKIE_VALUE = "s3cr3t-session-token"  # what the loopback server's /headers set
         ("sid", True),
         ("key", True),
         ("private_key", True),
+        ("client_key", True),
+        ("X-Tenant-Key", True),
+        ("keyboard", False),
         ("Content-Type", False),
         ("User-Agent", False),
         (":authority", False),  # HTTP/2's host, not a credential
@@ -59,6 +62,41 @@ COOKIE_VALUE = "s3cr3t-session-token"  # what the loopback server's /headers set
 )
 def test_which_names_carry_credentials(name: str, credential: bool) -> None:
     assert is_credential_name(name) is credential
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ('{"access_token": "at-1", "user": "ann"}', '{"access_token": "***", "user": "ann"}'),
+        ("{'cookie': 'sid=1; theme=dark'}", "{'cookie': '***'}"),
+        ("Set-Cookie: demo_session=abc; Path=/\nServer: x", "Set-Cookie: ***\nServer: x"),
+        ("Authorization: Bearer abc", "Authorization: ***"),
+        ("X-Api-Key: k1\nX-Request-Id: 7", "X-Api-Key: ***\nX-Request-Id: 7"),
+        ("GET /x?api_key=k1&page=2", "GET /x?api_key=***&page=2"),
+        ("email=a%40b&password=pw1&csrf_token=c1", "email=a%40b&password=***&csrf_token=***"),
+        ("https://h/cb?sid=12#top", "https://h/cb?sid=***#top"),
+        ("get-token: status: expected 2xx, got 500", "get-token: status: expected 2xx, got 500"),
+        ("status=503 after 2 tries", "status=503 after 2 tries"),
+        ('author: "Ann"', 'author: "Ann"'),
+    ],
+    ids=[
+        "json-field",
+        "dict-field",
+        "set-cookie-line",
+        "authorization-line",
+        "x-header-line",
+        "query",
+        "form",
+        "url-fragment-kept",
+        "step-name-is-not-a-header",
+        "plain-pair",
+        "author",
+    ],
+)
+def test_credentials_written_out_in_text(text: str, shown: str) -> None:
+    """One rule for text: the runner's redactor applies it to every message and detail."""
+    assert mask_named(text) == shown
+    assert Redactor().text(text) == shown
 
 
 def test_a_name_the_check_marks_secret_is_one() -> None:
@@ -167,6 +205,29 @@ class TestTraceScrubber:
         out = scrubbed(tmp_path, members, secrets=['p@ss w"rd'])
         assert out == {"trace.trace": '{"value":"***"}', "b.txt": "pw=***"}
 
+    def test_bodies_kept_as_resource_files_lose_their_credential_fields(
+        self, tmp_path: Path
+    ) -> None:
+        """A form post and its JSON answer, stored apart from the HAR entry, are read too."""
+        entry = {
+            "request": {
+                "postData": {"mimeType": "application/x-www-form-urlencoded", "_sha1": "p.dat"}
+            },
+            "response": {"content": {"mimeType": "application/json", "_sha1": "r.json"}},
+        }
+        members = {
+            "trace.network": json.dumps({"snapshot": entry}),
+            "resources/p.dat": "user=ann&passwd=correct-horse-9",
+            "resources/r.json": json.dumps({"user": "ann", "access_token": "at-5f3e9c1d7b"}),
+            "resources/page.html": "<script>const t = 'at-5f3e9c1d7b'</script>",
+            "resources/other.json": json.dumps({"token_count": 3}),
+        }
+        out = scrubbed(tmp_path, members)
+        assert out["resources/p.dat"] == f"user=ann&passwd={MASK}"
+        assert json.loads(out["resources/r.json"]) == {"user": "ann", "access_token": MASK}
+        assert out["resources/page.html"] == f"<script>const t = '{MASK}'</script>"
+        assert out["resources/other.json"] == members["resources/other.json"]
+
     def test_an_untouched_line_is_kept_byte_for_byte(self, tmp_path: Path) -> None:
         line = '{"type": "before",  "params": {"selector": "#email", "value": "\\u00e9"}}'
         assert scrubbed(tmp_path, {"trace.trace": line})["trace.trace"] == line
@@ -214,6 +275,45 @@ class TestStoredDetails:
         result = await FLOW.run(spec, ctx)
         assert result.status.value == "fail", result.message
         assert COOKIE_VALUE not in repr(result)
+
+    async def test_a_flow_shows_no_credential_the_server_echoes_back(
+        self, server: LiveServer, client: httpx.AsyncClient, ctx: Any
+    ) -> None:
+        """The cookie and bearer token sent, echoed in a JSON body, are masked wherever quoted.
+
+        Message, assertions (by JSON path, and a snippet of the whole headers object),
+        details and the failing response's excerpt (``response.txt``).
+        """
+        bearer = "Bearer tok-abcdef1234567890"
+        expect = {
+            "json": [
+                {"path": "$.headers.cookie", "equals": "x"},
+                {"path": "$.headers['authorization']", "equals": "y"},
+                {"path": "$.headers", "equals": "z"},
+            ]
+        }
+        spec = FlowSpec.model_validate(
+            {
+                "kind": "flow",
+                "steps": [
+                    {"name": "get-cookie", "url": server.url("/headers")},
+                    {
+                        "name": "echo",
+                        "url": server.url("/echo"),
+                        "headers": {"Authorization": bearer},
+                        "expect": expect,
+                    },
+                ],
+            }
+        )
+        result = await FLOW.run(spec, ctx)
+        assert result.status.value == "fail", result.message
+        assert [a.passed for a in result.assertions[-3:]] == [False, False, False]
+        shown = repr(result)
+        assert COOKIE_VALUE not in shown
+        assert "tok-abcdef1234567890" not in shown
+        assert result.attachments, "a failing flow keeps the response excerpt"
+        assert "<redacted" in result.assertions[-3].actual
 
 
 async def test_the_artifact_store_scrubs_the_fields_a_browser_check_marks_secret(

@@ -10,6 +10,7 @@ The screenshot shows the page where the journey failed, not the logout page.
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zipfile
 from pathlib import Path
@@ -93,6 +94,10 @@ async def test_the_trace_holds_neither_the_session_cookie_nor_the_password(
     network = b"".join(data for name, data in members.items() if name.endswith(".network"))
     assert b"/login" in network
     assert b"demo_session" in network
+    # The account page echoed the session id (data-session, window.demoSession): masked there.
+    pages = b"".join(data for name, data in members.items() if name.startswith("resources/"))
+    assert b'data-session="***"' in pages
+    assert b'window.demoSession = "***"' in pages
 
 
 async def test_the_screenshot_shows_the_failing_page_and_carries_no_metadata(
@@ -122,3 +127,33 @@ async def test_the_screenshot_shows_the_failing_page_and_carries_no_metadata(
         logged_out = Image.open(io.BytesIO(await page.screenshot(full_page=True)))
     assert difference(account, logged_out) > 1.0, "the two reference pages must differ"
     assert difference(shot, account) < difference(shot, logged_out)
+
+
+def trace_events(trace: Path) -> list[dict[str, object]]:
+    """The events of a kept trace's ``trace.trace``, in order."""
+    with zipfile.ZipFile(trace) as archive:
+        lines = archive.read("trace.trace").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+async def test_the_trace_ends_at_the_failing_step_before_the_cleanup(
+    browser_pool: BrowserPool,
+    browser_client: httpx.AsyncClient,
+    served: DemoTargetThread,
+    target: TargetState,
+) -> None:
+    """The failing step is the trace's last action, and its last DOM snapshot the account page."""
+    result, _ = await failed_journey(browser_pool, browser_client, served, target)
+    events = trace_events(next(Path(p) for p in result.artifacts if p.endswith(".zip")))
+    # Playwright records a locator as "<selector> >> nth=0".
+    selectors = [
+        str(params.get("selector", "")).split(" >> ")[0]
+        for e in events
+        if e.get("type") == "before" and isinstance(params := e.get("params"), dict)
+    ]
+    assert "#no-such-widget" in selectors
+    assert "#logout" not in selectors, "the cleanup's logout must not be in the trace"
+    snapshots = [e["snapshot"] for e in events if e.get("type") == "frame-snapshot"]
+    assert isinstance(snapshots[-1], dict)
+    assert snapshots[-1]["frameUrl"] == served.url + "/account"
+    assert not [s for s in snapshots if "You have been logged out" in json.dumps(s)]

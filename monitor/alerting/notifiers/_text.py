@@ -11,7 +11,6 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.alerting.ledger import FailedAssertion, PhaseTiming, RegionEvidence, RunOutcome
 from monitor.alerting.notification import Notification
 
 KIND_LABEL = {
@@ -47,11 +46,11 @@ def title(n: Notification) -> str:
 def subject(n: Notification) -> str:
     """An e-mail subject: ``[FIRING] [critical] <summary>``, one line.
 
-    The rule's name comes first only when the summary does not already say it (the
+    The rule's name leads it only when the summary does not already say it (the
     default summary starts with it).
     """
-    named = n.summary if n.rule in n.summary else f"{n.rule}: {n.summary}"
-    text = f"[{KIND_LABEL[n.kind]}] [{n.severity}] {named}"
+    headline = n.summary if n.rule in n.summary else f"{n.rule}: {n.summary}"
+    text = f"[{KIND_LABEL[n.kind]}] [{n.severity}] {headline}"
     return " ".join(text.split())[:250]
 
 
@@ -107,8 +106,6 @@ def facts(n: Notification) -> list[tuple[str, str]]:
     rows = [("Severity", n.severity), ("Check", n.check or "all checks")]
     rows += [("Regions", regions_text(n)), ("Value", value_vs_threshold(n))]
     rows += [("Condition", n.condition), ("Since", human_time(n.since))]
-    if n.reason and n.kind != "resolved":
-        rows.append(("Reason", n.reason))
     if n.kind == "resolved":
         rows.append(("Resolved", human_time(n.at)))
     if n.dependents:
@@ -116,44 +113,68 @@ def facts(n: Notification) -> list[tuple[str, str]]:
     return rows
 
 
-def evidence_heading(e: RegionEvidence) -> str:
-    """``eu-west-1: fail (http_status) after 3 attempts: <message>``."""
-    reason = f" ({e.reason})" if e.reason else ""
-    return f"{e.region}: {e.status}{reason} after {e.attempts} attempt(s): {e.message}"
-
-
-def run_text(run: RunOutcome) -> str:
-    """``12:00:01 fail (timeout), 3 attempts``."""
-    reason = f" ({run.reason})" if run.reason else ""
-    return f"{utc(run.at).strftime('%H:%M:%S')} {run.status}{reason}, {run.attempts} attempt(s)"
-
-
-def assertion_text(a: FailedAssertion) -> str:
-    return f"{a.name}: expected {a.expected}, got {a.actual}"
-
-
-def timing_text(t: PhaseTiming) -> str:
-    """``connect 812.0 ms (usual 40.0 ms)``: the failing run's phase beside the day's p50."""
-    usual = f"{t.p50_ms:g} ms" if t.p50_ms is not None else "no data"
-    return f"{t.phase} {t.ms:g} ms (usual {usual})"
-
-
-def evidence_lines(e: RegionEvidence) -> list[str]:
-    """One region's ledger as plain-text lines (e-mail text part, Slack fallback)."""
-    lines = [evidence_heading(e)]
-    lines += [f"  failed: {assertion_text(a)}" for a in e.failed]
-    if e.timings:
-        lines.append("  timings (p50 of the last day): " + "; ".join(map(timing_text, e.timings)))
-    if e.runs:
-        lines.append("  newest runs: " + "; ".join(map(run_text, e.runs)))
-    lines += [f"  {a.name}: {a.url}" for a in e.artifacts]
-    return lines
-
-
 def links(n: Notification) -> list[tuple[str, str]]:
     """(text, url) of the runbook and the status page, when known."""
     found = [("Runbook", n.runbook_url), ("Status page", n.status_page_url)]
     return [(text, url) for text, url in found if url]
+
+
+def _ms(value: object) -> str:
+    return f"{value:.0f} ms" if isinstance(value, int | float) else "?"
+
+
+def evidence_heading(entry: dict[str, Any]) -> str:
+    """``eu-west-1: fail (timeout) at 2026-12-04 12:00:30 UTC``."""
+    reason = f" ({entry['reason']})" if entry.get("reason") else ""
+    at = human_time(datetime.fromisoformat(entry["at"])) if entry.get("at") else "?"
+    return f"{entry.get('region', '?')}: {entry.get('status', '?')}{reason} at {at}"
+
+
+def evidence_details(entry: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) rows of one region's evidence: message, attempts, failing assertion,
+    timings against the usual ones, artifacts (names; the links come separately)."""
+    failed = entry.get("failed")
+    failing = (
+        f"{failed['name']}: expected {failed['expected']}, got {failed['actual']}"
+        if failed
+        else None
+    )
+    message = str(entry.get("message", ""))
+    rows = [] if failing and message.startswith(failing) else [("Result", message)]
+    attempts = entry.get("attempts") or []
+    if attempts:
+        shown = []
+        for a in attempts:
+            waited = f", then waited {a['then_waited_s']:g} s" if "then_waited_s" in a else ""
+            shown.append(
+                f"#{a.get('attempt')} {a.get('status')} in {_ms(a.get('probe_ms'))}{waited}"
+            )
+        rows.append((f"Attempts ({entry.get('attempt_count', len(attempts))})", "; ".join(shown)))
+    if failing:
+        rows.append(("Failed", failing))
+    timings = [
+        f"{t['phase']} {_ms(t['ms'])}"
+        + (f" (usual {_ms(t['usual_ms'])})" if t.get("usual_ms") is not None else "")
+        for t in entry.get("timings") or []
+    ]
+    if timings:
+        rows.append(("Timings", ", ".join(timings)))
+    return rows
+
+
+def evidence_links(entry: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, url) of one region's artifacts."""
+    return [(str(link["name"]), str(link["url"])) for link in entry.get("links") or []]
+
+
+def evidence_text(n: Notification) -> list[str]:
+    """The ledger as plain-text lines (e-mail, fallbacks): a heading and rows per region."""
+    lines: list[str] = []
+    for entry in n.evidence:
+        lines.append(evidence_heading(entry))
+        lines += [f"  {label}: {text}" for label, text in evidence_details(entry)]
+        lines += [f"  {name}: {url}" for name, url in evidence_links(entry)]
+    return lines
 
 
 def short_hash(text: str, length: int = 16) -> str:

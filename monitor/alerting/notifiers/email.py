@@ -18,14 +18,12 @@ import asyncio
 import html
 import re
 import ssl
-from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
 
 import aiosmtplib
 
-from monitor.alerting.ledger import RegionEvidence
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers.settings import EmailSettings
@@ -50,10 +48,8 @@ def plain_body(n: Notification) -> str:
     lines.append("")
     width = max(len(label) for label, _ in _text.facts(n))
     lines += [f"{label + ':':<{width + 1}} {value}" for label, value in _text.facts(n)]
-    if n.evidence:
-        lines += ["", "Evidence"]
-        for evidence in n.evidence:
-            lines += _text.evidence_lines(evidence)
+    if evidence := _text.evidence_text(n):
+        lines += ["", "Evidence", *evidence]
     if links := _text.links(n):
         lines.append("")
         lines += [f"{label}: {url}" for label, url in links]
@@ -72,6 +68,7 @@ def html_body(n: Notification) -> str:
         f'<a href="{e(url, quote=True)}">{e(label)}</a>' for label, url in _text.links(n)
     )
     description = n.annotations.get("description")
+    evidence = "".join(_html_evidence(entry) for entry in n.evidence)
     return (
         '<!DOCTYPE html><html><body style="font-family:sans-serif">'
         f'<div style="border-left:6px solid {_text.colour(n)};padding:4px 12px">'
@@ -79,46 +76,28 @@ def html_body(n: Notification) -> str:
         f"<p>{e(n.summary)}</p>"
         + (f"<p>{e(description)}</p>" if description else "")
         + f"<table>{rows}</table>"
-        + "".join(_evidence_html(evidence) for evidence in n.evidence)
+        + (f'<h3 style="margin:12px 0 4px">Evidence</h3>{evidence}' if evidence else "")
         + (f"<p>{links}</p>" if links else "")
         + f'<p style="color:#888">smokewatch (alert {_text.short_hash(n.alert_key, 12)})</p>'
         "</div></body></html>\n"
     )
 
 
-_CELL = 'style="padding:2px 12px 2px 0;text-align:left"'
-
-
-def _table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+def _html_evidence(entry: dict[str, Any]) -> str:
+    """One region's evidence: a heading, a table of rows, and its artifact links."""
     e = html.escape
-    header = "".join(f"<th {_CELL}>{e(h)}</th>" for h in head)
-    body = "".join(
-        "<tr>" + "".join(f"<td {_CELL}>{e(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    rows = "".join(
+        f'<tr><th align="left" valign="top" style="padding:2px 12px 2px 0">{e(label)}</th>'
+        f"<td>{e(text)}</td></tr>"
+        for label, text in _text.evidence_details(entry)
     )
-    return f"<table><tr>{header}</tr>{body}</table>"
-
-
-def _evidence_html(ev: RegionEvidence) -> str:
-    """One region's ledger: heading, failed assertions, timings beside p50, runs, artifacts."""
-    e = html.escape
-    parts = [f'<h3 style="margin:12px 0 4px">{e(_text.evidence_heading(ev))}</h3>']
-    if ev.failed:
-        rows = [(a.name, a.expected, a.actual) for a in ev.failed]
-        parts.append(_table(("failed", "expected", "actual"), rows))
-    if ev.timings:
-        rows = [
-            (t.phase, f"{t.ms:g} ms", f"{t.p50_ms:g} ms" if t.p50_ms is not None else "no data")
-            for t in ev.timings
-        ]
-        parts.append(_table(("phase", "this run", "p50, last day"), rows))
-    if ev.runs:
-        parts.append("<p>Newest runs: " + e("; ".join(map(_text.run_text, ev.runs))) + "</p>")
-    if ev.artifacts:
-        found = " &middot; ".join(
-            f'<a href="{e(a.url, quote=True)}">{e(a.name)}</a>' for a in ev.artifacts
-        )
-        parts.append(f"<p>Artifacts: {found}</p>")
-    return "".join(parts)
+    links = " &middot; ".join(
+        f'<a href="{e(url, quote=True)}">{e(name)}</a>' for name, url in _text.evidence_links(entry)
+    )
+    return (
+        f'<h4 style="margin:8px 0 2px">{e(_text.evidence_heading(entry))}</h4>'
+        f"<table>{rows}</table>" + (f"<p>{links}</p>" if links else "")
+    )
 
 
 def build_message(n: Notification, *, from_address: str) -> EmailMessage:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from monitor.alerting.ledger import RegionEvidence
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._http import build_client, post_json, raise_for_status, secrets_of
@@ -37,6 +36,10 @@ RETRYABLE_API_ERRORS = frozenset(
 )
 _ERROR_CODE = re.compile(r"^[a-z0-9_]{1,64}$")
 _TIME_FACTS = {"Since": "since", "Resolved": "at"}
+
+
+# Slack allows 50 blocks a message; a region's evidence is one.
+MAX_EVIDENCE_BLOCKS = 20
 
 
 def escape(text: str) -> str:
@@ -66,7 +69,17 @@ def message(n: Notification, *, intended_channel: str | None = None) -> dict[str
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(summary)[:3000]}},
         {"type": "section", "fields": [_field(n, k, v) for k, v in _text.facts(n)][:10]},
     ]
-    blocks += [block for evidence in n.evidence for block in _evidence_blocks(evidence)]
+    for entry in n.evidence[:MAX_EVIDENCE_BLOCKS]:
+        rows = [f"*{escape(_text.evidence_heading(entry))}*"]
+        rows += [
+            f"{escape(label)}: {escape(text)}" for label, text in _text.evidence_details(entry)
+        ]
+        artifacts = [f"<{escape(url)}|{escape(name)}>" for name, url in _text.evidence_links(entry)]
+        if artifacts:
+            rows.append(" · ".join(artifacts))
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(rows)[:3000]}}
+        )
     links = [f"<{escape(url)}|{escape(text)}>" for text, url in _text.links(n)]
     if links:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": " · ".join(links)}})
@@ -79,23 +92,6 @@ def message(n: Notification, *, intended_channel: str | None = None) -> dict[str
         "text": escape(fallback)[:3000],
         "attachments": [{"color": _text.colour(n), "fallback": fallback[:3000], "blocks": blocks}],
     }
-
-
-def _evidence_blocks(e: RegionEvidence) -> list[dict[str, Any]]:
-    """One region's ledger: a section with the failing run, its assertions, timings beside
-    the day's p50, the newest runs, and the artifacts as links."""
-    lines = [f"*{escape(_text.evidence_heading(e))}*"]
-    lines += [f"• {escape(_text.assertion_text(a))}" for a in e.failed]
-    if e.timings:
-        shown = " · ".join(escape(_text.timing_text(t)) for t in e.timings)
-        lines.append(f"_Timings:_ {shown}")
-    if e.runs:
-        lines.append("_Newest runs:_ " + " · ".join(escape(_text.run_text(r)) for r in e.runs))
-    if e.artifacts:
-        found = " · ".join(f"<{escape(a.url)}|{escape(a.name)}>" for a in e.artifacts)
-        lines.append(f"_Artifacts:_ {found}")
-    text = "\n".join(lines)[:3000]
-    return [{"type": "divider"}, {"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
 
 class SlackNotifier:

@@ -6,16 +6,17 @@ Each notification is one alert in a group of one::
      "status": "firing", "receiver": "<webhook name>", "groupLabels": {...},
      "commonLabels": {...}, "commonAnnotations": {...}, "externalURL": "<status page>",
      "alerts": [{"status", "labels", "annotations", "startsAt", "endsAt",
-                 "generatorURL", "fingerprint"}]}
+                 "generatorURL", "fingerprint", "evidence"}]}
 
 Labels: ``alertname`` (the rule), ``severity``, ``check`` and ``region`` (when one), and the
 rule's labels.  Annotations: the rule's, plus ``summary``, ``description`` (value vs
-threshold), ``runbook_url``.  ``fingerprint`` is stable for the incident, firing to
-resolved, and unique to it and the installation (from its ``incident``; from the
-``alert_key`` for a row written before incidents had ids); ``endsAt`` is Go's zero
-time while firing, as Alertmanager sends it.  Reminders and no-data alerts are
-``firing``.  The request also carries ``Idempotency-Key: <notification key>`` so a
-receiver can drop a redelivered duplicate.
+threshold), ``runbook_url``, and ``reason`` while failing.  ``fingerprint`` is
+stable for the incident, firing to resolved, and unique to it and the installation (from
+its ``incident``; from the ``alert_key`` for a row written before incidents had ids);
+``endsAt`` is Go's zero time while firing, as Alertmanager sends it.  ``evidence`` is the ledger
+(:mod:`monitor.alerting.evidence`), an addition receivers may ignore.  Reminders and
+no-data alerts are ``firing``.  The request also carries
+``Idempotency-Key: <notification key>`` so a receiver can drop a redelivered duplicate.
 """
 
 from __future__ import annotations
@@ -80,8 +81,7 @@ def payload(n: Notification, *, receiver: str) -> dict[str, Any]:
         "endsAt": _text.iso(n.at) if status == "resolved" else ZERO_TIME,
         "generatorURL": n.status_page_url or "",
         "fingerprint": _text.short_hash(n.incident or n.alert_key),
-        # Beyond Alertmanager's format (receivers ignore unknown keys): the evidence ledger.
-        "evidence": [e.to_json() for e in n.evidence],
+        "evidence": list(n.evidence),
     }
     return {
         "version": "4",

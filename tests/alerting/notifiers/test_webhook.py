@@ -7,17 +7,10 @@ from typing import Any
 
 import pytest
 
-from monitor.alerting.ledger import (
-    EvidenceLink,
-    FailedAssertion,
-    PhaseTiming,
-    RegionEvidence,
-    RunOutcome,
-)
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers.settings import WebhookSettings
 from monitor.alerting.notifiers.webhook import WebhookNotifier, payload
-from tests.alerting.notifiers.samples import ALERT_KEY, RUNBOOK, SINCE, STATUS_PAGE, sample
+from tests.alerting.notifiers.samples import ALERT_KEY, RUNBOOK, STATUS_PAGE, sample
 from tests.alerting.notifiers.servers import HttpServer
 
 HEADER_SECRET = "Bearer hook-secret-123"
@@ -94,50 +87,16 @@ class TestAlertmanagerPayload:
         assert len(fingerprint) == 16
         assert int(fingerprint, 16) >= 0
 
-    async def test_the_evidence_ledger_and_reason_travel_as_json(
+    async def test_a_failing_alert_carries_its_reason_as_an_annotation(
         self, notifier: WebhookNotifier, http_server: HttpServer
     ) -> None:
-        """The receiver gets the reason as an annotation and the ledger under ``evidence``."""
-        evidence = RegionEvidence(
-            region="eu-west-1",
-            status="fail",
-            reason="timeout",
-            message="timed out after 5 s",
-            attempts=3,
-            runs=(RunOutcome(SINCE, "fail", "timeout", 3), RunOutcome(SINCE, "pass", None, 1)),
-            failed=(FailedAssertion("status", "2xx", "no response"),),
-            timings=(PhaseTiming("connect", 4012.5, 3.1), PhaseTiming("total", 5001.0, None)),
-            artifacts=(EvidenceLink("response.txt", f"{STATUS_PAGE}api/v1/results/7/x"),),
-            result_id=7,
+        """``annotations.reason`` names the failure reason while firing, never when resolved."""
+        firing = await post(notifier, http_server, sample(target="webhook:ops", reason="timeout"))
+        resolved = await post(
+            notifier, http_server, sample(target="webhook:ops", reason="timeout", kind="resolved")
         )
-        body = await post(
-            notifier,
-            http_server,
-            sample(target="webhook:ops", reason="timeout", evidence=(evidence,)),
-        )
-        (alert,) = body["alerts"]
-        assert alert["annotations"]["reason"] == "timeout"
-        assert alert["evidence"] == [
-            {
-                "region": "eu-west-1",
-                "status": "fail",
-                "reason": "timeout",
-                "message": "timed out after 5 s",
-                "attempts": 3,
-                "runs": [
-                    {"at": SINCE.isoformat(), "status": "fail", "reason": "timeout", "attempts": 3},
-                    {"at": SINCE.isoformat(), "status": "pass", "reason": None, "attempts": 1},
-                ],
-                "failed": [{"name": "status", "expected": "2xx", "actual": "no response"}],
-                "timings": [
-                    {"phase": "connect", "ms": 4012.5, "p50_ms": 3.1},
-                    {"phase": "total", "ms": 5001.0, "p50_ms": None},
-                ],
-                "artifacts": [{"name": "response.txt", "url": f"{STATUS_PAGE}api/v1/results/7/x"}],
-                "result_id": 7,
-            }
-        ]
-        assert RegionEvidence.from_json(alert["evidence"][0]) == evidence
+        assert firing["alerts"][0]["annotations"]["reason"] == "timeout"
+        assert "reason" not in resolved["alerts"][0]["annotations"]
 
     async def test_request_carries_headers_and_idempotency_key(
         self, notifier: WebhookNotifier, http_server: HttpServer
