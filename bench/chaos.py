@@ -39,7 +39,8 @@ most one detection bound (the README formula) earlier; a firing notification not
 explains is a **false alert**.  Latencies are per (outage, region) alert group:
 detection = first firing notification - outage start, recovery = first resolved
 notification - outage end, in intervals, against the README's bounds
-``I + C + (k-1)(min(C+R, I) + C)`` and ``I + C``.  Prints figures; asserts nothing.
+``I + C + (j-1)(min(C+R, I) + C)`` (``j = max(k, f)``, ``f`` the failures the window's
+ratio needs: :func:`window_failures`) and ``I + C``.  Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import argparse
 import asyncio
 import io
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -132,6 +134,25 @@ def confirm_k(rule: AlertRule) -> int:
         return 1
     failures = getattr(confirm, "failures", None)
     return int(failures) if failures is not None else 1
+
+
+def window_failures(rule: AlertRule, interval: float) -> int:
+    """Failing results one region needs in the window for a success-ratio condition to hold.
+
+    ``success < t`` over ``window`` with ``n = window // interval`` results (at least 1)
+    holds from ``floor(n * (1 - t)) + 1`` failures (``<=``: ``ceil(n * (1 - t))``); any
+    other condition holds from the first failing result (1).
+    """
+    cond = rule.condition
+    if not cond.metric.endswith("success") or cond.aggregation not in ("ratio", "avg"):
+        return 1
+    n = max(1, int(rule.window.total_seconds() // interval))
+    share = round(n * (1 - cond.threshold), 9)  # 20 * (1 - 0.9) is 2.0000000000000004
+    if cond.operator == "<":
+        return max(1, math.floor(share) + 1)
+    if cond.operator == "<=":
+        return max(1, math.ceil(share))
+    return 1
 
 
 # ---------------------------------------------------------------- scenarios
@@ -525,9 +546,12 @@ def account(
     def c_of(fault: Fault) -> float:
         return max(failing_run_s(models[name], fault.mode) for name in fault.checks)
 
+    # The README's j = max(k, f): confirmation needs k bad runs, the window's ratio f.
+    j = max(k, window_failures(rule, interval))
+
     def detect_bound(fault: Fault) -> float:
         c = c_of(fault)
-        return interval + c + (k - 1) * (min(c + recheck, interval) + c)
+        return interval + c + (j - 1) * (min(c + recheck, interval) + c)
 
     def recover_bound(fault: Fault) -> float:
         return interval + c_of(fault)
@@ -545,7 +569,7 @@ def account(
         "failed runs / rechecks / cleanup failures",
         f"{failed} / {sum(r.recheck for r in runs)} / {sum(r.cleanup_failed for r in runs)}",
     )
-    figures.add("rule", f"{rule.condition.text} window {rule.window} (k={k} in the formula)")
+    figures.add("rule", f"{rule.condition.text} window {rule.window} (k={k}, j={j} in the formula)")
     opening = [n for n in trace.notes if n.kind in OPENING]
     closing = [n for n in trace.notes if n.kind in CLOSING]
     explained: dict[int, list[Fault]] = {}
@@ -599,6 +623,10 @@ def account(
     figures.add("  alert groups detected within the bound", _within(detect), "all")
     figures.add("recovery, intervals: median / max (bound I + C)", _latency(recover, interval))
     figures.add("  alert groups resolved within the bound", _within(recover), "all")
+    figures.counts["detected"] = len(detect)
+    figures.counts["detected_within"] = sum(lat <= bound for lat, bound in detect)
+    figures.counts["recovered"] = len(recover)
+    figures.counts["recovered_within"] = sum(lat <= bound for lat, bound in recover)
     figures.add(
         "notifications per outage alert group: firing / resolved (mean, max)",
         f"{_mean_max(per_group_open)} / {_mean_max(per_group_close)}",

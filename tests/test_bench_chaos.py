@@ -31,5 +31,6 @@ class TestReplaySmall:
         counts = figures.counts
         assert counts["runs"] >= 6 * 2 * 50
         assert 0 < counts["outages_caught"] <= counts["outages"] == 3
-        assert counts["false_alerts"] >= 0
+        assert counts["false_alerts"] == 0
+        assert counts["detected"] == counts["detected_within"] > 0
         assert counts["notifications"] > 0

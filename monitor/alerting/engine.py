@@ -28,7 +28,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from monitor.alerting.confirm import Vote, lookback, observe, vote
-from monitor.alerting.evidence import failure_reasons, ledger
+from monitor.alerting.evidence import ledger, reasons_text
 from monitor.alerting.inhibit import Dependencies, Inhibitor
 from monitor.alerting.outbox import entries
 from monitor.alerting.silences import AGGREGATED_REGION, Suppressions, alert_labels
@@ -47,6 +47,7 @@ from monitor.store.alert_records import (
 )
 from monitor.store.alerts import AlertStore
 from monitor.store.records import ResultRecord
+from probes.base import Status
 
 
 @dataclass(slots=True)
@@ -88,7 +89,12 @@ class Engine:
             for c in self._checks
             for settings in (loaded.config.settings_for(c),)
         }
-        self._deps = Dependencies(self._checks)
+        alerted = {c.name for rule in self._rules for c in self.selected(rule)}
+        self._deps = Dependencies(self._checks, alerted)
+        # How long a holder's silence still holds (monitor.alerting.inhibit.unvouched).
+        self._stale = {
+            name: 2 * interval + timeout for name, (interval, timeout) in self._timing.items()
+        }
 
     def selected(self, rule: AlertRule) -> list[CheckCommon]:
         """The enabled checks ``rule`` applies to."""
@@ -112,6 +118,8 @@ class Engine:
             return await self._evaluate(now, checks)
 
     async def _evaluate(self, now: datetime, only: Collection[str] | None) -> EvaluationReport:
+        if only is not None:
+            only = self._deps.touched(only)  # a parent's or control's run can release a hold
         plan: list[tuple[AlertRule, list[CheckCommon]]] = []
         for rule in self._rules:
             chosen = [c for c in self.selected(rule) if only is None or c.name in only]
@@ -126,10 +134,17 @@ class Engine:
         silences = await self._alerts.silences(active_at=now)
         longest = max(self._lookback(rule, c) for rule, chosen in plan for c in chosen)
         names = {c.name for _, chosen in plan for c in chosen}
+        holders = {h for name in names for h in self._deps.holders(name)}
+        # A holder's last run before a group's first bad vote is read too (see inhibit).
+        span = longest + max((self._stale[h] for h in holders), default=timedelta(0))
         by_check: dict[str, list[ResultRecord]] = defaultdict(list)
-        for record in await self._alerts.window_results(names, since=now - longest, until=now):
+        for record in await self._alerts.window_results(
+            names | holders, since=now - span, until=now
+        ):
             by_check[record.check].append(record)
-        held = await self._deps.inhibitor(self._alerts)
+        held = await self._deps.inhibitor(
+            self._alerts, measured_runs(by_check, holders), self._stale
+        )
         # Parents first (monitor.alerting.inhibit): a child sees its parent's new state.
         for rule, check in self._deps.ordered(plan):
             records = by_check[check.name]
@@ -199,13 +214,15 @@ class Engine:
         rule = group.rule
         kept = stored.get(group.alert_key)
         prev = held.unmask(kept)
+        if group.region is None:  # over regions: a region its controls do not vouch for
+            by_region = quorum(group.check, by_region, held, rule.confirm.of, now)
         obs = observe(rule, by_region, now)
         labels = alert_labels(rule, group.check, group.region)
         reason = self._suppressions.reason(rule, labels, now=now, stored=silences)
         active = obs.bad or obs.no_data or (prev is not None and prev.state != "inactive")
         annotations: dict[str, str] = {}
         regions = [group.region] if group.region else list(obs.regions or by_region)
-        failure = failure_reasons(records, regions)
+        failure = reasons_text(records, regions)
         if active:
             annotations = render_annotations(
                 rule,
@@ -217,8 +234,16 @@ class Engine:
                 reason=failure,
             )
         summary = self._redactor.text(annotations.get("summary", prev.summary if prev else ""))
-        done = step(group, prev, obs, now=now, silenced=reason is not None, summary=summary)
-        done = held.settle(group, kept, done, now)
+        done = step(
+            group,
+            prev,
+            obs,
+            now=now,
+            silenced=reason is not None,
+            summary=summary,
+            interval=self._timing[group.check][0],
+        )
+        done = held.settle(group, kept, done, now, since=obs.outage_start)
         if not done.write:
             return
         outbox: tuple[OutboxEntry, ...] = ()
@@ -273,6 +298,35 @@ class Engine:
             self._log.info(
                 "alert.notify", alert=group.alert_key, kind=done.kind, targets=len(outbox)
             )
+
+
+def quorum(
+    check: str, by_region: Mapping[str, Sequence[Vote]], held: Inhibitor, n: int, now: datetime
+) -> dict[str, Sequence[Vote]]:
+    """``by_region`` without the votes of regions whose control checks do not vouch for
+    their failures (the first bad one among the last ``n``): they leave the quorum."""
+    out: dict[str, Sequence[Vote]] = {}
+    for region, votes in by_region.items():
+        first_bad = next((v.started_at for v in votes[-n:] if v.bad), None)
+        held_out = first_bad is not None and held.region_held(check, region, first_bad, now)
+        out[region] = () if held_out else votes
+    return out
+
+
+def measured_runs(
+    by_check: Mapping[str, Sequence[ResultRecord]], checks: Collection[str]
+) -> dict[tuple[str, str], list[tuple[datetime, bool]]]:
+    """``checks``' measured runs (pass, degraded, fail) by ``(check, region)``, oldest first:
+    ``(started_at, failed)``."""
+    out: dict[tuple[str, str], list[tuple[datetime, bool]]] = defaultdict(list)
+    for check in checks:
+        for record in by_check.get(check, ()):
+            status = Status(record.status)
+            if status.measured:
+                out[(check, record.region)].append((record.started_at, status is Status.FAIL))
+    for runs in out.values():
+        runs.sort()
+    return dict(out)
 
 
 def _incident(group: Group, done: Step, now: datetime) -> IncidentChange | None:

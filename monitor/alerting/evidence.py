@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from monitor.artifacts.links import artifact_url
+from monitor.store.errors import StoreError
 from monitor.store.records import ResultRecord
-from probes.base import Status
 
 USUAL_OVER: Final = timedelta(days=1)
 USUAL_SAMPLE: Final = 500  # newest runs read for the usual timings, per region
@@ -25,20 +25,6 @@ MAX_ATTEMPTS_SHOWN: Final = 5
 
 Ledger = tuple[dict[str, Any], ...]
 RecentRuns = Callable[[str, str, datetime], Awaitable[Sequence[ResultRecord]]]
-
-
-def failure_reasons(records: Iterable[ResultRecord], regions: Iterable[str]) -> str:
-    """The failure reasons of the newest ``fail``/``error`` run of each of ``regions``,
-    distinct and joined by ", " (the ``reason`` of templates and notifications)."""
-    wanted = set(regions)
-    newest: dict[str, ResultRecord] = {}
-    for record in records:
-        if record.region in wanted and record.status in (Status.FAIL, Status.ERROR):
-            kept = newest.get(record.region)
-            if kept is None or record.started_at >= kept.started_at:
-                newest[record.region] = record
-    found = {r.reason.value for r in newest.values() if r.reason is not None}
-    return ", ".join(sorted(found))
 
 
 def median_timings(records: Iterable[ResultRecord]) -> dict[str, float]:
@@ -91,6 +77,22 @@ def region_entry(
     }
 
 
+def reasons_text(records: Iterable[ResultRecord], regions: Iterable[str]) -> str:
+    """The reasons of the newest run of each region when it failed, distinct, joined by ", "
+    (the ``reason`` of alert templates); ``""`` when no region's newest run failed."""
+    newest: dict[str, ResultRecord] = {}
+    for record in records:
+        kept = newest.get(record.region)
+        if kept is None or record.started_at >= kept.started_at:
+            newest[record.region] = record
+    found = {
+        run.reason.value
+        for region in regions
+        if (run := newest.get(region)) is not None and run.reason is not None
+    }
+    return ", ".join(sorted(found))
+
+
 async def ledger(
     records: Sequence[ResultRecord],
     regions: Sequence[str],
@@ -113,6 +115,10 @@ async def ledger(
     out = []
     for region in sorted(newest):
         record = newest[region]
-        usual = median_timings(await recent(record.check, region, now - USUAL_OVER))
+        try:
+            usual = median_timings(await recent(record.check, region, now - USUAL_OVER))
+        except StoreError:
+            usual = {}  # the notification goes out without the usual timings, not late
+
         out.append(region_entry(record, usual, public_url=public_url))
     return tuple(out)

@@ -1,19 +1,31 @@
-"""Inhibition: a check's new alerts are held while an alert it depends on is active.
+"""Inhibition: a check's new alerts are held while something it depends on is failing.
 
-A check's *holders* are the alerts of the checks it ``depends_on`` (directly or
-through them) and ``region_unhealthy/<region>`` (control checks included: the region
-alert speaks for them).  A
-holder counts while it is ``pending``, ``firing`` or itself ``inhibited`` (so a chain
-holds all the way down), in the same region (an alert over regions holds and is held
-by every region).
+A check's *holders* are the checks it ``depends_on`` (directly or through them) and its
+region's control checks (``control: true``), with their alerts and
+``region_unhealthy/<region>``.  A group that would page (its state machine says
+``firing`` and it has not notified ``firing`` yet) is *held* when, in its region (an
+alert over regions: in any region):
 
-When the engine's state machine would make a group ``firing`` that has not notified
-``firing`` yet, and a holder is active, the group is recorded ``inhibited`` instead
-(``inhibited_by``: the holder's alert key) and nothing is notified.  Resolution is
-never inhibited: a group that notified ``firing`` before its holder fired stays
-``firing`` and sends its ``resolved``; an inhibited group that recovers goes
-inactive in silence (it never paged).  When the holder clears first, the next
-evaluation makes the group ``firing`` and notifies it: it is down on its own.
+1. a holder's alert is ``pending``, ``firing``, ``recovering`` or itself ``inhibited``
+   (so a chain holds all the way down), or ``region_unhealthy/<region>`` is pending
+   or firing; or
+2. **a holder's runs do not vouch for it** (:func:`unvouched`): among the holder's
+   measured runs (pass, degraded, fail) from its last one started at or before the
+   group's first bad vote (among its last ``confirm.of``) up to now, one failed; or
+   none of them started at or after that first bad vote yet.  So the hold starts at the
+   holder's first failing *run*, not at its alert's confirmation, and a child that
+   failed before its parent's failing run was even stored waits for it.  A holder
+   with no measured run in the region holds nothing, and one that has not run for
+   ``2 * interval + timeout`` (its staleness) since the group's first bad vote stops
+   holding: a hold never outlives the evidence.
+
+A held group is recorded ``inhibited`` (``inhibited_by``: the holder's alert key, or
+``<rule>/<holder check>/<region>`` when the holder's runs hold it) and nothing is
+notified.  Resolution is never held: a group that notified ``firing`` stays ``firing``
+and sends its ``resolved``; an inhibited group that recovers goes inactive in silence
+(it never paged).  When the hold lifts while the group is still bad (the parent's
+runs pass after the group's first bad vote), the next evaluation makes it ``firing``
+and notifies it: it is down on its own, slightly later, never lost.
 
 The state machine never sees ``inhibited``: :meth:`Inhibitor.unmask` hands it the
 record as ``firing`` and :meth:`Inhibitor.settle` puts the hold back on its result.
@@ -21,9 +33,9 @@ record as ``firing`` and :meth:`Inhibitor.settle` puts the hold back on its resu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import fields, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from monitor.alerting.region_settings import REGION_RULE, region_alert_key
@@ -34,6 +46,8 @@ if TYPE_CHECKING:
     from monitor.alerting.state import Group, Step
     from monitor.store.alerts import AlertStore
 
+# A holder's measured runs in one region, oldest first: (started_at, failed).
+Runs = Sequence[tuple[datetime, bool]]
 HOLDING = frozenset({"pending", "firing", "recovering", "inhibited"})
 # States in which a group that never notified would page now.
 _PAGING = frozenset({"firing", "recovering"})
@@ -43,10 +57,16 @@ T = TypeVar("T")
 class Dependencies:
     """The ``depends_on`` graph of one config's enabled checks (validated acyclic)."""
 
-    def __init__(self, checks: Sequence[CheckCommon]) -> None:
+    def __init__(
+        self, checks: Sequence[CheckCommon], alerted: Collection[str] | None = None
+    ) -> None:
+        """``alerted``: the checks some rule selects (``None``: all).  Only their runs hold
+        (a parent no rule alerts on could hold its children forever, unseen)."""
         names = {c.name for c in checks}
+        self._alerted = frozenset(names if alerted is None else alerted)
         self._parents = {c.name: tuple(p for p in c.depends_on if p in names) for c in checks}
         self._controls = frozenset(c.name for c in checks if c.control)
+        self._control_regions = {c.name: c.regions for c in checks if c.control}
         self._order = [c.name for c in checks]
         self._above = {name: self._walk(name) for name in self._order}
         self._below = {
@@ -72,6 +92,37 @@ class Dependencies:
                 queue.extend(self._parents.get(name, ()))
         return tuple(seen)
 
+    @property
+    def controls(self) -> frozenset[str]:
+        """The enabled control checks."""
+        return self._controls
+
+    def holders(self, check: str) -> tuple[str, ...]:
+        """The checks whose runs can hold ``check``'s alerts: its ancestors some rule alerts
+        on, then the control checks (none for a control check: the region alert speaks
+        for it; a control always has one, ``region_unhealthy``)."""
+        parents = tuple(p for p in self.ancestors(check) if p in self._alerted)
+        if check in self._controls:
+            return parents
+        return (*parents, *sorted(self._controls))
+
+    def controls_in(self, region: str | None) -> frozenset[str]:
+        """The control checks that run in ``region`` (every one for ``None``)."""
+        return frozenset(
+            name
+            for name, regions in self._control_regions.items()
+            if region is None or regions is None or region in regions
+        )
+
+    def touched(self, checks: Collection[str]) -> set[str]:
+        """``checks`` and every check whose alerts they can hold or release."""
+        out = set(checks)
+        for check in checks:
+            out.update(self.dependents(check))
+        if out & self._controls:
+            out.update(self._order)  # a control vouches for every check of its region
+        return out
+
     def dependents(self, check: str) -> tuple[str, ...]:
         """Every check depending on ``check`` (directly or not), in config order."""
         return self._below.get(check, ())
@@ -88,18 +139,50 @@ class Dependencies:
         pairs = [(rule, check) for rule, checks in plan for check in checks]
         return sorted(pairs, key=lambda pair: self.depth(pair[1].name))
 
-    async def inhibitor(self, alerts: AlertStore) -> Inhibitor:
-        """An :class:`Inhibitor` over the alerts stored now (none read without dependencies)."""
+    async def inhibitor(
+        self,
+        alerts: AlertStore,
+        runs: Mapping[tuple[str, str], Runs] | None = None,
+        stale: Mapping[str, timedelta] | None = None,
+    ) -> Inhibitor:
+        """An :class:`Inhibitor` over the alerts stored now (none read without dependencies)
+        and the holders' measured ``runs`` by ``(check, region)``; ``stale``: each holder's
+        staleness (``2 * interval + timeout``)."""
         states = await alerts.states() if self.any else {}
-        return Inhibitor(self, states)
+        return Inhibitor(self, states, runs or {}, stale or {})
+
+
+def unvouched(runs: Runs, since: datetime, now: datetime, stale: timedelta) -> bool:
+    """Do a holder's ``runs`` fail to vouch for a group whose first bad vote is ``since``?
+
+    They hold it when a run from the holder's last one started at or before ``since``
+    onwards failed, or when none started at or after ``since`` yet (and ``stale`` has not
+    passed since then).  No runs at all hold nothing.
+    """
+    if not runs:
+        return False
+    before = [at for at, _ in runs if at <= since]
+    start = before[-1] if before else since
+    window = [(at, failed) for at, failed in runs if start <= at <= now]
+    if any(failed for _, failed in window):
+        return True
+    return not any(at >= since for at, _ in window) and now - since < stale
 
 
 class Inhibitor:
     """One evaluation's view of the holding alerts, kept current as groups are written."""
 
-    def __init__(self, deps: Dependencies, states: Mapping[str, AlertStateRecord]) -> None:
+    def __init__(
+        self,
+        deps: Dependencies,
+        states: Mapping[str, AlertStateRecord],
+        runs: Mapping[tuple[str, str], Runs],
+        stale: Mapping[str, timedelta],
+    ) -> None:
         self._deps = deps
         self._states = dict(states)
+        self._runs = runs
+        self._stale = stale
 
     def note(self, state: AlertStateRecord) -> None:
         """``state`` was just written: later groups of this evaluation see it."""
@@ -125,6 +208,53 @@ class Inhibitor:
                 return key
         return None
 
+    def region_held(self, check: str, region: str, since: datetime, now: datetime) -> bool:
+        """Are ``check``'s votes from ``region`` (first bad vote ``since``) out of quorums?
+
+        Yes while ``region_unhealthy/<region>`` is pending or firing, or while a control
+        check of the region does not vouch for them (:func:`unvouched`).
+        """
+        if check in self._deps.controls:
+            return False
+        region_alert = self._states.get(region_alert_key(region))
+        if region_alert is not None and region_alert.state in HOLDING:
+            return True
+        return any(
+            unvouched(
+                self._runs.get((control, region), ()),
+                since,
+                now,
+                self._stale.get(control, timedelta(0)),
+            )
+            for control in sorted(self._deps.controls_in(region))
+        )
+
+    def failing_holder(self, group: Group, since: datetime | None, now: datetime) -> str | None:
+        """The holder whose runs do not vouch for ``group`` (first bad vote ``since``)."""
+        if since is None:
+            return None
+        controls = self._deps.controls_in(group.region)
+        for holder in self._deps.holders(group.check):
+            if holder in self._deps.controls and holder not in controls:
+                continue
+            regions = (
+                [group.region]
+                if group.region is not None
+                else sorted(r for c, r in self._runs if c == holder)
+            )
+            stale = self._stale.get(holder, timedelta(0))
+            judged = [
+                unvouched(self._runs[(holder, r)], since, now, stale)
+                for r in regions
+                if self._runs.get((holder, r))
+            ]
+            # Over regions: held only when the holder holds in every region it ran in.
+            if judged and all(judged):
+                if holder in controls and group.region is not None:
+                    return region_alert_key(group.region)
+                return f"{group.rule.name}/{holder}/{group.region or '*'}"
+        return None
+
     def dependents(self, check: str) -> tuple[str, ...]:
         return self._deps.dependents(check)
 
@@ -136,14 +266,24 @@ class Inhibitor:
         return replace(stored, state="firing", inhibited_by=None)
 
     def settle(
-        self, group: Group, stored: AlertStateRecord | None, done: Step, now: datetime
+        self,
+        group: Group,
+        stored: AlertStateRecord | None,
+        done: Step,
+        now: datetime,
+        since: datetime | None = None,
     ) -> Step:
-        """``done`` (computed on the unmasked record) with the hold applied or lifted."""
+        """``done`` (computed on the unmasked record) with the hold applied or lifted;
+        ``since``: the group's first bad vote among its last ``confirm.of``."""
         new = done.state
         pages = new.state in _PAGING and (
             done.kind in ("firing", "no_data") or new.notified != "firing"
         )
-        holder = self.holder(group.check, group.region) if pages else None
+        holder = None
+        if pages:
+            holder = self.holder(group.check, group.region) or self.failing_holder(
+                group, since or new.outage_started_at, now
+            )
         was_held = stored is not None and stored.state == "inhibited"
         if holder is None and not was_held:
             return done

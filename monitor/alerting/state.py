@@ -23,7 +23,7 @@ While the group is flapping (:mod:`monitor.alerting.flapping`) the only message 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from monitor.alerting.evaluate import Observation
@@ -95,15 +95,19 @@ def step(
     now: datetime,
     silenced: bool,
     summary: str,
+    interval: timedelta,
 ) -> Step:
-    """Advance ``stored`` (``None``: no row yet) by one evaluation at ``now``."""
+    """Advance ``stored`` (``None``: no row yet) by one evaluation at ``now``.
+
+    ``interval`` is the check's: the flapping period may be counted in runs.
+    """
     rule = group.rule
     cur = stored if stored is not None else initial(group, now)
     bad: bool | None = obs.bad
     if obs.no_data:
         bad = {"keep": None, "alert": True, "ok": False}[rule.no_data]
     new = _transition(rule, cur, obs, bad, now)
-    flips, flapping_since = track(rule, cur, new.state, now)
+    flips, flapping_since = track(rule, cur, new.state, now, interval)
     new = replace(new, flips=flips, flapping_since=flapping_since)
     kind = _reconcile(rule, new, no_data=obs.no_data, silenced=silenced, now=now)
     new = replace(

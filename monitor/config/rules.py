@@ -154,17 +154,26 @@ class Confirm(Strict):
 
 
 class Flapping(Strict):
-    """``flapping: {changes, within}``: more state changes than this in ``within`` is flapping."""
+    """``flapping: {changes, runs, within}``: more state changes than ``changes`` is flapping.
 
-    changes: int = Field(4, ge=1, description="state changes allowed within `within`")
-    within: Duration = Field(timedelta(hours=1), description="the period changes are counted in")
+    Changes are counted over ``within`` when set, else over ``runs`` of the check's interval,
+    so the same rule tells a flipping target from separate incidents at any interval.
+    """
+
+    changes: int = Field(2, ge=1, description="state changes allowed within the period")
+    runs: int = Field(10, ge=1, description="the period in check intervals (without `within`)")
+    within: Duration | None = Field(None, description="the period as a duration (overrides runs)")
 
     @field_validator("within")
     @classmethod
-    def _within_positive(cls, value: timedelta) -> timedelta:
-        if value.total_seconds() <= 0:
+    def _within_positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value.total_seconds() <= 0:
             raise ValueError("within must be positive")
         return value
+
+    def period(self, interval: timedelta) -> timedelta:
+        """How long changes are remembered for a check run every ``interval``."""
+        return self.within if self.within is not None else interval * self.runs
 
 
 _SHARE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")

@@ -20,6 +20,7 @@ from monitor.store.engine import create_engine
 from monitor.store.migrate import alembic_config
 from tests.alerting.conftest import at
 from tests.store.factory import table_rows
+from tests.support.stores import head_revision
 
 RULE = AlertRule.model_validate({"name": "down", "condition": "smoke_test.success < 0.5"})
 
@@ -159,7 +160,9 @@ class TestMigration:
         """0003 adds the alerting tables; downgrading drops only them, upgrading restores them."""
         async with await ResultStore.open(store_url):
             pass
-        assert await table_rows(store_url, "SELECT version_num FROM alembic_version") == [("0010",)]
+        assert await table_rows(store_url, "SELECT version_num FROM alembic_version") == [
+            (head_revision(),)
+        ]
         engine = create_engine(make_url(database_url(store_url)))
         try:
             async with engine.begin() as conn:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from monitor.store import ResultRecord
-from tests.alerting.conftest import SPEC_RULES, MakeHarness, at, loaded_config, result
+from tests.alerting.conftest import CHECKS, SPEC_RULES, MakeHarness, at, loaded_config, result
 
 RULE = """
 alerts:
@@ -167,7 +167,9 @@ class TestFlapping:
         self, make_harness: MakeHarness
     ) -> None:
         """More than 4 changes within 1h: one ``flapping`` message, then one when it settles."""
-        quick = rule("confirm: {failures: 1, of: 1}", "min_samples: 1")
+        quick = rule(
+            "confirm: {failures: 1, of: 1}", "min_samples: 1", "flapping: {changes: 4, within: 1h}"
+        )
         harness = await make_harness(loaded_config(quick))
         minutes = 0.0
         for letter in "fpfpfpfpfp":  # ten changes, one every 2 minutes
@@ -186,6 +188,33 @@ class TestFlapping:
         assert kinds == ["firing", "resolved", "firing", "resolved", "flapping", "resolved"]
         (state,) = await harness.alerting.alerts.alert_states(active_only=False)
         assert (state.state, state.flapping_since) == ("inactive", None)
+
+    @staticmethod
+    async def _kinds_at_3s(make_harness: MakeHarness, pattern: str) -> list[str]:
+        """Outbox kinds after one run of ``api`` every 3 s per letter of ``pattern``."""
+        checks = [{**CHECKS[0], "interval": "3s"}]
+        quick = rule("confirm: {failures: 1, of: 1}", "min_samples: 1")
+        harness = await make_harness(loaded_config(quick, checks=checks))
+        for n, letter in enumerate(pattern):
+            minutes = n * 0.05
+            await harness.add(result("api", "eu", minutes, "fail" if letter == "f" else "pass"))
+            await harness.evaluate(minutes)
+        return [r.payload["kind"] for r in await harness.outbox()]
+
+    async def test_three_real_outages_four_minutes_apart_are_three_incidents(
+        self, make_harness: MakeHarness
+    ) -> None:
+        """60 s outages 4 min apart at a 3 s interval: 1 firing + 1 resolved each, no flapping."""
+        healthy, down = "p" * 80, "f" * 20
+        kinds = await self._kinds_at_3s(make_harness, (healthy + down) * 3 + healthy)
+        assert kinds == ["firing", "resolved"] * 3
+
+    async def test_a_target_flipping_every_two_runs_is_one_flapping_incident(
+        self, make_harness: MakeHarness
+    ) -> None:
+        """Flipping every 2 runs: firing, resolved, one ``flapping``, one when it settles."""
+        kinds = await self._kinds_at_3s(make_harness, "p" * 10 + "ffpp" * 15 + "p" * 30)
+        assert kinds == ["firing", "resolved", "flapping", "resolved"]
 
 
 class TestIncidentDuration:

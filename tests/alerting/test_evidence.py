@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from monitor.alerting.evidence import median_timings, region_entry
+from monitor.alerting.evidence import median_timings, reasons_text, region_entry
 from monitor.alerting.notifiers._text import subject
 from monitor.store.records import ResultRecord
 from probes.base import Status
@@ -101,3 +101,18 @@ def test_a_regions_entry_names_what_failed_and_links_the_evidence() -> None:
 )
 def test_the_subject_names_the_rule_once(summary: str, expected: str) -> None:
     assert subject(sample(summary=summary, rule="smoke_test_failure")) == expected
+
+
+def test_the_reason_variable_names_each_regions_newest_failure() -> None:
+    """Distinct reasons of the regions whose newest run failed; a recovered region adds none."""
+    earlier = AT.replace(minute=0)
+    runs = [
+        run(Status.FAIL, 1.0, region="eu", reason=FailureReason.DNS, started_at=earlier),
+        run(Status.FAIL, 1.0, region="eu", reason=FailureReason.TIMEOUT),
+        run(Status.FAIL, 1.0, region="us", reason=FailureReason.TIMEOUT),
+        run(Status.FAIL, 1.0, region="ap", reason=FailureReason.CONNECT, started_at=earlier),
+        run(Status.PASS, 1.0, region="ap"),
+    ]
+    assert reasons_text(runs, ["eu", "us", "ap"]) == "timeout"
+    assert reasons_text(runs[:1] + runs[3:4], ["eu", "ap"]) == "connect, dns"
+    assert reasons_text(runs, ["sa"]) == ""

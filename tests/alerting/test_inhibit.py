@@ -157,3 +157,76 @@ class TestInhibition:
         )
         await tick(harness, 1, {"c1": "fail", "db": "pass"})
         assert sent(await harness.outbox()) == [("firing", "down/c1/eu")]
+
+
+CONFIRMING = RULE.replace("confirm: {failures: 1, of: 1}", "confirm: {failures: 2, of: 3}").replace(
+    "min_samples: 1", "min_samples: 2"
+)
+
+
+class TestHoldFromTheFirstFailingRun:
+    """The hold starts at a parent's first failing run, not at its alert's confirmation."""
+
+    async def test_a_child_confirmed_before_its_parent_is_held(
+        self, make_harness: MakeHarness
+    ) -> None:
+        """The child has 2 failures (confirmed), the parent 1 (not yet): the child waits, then
+        stays inhibited and is listed when the parent fires."""
+        harness = await make_harness(loaded_config(CONFIRMING, checks=CHECKS, regions=("eu",)))
+        await tick(harness, 0, {"c1": "fail", "db": "fail"})
+        await tick(harness, 1, {"c1": "fail"})
+        child = (await harness.alerting.alerts.states())["down/c1/eu"]
+        assert (child.state, child.inhibited_by, child.notified) == ("inhibited", PARENT, "none")
+        assert sent(await harness.outbox()) == []
+        await tick(harness, 2, {"db": "fail"})
+        rows = await harness.outbox()
+        assert sent(rows) == [("firing", PARENT)]
+        assert "c1" in rows[0].payload["dependents"]
+        states = await harness.alerting.alerts.states()
+        assert states["down/c1/eu"].state == "inhibited"
+
+    async def test_a_child_failing_before_its_parent_ran_waits_for_the_parent_run(
+        self, make_harness: MakeHarness
+    ) -> None:
+        """The parent's newest run predates the child's failures: held until the parent runs;
+        it passes, so the child pages then (later, not lost)."""
+        harness = await make_harness(loaded_config(CONFIRMING, checks=CHECKS, regions=("eu",)))
+        await tick(harness, 0, {"c1": "pass", "db": "pass"})
+        await tick(harness, 1, {"c1": "fail"})
+        await tick(harness, 2, {"c1": "fail"})
+        assert sent(await harness.outbox()) == []
+        await tick(harness, 3, {"db": "pass"})
+        assert sent(await harness.outbox()) == [("firing", "down/c1/eu")]
+
+    async def test_children_failing_until_the_parent_recovers_never_page(
+        self, make_harness: MakeHarness
+    ) -> None:
+        """The parent passes again while the children's newest runs still failed (they ran
+        during the outage): the children wait for their own next run, which passes."""
+        harness = await make_harness(loaded_config(CONFIRMING, checks=CHECKS, regions=("eu",)))
+        down = {**dict.fromkeys(CHILDREN, "fail"), "db": "fail"}
+        await tick(harness, 0, down)
+        await tick(harness, 1, down)
+        await tick(harness, 2, {"db": "pass"})
+        await tick(harness, 3, dict.fromkeys(CHILDREN, "pass"))
+        assert sent(await harness.outbox()) == [("firing", PARENT), ("resolved", PARENT)]
+
+    async def test_a_child_down_on_its_own_while_the_parent_passes_pages(
+        self, make_harness: MakeHarness
+    ) -> None:
+        """Never hide an outage: the parent's runs pass throughout, the child pages as usual."""
+        harness = await make_harness(loaded_config(CONFIRMING, checks=CHECKS, regions=("eu",)))
+        await tick(harness, 0, {"c1": "fail", "db": "pass"})
+        await tick(harness, 1, {"c1": "fail", "db": "pass"})
+        assert sent(await harness.outbox()) == [("firing", "down/c1/eu")]
+
+    async def test_a_parent_no_rule_alerts_on_holds_nothing(
+        self, make_harness: MakeHarness
+    ) -> None:
+        """Never hide an outage: ``db`` fails on and on but no rule selects it (it can never
+        page), so its children's failures page as usual."""
+        only_c1 = CONFIRMING.replace("    window: 5m\n", "    window: 5m\n    checks: [c1]\n", 1)
+        harness = await make_harness(loaded_config(only_c1, checks=CHECKS, regions=("eu",)))
+        await tick(harness, 0, {"c1": "fail", "db": "fail"})
+        await tick(harness, 1, {"c1": "fail", "db": "fail"})
+        assert sent(await harness.outbox()) == [("firing", "down/c1/eu")]

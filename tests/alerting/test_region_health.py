@@ -201,3 +201,45 @@ class TestRegionUnhealthy:
             await harness.evaluate(m + 0.5)
         rows = await harness.outbox()
         assert [(r.target, r.payload["severity"]) for r in rows] == [("webhook:infra", "warning")]
+
+
+class TestHoldBeforeTheControlFails:
+    """The region's control check vouches for a check's failures before they page."""
+
+    async def test_failures_stored_before_the_controls_failing_run_never_page(
+        self, make_harness: MakeHarness
+    ) -> None:
+        """eu's network goes at 0.5: api fails twice (0.6, 0.9, confirmed) before the canary's
+        failing run (at 1) is stored; those failures are held, then the region alert takes
+        over, and api pages nothing when the network is back."""
+        loaded = loaded_config(RULE, checks=CHECKS, regions=REGIONS)
+        harness = await make_harness(loaded)
+        await store_batch(harness.store, minute(0, "pass"), loaded.config)
+        await harness.evaluate(0.2)
+        for m in (0.6, 0.9):
+            await store_batch(harness.store, [run("api", "eu", m, "fail")], loaded.config)
+            await harness.evaluate(m + 0.05)
+        api = (await harness.alerting.alerts.states())["down/api/eu"]
+        assert (api.state, api.inhibited_by) == ("inhibited", "region_unhealthy/eu")
+        for m in range(1, 4):
+            await store_batch(harness.store, minute(m, "fail"), loaded.config)
+            await harness.evaluate(m + 0.5)
+        for m in range(4, 7):
+            await store_batch(harness.store, minute(m, "pass"), loaded.config)
+            await harness.evaluate(m + 0.5)
+        keys = {r.alert_key for r in await harness.outbox()}
+        assert keys == {"region_unhealthy/eu"}
+
+    async def test_a_check_failing_while_the_control_passes_pages(
+        self, make_harness: MakeHarness
+    ) -> None:
+        """Never hide an outage: api fails while the canary passes after its first failure."""
+        loaded = loaded_config(RULE, checks=CHECKS, regions=REGIONS)
+        harness = await make_harness(loaded)
+        for m in range(3):
+            runs = [run("canary", "eu", m, "pass"), run("api", "eu", m + 0.1, "fail")]
+            await store_batch(harness.store, runs, loaded.config)
+            await harness.evaluate(m + 0.5)
+        assert {(r.payload["kind"], r.alert_key) for r in await harness.outbox()} == {
+            ("firing", "down/api/eu")
+        }

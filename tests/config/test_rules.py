@@ -4,7 +4,6 @@ selectors and the window, each error naming the file, line, rule and field."""
 from __future__ import annotations
 
 import textwrap
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -112,7 +111,7 @@ class TestEvidenceFields:
         assert message in problem.message
 
     def test_defaults(self, tmp_path: Path) -> None:
-        """Without the fields: 2 of 3, two samples, one region, one good run, 4 changes in 1h."""
+        """Without the fields: 2 of 3, 2 samples, 1 region, 1 good run, 2 changes in 10 runs."""
         (tmp_path / "smokewatch.yaml").write_text(CONFIG)
         (tmp_path / "alert-rules.yaml").write_text(
             "alerts:\n  - name: r\n    condition: smoke_test.success < 0.9\n"
@@ -120,7 +119,7 @@ class TestEvidenceFields:
         rule = load_config(tmp_path / "smokewatch.yaml", env={}).rules.alerts[0]
         assert (rule.confirm.failures, rule.confirm.of, rule.min_samples) == (2, 3, 2)
         assert (rule.min_regions, rule.resolve_after, rule.aggregated) == (1, 1, False)
-        assert (rule.flapping.changes, rule.flapping.within) == (4, timedelta(hours=1))
+        assert (rule.flapping.changes, rule.flapping.runs, rule.flapping.within) == (2, 10, None)
 
     @pytest.mark.parametrize(
         ("value", "regions", "needed"),

@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
 from monitor.store import ResultStore
+from monitor.store.migrate import alembic_config
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -34,3 +36,10 @@ async def store(store_url: str) -> AsyncIterator[ResultStore]:
         yield opened
     finally:
         await opened.close()
+
+
+def head_revision() -> str:
+    """The newest migration's revision (what a freshly opened store must be at)."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head

@@ -18,6 +18,7 @@ import asyncio
 import html
 import re
 import ssl
+from collections.abc import Iterable
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
@@ -57,16 +58,28 @@ def plain_body(n: Notification) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _table(rows: Iterable[tuple[str, str]]) -> str:
+    """Label/value rows as an HTML table (values escaped)."""
+    e = html.escape
+    cells = "".join(
+        f'<tr><th align="left" valign="top" style="padding:2px 12px 2px 0">{e(label)}</th>'
+        f"<td>{e(value)}</td></tr>"
+        for label, value in rows
+    )
+    return f"<table>{cells}</table>"
+
+
+def _links(pairs: Iterable[tuple[str, str]]) -> str:
+    """(text, url) pairs as one paragraph of links; ``""`` for none."""
+    e = html.escape
+    links = " &middot; ".join(
+        f'<a href="{e(url, quote=True)}">{e(text)}</a>' for text, url in pairs
+    )
+    return f"<p>{links}</p>" if links else ""
+
+
 def html_body(n: Notification) -> str:
     e = html.escape
-    rows = "".join(
-        f'<tr><th align="left" style="padding:2px 12px 2px 0">{e(label)}</th>'
-        f"<td>{e(value)}</td></tr>"
-        for label, value in _text.facts(n)
-    )
-    links = " &middot; ".join(
-        f'<a href="{e(url, quote=True)}">{e(label)}</a>' for label, url in _text.links(n)
-    )
     description = n.annotations.get("description")
     evidence = "".join(_html_evidence(entry) for entry in n.evidence)
     return (
@@ -75,9 +88,9 @@ def html_body(n: Notification) -> str:
         f'<h2 style="margin:4px 0">{e(_text.title(n))}</h2>'
         f"<p>{e(n.summary)}</p>"
         + (f"<p>{e(description)}</p>" if description else "")
-        + f"<table>{rows}</table>"
+        + _table(_text.facts(n))
         + (f'<h3 style="margin:12px 0 4px">Evidence</h3>{evidence}' if evidence else "")
-        + (f"<p>{links}</p>" if links else "")
+        + _links(_text.links(n))
         + f'<p style="color:#888">smokewatch (alert {_text.short_hash(n.alert_key, 12)})</p>'
         "</div></body></html>\n"
     )
@@ -85,18 +98,11 @@ def html_body(n: Notification) -> str:
 
 def _html_evidence(entry: dict[str, Any]) -> str:
     """One region's evidence: a heading, a table of rows, and its artifact links."""
-    e = html.escape
-    rows = "".join(
-        f'<tr><th align="left" valign="top" style="padding:2px 12px 2px 0">{e(label)}</th>'
-        f"<td>{e(text)}</td></tr>"
-        for label, text in _text.evidence_details(entry)
-    )
-    links = " &middot; ".join(
-        f'<a href="{e(url, quote=True)}">{e(name)}</a>' for name, url in _text.evidence_links(entry)
-    )
+    heading = html.escape(_text.evidence_heading(entry))
     return (
-        f'<h4 style="margin:8px 0 2px">{e(_text.evidence_heading(entry))}</h4>'
-        f"<table>{rows}</table>" + (f"<p>{links}</p>" if links else "")
+        f'<h4 style="margin:8px 0 2px">{heading}</h4>'
+        + _table(_text.evidence_details(entry))
+        + _links(_text.evidence_links(entry))
     )
 
 
