@@ -221,8 +221,9 @@ class Engine:
         reason = self._suppressions.reason(rule, labels, now=now, stored=silences)
         active = obs.bad or obs.no_data or (prev is not None and prev.state != "inactive")
         annotations: dict[str, str] = {}
+        regions = [group.region] if group.region else list(obs.regions or by_region)
+        failure = reasons_text(records, regions)
         if active:
-            regions = [group.region] if group.region else list(obs.regions or by_region)
             annotations = render_annotations(
                 rule,
                 check=group.check,
@@ -230,7 +231,7 @@ class Engine:
                 regions=regions,
                 value=obs.value,
                 dependents=held.dependents(group.check),
-                reason=reasons_text(records, regions),
+                reason=failure,
             )
         summary = self._redactor.text(annotations.get("summary", prev.summary if prev else ""))
         done = step(
@@ -267,6 +268,7 @@ class Engine:
                 installation=installation,
                 dependents=held.dependents(group.check),
                 evidence=evidence,
+                reason=failure,
             )
         write = StateWrite(
             state=done.state,

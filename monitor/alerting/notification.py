@@ -64,6 +64,9 @@ class Notification:
     # What each region saw (monitor.alerting.evidence): verdict, reason, attempts, the
     # failing assertion, timings vs usual, artifact links.  Empty in older rows.
     evidence: tuple[dict[str, Any], ...] = ()
+    # The failure reasons of the newest failing run of each bad region (README, "Failure
+    # reasons"), joined; the ``reason`` template variable.  "" when none failed.
+    reason: str = ""
 
     @property
     def channel(self) -> str:

@@ -60,6 +60,7 @@ def entries(
     installation: str,
     dependents: tuple[str, ...] = (),
     evidence: tuple[dict[str, Any], ...] = (),
+    reason: str = "",
 ) -> tuple[OutboxEntry, ...]:
     """One outbox entry per notify target of ``group``'s rule for the event ``state.seq``
     of the incident active since ``since`` in ``installation``."""
@@ -92,6 +93,7 @@ def entries(
             incident=incident,
             dependents=dependents,
             evidence=evidence,
+            reason=reason,
         )
         out.append(
             OutboxEntry(

@@ -10,10 +10,10 @@ Each notification is one alert in a group of one::
 
 Labels: ``alertname`` (the rule), ``severity``, ``check`` and ``region`` (when one), and the
 rule's labels.  Annotations: the rule's, plus ``summary``, ``description`` (value vs
-threshold), ``runbook_url``.  ``fingerprint`` is stable for the incident, firing to
-resolved, and unique to it and the installation (from its ``incident``; from the
-``alert_key`` for a row written before incidents had ids); ``endsAt`` is Go's zero
-time while firing, as Alertmanager sends it.  ``evidence`` is the ledger
+threshold), ``runbook_url``, and ``reason`` while failing.  ``fingerprint`` is
+stable for the incident, firing to resolved, and unique to it and the installation (from
+its ``incident``; from the ``alert_key`` for a row written before incidents had ids);
+``endsAt`` is Go's zero time while firing, as Alertmanager sends it.  ``evidence`` is the ledger
 (:mod:`monitor.alerting.evidence`), an addition receivers may ignore.  Reminders and
 no-data alerts are ``firing``.  The request also carries
 ``Idempotency-Key: <notification key>`` so a receiver can drop a redelivered duplicate.
@@ -53,6 +53,8 @@ def annotations_of(n: Notification) -> dict[str, str]:
     if len(n.regions) > 1:
         description += f"; regions: {_text.regions_text(n)}"
     annotations.setdefault("description", description)
+    if n.reason and n.kind != "resolved":
+        annotations["reason"] = n.reason
     if n.runbook_url:
         annotations["runbook_url"] = n.runbook_url
     return annotations

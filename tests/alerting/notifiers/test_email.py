@@ -113,6 +113,13 @@ class TestMessage:
         if extra_fact:
             assert extra_fact in parts(msg)[0].splitlines()
 
+    def test_the_subject_names_the_rule_once(self) -> None:
+        """The default summary starts with the rule's name: the subject does not repeat it."""
+        summary = "smoke_test_failure: api-test in eu-west-1: smoke_test.success < 0.9 (now 0.50)"
+        msg = build_message(sample(target=TO, summary=summary), from_address=FROM)
+        assert msg["Subject"] == f"[FIRING] [critical] {summary}"
+        assert msg["Subject"].count("smoke_test_failure") == 1
+
 
 def settings(
     port: int, security: Security, certs: Certs | None = None, **more: Any

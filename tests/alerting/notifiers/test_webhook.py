@@ -87,6 +87,17 @@ class TestAlertmanagerPayload:
         assert len(fingerprint) == 16
         assert int(fingerprint, 16) >= 0
 
+    async def test_a_failing_alert_carries_its_reason_as_an_annotation(
+        self, notifier: WebhookNotifier, http_server: HttpServer
+    ) -> None:
+        """``annotations.reason`` names the failure reason while firing, never when resolved."""
+        firing = await post(notifier, http_server, sample(target="webhook:ops", reason="timeout"))
+        resolved = await post(
+            notifier, http_server, sample(target="webhook:ops", reason="timeout", kind="resolved")
+        )
+        assert firing["alerts"][0]["annotations"]["reason"] == "timeout"
+        assert "reason" not in resolved["alerts"][0]["annotations"]
+
     async def test_request_carries_headers_and_idempotency_key(
         self, notifier: WebhookNotifier, http_server: HttpServer
     ) -> None:
