@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -115,6 +116,7 @@ class Runner:
     log: Any = field(default_factory=structlog.get_logger)
     probes: Mapping[str, Probe[Any]] = field(default_factory=lambda: PROBES)
     resources: Mapping[str, object] = field(default_factory=dict)
+    tls: ssl.SSLContext | None = None  # the client's verifying context (ProbeContext.tls)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
     _semaphore: asyncio.Semaphore | None = None
@@ -244,6 +246,7 @@ class Runner:
             check_name=check.name,
             region=self.region,
             resources=self.resources,
+            tls=self.tls,
         )
         t0 = time.perf_counter()
         try:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib
 import os
+import ssl
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -68,7 +69,7 @@ def synthetic_headers(loaded: LoadedConfig) -> dict[str, str]:
     }
 
 
-def build_client() -> httpx.AsyncClient:
+def build_client(tls: ssl.SSLContext | None = None) -> httpx.AsyncClient:
     # One client for every probe: one SSL context, built once.  No keep-alive, so each
     # probe opens a fresh connection and measures DNS, connect and TLS as a new
     # visitor would, and a dead backend behind a stale pooled connection is noticed.
@@ -80,6 +81,7 @@ def build_client() -> httpx.AsyncClient:
         timeout=httpx.Timeout(30.0),
         follow_redirects=False,
         trust_env=False,
+        verify=tls if tls is not None else True,
     )
 
 
@@ -166,7 +168,10 @@ class Runtime:
                 redactor=self.redactor,
             )
         warm_up()
-        self.client = build_client()
+        # One verifying context, built once (~150 ms): the client's, and the one the
+        # probes that open their own sockets (tcp, tls) use.
+        tls = httpx.create_ssl_context(trust_env=False)
+        self.client = build_client(tls)
         if any(c.kind == "browser" for c in self._enabled_checks()):
             await self._start_browser()
         self._runner = Runner(
@@ -178,6 +183,7 @@ class Runtime:
             headers=synthetic_headers(self.loaded),
             log=self.log,
             resources={POOL_RESOURCE: self.browser_pool} if self.browser_pool else {},
+            tls=tls,
         )
         return self
 

@@ -6,11 +6,18 @@
 
 from typing import Any
 
-from probes import browser, flow, http, websocket
+from probes import browser, flow, http, tcp, websocket
 from probes.base import Probe
 
 PROBES: dict[str, Probe[Any]] = {
-    probe.kind: probe for probe in (http.PROBE, flow.PROBE, websocket.PROBE, browser.PROBE)
+    probe.kind: probe
+    for probe in (
+        http.PROBE,
+        flow.PROBE,
+        websocket.PROBE,
+        browser.PROBE,
+        tcp.PROBE,
+    )
 }
 
 __all__ = ["PROBES", "Probe"]

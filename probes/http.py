@@ -22,7 +22,6 @@ import asyncio
 import email.utils
 import json
 import re
-import socket
 import ssl
 import time
 from collections.abc import Mapping
@@ -47,6 +46,7 @@ from probes.base import (
     failure_cause,
     origin_of,
 )
+from probes.connection import os_cause
 from probes.reasons import FailureReason, from_os_error
 from probes.response_excerpt import response_excerpt
 from probes.timing import PhaseTimer
@@ -323,7 +323,7 @@ def _translate(exc: httpx.HTTPError, timings: dict[str, float]) -> HttpProbeErro
     """Map an httpx error (other than a timeout) to our hierarchy, with a short message."""
     if isinstance(exc, httpx.LocalProtocolError):
         return InvalidRequestError(f"invalid request: {clip(str(exc))}", timings=timings)
-    message, transient = _os_cause(exc) or _http_error_message(exc)
+    message, transient = os_cause(exc) or _http_error_message(exc)
     reason = from_os_error(exc) or _HTTP_ERROR_REASONS.get(type(exc), FailureReason.CONNECT)
     return RequestFailedError(message, transient=transient, timings=timings, reason=reason)
 
@@ -333,23 +333,6 @@ _HTTP_ERROR_REASONS: Final[dict[type[httpx.HTTPError], FailureReason]] = {
     httpx.TooManyRedirects: FailureReason.HTTP_STATUS,
     httpx.DecodingError: FailureReason.CONTENT,
 }
-
-
-def _os_cause(exc: BaseException) -> tuple[str, bool] | None:
-    """Name the socket or TLS error under an httpx error, if there is one."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused", True
-        if isinstance(cause, socket.gaierror):
-            return "DNS lookup failed", True
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            reason = cause.verify_message or cause.reason or "verify failed"
-            return f"TLS certificate not trusted: {clip(str(reason))}", False
-        if isinstance(cause, ssl.SSLError):
-            return f"TLS handshake failed: {clip(str(cause.reason or cause))}", True
-        cause = cause.__cause__ or cause.__context__
-    return None
 
 
 def _http_error_message(exc: httpx.HTTPError) -> tuple[str, bool]:

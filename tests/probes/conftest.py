@@ -214,8 +214,11 @@ async def client(trusting_ssl: ssl.SSLContext) -> AsyncIterator[httpx.AsyncClien
 
 
 @pytest.fixture
-def ctx(client: httpx.AsyncClient) -> ProbeContext:
-    return ProbeContext(client=client, headers=MARKER_HEADERS, deadline_s=5.0, check_name="t")
+def ctx(client: httpx.AsyncClient, trusting_ssl: ssl.SSLContext) -> ProbeContext:
+    # tls: the client's own context, as the Runtime hands it to probes with their own sockets.
+    return ProbeContext(
+        client=client, headers=MARKER_HEADERS, deadline_s=5.0, check_name="t", tls=trusting_ssl
+    )
 
 
 @pytest.fixture
