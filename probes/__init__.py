@@ -6,7 +6,7 @@
 
 from typing import Any
 
-from probes import browser, flow, http, tcp, websocket
+from probes import browser, flow, http, tcp, tls, websocket
 from probes.base import Probe
 
 PROBES: dict[str, Probe[Any]] = {
@@ -17,6 +17,7 @@ PROBES: dict[str, Probe[Any]] = {
         websocket.PROBE,
         browser.PROBE,
         tcp.PROBE,
+        tls.PROBE,
     )
 }
 

@@ -16,13 +16,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtensionOID
 
 TlsVersionName = Literal["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
-TLS_VERSIONS: Final[dict[str, ssl.TLSVersion]] = {
-    "TLSv1": ssl.TLSVersion.TLSv1,
-    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
-    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
-    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
-}
-_RANK: Final = {name: i for i, name in enumerate(TLS_VERSIONS)}
+_RANK: Final = {name: i for i, name in enumerate(("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"))}
 _SECONDS_PER_DAY: Final = 86400.0
 
 
@@ -119,5 +113,4 @@ def inspecting_context() -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.TLSv1
     return context

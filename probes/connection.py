@@ -32,6 +32,11 @@ def probe_deadline(deadline_s: float) -> float:
     return max(deadline_s - _DEADLINE_MARGIN_S, deadline_s * 0.9)
 
 
+def netloc(host: str, port: int) -> str:
+    """``host:port``, an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def elapsed_ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000.0, 3)
 

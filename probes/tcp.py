@@ -27,6 +27,7 @@ from probes.connection import (
     Stream,
     connection_failure,
     elapsed_ms,
+    netloc,
     open_stream,
     probe_deadline,
 )
@@ -149,7 +150,7 @@ class TcpProbe:
     spec_model = TcpSpec
 
     async def run(self, spec: TcpSpec, ctx: ProbeContext) -> ProbeResult:
-        await ctx.gate.acquire(origin_of(f"tcp://{_netloc(spec.host, spec.port)}"))
+        await ctx.gate.acquire(origin_of(f"tcp://{netloc(spec.host, spec.port)}"))
         deadline = asyncio.get_running_loop().time() + probe_deadline(ctx.deadline_s)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -192,10 +193,6 @@ class TcpProbe:
             if stream.session.certificate is not None:
                 details["tls_days_left"] = stream.session.certificate.days_left()
         return ProbeResult.from_assertions(outcomes, timings=timings, details=details)
-
-
-def _netloc(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 async def _exchange(
