@@ -6,7 +6,7 @@
 
 from typing import Any
 
-from probes import browser, flow, http, tcp, tls, websocket
+from probes import browser, dnsquery, flow, http, tcp, tls, websocket
 from probes.base import Probe
 
 PROBES: dict[str, Probe[Any]] = {
@@ -18,6 +18,7 @@ PROBES: dict[str, Probe[Any]] = {
         browser.PROBE,
         tcp.PROBE,
         tls.PROBE,
+        dnsquery.PROBE,
     )
 }
 
