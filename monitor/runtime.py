@@ -42,10 +42,12 @@ from monitor.spool import Spool
 from monitor.spool_metrics import SpoolCollector
 from monitor.store import ResultRecord, ResultStore, StoreError, database_url
 from monitor.store.alerts import AlertStore
+from monitor.store.heartbeats import HeartbeatLedger
 from monitor.telemetry.hub import Telemetry, build_telemetry, run_interval
 from monitor.version import smokewatch_version
 from probes.browser_artifacts import ArtifactStore as ScratchDirectory
 from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
+from probes.heartbeat import HEARTBEAT_RESOURCE
 
 DEFAULT_REGION = "local"
 PRUNE_EVERY_S = 600.0
@@ -182,10 +184,19 @@ class Runtime:
             region=self.region,
             headers=synthetic_headers(self.loaded),
             log=self.log,
-            resources={POOL_RESOURCE: self.browser_pool} if self.browser_pool else {},
+            resources=self._resources(),
             tls=tls,
         )
         return self
+
+    def _resources(self) -> dict[str, object]:
+        """Shared objects probes find by name: the browser pool, the heartbeat ledger."""
+        resources: dict[str, object] = {}
+        if self.browser_pool is not None:
+            resources[POOL_RESOURCE] = self.browser_pool
+        if self.store is not None:
+            resources[HEARTBEAT_RESOURCE] = HeartbeatLedger(self.store)
+        return resources
 
     async def __aexit__(
         self,

@@ -6,7 +6,7 @@
 
 from typing import Any
 
-from probes import browser, dnsquery, flow, http, tcp, tls, websocket
+from probes import browser, dnsquery, flow, heartbeat, http, tcp, tls, websocket
 from probes.base import Probe
 
 PROBES: dict[str, Probe[Any]] = {
@@ -19,6 +19,7 @@ PROBES: dict[str, Probe[Any]] = {
         tcp.PROBE,
         tls.PROBE,
         dnsquery.PROBE,
+        heartbeat.PROBE,
     )
 }
 

@@ -15,7 +15,7 @@ import enum
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx
@@ -225,6 +225,14 @@ class ProbeContext:
 
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+@runtime_checkable
+class SpecSecrets(Protocol):
+    """A spec whose own fields hold secrets (a heartbeat's token): the loader adds them to
+    the values masked everywhere (logs, results, API errors)."""
+
+    def secret_values(self) -> list[str]: ...
 
 
 class Probe(Protocol[SpecT]):

@@ -34,8 +34,11 @@ class FailureReason(enum.StrEnum):
     BLOCKED_WRITE = "blocked_write"  # the page sent a write that no ``allow_write`` allows
     HANDSHAKE = "handshake"  # the WebSocket upgrade was refused or garbled
     BROWSER_CRASH = "browser_crash"  # the browser or the page's renderer died mid-check
+    LATE = "late"  # a heartbeat's job did not ping success in time (or a run never ended)
+    JOB_FAILED = "job_failed"  # a heartbeat's job said it failed (its /fail signal)
     BUDGET = "budget"  # error: the monitor's request budget for the host is spent
     BROWSER_UNAVAILABLE = "browser_unavailable"  # error: no browser could be started
+    STORE = "store"  # error: the result store could not be read (a heartbeat's pings)
     CONFIG = "config"  # error: the check cannot run as configured (invalid URL, unknown kind)
     INTERNAL = "internal"  # error: a bug in smokewatch (an exception escaped the probe)
 

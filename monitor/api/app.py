@@ -26,6 +26,7 @@ from monitor.api.routes import (
     artifacts,
     checks,
     health,
+    heartbeat,
     incidents,
     metrics,
     page,
@@ -57,6 +58,10 @@ TAGS = [
     },
     {"name": "statuspage", "description": "Atlassian Statuspage v2 compatible"},
     {"name": "admin", "description": "Writes; need the bearer token"},
+    {
+        "name": "heartbeat",
+        "description": "Pings of heartbeat checks' jobs; the token in the URL is the credential",
+    },
     {"name": "page", "description": "The HTML status page"},
 ]
 
@@ -96,6 +101,7 @@ def create_app(service: ServiceView, *, log: Any | None = None) -> FastAPI:
     app.include_router(artifacts.router(ctx), dependencies=reads)
     app.include_router(statuspage.router(ctx), dependencies=reads)
     app.include_router(admin.router(ctx))
+    app.include_router(heartbeat.router(ctx))  # its token is in the URL: no read guard
     app.include_router(page.router(ctx), dependencies=reads)
     # Innermost first: CORS headers then also go on the 500s CatchAll writes.
     app.add_middleware(CatchAll, log=ctx.log, scrubber=ctx.scrubber)

@@ -258,3 +258,11 @@ class RunReport(Model):
 class ReloadReport(Model):
     status: Literal["reloaded"] = "reloaded"
     checks: int = Field(description="checks in the new config")
+
+
+class HeartbeatReport(Model):
+    """A heartbeat ping, as recorded."""
+
+    check: str
+    signal: Literal["start", "success", "fail"]
+    at: datetime = Field(description="when the ping was recorded (UTC)")

@@ -27,6 +27,7 @@ from monitor.config.source import Loc, YamlDocument, read_yaml
 from monitor.config.storage import storage_problem
 from monitor.errors import ConfigError, ConfigProblem
 from probes import PROBES
+from probes.base import SpecSecrets
 
 DEFAULT_CONFIG = "smokewatch.yaml"
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -110,6 +111,13 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
             problems.append(_storage_problem(doc, problem, from_env=bool(override)))
     if problems or config is None:
         raise ConfigError(problems)
+    # Secrets a check's kind holds in its own fields (a heartbeat's token).
+    secrets |= {
+        v
+        for check in config.checks
+        if isinstance(check, SpecSecrets)
+        for v in check.secret_values()
+    }
     return LoadedConfig(config, rules, frozenset(secrets), path, rules_path)
 
 

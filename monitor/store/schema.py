@@ -282,3 +282,16 @@ silences = Table(
     sqlite_autoincrement=True,
 )
 Index("ix_silences_ends_at", silences.c.ends_at)
+
+# Heartbeat checks: the signals their jobs sent (any replica's API writes, any replica's
+# runner reads), and when smokewatch began watching each (``first_seen``).
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("check", String(200), primary_key=True),
+    Column("first_seen", UTCDateTime(), nullable=False),
+    Column("last_start", UTCDateTime(), nullable=True),
+    Column("last_success", UTCDateTime(), nullable=True),
+    Column("last_fail", UTCDateTime(), nullable=True),
+    Column("fail_message", Text(), nullable=False, server_default=""),
+)
