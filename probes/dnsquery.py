@@ -93,7 +93,7 @@ class DnsSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["dns"] = "dns"
-    name: str = Field(min_length=1, description="the name to query")
+    query_name: str = Field(min_length=1, description="the DNS name to query")
     record_type: RecordType = "A"
     resolver: str | None = Field(
         None, description="IP[:port] to ask; default: the system's first name server"
@@ -113,7 +113,7 @@ class DnsSpec(BaseModel):
             parse_resolver(value)
         return value
 
-    @field_validator("name")
+    @field_validator("query_name")
     @classmethod
     def _name_parses(cls, value: str) -> str:
         try:
@@ -169,7 +169,7 @@ class DnsProbe:
             )
         address, port = target
         await ctx.gate.acquire(origin_of(f"dns://{netloc(address, port)}"))
-        query = dns.message.make_query(spec.name, spec.record_type)
+        query = dns.message.make_query(spec.query_name, spec.record_type)
         timeout_s = probe_deadline(ctx.deadline_s)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()

@@ -8,8 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
+from ruamel.yaml import YAML
 
 from examples.demo_target import TargetState
+from probes import PROBES
 from tests.cli.conftest import Completed
 
 Run = Callable[..., Completed]
@@ -82,6 +85,39 @@ BAD_CONFIGS = [
         """),
         None,
         ["checks[0] (login)", "step 'submit' uses POST", "allow_write"],
+    ),
+    (
+        "dns-resolver-by-name",
+        "checks:\n  - name: d\n    kind: dns\n    query_name: example.com\n"
+        "    resolver: dns.google\n",
+        None,
+        ["checks[0] (d)", "field 'resolver'", "must be an IP address", ":5:"],
+    ),
+    (
+        "dns-answer-not-a-record",
+        "checks:\n  - name: d\n    kind: dns\n    query_name: example.com\n"
+        "    expect: {answers: [1.2.3]}\n",
+        None,
+        ["checks[0] (d)", "expect.answers[0]: '1.2.3' is not a A record"],
+    ),
+    (
+        "tcp-url-as-host",
+        "checks:\n  - name: t\n    kind: tcp\n    host: tcp://db\n    port: 5432\n",
+        None,
+        ["checks[0] (t)", "field 'host'", "bare host name"],
+    ),
+    (
+        "tls-old-protocol",
+        "checks:\n  - name: t\n    kind: tls\n    host: example.com\n"
+        "    expect: {min_version: SSLv3}\n",
+        None,
+        ["checks[0] (t)", "field 'expect.min_version'"],
+    ),
+    (
+        "heartbeat-short-token",
+        "checks:\n  - name: h\n    kind: heartbeat\n    token: abc\n    period: 1h\n",
+        None,
+        ["checks[0] (h)", "field 'token'", "16-200 characters"],
     ),
     ("invalid-yaml", "checks:\n  - name: [unclosed\n", None, ["invalid YAML"]),
     ("no-checks", "checks: []\n", None, ["no checks defined"]),
@@ -168,14 +204,59 @@ class TestValidate:
         assert "2 alert rules" in done.stdout
 
 
+EVERY_NEW_KIND = """\
+checks:
+  - name: postgres-port
+    kind: tcp
+    host: db.internal
+    port: 5432
+  - name: redis-ping
+    kind: tcp
+    host: cache.internal
+    port: 6380
+    tls: true
+    send: "PING\\r\\n"
+    expect: {contains: "+PONG", response_time: {fail_ms: 500}}
+  - name: www-a-record
+    kind: dns
+    query_name: www.example.com
+    record_type: A
+    resolver: 1.1.1.1:53
+    expect: {answers: [93.184.215.14]}
+  - name: api-certificate
+    kind: tls
+    host: api.example.com
+    expect: {days_left: 14, days_left_degraded: 30, min_version: TLSv1.2}
+  - name: nightly-backup
+    kind: heartbeat
+    token: hb-3f9a0c1e5d7b2a48
+    period: 1d
+    grace: 30m
+    max_run: 2h
+    interval: 5m
+"""
+
+
 class TestSchema:
     def test_the_schema_describes_every_check_kind(self, cli: Run) -> None:
-        """`smokewatch schema` prints a JSON Schema naming http, flow and websocket checks."""
+        """`smokewatch schema` prints a JSON Schema with a check model for every probe kind."""
         done = cli("schema")
         schema = json.loads(done.stdout)
         assert schema["$schema"].endswith("2020-12/schema")
-        assert {"HttpCheck", "FlowCheck", "WebsocketCheck"} <= set(schema["$defs"])
+        assert {f"{kind.capitalize()}Check" for kind in PROBES} <= set(schema["$defs"])
         assert schema["properties"]["checks"]["type"] == "array"
+
+    def test_a_config_of_the_tcp_dns_tls_and_heartbeat_kinds_is_valid_by_schema_and_loader(
+        self, cli: Run, tmp_path: Path
+    ) -> None:
+        """Editors (the schema) and smokewatch (validate) agree on one example of each kind."""
+        schema = json.loads(cli("schema").stdout)
+        document = YAML(typ="safe").load(EVERY_NEW_KIND)
+        Draft202012Validator(schema).validate(document)
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(EVERY_NEW_KIND + "alert_rules: null\n")
+        done = cli("validate", "--config", str(path))
+        assert done.code == 0, done.stderr
 
 
 class TestCheck:

@@ -23,7 +23,9 @@ async def dns_server() -> AsyncIterator[DnsServer]:
 
 
 async def query(server: DnsServer, ctx: ProbeContext, name: str, **fields: Any) -> ProbeResult:
-    spec = DnsSpec.model_validate({"name": name, "resolver": f"127.0.0.1:{server.port}"} | fields)
+    spec = DnsSpec.model_validate(
+        {"query_name": name, "resolver": f"127.0.0.1:{server.port}"} | fields
+    )
     return await PROBE.run(spec, ctx)
 
 
@@ -159,7 +161,7 @@ class TestNoAnswer:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        spec = DnsSpec(name="www.example.test", resolver=f"127.0.0.1:{port}", transport="tcp")
+        spec = DnsSpec(query_name="www.example.test", resolver=f"127.0.0.1:{port}", transport="tcp")
         result = await PROBE.run(spec, ctx)
         assert (result.status, result.reason) == (Status.FAIL, FailureReason.CONNECT)
         assert result.details["cause"] == "connection"
@@ -179,7 +181,7 @@ class TestSpec:
                 "",
                 "expect.contains[0]: 'mail.example.com' is not a MX record",
             ),
-            ({"name": "a..b"}, "name", "not a DNS name"),
+            ({"query_name": "a..b"}, "query_name", "not a DNS name"),
         ],
         ids=["hostname-resolver", "port-0", "any", "bad-rcode", "bad-a", "bad-mx", "bad-name"],
     )
@@ -188,11 +190,11 @@ class TestSpec:
     ) -> None:
         """Config errors name the field (or the answer's index) at load time."""
         with pytest.raises(ValidationError) as caught:
-            DnsSpec.model_validate({"name": "example.com"} | fields)
+            DnsSpec.model_validate({"query_name": "example.com"} | fields)
         (error,) = caught.value.errors()
         assert ".".join(str(p) for p in error["loc"]) == field
         assert message in error["msg"]
 
     def test_a_resolver_may_be_ipv6_with_a_port(self) -> None:
         """[::1]:5353 is an address and a port."""
-        assert DnsSpec(name="example.com", resolver="[::1]:5353").resolver == "[::1]:5353"
+        assert DnsSpec(query_name="example.com", resolver="[::1]:5353").resolver == "[::1]:5353"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from monitor.config.models import CheckCommon
 from monitor.config.root import CHECK_MODELS
 from probes import PROBES
 from probes.base import Probe
@@ -32,3 +33,8 @@ class TestRegistry:
     def test_the_config_has_a_check_model_for_it(self, kind: str) -> None:
         """Registering a probe is all it takes for smokewatch.yaml to accept its kind."""
         assert issubclass(CHECK_MODELS[kind], PROBES[kind].spec_model)
+
+    def test_its_fields_never_shadow_a_common_field(self, kind: str) -> None:
+        """A kind's own field named like a common one (name, timeout) would replace it."""
+        spec = PROBES[kind].spec_model
+        assert set(spec.model_fields) & set(CheckCommon.model_fields) == {"kind"}
