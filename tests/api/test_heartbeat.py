@@ -24,6 +24,10 @@ CHECKS = f"""\
   token: {HB_TOKEN}-etl
   period: 1h
   max_run: 1s
+- name: cache
+  kind: tcp
+  host: 127.0.0.1
+  port: 6379
 """
 LATE_S = 1.2
 
@@ -98,8 +102,9 @@ class TestRefusals:
         with live.client() as client:
             wrong = client.post("/api/v1/heartbeat/backup/not-the-right-token-at-all")
             unknown = client.post(f"/api/v1/heartbeat/nosuch/{HB_TOKEN}")
-            other_kind = client.post(f"/api/v1/heartbeat/etl/{HB_TOKEN}")
-        for answer in (wrong, unknown, other_kind):
+            other_token = client.post(f"/api/v1/heartbeat/etl/{HB_TOKEN}")
+            other_kind = client.post(f"/api/v1/heartbeat/cache/{HB_TOKEN}")
+        for answer in (wrong, unknown, other_token, other_kind):
             assert answer.status_code == 404
             assert answer.json()["error"]["code"] == "unknown_heartbeat"
             assert HB_TOKEN not in answer.text
