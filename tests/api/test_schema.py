@@ -67,6 +67,10 @@ OPERATIONS = [
     ("DELETE", "/api/v1/silences/{id}"),
     ("GET", "/api/v1/results/{result_id}/artifacts"),
     ("GET", "/api/v1/results/{result_id}/artifacts/{name}"),
+    ("GET", "/api/v1/heartbeat/{check}/{token}"),
+    ("POST", "/api/v1/heartbeat/{check}/{token}"),
+    ("GET", "/api/v1/heartbeat/{check}/{token}/{signal}"),
+    ("POST", "/api/v1/heartbeat/{check}/{token}/{signal}"),
 ]
 # tests/api/test_alerts.py fuzzes these itself (a valid silence may rightly get a 422).
 FUZZED_ELSEWHERE = {"/api/v1/alerts", "/api/v1/silences", "/api/v1/silences/{id}"}
@@ -79,6 +83,8 @@ WITH_PARAMETERS = {
     "/api/v1/checks/{id}/run",
     "/api/v1/results/{result_id}/artifacts",
     "/api/v1/results/{result_id}/artifacts/{name}",
+    "/api/v1/heartbeat/{check}/{token}",
+    "/api/v1/heartbeat/{check}/{token}/{signal}",
 }
 FUZZED = [(m, p) for m, p in OPERATIONS if p not in FUZZED_ELSEWHERE]
 CASES = [(m, p, GenerationMode.POSITIVE) for m, p in FUZZED] + [

@@ -57,24 +57,10 @@ def router(ctx: ApiContext) -> APIRouter:
             ) from exc
         return HeartbeatReport(check=check, signal=signal, at=at)
 
-    @api.api_route(
-        "/api/v1/heartbeat/{check}/{token}",
-        methods=_METHODS,
-        summary="A heartbeat job succeeded",
-        response_model=HeartbeatReport,
-        responses=errors(404, 422, 503),
-    )
     async def ping_success(check: CheckName, token: Token, request: Request) -> HeartbeatReport:
         """Records a success ping now: the check passes until ``period + grace`` from now."""
         return await ping(check, token, "success", request)
 
-    @api.api_route(
-        "/api/v1/heartbeat/{check}/{token}/{signal}",
-        methods=_METHODS,
-        summary="A heartbeat job started, failed or succeeded",
-        response_model=HeartbeatReport,
-        responses=errors(404, 422, 503),
-    )
     async def ping_signal(
         check: CheckName,
         token: Token,
@@ -86,6 +72,25 @@ def router(ctx: ApiContext) -> APIRouter:
         bare URL."""
         return await ping(check, token, signal, request)
 
+    routes = (
+        ("/api/v1/heartbeat/{check}/{token}", ping_success, "A heartbeat job succeeded"),
+        (
+            "/api/v1/heartbeat/{check}/{token}/{signal}",
+            ping_signal,
+            "A heartbeat job started, failed or succeeded",
+        ),
+    )
+    for path, endpoint, summary in routes:
+        for method in _METHODS:  # one operation each: OpenAPI ids must be unique
+            api.add_api_route(
+                path,
+                endpoint,
+                methods=[method],
+                operation_id=f"heartbeat_{endpoint.__name__}_{method.lower()}",
+                summary=summary,
+                response_model=HeartbeatReport,
+                responses=errors(404, 422, 503),
+            )
     return api
 
 
