@@ -245,6 +245,12 @@ class ResponseTime(BaseModel):
         return AssertionOutcome("response time", True, f"<= {min(budgets):g} ms", actual)
 
 
+def budget_outcomes(budget: ResponseTime | None, total_ms: float) -> list[AssertionOutcome]:
+    """The ``response_time`` outcome of a check that has one (tcp, tls, dns), else none."""
+    outcome = budget.check(total_ms) if budget is not None else None
+    return [outcome] if outcome is not None else []
+
+
 def _status_codes(value: object) -> object:
     """Accept ``200``, ``"2xx"`` or a list of them; normalise to ``list[int | "Nxx"]``."""
     items = value if isinstance(value, list) else [value]

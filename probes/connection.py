@@ -50,6 +50,15 @@ class Stream:
     address: str
     session: Session | None
 
+    def details(self) -> dict[str, object]:
+        """``address``, and with TLS ``tls`` (session, certificate) and ``tls_days_left``."""
+        out: dict[str, object] = {"address": self.address}
+        if self.session is not None:
+            out["tls"] = self.session.details()
+            if self.session.certificate is not None:
+                out["tls_days_left"] = self.session.certificate.days_left()
+        return out
+
     async def close(self) -> None:
         self.writer.close()
         with contextlib.suppress(OSError, ssl.SSLError, TimeoutError):

@@ -32,7 +32,7 @@ import dns.resolver
 from dns.rdtypes.ANY.TXT import TXT
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from probes.assertions import ResponseTime, clip
+from probes.assertions import ResponseTime, budget_outcomes, clip
 from probes.base import AssertionOutcome, Probe, ProbeContext, ProbeResult, Status, origin_of
 from probes.connection import connection_failure, elapsed_ms, netloc, probe_deadline
 from probes.reasons import FailureReason
@@ -239,9 +239,7 @@ def _judge(
                 reason=FailureReason.CONTENT,
             )
         )
-    if expect.response_time is not None:
-        budget = expect.response_time.check(timings["total"])
-        outcomes.extend([budget] if budget is not None else [])
+    outcomes.extend(budget_outcomes(expect.response_time, timings["total"]))
     details: dict[str, object] = {
         "resolver": resolver,
         "rcode": rcode,

@@ -20,7 +20,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from probes.assertions import Regex, ResponseTime, clip
+from probes.assertions import Regex, ResponseTime, budget_outcomes, clip
 from probes.base import AssertionOutcome, Probe, ProbeContext, ProbeResult, origin_of
 from probes.certificate import verifying_context
 from probes.connection import (
@@ -184,15 +184,8 @@ class TcpProbe:
         finally:
             await stream.close()
         timings["total"] = elapsed_ms(t0)
-        if spec.expect.response_time is not None:
-            budget = spec.expect.response_time.check(timings["total"])
-            outcomes.extend([budget] if budget is not None else [])
-        details: dict[str, object] = {"address": stream.address}
-        if stream.session is not None:
-            details["tls"] = stream.session.details()
-            if stream.session.certificate is not None:
-                details["tls_days_left"] = stream.session.certificate.days_left()
-        return ProbeResult.from_assertions(outcomes, timings=timings, details=details)
+        outcomes.extend(budget_outcomes(spec.expect.response_time, timings["total"]))
+        return ProbeResult.from_assertions(outcomes, timings=timings, details=stream.details())
 
 
 async def _exchange(

@@ -22,7 +22,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from probes.assertions import ResponseTime, clip
+from probes.assertions import ResponseTime, budget_outcomes, clip
 from probes.base import (
     AssertionOutcome,
     Probe,
@@ -121,12 +121,7 @@ class TlsProbe:
             timings["total"] = elapsed_ms(t0)
             return connection_failure(exc, timings, doing=doing, timeout_s=ctx.deadline_s)
         outcomes = _judge(spec.expect, stream.session, refused, timings["total"])
-        details: dict[str, object] = {"address": stream.address}
-        if stream.session is not None:
-            details["tls"] = stream.session.details()
-            if stream.session.certificate is not None:
-                details["tls_days_left"] = stream.session.certificate.days_left()
-        return ProbeResult.from_assertions(outcomes, timings=timings, details=details)
+        return ProbeResult.from_assertions(outcomes, timings=timings, details=stream.details())
 
 
 async def _handshake(spec: TlsSpec, context: ssl.SSLContext, timings: dict[str, float]) -> Stream:
@@ -178,9 +173,7 @@ def _judge(
                 protocol or "unknown",
             )
         )
-    if expect.response_time is not None:
-        budget = expect.response_time.check(total_ms)
-        outcomes.extend([budget] if budget is not None else [])
+    outcomes.extend(budget_outcomes(expect.response_time, total_ms))
     return outcomes
 
 
