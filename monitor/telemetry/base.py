@@ -185,7 +185,8 @@ def phases(run: CheckRun) -> dict[str, float]:
     """Timing phases (ms) of the final attempt, ``total`` excluded; empty without a response.
 
     http: connect, tls, request, first_byte, transfer; flow: ``step:<name>``; websocket:
-    connect, reply; browser: ttfb, dcl, load, lcp.  Keys are bounded label values.
+    connect, reply; tcp: connect, tls, first_byte; tls: connect, tls; heartbeat: job;
+    browser: ttfb, dcl, load, lcp.  Keys are bounded label values.
     """
     if not _responded(run):
         return {}
