@@ -23,4 +23,9 @@ PROBES: dict[str, Probe[Any]] = {
     )
 }
 
-__all__ = ["PROBES", "Probe"]
+# Kinds judged from what the target sends in (a job's pings), not from requests the
+# monitor makes: the region's own network is never in doubt for them, so a failing
+# control check must not turn their verdicts suspect.
+INBOUND_KINDS: frozenset[str] = frozenset({heartbeat.PROBE.kind})
+
+__all__ = ["INBOUND_KINDS", "PROBES", "Probe"]

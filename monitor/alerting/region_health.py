@@ -54,6 +54,7 @@ from monitor.store.alert_records import AlertStateRecord, OutboxEntry, StateWrit
 from monitor.store.alerts import AlertStore
 from monitor.store.errors import StoreError
 from monitor.store.records import ResultRecord
+from probes import INBOUND_KINDS
 from probes.base import Status
 
 SUSPECT_DETAIL = "suspect"
@@ -96,6 +97,9 @@ class SuspectMarker:
     async def mark(self, runs: Sequence[CheckRun]) -> list[CheckRun]:
         """``runs``, with each non-control run of a region whose controls fail made suspect.
 
+        Heartbeat runs (``INBOUND_KINDS``) are never made suspect: the monitor's network
+        plays no part in a job's pings, and a late job must not hide behind it.
+
         A store that cannot be read leaves the batch as it is (it will be spooled or fail
         to store on its own): marking never costs a result.
         """
@@ -114,7 +118,9 @@ class SuspectMarker:
         control_names = {c.name for c in control_checks(self._config)}
         return [
             suspect(run, failing[run.region])
-            if run.region in failing and run.check not in control_names
+            if run.region in failing
+            and run.check not in control_names
+            and run.kind not in INBOUND_KINDS
             else run
             for run in runs
         ]

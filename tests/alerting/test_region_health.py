@@ -4,6 +4,7 @@ region's control check fails its other results are stored ``suspect`` and cast n
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -98,6 +99,16 @@ class TestSuspectMarker:
         await store_batch(store, [run("canary", "eu", 0, "fail")], config)
         marked = await store_batch(store, [run("api", "eu", 5, "fail")], config)
         assert marked[0].status is Status.FAIL
+
+    async def test_a_late_heartbeat_is_never_made_suspect(self, store: ResultStore) -> None:
+        """A job's pings do not cross the monitor's network: its fail stands while eu's control
+        fails, where an http check's is suspect."""
+        config = loaded_config(RULE, checks=CHECKS, regions=REGIONS).config
+        late = dataclasses.replace(run("backup", "eu", 0.1, "fail"), kind="heartbeat")
+        marked = await store_batch(store, [run("canary", "eu", 0, "fail"), late], config)
+        assert [r.status for r in marked] == [Status.FAIL, Status.FAIL]
+        marked = await store_batch(store, [run("api", "eu", 0.2, "fail")], config)
+        assert marked[0].status is Status.SUSPECT
 
     async def test_without_control_checks_nothing_changes(self, store: ResultStore) -> None:
         """No ``control: true`` check: the batch is stored as it came."""
