@@ -181,9 +181,9 @@ class TcpProbe:
                         exc, timings, doing="sending", timeout_s=ctx.deadline_s
                     )
             outcomes = await _exchange(spec, stream, timings, deadline)
+            timings["total"] = elapsed_ms(t0)  # closing is not the target's time
         finally:
             await stream.close()
-        timings["total"] = elapsed_ms(t0)
         outcomes.extend(budget_outcomes(spec.expect.response_time, timings["total"]))
         return ProbeResult.from_assertions(outcomes, timings=timings, details=stream.details())
 

@@ -109,13 +109,12 @@ class TlsProbe:
         try:
             async with asyncio.timeout_at(deadline):
                 try:
-                    stream = await _handshake(spec, context, timings)
-                    timings["total"] = elapsed_ms(t0)
+                    stream = await _handshake(spec, context, timings, t0)
                 except ssl.SSLCertVerificationError as exc:
                     timings["total"] = elapsed_ms(t0)
                     refused = clip(str(exc.verify_message or exc.reason or "verify failed"))
                     # Read what was served, for the evidence; these timings are not kept.
-                    stream = await _handshake(spec, inspecting_context(), {})
+                    stream = await _handshake(spec, inspecting_context(), {}, t0)
         except OSError as exc:
             doing = "in the TLS handshake" if "connect" in timings else "connecting"
             timings["total"] = elapsed_ms(t0)
@@ -124,11 +123,15 @@ class TlsProbe:
         return ProbeResult.from_assertions(outcomes, timings=timings, details=stream.details())
 
 
-async def _handshake(spec: TlsSpec, context: ssl.SSLContext, timings: dict[str, float]) -> Stream:
+async def _handshake(
+    spec: TlsSpec, context: ssl.SSLContext, timings: dict[str, float], t0: float
+) -> Stream:
+    """Connect and shake hands; ``total`` is taken before closing (not the target's time)."""
     stream = await open_stream(
         spec.host, spec.port, tls=context, server_name=spec.server_name, timings=timings
     )
-    await stream.close()  # the session is read; closing is not the target's time
+    timings["total"] = elapsed_ms(t0)
+    await stream.close()  # the session is read
     return stream
 
 
