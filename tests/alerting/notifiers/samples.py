@@ -40,3 +40,27 @@ BASE = Notification(
 def sample(**changes: Any) -> Notification:
     """The base notification with ``changes`` applied."""
     return replace(BASE, **changes)
+
+
+ARTIFACT = "https://status.example.com/api/v1/results/42/artifacts/response.txt"
+# One region's evidence as monitor.alerting.evidence.region_entry writes it.
+EVIDENCE: dict[str, Any] = {
+    "region": "eu-west-1",
+    "status": "fail",
+    "reason": "timeout",
+    "at": "2026-03-04T05:10:30+00:00",
+    "message": "timed out after 5 s",
+    "attempt_count": 2,
+    "attempts": [
+        {"attempt": 1, "status": "fail", "probe_ms": 5000.0, "then_waited_s": 1.0},
+        {"attempt": 2, "status": "fail", "probe_ms": 5001.0},
+    ],
+    "failed": {"name": "json $.ok", "expected": "true", "actual": "false"},
+    "timings": [{"phase": "total", "ms": 5001.0, "usual_ms": 42.0}],
+    "links": [{"name": "response.txt", "url": ARTIFACT}],
+}
+
+
+def failing(**changes: Any) -> Notification:
+    """The base notification with a failure reason and one region's evidence."""
+    return sample(reason="timeout", evidence=(EVIDENCE,), **changes)
