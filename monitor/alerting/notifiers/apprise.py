@@ -72,17 +72,7 @@ class AppriseSettings(Strict):
 
 def body(n: Notification) -> str:
     """The plain-text body."""
-    lines = [n.summary]
-    if extra := n.annotations.get("description"):
-        lines.append(extra)
-    lines += ["", *(f"{k}: {v}" for k, v in _text.facts(n))]
-    if n.reason and n.kind != "resolved":
-        lines.append(f"Reason: {n.reason}")
-    if evidence := _text.evidence_text(n):
-        lines += ["", *evidence]
-    if links := _text.links(n):
-        lines += ["", *(f"{name}: {url}" for name, url in links)]
-    return "\n".join(lines)
+    return "\n".join(_text.plain_lines(n))
 
 
 def notify_type(n: Notification) -> str:

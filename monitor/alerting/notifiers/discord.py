@@ -64,9 +64,7 @@ def embeds(n: Notification) -> list[dict[str, Any]]:
     description = n.summary
     if extra := n.annotations.get("description"):
         description += f"\n{extra}"
-    fields = [_field(k, v) for k, v in _text.facts(n)]
-    if n.reason and n.kind != "resolved":
-        fields.append(_field("Reason", n.reason, inline=False))
+    fields = [_field(k, v, inline=k != "Reason") for k, v in _text.facts_and_reason(n)]
     if links := _text.links(n):
         fields.append(_field("Links", _links(links), inline=False))
     main: dict[str, Any] = {

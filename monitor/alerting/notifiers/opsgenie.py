@@ -68,20 +68,6 @@ def alias(n: Notification) -> str:
     return key if len(key) <= MAX_ALIAS else _text.short_hash(key, 64)
 
 
-def _description(n: Notification) -> str:
-    lines = [n.summary, ""]
-    if extra := n.annotations.get("description"):
-        lines[1:1] = [extra]
-    lines += [f"{k}: {v}" for k, v in _text.facts(n)]
-    if n.reason and n.kind != "resolved":
-        lines.append(f"Reason: {n.reason}")
-    if evidence := _text.evidence_text(n):
-        lines += ["", *evidence]
-    if links := _text.links(n):
-        lines += ["", *(f"{name}: {url}" for name, url in links)]
-    return "\n".join(lines)[:MAX_DESCRIPTION]
-
-
 def _tags(n: Notification, extra: list[str]) -> list[str]:
     tags = ["smokewatch", n.severity, f"rule:{n.rule}"]
     if n.check:
@@ -108,7 +94,7 @@ def create(n: Notification, *, tags: list[str] | None = None) -> dict[str, Any]:
     return {
         "message": f"{_text.title(n)}: {n.summary}"[:MAX_MESSAGE],
         "alias": alias(n),
-        "description": _description(n),
+        "description": "\n".join(_text.plain_lines(n))[:MAX_DESCRIPTION],
         "priority": PRIORITY[n.severity],
         "entity": n.check or n.rule,
         "source": "smokewatch",

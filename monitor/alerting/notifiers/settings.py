@@ -7,16 +7,6 @@ finds every one in a settings model, so the loader adds them to the config's sec
 (the Runtime's redactor and the API's scrubber mask them), also when they were written
 into the file literally rather than through ``${ENV}``.  A secret typed ``str`` would
 escape all of that: the registry test (tests/alerting/notifiers/test_registry.py) catches it.
-
-```yaml
-alerting:
-  channels:
-    slack: {bot_token: "${SLACK_BOT_TOKEN}"}          # slack:#alerts -> chat.postMessage
-    email: {host: smtp.example.com, username: alerts, password: "${SMTP_PASSWORD}",
-            from_address: smokewatch@example.com}     # oncall@example.com
-    webhooks: {opsgenie: {url: "${OPSGENIE_HOOK}"}}   # webhook:opsgenie
-    pagerduty: {primary: {routing_key: "${PD_KEY}"}}  # pagerduty:primary
-```
 """
 
 from __future__ import annotations

@@ -68,10 +68,7 @@ def card(n: Notification) -> dict[str, Any]:
     ]
     if description := n.annotations.get("description"):
         body.append(_text_block(description, isSubtle=True))
-    rows = _text.facts(n)
-    if n.reason and n.kind != "resolved":
-        rows.append(("Reason", n.reason))
-    body.append(_fact_set(rows))
+    body.append(_fact_set(_text.facts_and_reason(n)))
     for entry in n.evidence[:MAX_EVIDENCE]:
         body.append(_text_block(_text.evidence_heading(entry), weight="Bolder", separator=True))
         body.append(_fact_set(_text.evidence_details(entry)))

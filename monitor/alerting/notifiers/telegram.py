@@ -65,9 +65,7 @@ def text(n: Notification) -> str:
     head = [f"{EMOJI[n.kind]} <b>{_e(_text.title(n))}</b>", _e(n.summary)]
     if description := n.annotations.get("description"):
         head.append(f"<i>{_e(description)}</i>")
-    head += [f"<b>{_e(k)}:</b> {_e(v)}" for k, v in _text.facts(n)]
-    if n.reason and n.kind != "resolved":
-        head.append(f"<b>Reason:</b> {_e(n.reason)}")
+    head += [f"<b>{_e(k)}:</b> {_e(v)}" for k, v in _text.facts_and_reason(n)]
     tail = [" · ".join(_a(name, url) for name, url in links)] if (links := _text.links(n)) else []
     evidence: list[str] = []
     for entry in n.evidence:

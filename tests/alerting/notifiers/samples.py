@@ -64,3 +64,27 @@ EVIDENCE: dict[str, Any] = {
 def failing(**changes: Any) -> Notification:
     """The base notification with a failure reason and one region's evidence."""
     return sample(reason="timeout", evidence=(EVIDENCE,), **changes)
+
+
+# _text.plain_lines(failing()): the body of the plain-text channels (Opsgenie, apprise).
+PLAIN_LINES = [
+    "api-test succeeds 50% of the time in eu-west-1",
+    "",
+    "Severity: critical",
+    "Check: api-test",
+    "Regions: eu-west-1",
+    "Value: 0.5 (threshold < 0.9)",
+    "Condition: smoke_test.success < 0.9",
+    "Since: 2026-03-04 05:06:07 UTC",
+    "Reason: timeout",
+    "",
+    "eu-west-1: fail (timeout) at 2026-03-04 05:10:30 UTC",
+    "  Result: timed out after 5 s",
+    "  Attempts (2): #1 fail in 5000 ms, then waited 1 s; #2 fail in 5001 ms",
+    "  Failed: json $.ok: expected true, got false",
+    "  Timings: total 5001 ms (usual 42 ms)",
+    f"  response.txt: {ARTIFACT}",
+    "",
+    f"Runbook: {RUNBOOK}",
+    f"Status page: {STATUS_PAGE}",
+]
