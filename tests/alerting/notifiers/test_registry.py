@@ -173,6 +173,17 @@ class TestRegistry:
             assert models, name
             assert all(type(m) is channel.settings for m in models), name
 
+    def test_readme_documents_every_field(self) -> None:
+        """Each setting of each channel has its row in the README's channel tables."""
+        readme = (Path(__file__).parents[3] / "README.md").read_text()
+        missing = [
+            f"{c.key}.{'NAME.' if c.named else ''}{field}"
+            for c in CHANNELS.values()
+            for field in c.settings.model_fields
+            if f"| `{c.key}.{'NAME.' if c.named else ''}{field}` |" not in readme
+        ]
+        assert missing == []
+
     def test_every_entry_has_a_sample(self) -> None:
         """The secret and field checks below cover every registered channel."""
         assert sorted(SAMPLES) == sorted(CHANNELS)
