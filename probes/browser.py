@@ -40,20 +40,16 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from probes.base import Probe, ProbeContext, ProbeResult, Status
-from probes.browser_pool import (
-    POOL_RESOURCE,
-    BrowserCrashedError,
-    BrowserPool,
-    BrowserUnavailableError,
-)
-from probes.browser_run import BrowserRun
 from probes.browser_steps import FillStep, Step
 from probes.reasons import FailureReason
+
+if TYPE_CHECKING:
+    from probes.browser_pool import BrowserPool
 
 
 class LoadBudgets(BaseModel):
@@ -150,6 +146,10 @@ class BrowserProbe:
     spec_model = BrowserSpec
 
     async def run(self, spec: BrowserSpec, ctx: ProbeContext) -> ProbeResult:
+        # Playwright loads with the first browser check, not with the config models:
+        # `smokewatch validate` and `--help` never need it.
+        from probes.browser_pool import POOL_RESOURCE, BrowserPool  # noqa: PLC0415
+
         t0 = time.perf_counter()
         shared = ctx.resources.get(POOL_RESOURCE)
         if shared is None:
@@ -166,6 +166,9 @@ class BrowserProbe:
     async def _run(
         self, spec: BrowserSpec, ctx: ProbeContext, pool: BrowserPool, t0: float
     ) -> ProbeResult:
+        from probes.browser_pool import BrowserCrashedError, BrowserUnavailableError  # noqa: PLC0415
+        from probes.browser_run import BrowserRun  # noqa: PLC0415
+
         try:
             async with pool.context(**context_options(spec, ctx)) as context:
                 return await BrowserRun(spec, ctx, context, pool, t0).execute()

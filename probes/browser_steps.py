@@ -25,12 +25,9 @@ import fnmatch
 import re
 import time
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, Literal
 from urllib.parse import urljoin, urlsplit
 
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page, expect
-from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -45,6 +42,9 @@ from pydantic import (
 from probes.assertions import clip
 from probes.base import AssertionOutcome
 from probes.reasons import FailureReason, from_chromium
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
 
 WRITE_METHODS: Final = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -218,6 +218,11 @@ async def run_step(
     page: Page, step: _Step, *, name: str, base_url: str, timeout_ms: float
 ) -> StepResult:
     """Do one step; a failure is an outcome, never an exception (but a dead browser raises)."""
+    # Playwright loads with the first step run, not with the step models (config loading).
+    from playwright.async_api import Error as PlaywrightError  # noqa: PLC0415
+    from playwright.async_api import TimeoutError as PlaywrightTimeoutError  # noqa: PLC0415
+    from playwright.async_api import expect  # noqa: PLC0415
+
     t0 = time.perf_counter()
     expected, actual, passed = _expected(step, timeout_ms), "ok", True
     transient, code = False, None
@@ -292,6 +297,8 @@ def _expected(step: _Step, timeout_ms: float) -> str:
 
 
 async def _timed_out(page: Page, step: _Step, timeout_ms: float) -> str:
+    from playwright.async_api import Error as PlaywrightError  # noqa: PLC0415
+
     if isinstance(step, ExpectUrlStep):
         return f"URL {url_path(page.url)} after {timeout_ms:.0f} ms"
     if isinstance(step, GotoStep):
@@ -305,6 +312,8 @@ async def _timed_out(page: Page, step: _Step, timeout_ms: float) -> str:
 
 
 async def _text_of(page: Page, step: _Step) -> str:
+    from playwright.async_api import Error as PlaywrightError  # noqa: PLC0415
+
     try:
         text = await page.locator(step.target).first.inner_text(timeout=500)
     except PlaywrightError:

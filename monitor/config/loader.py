@@ -41,6 +41,7 @@ class LoadedConfig:
     secrets: frozenset[str]
     path: Path
     rules_path: Path | None
+    warnings: tuple[ConfigProblem, ...] = ()  # unset ${VAR}s, when allowed
 
 
 def resolve_config_path(explicit: str | Path | None, env: Mapping[str, str]) -> Path:
@@ -48,10 +49,19 @@ def resolve_config_path(explicit: str | Path | None, env: Mapping[str, str]) -> 
     return Path(explicit or env.get("SMOKEWATCH_CONFIG") or DEFAULT_CONFIG)
 
 
-def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfig:
-    """Load and validate ``path`` (and the rules it points to); raise ``ConfigError``."""
+def load_config(
+    path: Path, env: Mapping[str, str] | None = None, *, allow_unset: bool = False
+) -> LoadedConfig:
+    """Load and validate ``path`` (and the rules it points to); raise ``ConfigError``.
+
+    Every problem of both files is found in one pass: an unset ``${VAR}`` or a broken
+    check does not stop the rest from being checked.  ``allow_unset`` (for commands
+    that only read the config: ``validate``, ``rules export``) turns unset variables
+    into ``warnings`` instead of problems.
+    """
     env = dict(os.environ) if env is None else env
     problems: list[ConfigProblem] = []
+    found = _Found(problems, [], allow_unset)
     secrets: set[str] = set()
 
     doc = read_yaml(path)
@@ -60,7 +70,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
         SmokewatchConfig,
         env=env,
         secrets=secrets,
-        problems=problems,
+        found=found,
         section_items={"checks"},
         items=config_item_problems,
     )
@@ -88,7 +98,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
                     AlertRules,
                     env=env,
                     secrets=secrets,
-                    problems=problems,
+                    found=found,
                     section_items={"alerts", "maintenance"},
                     items=rules_item_problems,
                 )
@@ -105,12 +115,29 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
         config = config.model_copy(update={"storage": storage})
     if config is not None:
         problems.extend(_region_health_problems(doc, config))
-        problem = storage_problem(config.storage.url)
-        if problem is not None:
-            problems.append(_storage_problem(doc, problem, from_env=bool(override)))
+    url = override or (config.storage.url if config is not None else _raw_storage_url(doc))
+    problem = storage_problem(url) if url is not None else None
+    if problem is not None:
+        problems.append(_storage_problem(doc, problem, from_env=bool(override)))
     if problems or config is None:
         raise ConfigError(problems)
-    return LoadedConfig(config, rules, frozenset(secrets), path, rules_path)
+    return LoadedConfig(config, rules, frozenset(secrets), path, rules_path, tuple(found.warnings))
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What loading found: problems (fatal), warnings, and whether unset variables warn."""
+
+    problems: list[ConfigProblem]
+    warnings: list[ConfigProblem]
+    allow_unset: bool
+
+
+def _raw_storage_url(doc: YamlDocument) -> str | None:
+    """``storage.url`` as written, to check it even when the rest of the file is invalid."""
+    storage = doc.data.get("storage") if isinstance(doc.data, dict) else None
+    url = storage.get("url") if isinstance(storage, dict) else None
+    return url if isinstance(url, str) and "$" not in url else None
 
 
 def _storage_problem(doc: YamlDocument, message: str, *, from_env: bool) -> ConfigProblem:
@@ -140,10 +167,11 @@ def _validate(
     *,
     env: Mapping[str, str],
     secrets: set[str],
-    problems: list[ConfigProblem],
+    found: _Found,
     section_items: set[str],
     items: Callable[[dict[str, Any]], list[tuple[Loc, str]]],
 ) -> ModelT | None:
+    problems = found.problems
     data: Any = {} if doc.data is None else doc.data
     if not isinstance(data, dict):
         problems.append(ConfigProblem(str(doc.path), "the top level must be a mapping", line=1))
@@ -156,10 +184,15 @@ def _validate(
     )
     result = interpolate(data, env, base_dir=doc.path.parent, secret_names=names)
     secrets |= result.secrets
+    reported = [loc for loc, _ in result.problems]
     for loc, message in result.problems:
         problems.append(_problem(doc, loc, message, section_items))
-    if result.problems:
-        return None
+    unset = dict(result.unset)
+    for loc, name in result.unset:
+        problem = _problem(doc, loc, f"environment variable {name} is not set", section_items)
+        (found.warnings if found.allow_unset else problems).append(problem)
+        if not found.allow_unset:
+            reported.append(loc)
     located = items(result.data)
     for loc, message in located:
         problems.append(_problem(doc, loc, message, section_items))
@@ -168,12 +201,16 @@ def _validate(
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
             loc = _data_loc(result.data, tuple(error["loc"]))
+            if any(loc[: len(seen)] == seen for seen in reported):
+                continue  # its value came from a reference already reported
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] in _KIND_ERRORS:
                 loc, message = (*loc, "kind"), _kind_message(error.get("ctx", {}))
+            if loc in unset:
+                message += f" (the value stands in for ${{{unset[loc]}}}, which is not set)"
             problems.append(_problem(doc, loc, message, section_items))
         return None
-    return None if located else validated
+    return None if located or result.problems else validated
 
 
 _KIND_ERRORS = frozenset({"union_tag_not_found", "union_tag_invalid"})
