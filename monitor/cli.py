@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monitor.config.loader import LoadedConfig, load_config, resolve_config_path
 from monitor.errors import ConfigError, SmokewatchError
 
 if TYPE_CHECKING:
+    from monitor.config.loader import LoadedConfig
     from monitor.errors import ConfigProblem
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
@@ -80,6 +80,9 @@ StrictOption = Annotated[
 def _load(
     config: Path | None, *, allow_unset: bool = False, env: dict[str, str] | None = None
 ) -> LoadedConfig:
+    # The loader brings the config models, hence every probe module: only commands load it.
+    from monitor.config.loader import load_config, resolve_config_path  # noqa: PLC0415
+
     path = resolve_config_path(config, os.environ)
     try:
         loaded = load_config(path, env, allow_unset=allow_unset)
