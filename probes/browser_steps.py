@@ -33,6 +33,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     SecretStr,
     Tag,
     field_validator,
@@ -45,6 +46,8 @@ from probes.reasons import FailureReason, from_chromium
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import CoreSchema
 
 WRITE_METHODS: Final = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -78,6 +81,19 @@ class AllowedWrite(BaseModel):
         if not value.startswith(("/", "http://", "https://")):
             raise ValueError("url must be a path starting with '/' or an http(s) URL")
         return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The schema accepts both spellings, as the model does (the README uses the string)."""
+        mapping = handler.resolve_ref_schema(handler(core_schema))
+        short = {
+            "type": "string",
+            "pattern": r"^\s*(POST|PUT|PATCH|DELETE|post|put|patch|delete) +(/|https?://)",
+            "description": "'METHOD URL', e.g. 'POST /login' or 'DELETE https://auth.example.com/*'",
+        }
+        return {"description": mapping.get("description", ""), "anyOf": [short, mapping]}
 
     def matches(self, method: str, url: str, origin: str) -> bool:
         if method != self.method:

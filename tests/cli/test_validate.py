@@ -127,7 +127,8 @@ class TestValidate:
         path.write_text(config)
         if rules is not None:
             (tmp_path / "alert-rules.yaml").write_text(rules)
-        done = cli("validate", "--config", str(path))
+        # --strict: an unset ${VAR} is refused too (without it, a warning: TestUnsetVariables).
+        done = cli("validate", "--strict", "--config", str(path))
         assert done.code == 2, done.stdout
         assert "smokewatch.yaml" in done.stderr or "alert-rules.yaml" in done.stderr
         for fragment in expected:
