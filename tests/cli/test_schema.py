@@ -100,7 +100,8 @@ class TestSchemaCommand:
     def test_schema_needs_no_config_and_no_environment(self, tmp_path: Path) -> None:
         """`schema` reads no config: it runs in an empty directory with no ${VAR} set."""
         # Only where the code is (PYTHONPATH, when testing a source tree), nothing else.
-        bare = {k: v for k, v in os.environ.items() if k == "PYTHONPATH"}
+        paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        bare = {"PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in paths if p)}
         done = subprocess.run(
             [SMOKEWATCH, "schema"],
             cwd=tmp_path,
