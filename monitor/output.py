@@ -44,7 +44,7 @@ NO_TTY_WIDTH = 1000
 def make_console(*, stderr: bool = False) -> Console:
     """A console for people: the terminal's width, or unwrapped lines when not a TTY."""
     console = Console(stderr=stderr)
-    if console.is_terminal or "COLUMNS" in os.environ:
+    if console.is_terminal or os.environ.get("COLUMNS"):
         return console
     return Console(stderr=stderr, width=NO_TTY_WIDTH, soft_wrap=True)
 
