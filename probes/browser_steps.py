@@ -62,8 +62,12 @@ class AllowedWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: Literal["POST", "PUT", "PATCH", "DELETE"] = "POST"
-    url: str = Field(min_length=1)
+    method: Literal["POST", "PUT", "PATCH", "DELETE"] = Field(
+        "POST", description="the write method allowed"
+    )
+    url: str = Field(
+        min_length=1, description="a path glob on the check's origin, or a full URL glob"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -126,29 +130,33 @@ class _Step(BaseModel):
 class _ActionStep(_Step):
     """A step that acts on the page, and so may cause writes."""
 
-    allow_write: tuple[AllowedWrite, ...] = ()
+    allow_write: tuple[AllowedWrite, ...] = Field(
+        (), description="writes this step may cause: 'POST /login' or {method, url}"
+    )
 
 
 class GotoStep(_ActionStep):
     action: ClassVar[str] = "goto"
-    goto: str = Field(min_length=1)
-    wait_until: Literal["commit", "domcontentloaded", "load", "networkidle"] = "load"
+    goto: str = Field(min_length=1, description="a URL, or a path relative to the check's url")
+    wait_until: Literal["commit", "domcontentloaded", "load", "networkidle"] = Field(
+        "load", description="the navigation event to wait for"
+    )
 
 
 class FillStep(_ActionStep):
     action: ClassVar[str] = "fill"
-    fill: str = Field(min_length=1)
-    value: SecretStr
+    fill: str = Field(min_length=1, description="selector of the field to fill")
+    value: SecretStr = Field(description="the text to type (a secret: never shown)")
 
 
 class ClickStep(_ActionStep):
     action: ClassVar[str] = "click"
-    click: str = Field(min_length=1)
+    click: str = Field(min_length=1, description="selector of the element to click")
 
 
 class ExpectVisibleStep(_Step):
     action: ClassVar[str] = "expect_visible"
-    expect_visible: str = Field(min_length=1)
+    expect_visible: str = Field(min_length=1, description="selector that must become visible")
 
 
 class ExpectUrlStep(_Step):
@@ -167,7 +175,7 @@ class ExpectUrlStep(_Step):
 
 class ExpectTextStep(_Step):
     action: ClassVar[str] = "expect_text"
-    expect_text: str = Field(min_length=1)
+    expect_text: str = Field(min_length=1, description="selector whose text must contain text")
     text: str = Field(min_length=1, description="the element's text must contain this")
 
     def describe(self) -> str:
@@ -176,8 +184,10 @@ class ExpectTextStep(_Step):
 
 class WaitForStep(_Step):
     action: ClassVar[str] = "wait_for"
-    wait_for: str = Field(min_length=1)
-    state: Literal["attached", "detached", "visible", "hidden"] = "visible"
+    wait_for: str = Field(min_length=1, description="selector to wait on")
+    state: Literal["attached", "detached", "visible", "hidden"] = Field(
+        "visible", description="the state to wait for"
+    )
 
 
 _STEPS: Final[tuple[type[_Step], ...]] = (

@@ -55,6 +55,19 @@ def _errors(schema: dict[str, Any], path: Path) -> list[str]:
     ]
 
 
+def _undescribed(node: Any, where: str = "") -> Iterator[str]:
+    """Every property (in any object schema, any depth) that has no description."""
+    if isinstance(node, dict):
+        for name, prop in (node.get("properties") or {}).items():
+            if not (isinstance(prop, dict) and prop.get("description")):
+                yield f"{where}.{name}"
+        for key, value in node.items():
+            yield from _undescribed(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _undescribed(value, f"{where}[{i}]")
+
+
 class TestShippedConfigsPassTheSchema:
     def test_the_search_finds_the_examples(self) -> None:
         """The demo config and both rule files are among the configs checked below."""
@@ -94,6 +107,18 @@ class TestShippedConfigsPassTheSchema:
             f"    steps:\n      - click: '#go'\n        allow_write: [{value}]\n"
         )
         assert (_errors(_schema(cli, rules=False), config) == []) is valid
+
+
+class TestDescriptions:
+    @pytest.mark.parametrize("rules", [False, True], ids=["smokewatch.yaml", "alert-rules.yaml"])
+    def test_every_property_has_a_description(self, cli: Any, rules: bool) -> None:
+        """An editor shows a description for every setting, at every depth."""
+        assert list(_undescribed(_schema(cli, rules=rules))) == []
+
+    def test_the_check_finds_a_missing_description(self) -> None:
+        """The walk above reports a nested property without one (so the test can fail)."""
+        schema = {"$defs": {"A": {"properties": {"x": {"type": "string"}}}}}
+        assert list(_undescribed(schema)) == ["/$defs/A.x"]
 
 
 class TestSchemaCommand:
