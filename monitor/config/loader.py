@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -104,8 +104,7 @@ def load_config(
                 )
                 if parsed is not None:
                     rules = parsed
-                    if config is not None:
-                        problems.extend(_cross_check(rules_doc, rules, config))
+                    problems.extend(_rules_against(rules_doc, rules, config, found))
         else:
             rules_path = None
 
@@ -126,11 +125,53 @@ def load_config(
 
 @dataclass(frozen=True, slots=True)
 class _Found:
-    """What loading found: problems (fatal), warnings, and whether unset variables warn."""
+    """What loading found: problems (fatal), warnings, and whether unset variables warn;
+    the interpolated ``smokewatch.yaml`` and the items of it that are broken."""
 
     problems: list[ConfigProblem]
     warnings: list[ConfigProblem]
     allow_unset: bool
+    data: dict[str, Any] = field(default_factory=dict)
+    broken: set[int] = field(default_factory=set)  # indices of checks with a problem
+
+
+def _rules_against(
+    doc: YamlDocument, rules: AlertRules, config: SmokewatchConfig | None, found: _Found
+) -> list[ConfigProblem]:
+    """Cross-check the rules with the config; with a broken config, with its valid checks.
+
+    Then a rule, window or silence that could select a broken check is left unchecked
+    (it might be right once that check is fixed): one pass still finds the others.
+    """
+    if config is not None:
+        return _cross_check(doc, rules, config)
+    checks = found.data.get("checks")
+    if not found.broken or not isinstance(checks, list):
+        return []
+    kept = [c for i, c in enumerate(checks) if i not in found.broken]
+    try:
+        partial = SmokewatchConfig.model_validate({**found.data, "checks": kept}, context=LOCATED)
+    except ValidationError:
+        return []  # more than checks is broken: nothing to cross-check against
+    names = [
+        c.get("name") if isinstance(c, dict) else None
+        for i, c in enumerate(checks)
+        if i in found.broken
+    ]
+
+    def may_select(patterns: tuple[str, ...] | None) -> bool:
+        return patterns is None or any(
+            not isinstance(n, str) or fnmatch.fnmatchcase(n, p) for n in names for p in patterns
+        )
+
+    unsure = {f"alerts[{i}]" for i, r in enumerate(rules.alerts) if may_select(r.checks)}
+    unsure |= {f"maintenance[{i}]" for i, w in enumerate(rules.maintenance) if may_select(w.checks)}
+    known = [c["name"] for c in checks if isinstance(c, dict) and isinstance(c.get("name"), str)]
+    return [
+        p
+        for p in _cross_check(doc, rules, partial, known)
+        if (p.item or "").partition(" ")[0] not in unsure
+    ]
 
 
 def _raw_storage_url(doc: YamlDocument) -> str | None:
@@ -196,6 +237,12 @@ def _validate(
     located = items(result.data)
     for loc, message in located:
         problems.append(_problem(doc, loc, message, section_items))
+    if model is SmokewatchConfig and isinstance(result.data, dict):
+        found.data.update(result.data)
+        seen = [loc for loc, _ in [*result.problems, *located]] + (
+            [loc for loc, _ in result.unset] if not found.allow_unset else []
+        )
+        found.broken.update(_check_indices(seen))
     try:
         validated = model.model_validate(result.data, context=LOCATED)
     except ValidationError as exc:
@@ -209,8 +256,17 @@ def _validate(
             if loc in unset:
                 message += f" (the value stands in for ${{{unset[loc]}}}, which is not set)"
             problems.append(_problem(doc, loc, message, section_items))
+            if model is SmokewatchConfig:
+                found.broken.update(_check_indices([loc]))
         return None
     return None if located or result.problems else validated
+
+
+def _check_indices(locs: list[Loc]) -> set[int]:
+    """The checks (by index) that these problem locations fall in."""
+    return {
+        loc[1] for loc in locs if len(loc) >= 2 and loc[0] == "checks" and isinstance(loc[1], int)
+    }
 
 
 _KIND_ERRORS = frozenset({"union_tag_not_found", "union_tag_invalid"})
@@ -274,7 +330,10 @@ def _has(data: Any, loc: Loc) -> bool:
 
 
 def _cross_check(
-    doc: YamlDocument, rules: AlertRules, config: SmokewatchConfig
+    doc: YamlDocument,
+    rules: AlertRules,
+    config: SmokewatchConfig,
+    known: list[str] | None = None,
 ) -> list[ConfigProblem]:
     """What the rules name must exist in the config; their templates must render.
 
@@ -286,8 +345,9 @@ def _cross_check(
     sections = {"alerts", "maintenance", "silences"}
     found: list[tuple[Loc, str]] = []
     for index, rule in enumerate(rules.alerts):
-        found += [(("alerts", index, *loc), msg) for loc, msg in _rule_problems(rule, config)]
-    names = [c.name for c in config.checks]
+        problems = _rule_problems(rule, config, known)
+        found += [(("alerts", index, *loc), msg) for loc, msg in problems]
+    names = known or [c.name for c in config.checks]
     rule_names = {rule.name for rule in rules.alerts}
     for index, window in enumerate(rules.maintenance):
         for i, pattern in enumerate(window.checks or ()):
@@ -317,8 +377,11 @@ def _no_check(pattern: str, names: list[str]) -> str:
     return f"no check matches {pattern!r} (checks: {', '.join(names)})"
 
 
-def _rule_problems(rule: AlertRule, config: SmokewatchConfig) -> list[tuple[Loc, str]]:
-    names = [c.name for c in config.checks]
+def _rule_problems(
+    rule: AlertRule, config: SmokewatchConfig, known: list[str] | None = None
+) -> list[tuple[Loc, str]]:
+    """``known``: every check name, when ``config`` holds only the valid checks."""
+    names = known or [c.name for c in config.checks]
     kinds = {c.kind for c in config.checks}
     found: list[tuple[Loc, str]] = []
     for i, pattern in enumerate(rule.checks or ()):
@@ -326,8 +389,8 @@ def _rule_problems(rule: AlertRule, config: SmokewatchConfig) -> list[tuple[Loc,
             found.append((("checks", i), _no_check(pattern, names)))
     for i, region in enumerate(rule.regions or ()):
         if config.regions and region not in config.regions:
-            known = ", ".join(config.regions)
-            found.append((("regions", i), f"unknown region {region!r} (regions: {known})"))
+            declared = ", ".join(config.regions)
+            found.append((("regions", i), f"unknown region {region!r} (regions: {declared})"))
     for i, kind in enumerate(rule.kinds or ()):
         if kind not in PROBES:
             found.append((("kinds", i), f"unknown kind {kind!r} (kinds: {', '.join(PROBES)})"))

@@ -259,6 +259,32 @@ class TestOnePass:
             "sqlite:///PATH, a file path, or postgresql://USER:PASSWORD@HOST:PORT/DB",
         ]
 
+    def test_rules_are_cross_checked_against_the_valid_checks(
+        self, cli: Run, tmp_path: Path
+    ) -> None:
+        """With a broken check, a rule naming a check that does not exist is still named in
+        the same run; a rule that could select the broken check is left for the next run."""
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(
+            "alert_rules: alert-rules.yaml\nchecks:\n"
+            "  - {name: home, kind: http, url: 'https://e.com/'}\n"
+            "  - {name: api, kind: http, url: 'https://e.com/api', interval: soonish}\n"
+        )
+        rule = "    condition: smoke_test.success < 0.9\n    window: 5m\n"
+        (tmp_path / "alert-rules.yaml").write_text(
+            f"alerts:\n  - name: typo\n{rule}    checks: [hom]\n"
+            f"  - name: on-api\n{rule}    checks: [api]\n"
+            f"  - name: all\n{rule}"
+        )
+        done = cli("validate", "--config", str(path))
+        assert done.code == 2
+        assert done.stderr.splitlines()[0] == "invalid config: 2 problem(s)"
+        assert "checks[1] (api): field 'interval'" in done.stderr
+        assert (
+            f"{tmp_path / 'alert-rules.yaml'}:5: alerts[0] (typo): field 'checks[0]': "
+            "no check matches 'hom' (checks: home, api)"
+        ) in done.stderr
+
 
 UNSET = """\
 storage: {url: "sqlite:///{db}"}
