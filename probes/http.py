@@ -100,13 +100,17 @@ class HttpSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["http"] = "http"
-    url: HttpUrl
-    method: Literal["GET", "HEAD"] = "GET"
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
-    follow_redirects: bool = True
-    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=0)
-    expect: Expectations = Field(default_factory=Expectations)
+    kind: Literal["http"] = Field("http", description="http")
+    url: HttpUrl = Field(description="the URL to request")
+    method: Literal["GET", "HEAD"] = Field("GET", description="GET or HEAD")
+    headers: dict[str, SecretStr] = Field(default_factory=dict, description="request headers")
+    follow_redirects: bool = Field(True, description="follow 3xx responses")
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, ge=0, description="the most of the body read"
+    )
+    expect: Expectations = Field(
+        default_factory=Expectations, description="assertions on the response"
+    )
 
     @field_validator("headers")
     @classmethod
