@@ -44,8 +44,8 @@ from bench.procs import HOST, free_port, wait_until_up
 from monitor.logging import make_logger
 from monitor.redact import Redactor
 from monitor.runner import CheckRun
-from monitor.telemetry.base import ExportContext, Exporter
-from monitor.telemetry.datadog import DogStatsdExporter, points, run_tags
+from monitor.telemetry.base import ExportContext, Exporter, points
+from monitor.telemetry.datadog import DogStatsdExporter, run_tags
 from monitor.telemetry.datadog_agentless import AgentlessExporter
 from monitor.telemetry.hub import build_telemetry
 from monitor.telemetry.otlp import OtlpExporter

@@ -18,6 +18,11 @@ Which number feeds which metric, for every backend alike:
 * ``homepage_load``: the load event (``timings["load"]``) of ``browser`` checks.
 * phases: every other timing key of the final attempt (see :func:`phases`).
 * ``failures``: ``fail`` and ``error`` runs counted by ``reason`` (:func:`failure_reason`).
+
+The spec's four ``smoke_test.*`` metrics (:func:`points`, in milliseconds) are what
+Datadog, New Relic and CloudWatch receive alike.  An exporter that must drop points
+(its queue is full, or the backend refused them for good) counts them in
+``smokewatch_telemetry_dropped_total{exporter}`` (:meth:`ExportContext.dropped`).
 """
 
 from __future__ import annotations
@@ -41,6 +46,13 @@ BROWSER_TIMINGS: Final = ("ttfb", "dcl", "load", "lcp")
 # Timing keys become a ``phase`` label: fixed names, or a flow step named in the config.
 _PHASE_KEY = re.compile(r"^(?:[a-z_]{1,32}|step:[A-Za-z0-9_.-]{1,100})$")
 _NOT_PHASES: Final = frozenset({"total"})
+# The spec's metric names (milliseconds but success, 0/1), in the order points() gives them.
+SPEC_METRICS: Final = (
+    "smoke_test.duration",
+    "smoke_test.success",
+    "smoke_test.homepage_load",
+    "smoke_test.api_response",
+)
 
 
 @runtime_checkable
@@ -88,9 +100,23 @@ class ExportContext:
             registry=registry,
         )
 
+        self._dropped = Counter(
+            "smokewatch_telemetry_dropped",
+            "Data points a telemetry backend never received (queue full or refused for good)",
+            ["exporter"],
+            registry=registry,
+        )
+
     def count_errors_of(self, exporter: str) -> None:
-        """Export ``exporter``'s error counter at 0 from the start, so increase() sees it."""
+        """Export ``exporter``'s error and drop counters at 0 from the start, for increase()."""
         self._errors.labels(exporter)
+        self._dropped.labels(exporter)
+
+    def dropped(self, exporter: str, points: int) -> None:
+        """Count ``points`` data points that will never reach ``exporter``'s backend."""
+        if points > 0:
+            self._dropped.labels(exporter).inc(points)
+            self.generation += 1
 
     def failed(self, exporter: str, reason: str) -> None:
         """Log and count one failed delivery.  ``reason`` must hold no secret and no URL."""
@@ -194,3 +220,19 @@ def phases(run: CheckRun) -> dict[str, float]:
         for key, value in run.result.timings.items()
         if key not in _NOT_PHASES and _PHASE_KEY.match(key)
     }
+
+
+def points(run: CheckRun) -> list[tuple[str, float]]:
+    """The run's spec metrics as ``(name, value)``, milliseconds; none for an ``error``."""
+    up = counts_as_up(run)
+    if up is None:
+        return []
+    out: list[tuple[str, float]] = [
+        ("smoke_test.duration", round(run.duration_ms, 3)),
+        ("smoke_test.success", 1 if up else 0),
+    ]
+    if (load := homepage_load_ms(run)) is not None:
+        out.append(("smoke_test.homepage_load", round(load, 3)))
+    if (api := api_response_ms(run)) is not None:
+        out.append(("smoke_test.api_response", round(api, 3)))
+    return out

@@ -13,7 +13,8 @@ A backend is one module and one line in :data:`EXPORTERS` (a function of the who
 Nothing here raises once built: a backend that is down is logged and counted in
 ``smokewatch_telemetry_errors_total{exporter}``.  Building raises
 :class:`~monitor.errors.MonitorError` for a setting that cannot work (agentless
-Datadog without a key, a malformed DogStatsD URL, OTLP without its extra).
+Datadog or New Relic without a key, a malformed DogStatsD URL, OTLP or CloudWatch
+without its extra).
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.runner import CheckRun
 from monitor.telemetry.base import ExportContext, Exporter, describe
+from monitor.telemetry.cloudwatch import CloudWatchExporter
 from monitor.telemetry.datadog import DogStatsdExporter
 from monitor.telemetry.datadog_agentless import AgentlessExporter
 from monitor.telemetry.heartbeat import Heartbeat
+from monitor.telemetry.newrelic import NewRelicExporter
 from monitor.telemetry.otlp import OtlpExporter
 from monitor.telemetry.prometheus import PrometheusExporter
 from monitor.telemetry.pushgateway import Pusher, PushOutcome
@@ -50,6 +53,8 @@ EXPORTERS: dict[str, ExporterFactory] = {
     "prometheus": lambda s, ctx: PrometheusExporter(s.prometheus, ctx),
     "datadog": lambda s, ctx: _datadog(s.datadog, ctx) if s.datadog else None,
     "otlp": lambda s, ctx: OtlpExporter(s.otlp, ctx) if s.otlp else None,
+    "newrelic": lambda s, ctx: NewRelicExporter(s.newrelic, ctx) if s.newrelic else None,
+    "cloudwatch": lambda s, ctx: CloudWatchExporter(s.cloudwatch, ctx) if s.cloudwatch else None,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import io
 import json
@@ -79,14 +80,20 @@ class Received:
         body = self.body
         if self.headers.get("content-encoding") == "deflate":
             body = zlib.decompress(body)
+        elif self.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
         return json.loads(body)
 
 
 @dataclass
 class Recorder:
-    """An HTTP server on 127.0.0.1 that records every request and answers ``status``."""
+    """An HTTP server on 127.0.0.1 that records every request and answers ``status``.
+
+    ``answers`` (status, headers) are given first, one per request, in order.
+    """
 
     status: int = 202
+    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     delay_s: float = 0.0
     body: bytes = b"{}"
     received: list[Received] = field(default_factory=list)
@@ -121,8 +128,11 @@ def _recording_handler(recorder: Recorder) -> type[http.server.BaseHTTPRequestHa
             )
             if recorder.delay_s:
                 time.sleep(recorder.delay_s)
+            status, headers = recorder.answers.pop(0) if recorder.answers else (recorder.status, {})
             try:
-                self.send_response(recorder.status)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(recorder.body)))
                 self.end_headers()
