@@ -182,6 +182,13 @@ class CloudWatchSettings(Strict):
         2, ge=0, le=5, description="retries of a throttled or failed call (botocore standard mode)"
     )
 
+    @field_validator("namespace")
+    @classmethod
+    def _not_aws(cls, value: str) -> str:
+        if value.startswith("AWS/"):
+            raise ValueError("namespaces starting 'AWS/' are reserved for AWS services")
+        return value
+
     @field_validator("dimensions")
     @classmethod
     def _at_most_28(cls, value: dict[str, str]) -> dict[str, str]:

@@ -26,6 +26,8 @@ EVERY_SECTION = {
     "datadog": {"dogstatsd": {"url": "udp://127.0.0.1:9"}},
     "otlp": {"endpoint": "http://127.0.0.1:9/v1/metrics"},
     "heartbeat": {"url": "http://127.0.0.1:9/ping"},
+    "newrelic": {"license_key": "nr-key", "url": "http://127.0.0.1:9/metric/v1"},
+    "cloudwatch": {"region": "eu-west-1", "endpoint_url": "http://127.0.0.1:9"},
 }
 
 
@@ -192,9 +194,9 @@ class TestTelemetrySettings:
     def test_every_optional_backend_is_off_by_default(self) -> None:
         """Defaults: Prometheus only."""
         settings = TelemetrySettings()
-        assert (settings.pushgateway, settings.datadog, settings.otlp, settings.heartbeat) == (
-            None,
-        ) * 4
+        optional = (settings.pushgateway, settings.datadog, settings.otlp, settings.heartbeat,
+                    settings.newrelic, settings.cloudwatch)  # fmt: skip
+        assert optional == (None,) * 6
 
     @pytest.mark.parametrize("model", _models(TelemetrySettings), ids=lambda m: m.__name__)
     def test_every_field_has_a_description(self, model: type[BaseModel]) -> None:
@@ -209,12 +211,16 @@ class TestTelemetrySettings:
                 "datadog": {"agentless": {"api_key": "k"}},
                 "otlp": {"headers": {"api-key": "h"}},
                 "heartbeat": {"url": "https://hc/abc"},
+                "newrelic": {"license_key": "nr-license-abc"},
+                "cloudwatch": {"secret_access_key": "aws-secret-abc"},
             }
         )
         assert settings.pushgateway is not None
         assert settings.pushgateway.timeout == timedelta(milliseconds=300)
         assert "pw" not in repr(settings)
         assert "https://hc/abc" not in repr(settings)
+        assert "nr-license-abc" not in repr(settings)
+        assert "aws-secret-abc" not in repr(settings)
 
     @pytest.mark.parametrize(
         ("data", "field"),
