@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
@@ -33,6 +33,7 @@ from monitor.telemetry.base import ExportContext, Exporter, describe
 from monitor.telemetry.cloudwatch import CloudWatchExporter
 from monitor.telemetry.datadog import DogStatsdExporter
 from monitor.telemetry.datadog_agentless import AgentlessExporter
+from monitor.telemetry.exposition import negotiate
 from monitor.telemetry.heartbeat import Heartbeat
 from monitor.telemetry.newrelic import NewRelicExporter
 from monitor.telemetry.otlp import OtlpExporter
@@ -73,23 +74,28 @@ class Telemetry:
         self.ctx = ctx
         self.pusher = pusher
         self._heartbeat = heartbeat
-        self._rendered: tuple[int, bytes] | None = None
+        self._rendered: dict[str, tuple[int, bytes]] = {}  # content type -> (generation, body)
         extra = [x.name for x in (pusher, heartbeat) if x is not None]
         for name in [*(e.name for e in self.exporters), *extra]:
             ctx.count_errors_of(name)
 
-    def metrics(self) -> tuple[bytes, str]:
-        """The registry in the Prometheus text format, and its content type.
+    def metrics(self, accept: str | None = None) -> tuple[bytes, str]:
+        """The registry in the format ``accept`` prefers (text, or OpenMetrics), and its type.
 
         Rendered again only after telemetry changed the registry: with thousands of
         checks a render costs a second of CPU, and Prometheus scrapes far more often
         than checks run.  Valid while telemetry is the registry's only writer (it is
-        today); ``generate_latest(registry)`` gives the same bytes, uncached.
+        today); ``generate_latest(registry)`` gives the same text bytes, uncached.
         """
+        found = negotiate(accept)
         generation = self.ctx.generation
-        if self._rendered is None or self._rendered[0] != generation:
-            self._rendered = (generation, generate_latest(self.ctx.registry))
-        return self._rendered[1], CONTENT_TYPE_LATEST
+        cached = self._rendered.get(found.content_type)
+        if cached is None or cached[0] != generation:
+            cached = self._rendered[found.content_type] = (
+                generation,
+                found.render(self.ctx.registry),
+            )
+        return cached[1], found.content_type
 
     def record(self, runs: Sequence[CheckRun]) -> None:
         """Hand the runs to every exporter (memory only); never raises."""

@@ -205,6 +205,32 @@ def metrics_server(registry: CollectorRegistry) -> Iterator[str]:
         yield f"{HOST}:{server.server_port}"
 
 
+@contextmanager
+def negotiating_server(
+    render: Callable[[str | None], tuple[bytes, str]],
+) -> Iterator[tuple[str, list[tuple[str | None, str]]]]:
+    """Serve ``render(Accept)`` at /metrics, as the API does; yields host:port and the
+    (Accept, content type) of every scrape so far."""
+    served: list[tuple[str | None, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            accept = self.headers.get("Accept")
+            body, content_type = render(accept)
+            served.append((accept, content_type))
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    with serve(Handler) as server:
+        yield f"{HOST}:{server.server_port}", served
+
+
 class DatagramListener:
     """A bound datagram socket (UDP or Unix) collecting what arrives."""
 
