@@ -9,12 +9,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from examples.demo_target import DemoTargetThread
+from monitor.config import load_config
 from monitor.errors import MonitorError
+from monitor.runtime import Runtime
 from monitor.telemetry.base import ExportContext
 from monitor.telemetry.newrelic import MAX_PENDING, NewRelicExporter
 from monitor.telemetry.settings import NewRelicSettings
@@ -183,6 +187,37 @@ class TestPayload:
             login.result.timings["total"], 3
         )
         assert {m["attributes"]["region"] for m in payload[0]["metrics"]} == {"eu-test"}
+
+
+class TestInARuntime:
+    async def test_a_configured_runtime_publishes_its_runs_to_new_relic(
+        self, tmp_path: Path, served: DemoTargetThread, recorder: Recorder
+    ) -> None:
+        """telemetry.newrelic in smokewatch.yaml: run_once's runs reach the receiver; the
+        key, interpolated from the environment, is a known secret."""
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(
+            "alert_rules: null\n"
+            "telemetry:\n"
+            "  newrelic: {license_key: '${NR_KEY}', url: '${NR_URL}', attributes: {env: test}}\n"
+            "checks:\n"
+            "  - {name: health, kind: http, url: '${TARGET}/health'}\n"
+        )
+        env = {"NR_KEY": KEY, "NR_URL": f"{recorder.url}/metric/v1", "TARGET": served.url}
+        loaded = load_config(path, env=env)
+        assert KEY in loaded.secrets
+        async with Runtime(loaded, region="eu-test", use_store=False, env={}) as runtime:
+            (run,) = await runtime.run_once()
+        (request,) = recorder.wait_for(1)
+        assert request.headers["api-key"] == KEY
+        payload = request.json()
+        assert_metric_api_shape(payload)
+        assert payload[0]["common"]["attributes"]["env"] == "test"
+        assert {m["name"]: m["value"] for m in payload[0]["metrics"]} == {
+            "smoke_test.duration": round(run.duration_ms, 3),
+            "smoke_test.success": 1,
+            "smoke_test.api_response": round(run.result.timings["total"], 3),
+        }
 
 
 class TestEndpoint:
