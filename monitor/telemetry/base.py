@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from datetime import timedelta
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
@@ -46,6 +46,7 @@ BROWSER_TIMINGS: Final = ("ttfb", "dcl", "load", "lcp")
 # Timing keys become a ``phase`` label: fixed names, or a flow step named in the config.
 _PHASE_KEY = re.compile(r"^(?:[a-z_]{1,32}|step:[A-Za-z0-9_.-]{1,100})$")
 _NOT_PHASES: Final = frozenset({"total"})
+MAX_PENDING_POINTS: Final = 100_000  # points an HTTP/API exporter queues at most between flushes
 # The spec's metric names (milliseconds but success, 0/1), in the order points() gives them.
 SPEC_METRICS: Final = (
     "smoke_test.duration",
@@ -236,3 +237,21 @@ def points(run: CheckRun) -> list[tuple[str, float]]:
     if (api := api_response_ms(run)) is not None:
         out.append(("smoke_test.api_response", round(api, 3)))
     return out
+
+
+def admit(
+    runs: Iterable[CheckRun], queue: Sized, ctx: ExportContext, exporter: str
+) -> Iterator[tuple[CheckRun, list[tuple[str, float]]]]:
+    """Each run that has points, with its points, while ``queue`` has room for them.
+
+    The caller appends what it builds from them to ``queue``; the points of a run that
+    would take it past :data:`MAX_PENDING_POINTS` are counted as dropped instead.
+    """
+    for run in runs:
+        found = points(run)
+        if not found:
+            continue
+        if len(queue) + len(found) > MAX_PENDING_POINTS:
+            ctx.dropped(exporter, len(found))
+            continue
+        yield run, found

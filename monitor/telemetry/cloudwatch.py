@@ -24,7 +24,7 @@ boto3 is blocking: the calls of one flush run in one worker thread
 (:class:`~monitor.telemetry.base.Offload`), the whole flush bounded by ``timeout``;
 botocore's ``standard`` retry mode retries throttling and 5xx up to ``retries``
 times.  A flush still running holds the next one back (its points wait, up to
-``MAX_PENDING``); points that never got through are counted in
+``MAX_PENDING_POINTS``); points that never got through are counted in
 ``smokewatch_telemetry_dropped_total{exporter="cloudwatch"}``.
 """
 
@@ -37,7 +37,7 @@ from typing import Any, Final
 
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
-from monitor.telemetry.base import ExportContext, Offload, describe, points
+from monitor.telemetry.base import ExportContext, Offload, admit, describe
 from monitor.telemetry.settings import CloudWatchSettings
 
 UNITS: Final = {
@@ -51,7 +51,6 @@ MAX_CALL_BYTES: Final = 800_000  # PutMetricData: 1 MB per request; this leaves 
 # A datum's encoded size: its strings (percent-encoded at worst x3) plus field names and
 # numbers.  Conservative: real data comes in at about a third of it.
 _DATUM_OVERHEAD: Final = 300
-MAX_PENDING: Final = 100_000  # queued data while CloudWatch is slow; more are dropped
 
 Datum = dict[str, Any]
 
@@ -133,11 +132,7 @@ class CloudWatchExporter:
 
     def record(self, runs: Sequence[CheckRun]) -> None:
         pending = self._pending
-        for run in runs:
-            found = points(run)
-            if len(pending) + len(found) > MAX_PENDING:
-                self._ctx.dropped(self.name, len(found))
-                continue
+        for run, found in admit(runs, pending, self._ctx, self.name):
             at = run.started_at.astimezone(UTC) + timedelta(milliseconds=run.duration_ms)
             dimensions = [
                 {"Name": "check", "Value": run.check},

@@ -35,7 +35,7 @@ import httpx
 
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
-from monitor.telemetry.base import DeliveryError, ExportContext, describe, points
+from monitor.telemetry.base import DeliveryError, ExportContext, admit, describe
 from monitor.telemetry.settings import NewRelicSettings
 from probes.http import parse_retry_after
 
@@ -44,7 +44,6 @@ ENDPOINTS: Final = {
     "eu": "https://metric-api.eu.newrelic.com/metric/v1",
 }
 KEY_ENV: Final = "NEW_RELIC_LICENSE_KEY"
-MAX_PENDING: Final = 100_000  # queued data points while New Relic is slow; more are dropped
 RETRY_STATUSES: Final = frozenset({408, 429})
 FIRST_BACKOFF_S: Final = 0.5
 
@@ -100,11 +99,7 @@ class NewRelicExporter:
 
     def record(self, runs: Sequence[CheckRun]) -> None:
         pending = self._pending
-        for run in runs:
-            found = points(run)
-            if len(pending) + len(found) > MAX_PENDING:
-                self._ctx.dropped(self.name, len(found))
-                continue
+        for run, found in admit(runs, pending, self._ctx, self.name):
             at_ms = int(run.started_at.timestamp() * 1000 + run.duration_ms)
             attributes = {"check": run.check, "region": run.region, "kind": run.kind}
             pending.extend(

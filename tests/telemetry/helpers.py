@@ -187,22 +187,12 @@ def recording_server(recorder: Recorder, tls: ssl.SSLContext | None = None) -> I
 
 @contextmanager
 def metrics_server(registry: CollectorRegistry) -> Iterator[str]:
-    """Serve ``generate_latest(registry)`` at /metrics (as the service will); yields host:port."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = generate_latest(registry)
-            self.send_response(200)
-            self.send_header("Content-Type", CONTENT_TYPE_LATEST)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    with serve(Handler) as server:
-        yield f"{HOST}:{server.server_port}"
+    """Serve ``generate_latest(registry)`` at /metrics (text only); yields host:port."""
+    with negotiating_server(lambda _: (generate_latest(registry), CONTENT_TYPE_LATEST)) as (
+        address,
+        _,
+    ):
+        yield address
 
 
 @contextmanager

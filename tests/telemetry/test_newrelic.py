@@ -19,8 +19,8 @@ from examples.demo_target import DemoTargetThread
 from monitor.config import load_config
 from monitor.errors import MonitorError
 from monitor.runtime import Runtime
-from monitor.telemetry.base import ExportContext
-from monitor.telemetry.newrelic import MAX_PENDING, NewRelicExporter
+from monitor.telemetry.base import MAX_PENDING_POINTS, ExportContext
+from monitor.telemetry.newrelic import NewRelicExporter
 from monitor.telemetry.settings import NewRelicSettings
 from probes.base import Status
 from tests.support.processes import free_port
@@ -366,11 +366,11 @@ class TestFailures:
         await exporter.close()
 
     async def test_the_queue_is_bounded_and_overflow_is_counted(self, recorder: Recorder) -> None:
-        """Points beyond MAX_PENDING are dropped at record() and counted, never queued."""
+        """Points beyond MAX_PENDING_POINTS are dropped at record() and counted, never queued."""
         recorder.status = 403
         exporter, ctx, _ = newrelic(recorder.url)
-        runs = RUNS[:1] * (MAX_PENDING // 3 + 10)  # 3 points a run
+        runs = RUNS[:1] * (MAX_PENDING_POINTS // 3 + 10)  # 3 points a run
         exporter.record(runs)
-        queued = MAX_PENDING // 3 * 3
+        queued = MAX_PENDING_POINTS // 3 * 3
         assert counter(ctx, "smokewatch_telemetry_dropped_total") == len(runs) * 3 - queued
         await exporter.close()
