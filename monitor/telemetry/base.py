@@ -28,9 +28,10 @@ Datadog, New Relic and CloudWatch receive alike.  An exporter that must drop poi
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
 from prometheus_client import CollectorRegistry, Counter
@@ -239,16 +240,30 @@ def points(run: CheckRun) -> list[tuple[str, float]]:
     return out
 
 
+def finished_at(run: CheckRun) -> datetime:
+    """When the run finished (its start if its duration is not a finite number), aware UTC."""
+    started = run.started_at.astimezone(UTC)
+    if not math.isfinite(run.duration_ms):
+        return started
+    return started + timedelta(milliseconds=run.duration_ms)
+
+
 def admit(
     runs: Iterable[CheckRun], queue: Sized, ctx: ExportContext, exporter: str
 ) -> Iterator[tuple[CheckRun, list[tuple[str, float]]]]:
     """Each run that has points, with its points, while ``queue`` has room for them.
 
     The caller appends what it builds from them to ``queue``; the points of a run that
-    would take it past :data:`MAX_PENDING_POINTS` are counted as dropped instead.
+    would take it past :data:`MAX_PENDING_POINTS` are counted as dropped instead, and
+    so is a NaN or infinite value (no backend takes one, and one would get the whole
+    request refused).
     """
     for run in runs:
         found = points(run)
+        finite = [(name, value) for name, value in found if math.isfinite(value)]
+        if len(finite) < len(found):
+            ctx.dropped(exporter, len(found) - len(finite))
+            found = finite
         if not found:
             continue
         if len(queue) + len(found) > MAX_PENDING_POINTS:

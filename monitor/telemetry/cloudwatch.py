@@ -32,12 +32,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from datetime import UTC, timedelta
 from typing import Any, Final
 
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
-from monitor.telemetry.base import ExportContext, Offload, admit, describe
+from monitor.telemetry.base import ExportContext, Offload, admit, describe, finished_at
 from monitor.telemetry.settings import CloudWatchSettings
 
 UNITS: Final = {
@@ -133,7 +132,7 @@ class CloudWatchExporter:
     def record(self, runs: Sequence[CheckRun]) -> None:
         pending = self._pending
         for run, found in admit(runs, pending, self._ctx, self.name):
-            at = run.started_at.astimezone(UTC) + timedelta(milliseconds=run.duration_ms)
+            at = finished_at(run)
             dimensions = [
                 {"Name": "check", "Value": run.check},
                 {"Name": "region", "Value": run.region},

@@ -35,7 +35,13 @@ import httpx
 
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
-from monitor.telemetry.base import DeliveryError, ExportContext, admit, describe
+from monitor.telemetry.base import (
+    DeliveryError,
+    ExportContext,
+    admit,
+    describe,
+    finished_at,
+)
 from monitor.telemetry.settings import NewRelicSettings
 from probes.http import parse_retry_after
 
@@ -100,7 +106,7 @@ class NewRelicExporter:
     def record(self, runs: Sequence[CheckRun]) -> None:
         pending = self._pending
         for run, found in admit(runs, pending, self._ctx, self.name):
-            at_ms = int(run.started_at.timestamp() * 1000 + run.duration_ms)
+            at_ms = int(finished_at(run).timestamp() * 1000)
             attributes = {"check": run.check, "region": run.region, "kind": run.kind}
             pending.extend(
                 {

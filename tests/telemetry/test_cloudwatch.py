@@ -7,6 +7,7 @@ back with ``ListMetrics``, ``GetMetricData`` and ``GetMetricStatistics``.
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -213,6 +214,21 @@ class TestPutMetricData:
         assert calls == [1000, 1000, 1000, 600]
         samples = account.values("smoke_test.duration", "c7", stat="SampleCount")
         assert sum(samples) == 30  # 1200 runs over 40 checks
+        await exporter.close()
+
+    async def test_a_value_that_is_not_a_number_is_dropped_alone(self, account: Account) -> None:
+        """A NaN duration (CloudWatch refuses the whole call for one) is counted as dropped;
+        the run's other metrics and the other runs still land."""
+        broken = make_run("nan", "http", timings={"total": 5.0}, duration_ms=math.nan,
+                          started_at=NOW)  # fmt: skip
+        exporter, ctx, stream = account.exporter()
+        exporter.record([broken, *RUNS[:1]])
+        await exporter.flush()
+        assert log_events(stream) == []
+        assert counter(ctx, "smokewatch_telemetry_dropped_total") == 1
+        assert account.values("smoke_test.api_response", "nan") == [5.0]
+        assert account.values("smoke_test.duration", "nan") == []
+        assert account.values("smoke_test.duration", "api") == [120.5]
         await exporter.close()
 
 

@@ -7,6 +7,9 @@ gunzipped and held to the Metric API's documented JSON shape field by field.
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
+import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -145,6 +148,18 @@ class TestPayload:
         exporter.record(RUNS[3:])
         await exporter.close()
         assert recorder.received == []
+
+    async def test_a_value_that_is_not_a_number_is_dropped_alone(self, recorder: Recorder) -> None:
+        """A NaN or infinite value (invalid JSON for the API) is counted as dropped; the run's
+        other gauges are sent."""
+        broken = make_run("nan", "http", timings={"total": math.inf}, duration_ms=math.nan)
+        exporter, ctx, _ = newrelic(recorder.url)
+        exporter.record([broken])
+        await exporter.close()
+        (request,) = recorder.wait_for(1)
+        payload = json.loads(gzip.decompress(request.body))  # strict: NaN is not JSON
+        assert [m["name"] for m in payload[0]["metrics"]] == ["smoke_test.success"]
+        assert counter(ctx, "smokewatch_telemetry_dropped_total") == 2
 
     async def test_configured_attributes_join_the_common_block(self, recorder: Recorder) -> None:
         """attributes: {...} are added to common.attributes, once per request."""
