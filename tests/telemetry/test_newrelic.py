@@ -313,16 +313,19 @@ class TestFailures:
         assert KEY not in str(event)
         await exporter.close()
 
-    async def test_retries_are_bounded_by_their_number(self, recorder: Recorder) -> None:
-        """Always 500 with retries: 2: three requests, then the points are dropped."""
-        recorder.status = 500
+    @pytest.mark.parametrize("status", [500, 503, 408, 429])
+    async def test_retries_are_bounded_by_their_number(
+        self, recorder: Recorder, status: int
+    ) -> None:
+        """Always 5xx, 408 or 429 with retries: 2: three requests, then the points are dropped."""
+        recorder.status = status
         exporter, ctx, stream = newrelic(recorder.url, retries=2, timeout="5s")
         exporter.record(RUNS[:2])
         await exporter.flush()
         assert len(recorder.received) == 3
         assert counter(ctx, "smokewatch_telemetry_dropped_total") == 6
         (event,) = log_events(stream)
-        assert event["reason"] == "metric API answered 500 (3 attempts)"
+        assert event["reason"] == f"metric API answered {status} (3 attempts)"
         await exporter.close()
 
     async def test_a_retry_after_beyond_the_timeout_is_not_waited_for(
