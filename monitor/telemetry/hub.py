@@ -4,7 +4,7 @@
 
     telemetry = build_telemetry(config.telemetry, registry=rt.registry, region=rt.region,
                                 env=env, log=rt.log, version=smokewatch_version())
-    await telemetry.publish(runs)      # after each run: record + flush + heartbeat
+    await telemetry.publish(runs)      # after each run: record; flush + heartbeat in the background
     outcome = await telemetry.push()   # end of `run --once`: PushOutcome, or None if off
     await telemetry.close()
 
@@ -74,6 +74,7 @@ class Telemetry:
         self.ctx = ctx
         self.pusher = pusher
         self._heartbeat = heartbeat
+        self._deliveries: set[asyncio.Task[None]] = set()  # publish()'s, until they end
         self._rendered: dict[str, tuple[int, bytes]] = {}  # content type -> (generation, body)
         extra = [x.name for x in (pusher, heartbeat) if x is not None]
         for name in [*(e.name for e in self.exporters), *extra]:
@@ -115,16 +116,33 @@ class Telemetry:
         return None if self._heartbeat is None else await self._heartbeat.ping()
 
     async def publish(self, runs: Sequence[CheckRun]) -> None:
-        """After a run: record, flush and ping, concurrently.  Never raises."""
+        """After a run: record now, then flush and ping in a background task.  Never raises.
+
+        The run does not wait for the backends: a slow or hung one would otherwise hold
+        its ``run_once`` (and with it the scheduler's slot for the check, so its next
+        run could be skipped) for up to that backend's timeout.  :meth:`settle` and
+        :meth:`close` wait for what is still being delivered.
+        """
         self.record(runs)
+        task = asyncio.create_task(self._deliver(), name="smokewatch-telemetry-publish")
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self) -> None:
         await asyncio.gather(self.flush(), self._guard("heartbeat", self.heartbeat))
+
+    async def settle(self) -> None:
+        """Wait for the deliveries :meth:`publish` started (each bounded by its timeouts)."""
+        while self._deliveries:
+            await asyncio.gather(*self._deliveries)
 
     async def push(self) -> PushOutcome | None:
         """Push the registry to the Pushgateway (one-shot mode); None when none is configured."""
         return None if self.pusher is None else await self.pusher.push()
 
     async def close(self) -> None:
-        """Flush what is left and release every client, socket and thread."""
+        """Finish the deliveries under way, flush what is left, release every client."""
+        await self.settle()
         await asyncio.gather(*(self._guard(e.name, e.close) for e in self.exporters))
         if self._heartbeat is not None:
             await self._guard("heartbeat", self._heartbeat.close)

@@ -122,6 +122,7 @@ class TestTelemetry:
             )
         )
         await telemetry.publish([make_run()])
+        await telemetry.settle()  # publish() delivers in the background
         (ping,) = recorder.wait_for(1)
         assert (ping.method, ping.path) == ("GET", "/ping/abc")
         assert (
@@ -132,6 +133,31 @@ class TestTelemetry:
             == 1
         )
         await telemetry.close()
+
+    async def test_a_hung_backend_never_holds_the_run_that_published(
+        self, recorder: Recorder
+    ) -> None:
+        """publish() returns at once while New Relic hangs; close() waits at most its timeout."""
+        recorder.delay_s = 3.0
+        settings = TelemetrySettings.model_validate(
+            {"newrelic": {"license_key": "k", "url": f"{recorder.url}/metric/v1",
+                          "timeout": "800ms"}}
+        )  # fmt: skip
+        telemetry, stream = build(settings)
+        t0 = time.perf_counter()
+        await telemetry.publish([make_run()])
+        assert time.perf_counter() - t0 < 0.1
+        registry = telemetry.ctx.registry
+        labels = {"check": "api", "kind": "http", "region": "eu-west-1"}
+        assert registry.get_sample_value("smoke_test_success", labels) == 1  # already recorded
+        await telemetry.close()
+        assert time.perf_counter() - t0 < 1.5
+        assert len(recorder.wait_for(1)) == 1
+        assert [e["reason"] for e in log_events(stream)] == ["TimeoutError"]
+        dropped = registry.get_sample_value(
+            "smokewatch_telemetry_dropped_total", {"exporter": "newrelic"}
+        )
+        assert dropped == 2  # duration and success
 
 
 class TestHeartbeat:
