@@ -189,18 +189,27 @@ def _flow(name: str, steps: int, cleanup: int) -> dict[str, Any]:
     }
 
 
-def chaos_scenario(hours: float, outages: int, features: Features) -> Scenario:
-    """The ``chaos`` scenario over ``hours`` with ``outages`` injected outages (<= 20)."""
+def chaos_scenario(
+    hours: float,
+    outages: int,
+    features: Features,
+    lengths: Sequence[int] = OUTAGE_MINUTES,
+    services: tuple[int, int] = (9, 3),
+) -> Scenario:
+    """The ``chaos`` scenario over ``hours`` with ``outages`` injected outages (<= 20),
+    their lengths in minutes spread over ``lengths``; ``services``: how many http
+    services and flows take the outages."""
     duration = hours * 3600.0
     regions = ["eu-west", "us-east", "ap-south"]
     control = _http("control", **({"control": True} if features.control else {}))
-    services = [_http(f"svc-{i:02d}") for i in range(1, 10)]
-    services += [_flow(f"flow-{i}", 3, 1) for i in range(1, 4)]
+    http, flows = services
+    targets = [_http(f"svc-{i:02d}") for i in range(1, http + 1)]
+    targets += [_flow(f"flow-{i}", 3, 1) for i in range(1, flows + 1)]
     parent = _http("db-api")
     dep = {"depends_on": ["db-api"]} if features.depends_on else {}
     children = [_http(f"app-{i}", **dep) for i in range(1, 6)]
     flappy = _http("flappy")
-    checks = [control, *services, parent, *children, flappy]
+    checks = [control, *targets, parent, *children, flappy]
     faults: list[Fault] = []
     # The region loss: a quarter in, 45 min (bounded by the run for short runs).
     loss_start, loss_len = duration * 0.25, min(2700.0, duration * 0.15)
@@ -239,16 +248,13 @@ def chaos_scenario(hours: float, outages: int, features: Features) -> Scenario:
                 "connection",
             )
         )
-    picked = [
-        OUTAGE_MINUTES[round(i * (len(OUTAGE_MINUTES) - 1) / max(1, outages - 1))]
-        for i in range(outages)
-    ]
+    picked = [lengths[round(i * (len(lengths) - 1) / max(1, outages - 1))] for i in range(outages)]
     begin, end = 3600.0 if hours >= 4 else 600.0, duration - max(m for m in picked) * 60.0 - 1800.0
     slot = max(0.0, end - begin) / max(1, outages)
     injected: list[Fault] = []
     busy: dict[str, float] = defaultdict(float)
     for i, minutes in enumerate(picked):
-        name = services[i % len(services)]["name"]
+        name = targets[i % len(targets)]["name"]
         start = max(begin + i * slot, busy[name] + 1800.0)
         if start < loss_start + loss_len + 1800.0 and start + minutes * 60.0 > loss_start - 1800.0:
             start = loss_start + loss_len + 1800.0  # keep the region loss apart from outages
@@ -454,7 +460,6 @@ async def drive(scenario: Scenario, loaded: LoadedConfig, seed: int, noise: floa
         seed,
         scenario.duration_s,
         recheck_s=loaded.config.scheduler.recheck.total_seconds(),
-        jitter_s=loaded.config.scheduler.jitter.total_seconds(),
     )
     stream = io.StringIO()
     log = make_logger(Redactor(), fmt="json", stream=stream)

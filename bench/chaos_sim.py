@@ -18,9 +18,10 @@ bench's start (``t``).  What is modelled:
   in order and stops at the first failing one; its cleanup (logout) runs after them: a
   failing cleanup is retried like any other request (the whole flow again) and, when
   it still fails, the run passes with ``details.cleanup.ok`` false.
-- **The scheduler** (``monitor/scheduler.py``): a check runs at start, then every
-  ``interval`` from a random phase, each fire delayed by up to ``min(jitter,
-  interval/10)``; a fire while the previous run still runs is skipped
+- **The scheduler** (``monitor/scheduler.py``): a check runs at start, then exactly
+  every ``interval`` from a random phase (the scheduler's jitter is a fixed offset per
+  check, which the random phase already stands for); a fire while the previous run
+  still runs is skipped
   (``max_instances=1``); after a failing *regular* run a recheck runs ``recheck`` after
   it ended, unless the next regular fire comes first.  A failing run (any) runs each of
   its check's ``holders`` (its region's control checks, the checks it depends on) at
@@ -264,7 +265,6 @@ class Schedule:
     seed: int
     duration_s: float
     recheck_s: float
-    jitter_s: float = 30.0
     skipped: int = 0
     vouches: int = 0
     _queue: list[_Event] = field(default_factory=list)
@@ -295,8 +295,7 @@ class Schedule:
     def _schedule_next(self, idx: int, series: _Series) -> None:
         interval = series.check.runner.interval
         series.fires += 1
-        jitter = min(self.jitter_s, interval / 10.0)
-        at = series.phase + series.fires * interval + series.rng.uniform(0, jitter)
+        at = series.phase + series.fires * interval  # the jitter: a fixed offset, in the phase
         series.next_fire = at
         self._push(at, "fire", idx)
 
