@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from monitor.config.loader import LoadedConfig
 from monitor.config.models import ApiSettings, CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.contract import ServiceView
-from monitor.store import ResultStore
+from monitor.store import ResultStore, StoreError
 
 
 @dataclass(slots=True)
@@ -28,6 +29,7 @@ class ApiContext:
     cache: AnswerCache = field(default_factory=AnswerCache)
     _scrubbed: tuple[LoadedConfig, Scrubber] | None = None
     _artifacts: tuple[LoadedConfig, ResultStore, ArtifactStore] | None = None
+    _newest: int | None = None  # the newest stored result's id when last asked
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -65,8 +67,21 @@ class ApiContext:
             raise ApiError(404, "unknown_check", f"no check named '{name}'") from None
 
     async def cached(
-        self, key: str, compute: Callable[[], Awaitable[bytes]], *, page: bool = False
+        self,
+        key: str,
+        compute: Callable[[], Awaitable[bytes]],
+        *,
+        page: bool = False,
+        private: bool = False,
     ) -> bytes:
-        """``compute()``'s answer, reused for ``api.cache`` (``api.page_cache`` for the page)."""
+        """``compute()``'s answer, reused for ``api.cache`` (``api.page_cache`` for the page)
+        until a newer result is stored; ``private`` answers (with ``public: false`` checks)
+        are kept apart from public ones."""
         ttl = self.settings.page_cache if page else self.settings.cache
-        return await self.cache.get(key, ttl.total_seconds(), compute)
+        if ttl.total_seconds() <= 0:
+            return await compute()
+        # The store away: answer from what was last seen (compute may fail too).
+        with contextlib.suppress(StoreError):
+            self._newest = await self.service.store.newest_result_id()
+        key = f"{key}+private" if private else key
+        return await self.cache.get(key, ttl.total_seconds(), compute, version=self._newest)

@@ -91,6 +91,17 @@ class CheckCommon(Strict):
     retry_on: tuple[RetryOn, ...] | None = None
     regions: tuple[str, ...] | None = Field(None, description="run only in these regions")
     tags: dict[str, str] = Field(default_factory=dict)
+    group: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="the status page section this check is shown in (its own roll-up state)",
+    )
+    public: bool = Field(
+        True,
+        description="false: only bearer-token holders see this check on the status page, "
+        "its badges and per-check page, /api/v1/status and /api/v2/*.json",
+    )
     control: bool = Field(
         False,
         description="a known-good target: while it fails in a region, that region's other "

@@ -9,7 +9,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -112,6 +112,12 @@ class ResultStore:
         async with self._connect("reading the latest results") as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [from_row(row) for row in rows]
+
+    async def newest_result_id(self) -> int:
+        """The id of the newest stored result (0 for none): one index lookup, so readers can
+        tell cheaply whether anything was stored since they last looked."""
+        async with self._connect("reading the newest result id") as conn:
+            return int(await conn.scalar(select(func.max(results.c.id))) or 0)
 
     async def results(
         self,

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request, Response
 from fastapi.templating import Jinja2Templates
 
-from monitor.api.auth import may_see_artifacts
+from monitor.api.auth import may_see_artifacts, may_see_private
 from monitor.api.context import ApiContext
 from monitor.api.page import ArtifactLinks, build_page
 from monitor.api.routes import READ_ERRORS, errors
@@ -26,8 +26,8 @@ def router(ctx: ApiContext) -> APIRouter:
     templates = Jinja2Templates(directory=TEMPLATES)
     template = templates.get_template("status.html")
 
-    async def render(with_artifacts: bool) -> bytes:
-        snapshot = await take_snapshot(ctx.service)
+    async def render(with_artifacts: bool, private: bool) -> bytes:
+        snapshot = await take_snapshot(ctx.service, private=private)
         artifacts = None
         if with_artifacts:
             ids = [r.id for item in snapshot.checks for r in item.latest.values() if r.id]
@@ -52,12 +52,17 @@ def router(ctx: ApiContext) -> APIRouter:
         },
     )
     async def status_page(request: Request) -> Response:
-        """Per-check status by region, 90-day uptime bars, response-time sparklines, incidents;
-        links to failure artifacts for token holders (anyone with api.public_artifacts)."""
-        # Two pages are cached: one with artifact links, one without; each reader gets theirs.
-        allowed = may_see_artifacts(ctx, request)
+        """Checks by group, per-check status by region, 90-day uptime bars, response-time
+        sparklines, incidents; checks with ``public: false`` and links to failure artifacts for
+        token holders (artifacts: anyone with api.public_artifacts)."""
+        # Pages are cached with and without artifact links and private checks; each reader
+        # gets theirs.
+        allowed, private = may_see_artifacts(ctx, request), may_see_private(ctx, request)
         body = await ctx.cached(
-            "page+artifacts" if allowed else "page", lambda: render(allowed), page=True
+            "page+artifacts" if allowed else "page",
+            lambda: render(allowed, private),
+            page=True,
+            private=private,
         )
         return Response(
             content=body,
