@@ -59,12 +59,17 @@ class ApiContext:
             self._artifacts = cached
         return cached[2]
 
-    def check(self, name: str) -> CheckCommon:
-        """The configured check ``name``; a 404 answer if there is none."""
+    def check(self, name: str, *, private: bool = True) -> CheckCommon:
+        """The configured check ``name``; a 404 answer if there is none, or if it is not
+        public and ``private`` (the caller holds the token) is false: the same answer, so a
+        private check's name is not confirmed to outsiders."""
         try:
-            return self.config.check(name)
+            check = self.config.check(name)
         except KeyError:
-            raise ApiError(404, "unknown_check", f"no check named '{name}'") from None
+            check = None
+        if check is None or not (check.public or private):
+            raise ApiError(404, "unknown_check", f"no check named '{name}'")
+        return check
 
     async def cached(
         self,
