@@ -310,6 +310,14 @@ def _with_reason(label: str, records: Iterable[ResultRecord]) -> str:
     return f"{label}: {', '.join(reasons)}" if reasons else label
 
 
+def check_label(item: CheckSnapshot) -> str:
+    """A check's state in words; a check that is down says why (``Down: timeout``)."""
+    state = item.verdict.state
+    if state == "down":
+        return _with_reason(STATE_LABEL[state], item.latest.values())
+    return STATE_LABEL[state]
+
+
 def _days(first: datetime) -> list[datetime]:
     return [first + timedelta(days=d) for d in range(DAYS)]
 
@@ -362,9 +370,7 @@ def check_row(
         href=check_href(item.check.name),
         description=scrubber.text(item.check.description),
         css=STATE_CSS[state],
-        label=_with_reason(STATE_LABEL[state], item.latest.values())
-        if state == "down"
-        else STATE_LABEL[state],
+        label=check_label(item),
         regions=[
             region_cell(
                 region, r, scrubber, declared=region not in item.undeclared, artifacts=artifacts

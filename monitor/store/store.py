@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -30,6 +30,7 @@ from monitor.store.rows import from_row, require_aware, to_row, upsert_insert
 from monitor.store.schema import latest_results, results
 from monitor.store.summaries import stats, uptime
 from monitor.store.urls import database_url, safe_url
+from probes.base import Status
 
 PING_TIMEOUT_S = 5.0
 
@@ -127,15 +128,19 @@ class ResultStore:
         since: datetime | None = None,
         before_id: int | None = None,
         limit: int = 100,
+        statuses: Collection[Status] | None = None,
     ) -> list[ResultRecord]:
         """Results of one check, newest first.
 
         Keyset pagination: pass the smallest ``id`` of a page as ``before_id`` to
-        get the next (older) page.  ``since`` keeps results started at or after it.
+        get the next (older) page.  ``since`` keeps results started at or after it,
+        ``statuses`` those of these statuses.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         query = select(results).where(results.c.check == check)
+        if statuses is not None:
+            query = query.where(results.c.status.in_([Status(s).value for s in statuses]))
         if region is not None:
             query = query.where(results.c.region == region)
         if since is not None:

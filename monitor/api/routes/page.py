@@ -1,17 +1,23 @@
-"""``/``: the server-rendered status page (no JavaScript, no external resources)."""
+"""``/`` and ``/checks/{name}``: the server-rendered status pages (no JavaScript, no external
+resources)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.templating import Jinja2Templates
 
 from monitor.api.auth import may_see_artifacts, may_see_private
+from monitor.api.check_page import FAILURES_SHOWN, ChartRange, build_check_page
 from monitor.api.context import ApiContext
+from monitor.api.errors import ApiError
 from monitor.api.page import ArtifactLinks, build_page
-from monitor.api.routes import READ_ERRORS, errors
+from monitor.api.routes import NAME_PATTERN, READ_ERRORS, errors
 from monitor.api.snapshot import take_snapshot
+from probes.base import Status
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # Inline styles only; nothing is fetched from anywhere, not even from here.
@@ -42,6 +48,65 @@ def router(ctx: ApiContext) -> APIRouter:
         )
         return template.render(view=view).encode()
 
+    check_template = templates.get_template("check.html")
+
+    async def render_check(
+        name: str, chart_range: str, with_artifacts: bool, private: bool
+    ) -> bytes:
+        snapshot = await take_snapshot(ctx.service, private=private)
+        item = next((c for c in snapshot.checks if c.check.name == name), None)
+        if item is None:  # disabled, or removed by a reload since the request began
+            raise ApiError(404, "unknown_check", f"no check named '{name}'")
+        failures = await ctx.service.store.results(
+            name, statuses=[Status.FAIL], limit=FAILURES_SHOWN
+        )
+        artifacts = None
+        if with_artifacts:
+            shown = [*item.latest.values(), *failures]
+            found = await ctx.artifacts().of_results([r.id for r in shown if r.id])
+            artifacts = ArtifactLinks(found, ctx.settings.public_url)
+        view = await build_check_page(
+            ctx.service,
+            item,
+            title=ctx.settings.title,
+            scrubber=ctx.scrubber(),
+            chart_range=chart_range,
+            failures=failures,
+            artifacts=artifacts,
+            now=snapshot.taken_at,
+        )
+        return check_template.render(view=view).encode()
+
+    @api.get(
+        "/checks/{name}",
+        summary="One check's status page",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+            **errors(404, 422, *READ_ERRORS),
+        },
+    )
+    async def check_page(
+        request: Request,
+        name: Annotated[str, PathParam(pattern=NAME_PATTERN, description="the check's name")],
+        chart_range: Annotated[
+            ChartRange, Query(alias="range", description="the response-time chart's range")
+        ] = "24h",
+    ) -> Response:
+        """Current state per region, uptime over 24h/7d/30d/90d per region, response time by
+        phase over ``range``, the newest failures with their reasons (and artifact links for
+        token holders).  A ``public: false`` check is a 404 without the token."""
+        allowed, private = may_see_artifacts(ctx, request), may_see_private(ctx, request)
+        check = ctx.check(name, private=private)
+        key = f"check:{check.name}:{chart_range}" + ("+artifacts" if allowed else "")
+        body = await ctx.cached(
+            key,
+            lambda: render_check(check.name, chart_range, allowed, private),
+            page=True,
+            private=private,
+        )
+        return html(body)
+
     @api.get(
         "/",
         summary="The status page",
@@ -64,10 +129,15 @@ def router(ctx: ApiContext) -> APIRouter:
             page=True,
             private=private,
         )
-        return Response(
-            content=body,
-            media_type="text/html",
-            headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
-        )
+        return html(body)
 
     return api
+
+
+def html(body: bytes) -> Response:
+    """A page: HTML that may load nothing from anywhere."""
+    return Response(
+        content=body,
+        media_type="text/html",
+        headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
+    )
