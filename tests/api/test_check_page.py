@@ -71,7 +71,7 @@ class TestChart:
         assert [t.label for t in chart.x_ticks] == ["00", "01", "02", "03", "04", "05"]
         assert (len(line.paths), len(line.dots)) == (1, 1)
         assert line.summary == "total: mean 21 ms, slowest 34 ms"
-        assert chart.y_ticks[0].at == chart.bottom and chart.y_ticks[-1].at == chart.top
+        assert (chart.y_ticks[0].at, chart.y_ticks[-1].at) == (chart.bottom, chart.top)
 
     def test_phases_are_means_per_bucket_without_errors(self) -> None:
         """Each phase is a series of hourly means; error results are no evidence and left out."""
