@@ -18,6 +18,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from monitor.api.auth import read_guard
 from monitor.api.context import ApiContext
+from monitor.api.docs import install_docs
 from monitor.api.errors import CatchAll, install_error_handlers
 from monitor.api.limits import BodyLimit
 from monitor.api.routes import (
@@ -84,7 +85,10 @@ def create_app(service: ServiceView, *, log: Any | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves them from local assets
+        redoc_url=None,
     )
+    install_docs(app)
     install_error_handlers(app, log=ctx.log, scrubber=ctx.scrubber)
     reads = [Depends(read_guard(ctx))]
     app.include_router(health.router(ctx))

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 28  # room for the axis labels
+WIDTH, HEIGHT = 720, 280
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 12, 32  # room for the axis labels
 Y_TICKS = 5
 X_TICKS = 6
 PALETTE = 6  # series colours c1..c6 in the stylesheet, light and dark

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, sync_playwright
 
 from monitor.api.page import DAYS, HOURS, day_bar, sparkline
+from monitor.api.refresh import SCRIPT_HASH
 from monitor.contract import StoreLag
 from monitor.store import ResultRecord, StatsBucket
 from probes.base import Status
@@ -152,7 +153,9 @@ class TestPageHtml:
         assert "lasted 30 min" in html
         assert "<polyline" in html
         assert re.search(r"""(src|href)=["']?(https?:)?//""", html) is None
-        assert "<script" not in html
+        # One inline script, the reload switch, allowed by its hash and nothing else.
+        assert re.findall(r"<script[^>]*>", html) == ["<script>"]
+        assert f"script-src '{SCRIPT_HASH}';" in response.headers["content-security-policy"]
 
 
 class Behind(RuntimeService):

@@ -15,16 +15,12 @@ from monitor.api.check_page import FAILURES_SHOWN, ChartRange, build_check_page
 from monitor.api.context import ApiContext
 from monitor.api.errors import ApiError
 from monitor.api.page import ArtifactLinks, build_page
+from monitor.api.refresh import CSP, REFRESH_S, SCRIPT
 from monitor.api.routes import NAME_PATTERN, READ_ERRORS, errors
 from monitor.api.snapshot import take_snapshot
 from probes.base import Status
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-# Inline styles only; nothing is fetched from anywhere, not even from here.
-CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-    "base-uri 'none'; form-action 'none'"
-)
 
 
 def router(ctx: ApiContext) -> APIRouter:
@@ -46,7 +42,7 @@ def router(ctx: ApiContext) -> APIRouter:
             scrubber=ctx.scrubber(),
             artifacts=artifacts,
         )
-        return template.render(view=view).encode()
+        return template.render(view=view, refresh_js=SCRIPT, refresh_s=REFRESH_S).encode()
 
     check_template = templates.get_template("check.html")
 
@@ -75,7 +71,7 @@ def router(ctx: ApiContext) -> APIRouter:
             artifacts=artifacts,
             now=snapshot.taken_at,
         )
-        return check_template.render(view=view).encode()
+        return check_template.render(view=view, refresh_js=SCRIPT, refresh_s=REFRESH_S).encode()
 
     @api.get(
         "/checks/{name}",
@@ -135,7 +131,7 @@ def router(ctx: ApiContext) -> APIRouter:
 
 
 def html(body: bytes) -> Response:
-    """A page: HTML that may load nothing from anywhere."""
+    """A page: HTML that may load nothing from anywhere and run only its refresh script."""
     return Response(
         content=body,
         media_type="text/html",
