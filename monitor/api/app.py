@@ -25,6 +25,7 @@ from monitor.api.routes import (
     admin,
     alerts,
     artifacts,
+    badges,
     checks,
     health,
     incidents,
@@ -58,7 +59,11 @@ TAGS = [
     },
     {"name": "statuspage", "description": "Atlassian Statuspage v2 compatible"},
     {"name": "admin", "description": "Writes; need the bearer token"},
-    {"name": "page", "description": "The HTML status page"},
+    {"name": "page", "description": "The HTML status page and per-check pages"},
+    {
+        "name": "badges",
+        "description": "SVG status, uptime and response-time badges per check and per group",
+    },
 ]
 
 
@@ -101,6 +106,7 @@ def create_app(service: ServiceView, *, log: Any | None = None) -> FastAPI:
     app.include_router(statuspage.router(ctx), dependencies=reads)
     app.include_router(admin.router(ctx))
     app.include_router(page.router(ctx), dependencies=reads)
+    app.include_router(badges.router(ctx), dependencies=reads)
     # Innermost first: CORS headers then also go on the 500s CatchAll writes.
     app.add_middleware(CatchAll, log=ctx.log, scrubber=ctx.scrubber)
     origins = list(service.loaded.config.api.cors_origins)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.api.alert_view import Alert, alert_views
 from monitor.api.scrub import Scrubber
 from monitor.api.snapshot import ENDED_ALERT_STATES, CheckSnapshot, Snapshot, result_status
-from monitor.api.verdict import overall
+from monitor.api.verdict import group_state, overall
 from monitor.artifacts.links import artifact_url
 from monitor.contract import ServiceView, StoreLag
 from monitor.store import AlertStore, IncidentRecord, ResultRecord, StatsBucket
@@ -390,8 +390,7 @@ def check_href(name: str) -> str:
 
 def group_sections(snapshot: Snapshot, rows: list[CheckRow]) -> list[GroupSection]:
     """The checks by ``group`` in config order, ungrouped ones first; each group's state is
-    its worst check's, by the page's own rule (:func:`overall`), or "No data" when none of
-    its checks has any."""
+    :func:`~monitor.api.verdict.group_state`."""
     members: dict[str | None, list[tuple[CheckSnapshot, CheckRow]]] = {None: []}
     for item, row in zip(snapshot.checks, rows, strict=True):
         members.setdefault(item.check.group, []).append((item, row))
@@ -399,8 +398,7 @@ def group_sections(snapshot: Snapshot, rows: list[CheckRow]) -> list[GroupSectio
     for name, pairs in members.items():
         if not pairs and name is None:
             continue
-        states = [item.verdict.state for item, _ in pairs]
-        state = "unknown" if set(states) == {"unknown"} else overall(states)
+        state = group_state(item.verdict.state for item, _ in pairs)
         sections.append(
             GroupSection(name, STATE_CSS[state], STATE_LABEL[state], [row for _, row in pairs])
         )

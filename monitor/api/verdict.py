@@ -103,6 +103,13 @@ def overall(states: Iterable[CheckState]) -> Overall:
     return "healthy"
 
 
+def group_state(states: Iterable[CheckState]) -> CheckState:
+    """A group's state: ``unknown`` when none of its checks has evidence, else the page's
+    rule (:func:`overall`) over its checks."""
+    seen = list(states)
+    return "unknown" if set(seen) <= {"unknown"} else overall(seen)
+
+
 def indicator(components: Iterable[Component]) -> Indicator:
     """Statuspage's top-level indicator: the worst component decides."""
     order: list[Indicator] = ["none", "minor", "major", "critical"]
