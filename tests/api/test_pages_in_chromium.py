@@ -211,6 +211,31 @@ class TestCheckPage:
         assert chart_width["width"] > 300
 
 
+BADGES = [
+    "/badges/checks/pay-web/status.svg",
+    "/badges/checks/pay-web/uptime.svg?window=7d",
+    "/badges/checks/pay-web/response-time.svg",
+    "/badges/groups/Payments/status.svg",
+    "/badges/groups/Payments/uptime.svg?window=30d",
+    "/badges/groups/Payments/response-time.svg",
+]
+
+
+class TestBadges:
+    def test_render_cleanly(self, api: LiveApi, visit: Visit) -> None:
+        """Each badge opens as an image of its text's size with no console error."""
+        sizes, names = [], []
+        for path in BADGES:
+            assert visit.open(api.url + path) == 200
+            box = visit.page.locator("svg").bounding_box()
+            sizes.append(None if box is None else (box["width"] > 60, box["height"]))
+            names.append(visit.page.locator("svg").get_attribute("aria-label"))
+        assert visit.errors == []
+        assert sizes == [(True, 20)] * len(BADGES)
+        assert names[0] == "pay-web: down"
+        assert names[3] == "Payments: down"
+
+
 class TestApiDocs:
     @pytest.mark.parametrize("path", ["/docs", "/redoc"])
     def test_render_with_the_outside_network_blocked(
