@@ -22,6 +22,8 @@ CHECKS = """\
   url: ${TARGET}/api/v1/status
   expect: {status: [201]}
 """
+# The chart's lines for an HTTP check, in order.
+HTTP_LINES = ["total", "connect", "tls", "request", "first_byte", "transfer"]
 PHASES = {"connect": 2.0, "tls": 0.0, "request": 0.5, "first_byte": 30.0, "transfer": 1.5}
 
 
@@ -113,14 +115,7 @@ class TestCheckPageHtml:
             "All regions": ["98.63 %", "99.31 %", "99.31 %", "99.31 %"],
         }
         legend = re.findall(r'<li><span class="swatch c\d"[^>]*></span>([^<]+)</li>', html)
-        assert [item.split(":")[0] for item in legend] == [
-            "total",
-            "connect",
-            "tls",
-            "request",
-            "first_byte",
-            "transfer",
-        ]
+        assert [item.split(":")[0] for item in legend] == HTTP_LINES
         assert "first_byte: mean 30 ms, slowest 30 ms" in legend
         assert re.search(r'<text[^>]*text-anchor="end">0 ms</text>', html)
         assert re.search(r'<text[^>]*text-anchor="middle">\d\d:\d\d</text>', html)

@@ -22,6 +22,7 @@ from probes.base import Status
 from probes.browser_pool import LAUNCH_ARGS
 from probes.reasons import FailureReason
 from tests.api.conftest import LiveApi, StartApi, result, seed
+from tests.api.test_check_page import HTTP_LINES
 
 pytestmark = pytest.mark.browser
 
@@ -197,14 +198,7 @@ class TestCheckPage:
         violations = visit.serious_violations()
         assert visit.errors == []
         assert violations == []
-        assert [item.split(":")[0] for item in legend] == [
-            "total",
-            "connect",
-            "tls",
-            "request",
-            "first_byte",
-            "transfer",
-        ]
+        assert [item.split(":")[0] for item in legend] == HTTP_LINES
         assert lines >= 6
         assert state["overflow"] <= 0
         assert chart_width is not None

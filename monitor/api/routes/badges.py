@@ -99,6 +99,25 @@ def router(ctx: ApiContext) -> APIRouter:
             return Badge(label or f"uptime {window}", uptime_text(uptime), uptime_colour(uptime))
         return Badge(label or f"response {window}", ms_text(mean), "info")
 
+    async def answer(
+        request: Request,
+        kind: BadgeKind,
+        *,
+        window: str,
+        label: str | None,
+        subject: str,
+        checks: list[CheckCommon],
+        private: bool,
+    ) -> Response:
+        """The badge of ``subject`` (a check's name, or ``group:<name>``) from the cache."""
+
+        async def compute() -> bytes:
+            name = subject.removeprefix("group:") if kind == "status" else None
+            return render(await badge(kind, window, label or name, checks, private)).encode()
+
+        key = f"badge:{subject}:{kind}:{window}:{label}"
+        return _respond(request, await ctx.cached(key, compute, private=private), private=private)
+
     @api.get(
         "/checks/{name}/{kind}.svg",
         summary="A check's badge: status, uptime or response time",
@@ -118,15 +137,15 @@ def router(ctx: ApiContext) -> APIRouter:
         target.  A ``public: false`` check is a 404 without the token."""
         private = may_see_private(ctx, request)
         check = ctx.check(name, private=private)
-        key = f"badge:check:{check.name}:{kind}:{window}:{label}"
-
-        async def compute() -> bytes:
-            made = await badge(
-                kind, window, label or (check.name if kind == "status" else None), [check], private
-            )
-            return render(made).encode()
-
-        return _respond(request, await ctx.cached(key, compute, private=private), private=private)
+        return await answer(
+            request,
+            kind,
+            window=window,
+            label=label,
+            subject=check.name,
+            checks=[check],
+            private=private,
+        )
 
     @api.get(
         "/groups/{group}/{kind}.svg",
@@ -145,14 +164,14 @@ def router(ctx: ApiContext) -> APIRouter:
         time over ``window`` of all its checks' runs together (its private checks count
         for token holders only)."""
         checks, private = visible(request, group)
-        key = f"badge:group:{group}:{kind}:{window}:{label}"
-
-        async def compute() -> bytes:
-            made = await badge(
-                kind, window, label or (group if kind == "status" else None), checks, private
-            )
-            return render(made).encode()
-
-        return _respond(request, await ctx.cached(key, compute, private=private), private=private)
+        return await answer(
+            request,
+            kind,
+            window=window,
+            label=label,
+            subject=f"group:{group}",
+            checks=checks,
+            private=private,
+        )
 
     return api

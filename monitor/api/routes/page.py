@@ -18,6 +18,7 @@ from monitor.api.page import ArtifactLinks, build_page
 from monitor.api.refresh import CSP, REFRESH_S, SCRIPT
 from monitor.api.routes import NAME_PATTERN, READ_ERRORS, errors
 from monitor.api.snapshot import take_snapshot
+from monitor.store import ResultRecord
 from probes.base import Status
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -28,13 +29,15 @@ def router(ctx: ApiContext) -> APIRouter:
     templates = Jinja2Templates(directory=TEMPLATES)
     template = templates.get_template("status.html")
 
+    async def links(records: list[ResultRecord]) -> ArtifactLinks:
+        """Links to the artifacts of ``records``, for a reader allowed to see them."""
+        found = await ctx.artifacts().of_results([r.id for r in records if r.id])
+        return ArtifactLinks(found, ctx.settings.public_url)
+
     async def render(with_artifacts: bool, private: bool) -> bytes:
         snapshot = await take_snapshot(ctx.service, private=private)
-        artifacts = None
-        if with_artifacts:
-            ids = [r.id for item in snapshot.checks for r in item.latest.values() if r.id]
-            found = await ctx.artifacts().of_results(ids)
-            artifacts = ArtifactLinks(found, ctx.settings.public_url)
+        shown = [r for item in snapshot.checks for r in item.latest.values()]
+        artifacts = await links(shown) if with_artifacts else None
         view = await build_page(
             ctx.service,
             snapshot,
@@ -56,11 +59,8 @@ def router(ctx: ApiContext) -> APIRouter:
         failures = await ctx.service.store.results(
             name, statuses=[Status.FAIL], limit=FAILURES_SHOWN
         )
-        artifacts = None
-        if with_artifacts:
-            shown = [*item.latest.values(), *failures]
-            found = await ctx.artifacts().of_results([r.id for r in shown if r.id])
-            artifacts = ArtifactLinks(found, ctx.settings.public_url)
+        shown = [*item.latest.values(), *failures]
+        artifacts = await links(shown) if with_artifacts else None
         view = await build_check_page(
             ctx.service,
             item,
