@@ -43,6 +43,13 @@ INDICATOR_TEXT: dict[Indicator, str] = {
     "major": "Partial System Outage",
     "critical": "Major System Outage",
 }
+# Statuspage's component statuses, best first.
+COMPONENT_ORDER: tuple[Component, ...] = (
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+)
 _COMPONENT_INDICATOR: dict[Component, Indicator] = {
     "operational": "none",
     "degraded_performance": "minor",

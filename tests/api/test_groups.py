@@ -84,6 +84,29 @@ class TestGroups:
         assert found == {("checks[0] (home)", "group", 2)}
 
 
+class TestStatuspageGroups:
+    def test_groups_are_group_components(self, start_api: StartApi) -> None:
+        """Statuspage's shape: a group is a component with ``group: true`` and its members'
+        ids, which name it as ``group_id``; its status is its worst member's."""
+        api = serve(start_api)
+        with api.client() as client:
+            components = client.get("/api/v2/summary.json").json()["components"]
+        by_id = {c["id"]: c for c in components}
+        groups = [c for c in components if c["group"]]
+        assert [(g["id"], g["name"], g["components"], g["status"]) for g in groups] == [
+            ("group:Payments", "Payments", ["pay-api", "pay-web"], "degraded_performance"),
+            ("group:Search", "Search", ["search"], "operational"),
+        ]
+        assert [by_id[n]["group_id"] for n in ("home", "pay-api", "pay-web", "search")] == [
+            None,
+            "group:Payments",
+            "group:Payments",
+            "group:Search",
+        ]
+        assert "components" not in by_id["pay-api"]
+        assert [c["position"] for c in components] == list(range(1, len(components) + 1))
+
+
 class TestPrivateChecks:
     @pytest.mark.parametrize("token", [None, "wrong-token"], ids=["no-token", "wrong-token"])
     def test_absent_without_the_token(self, start_api: StartApi, token: str | None) -> None:
@@ -107,7 +130,8 @@ class TestPrivateChecks:
         assert "db answers 500" not in html
         assert "admin-db" not in status["services"]
         assert [c["name"] for c in status["checks"]] == ["home", "pay-api", "pay-web", "search"]
-        assert [c["id"] for c in summary["components"]] == ["home", "pay-api", "pay-web", "search"]
+        ids = [c["id"] for c in summary["components"]]
+        assert ids == ["home", "pay-api", "pay-web", "search", "group:Payments", "group:Search"]
         assert summary["incidents"] == []
         assert indicator == "minor"  # pay-web slow; admin-db's outage is not told
 
