@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.api.cache import AnswerCache
 from monitor.api.errors import ApiError
+from monitor.api.freshness import NewestResult
 from monitor.api.scrub import Scrubber
 from monitor.artifacts.build import build_artifact_store
 from monitor.artifacts.store import ArtifactStore
@@ -16,7 +16,7 @@ from monitor.config.loader import LoadedConfig
 from monitor.config.models import ApiSettings, CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.contract import ServiceView
-from monitor.store import ResultStore, StoreError
+from monitor.store import ResultStore
 
 
 @dataclass(slots=True)
@@ -27,9 +27,9 @@ class ApiContext:
     log: Any
     version: str
     cache: AnswerCache = field(default_factory=AnswerCache)
+    newest: NewestResult = field(default_factory=NewestResult)
     _scrubbed: tuple[LoadedConfig, Scrubber] | None = None
     _artifacts: tuple[LoadedConfig, ResultStore, ArtifactStore] | None = None
-    _newest: int | None = None  # the newest stored result's id when last asked
 
     @property
     def loaded(self) -> LoadedConfig:
@@ -80,13 +80,11 @@ class ApiContext:
         private: bool = False,
     ) -> bytes:
         """``compute()``'s answer, reused for ``api.cache`` (``api.page_cache`` for the page)
-        until a newer result is stored; ``private`` answers (with ``public: false`` checks)
-        are kept apart from public ones."""
+        until a newer result is stored (:mod:`monitor.api.freshness`); ``private`` answers
+        (with ``public: false`` checks) are kept apart from public ones."""
         ttl = self.settings.page_cache if page else self.settings.cache
         if ttl.total_seconds() <= 0:
             return await compute()
-        # The store away: answer from what was last seen (compute may fail too).
-        with contextlib.suppress(StoreError):
-            self._newest = await self.service.store.newest_result_id()
+        newest = await self.newest.id(self.service.store)
         key = f"{key}+private" if private else key
-        return await self.cache.get(key, ttl.total_seconds(), compute, version=self._newest)
+        return await self.cache.get(key, ttl.total_seconds(), compute, version=newest)

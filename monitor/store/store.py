@@ -41,6 +41,7 @@ class ResultStore:
     def __init__(self, engine: AsyncEngine, url: URL) -> None:
         self._engine = engine
         self._url = url
+        self.newest_added_id = 0  # the largest id :meth:`add` has returned (readers' freshness)
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> ResultStore:
@@ -89,6 +90,8 @@ class ResultStore:
             inserted = (await conn.execute(statement)).scalar_one_or_none()
             if inserted is not None:
                 await record_rollups(conn, int(inserted), record)
+                # Before the commit: should it fail, readers only rebuild an answer in vain.
+                self.newest_added_id = max(self.newest_added_id, int(inserted))
                 return int(inserted)
             existing = await conn.scalar(
                 select(results.c.id).where(
