@@ -52,6 +52,7 @@ PHASE_ORDER += ("ttfb", "dcl", "load", "lcp")
 class UptimeRow:
     region: str  # "All regions" for the sum
     cells: list[str]  # one per window of UPTIME_WINDOWS
+    latency: str  # p50 / p95 over the first window: "20 / 34 ms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,14 +137,20 @@ def failure_row(
 async def uptime_rows(
     service: ServiceView, name: str, regions: list[str], now: datetime
 ) -> list[UptimeRow]:
-    """Uptime of ``name`` per region and over all of them, per window (``-`` without data)."""
+    """Uptime of ``name`` per region and over all of them, per window (``-`` without data),
+    and the p50 / p95 response time over the first window."""
     rows = []
     for region in [*regions, None]:
-        cells = []
-        for span in UPTIME_WINDOWS.values():
-            summary = await service.store.uptime(name, since=now - span, region=region)
-            cells.append("-" if summary.uptime is None else _pct(summary.uptime))
-        rows.append(UptimeRow(region or "All regions", cells))
+        summaries = [
+            await service.store.uptime(name, since=now - span, region=region)
+            for span in UPTIME_WINDOWS.values()
+        ]
+        cells = ["-" if s.uptime is None else _pct(s.uptime) for s in summaries]
+        first = summaries[0]
+        latency = "-"
+        if first.p50_ms is not None and first.p95_ms is not None:
+            latency = f"{first.p50_ms:.0f} / {first.p95_ms:.0f} ms"
+        rows.append(UptimeRow(region or "All regions", cells, latency))
     return rows
 
 

@@ -27,19 +27,32 @@ HTTP_LINES = ["total", "connect", "tls", "request", "first_byte", "transfer"]
 PHASES = {"connect": 2.0, "tls": 0.0, "request": 0.5, "first_byte": 30.0, "transfer": 1.5}
 
 
-def timed(region: str, ago: timedelta, status: Status = Status.PASS, **fields: object) -> object:
+def timed(
+    region: str,
+    ago: timedelta,
+    status: Status = Status.PASS,
+    duration_ms: float = 34.0,
+    **fields: object,
+) -> object:
     timings = {**PHASES, "total": sum(PHASES.values())}
     return result(
-        "pay-api", region, status, started_at=NOW - ago, timings=timings, duration_ms=34.0, **fields
+        "pay-api",
+        region,
+        status,
+        started_at=NOW - ago,
+        timings=timings,
+        duration_ms=duration_ms,
+        **fields,
     )
 
 
 def serve(start_api: StartApi) -> LiveApi:
-    """pay-api: eu passes every 10 min over two days; us failed 3 h ago (timeout), now fails."""
+    """pay-api: eu passes every 10 min over two days, 34 ms each; us failed 3 h ago (a 5 s
+    timeout), passed, and now fails."""
     api = start_api(checks=CHECKS, api="token: ${API_TOKEN}\n")
     records = [timed("eu", timedelta(minutes=10 * n)) for n in range(1, 288)]
     records += [
-        timed("us", timedelta(hours=3), Status.FAIL, reason=FailureReason.TIMEOUT),
+        timed("us", timedelta(hours=3), Status.FAIL, 5000.0, reason=FailureReason.TIMEOUT),
         timed("us", timedelta(hours=2)),
         timed(
             "us",
@@ -106,13 +119,13 @@ class TestCheckPageHtml:
         assert "Group: Payments" in html
         cells = dict(re.findall(r'<th scope="row">(\w+)</th><td><span class="label (\w+)">', html))
         assert cells == {"eu": "ok", "us": "major"}
-        rows = re.findall(r'<tr><th scope="row">([\w ]+)</th>((?:<td>[^<]*</td>){4})</tr>', html)
+        rows = re.findall(r'<tr><th scope="row">([\w ]+)</th>((?:<td>[^<]*</td>){5})</tr>', html)
         uptime = {region: re.findall(r"<td>([^<]*)</td>", tds) for region, tds in rows}
         assert uptime == {
-            "eu": ["100 %"] * 4,
-            "us": ["33.33 %"] * 4,
+            "eu": ["100 %"] * 4 + ["34 / 34 ms"],
+            "us": ["33.33 %"] * 4 + ["34 / 5000 ms"],  # the timeout counts
             # 24h: 143 eu runs + 1 of 3 us ones up; beyond: 287 + 1 of 290.
-            "All regions": ["98.63 %", "99.31 %", "99.31 %", "99.31 %"],
+            "All regions": ["98.63 %", "99.31 %", "99.31 %", "99.31 %", "34 / 34 ms"],
         }
         legend = re.findall(r'<li><span class="swatch c\d"[^>]*></span>([^<]+)</li>', html)
         assert [item.split(":")[0] for item in legend] == HTTP_LINES
