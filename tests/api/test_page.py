@@ -158,6 +158,24 @@ class TestPageHtml:
         assert f"script-src '{SCRIPT_HASH}';" in response.headers["content-security-policy"]
 
 
+class TestCompression:
+    @pytest.mark.parametrize("path", ["/", "/checks/health"])
+    def test_gzip_to_those_who_accept_it_plain_html_to_others(
+        self, start_api: StartApi, path: str
+    ) -> None:
+        """The page is kept compressed: sent as gzip when accepted, unpacked otherwise, the
+        same HTML either way."""
+        api = serve_history(start_api)
+        with api.client() as client:
+            packed = client.get(path, headers={"Accept-Encoding": "gzip"})
+            plain = client.get(path, headers={"Accept-Encoding": "identity"})
+        assert packed.headers["content-encoding"] == "gzip"
+        assert "content-encoding" not in plain.headers
+        assert packed.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+        assert packed.text == plain.text
+        assert plain.text.startswith("<!doctype html>")
+
+
 class Behind(RuntimeService):
     """Two results wait in the spool for the store."""
 

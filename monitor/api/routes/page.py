@@ -3,6 +3,7 @@ resources)."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from monitor.store import ResultRecord
 from probes.base import Status
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+GZIP_LEVEL = 6  # as the app's GZip middleware: half of level 9's CPU for ~5 % more bytes
 
 
 def router(ctx: ApiContext) -> APIRouter:
@@ -45,7 +47,8 @@ def router(ctx: ApiContext) -> APIRouter:
             scrubber=ctx.scrubber(),
             artifacts=artifacts,
         )
-        return template.render(view=view, refresh_js=SCRIPT, refresh_s=REFRESH_S).encode()
+        page = template.render(view=view, refresh_js=SCRIPT, refresh_s=REFRESH_S)
+        return gzip.compress(page.encode(), compresslevel=GZIP_LEVEL)
 
     check_template = templates.get_template("check.html")
 
@@ -71,7 +74,8 @@ def router(ctx: ApiContext) -> APIRouter:
             artifacts=artifacts,
             now=snapshot.taken_at,
         )
-        return check_template.render(view=view, refresh_js=SCRIPT, refresh_s=REFRESH_S).encode()
+        page = check_template.render(view=view, refresh_js=SCRIPT, refresh_s=REFRESH_S)
+        return gzip.compress(page.encode(), compresslevel=GZIP_LEVEL)
 
     @api.get(
         "/checks/{name}",
@@ -101,7 +105,7 @@ def router(ctx: ApiContext) -> APIRouter:
             page=True,
             private=private,
         )
-        return html(body)
+        return html(request, body)
 
     @api.get(
         "/",
@@ -125,15 +129,18 @@ def router(ctx: ApiContext) -> APIRouter:
             page=True,
             private=private,
         )
-        return html(body)
+        return html(request, body)
 
     return api
 
 
-def html(body: bytes) -> Response:
-    """A page: HTML that may load nothing from anywhere and run only its refresh script."""
-    return Response(
-        content=body,
-        media_type="text/html",
-        headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
-    )
+def html(request: Request, compressed: bytes) -> Response:
+    """A page, cached gzip-compressed (150 checks are ~1.5 MB of HTML: compressing it on
+    every request would cost more than building it), sent as it is to clients that accept
+    gzip; HTML that may load nothing from anywhere and run only its refresh script."""
+    headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        # The GZip middleware leaves an encoded answer alone (and adds Vary to the others).
+        headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return Response(content=compressed, media_type="text/html", headers=headers)
+    return Response(content=gzip.decompress(compressed), media_type="text/html", headers=headers)
