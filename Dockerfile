@@ -28,7 +28,7 @@ WORKDIR /src
 # Dependencies first: this layer is rebuilt only when the lock changes.
 COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --extra s3 --no-install-project
+    uv sync --locked --no-dev --extra s3 --extra apprise --no-install-project
 
 # Then the project itself (README.md is the wheel's long description).
 COPY README.md ./
@@ -36,7 +36,7 @@ COPY monitor ./monitor
 COPY probes ./probes
 COPY examples ./examples
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --extra s3 --no-editable
+    uv sync --locked --no-dev --extra s3 --extra apprise --no-editable
 
 # ---------------------------------------------------------------------------------------------
 # Runtime stage.

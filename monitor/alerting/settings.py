@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from pydantic import Field, model_validator
 
-from monitor.alerting.notifiers.settings import ChannelSettings
+from monitor.alerting.notifiers.channels import ChannelSettings
 from monitor.alerting.region_settings import RegionHealthSettings
 from monitor.config.durations import Duration
 from monitor.config.models import Strict

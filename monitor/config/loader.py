@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from monitor.alerting.notifiers.channels import ChannelSettings
 from monitor.alerting.notifiers.registry import target_problem
-from monitor.alerting.notifiers.settings import ChannelSettings
 from monitor.alerting.templating import template_problems
 from monitor.config.interpolate import interpolate
 from monitor.config.items import LOCATED, config_item_problems, rules_item_problems
@@ -110,6 +110,9 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
             problems.append(_storage_problem(doc, problem, from_env=bool(override)))
     if problems or config is None:
         raise ConfigError(problems)
+    # Channel secrets count also when written literally (not through ${ENV}): the
+    # Runtime's redactor and the API's scrubber both mask what is here.
+    secrets.update(config.alerting.channels.secret_values())
     return LoadedConfig(config, rules, frozenset(secrets), path, rules_path)
 
 

@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.alerting.notifiers.registry import CHANNELS, target_forms
 from monitor.config.durations import Duration
 from monitor.config.models import NAME_PATTERN, Strict
 from monitor.cron import cron_trigger
@@ -120,7 +121,7 @@ ConditionField = Annotated[
 ]
 
 _EMAIL = re.compile(r"^[^@\s:]+@[^@\s]+\.[^@\s]+$")
-_CHANNEL = re.compile(r"^(slack|webhook|pagerduty|email):\S+$")
+_CHANNEL = re.compile(r"^(" + "|".join(re.escape(name) for name in CHANNELS) + r"):\S+$")
 
 
 def parse_notify_target(value: object) -> str:
@@ -128,10 +129,7 @@ def parse_notify_target(value: object) -> str:
         raise ValueError("a notify target is a string: an email address or 'slack:#channel'")
     if _EMAIL.match(value) or _CHANNEL.match(value):
         return value
-    raise ValueError(
-        f"invalid notify target {value!r}: expected an email address, 'slack:#channel', "
-        "'webhook:NAME' or 'pagerduty:NAME'"
-    )
+    raise ValueError(f"invalid notify target {value!r}: expected {target_forms()}")
 
 
 NotifyTarget = Annotated[str, BeforeValidator(parse_notify_target)]
