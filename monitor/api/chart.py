@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 WIDTH, HEIGHT = 720, 280
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 12, 32  # room for the axis labels
+LEFT, RIGHT, TOP, BOTTOM = 84, 16, 12, 32  # room for the axis labels
 Y_TICKS = 5
 X_TICKS = 6
 PALETTE = 6  # series colours c1..c6 in the stylesheet, light and dark
