@@ -112,6 +112,17 @@ class CheckCommon(Strict):
     tags: dict[str, str] = Field(
         default_factory=dict, description="labels (key: value) for the API and run --tag"
     )
+    group: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="the status page section this check is shown in (its own roll-up state)",
+    )
+    public: bool = Field(
+        True,
+        description="false: only bearer-token holders see this check on the status page, "
+        "its badges and per-check page, /api/v1/status and /api/v2/*.json",
+    )
     control: bool = Field(
         False,
         description="a known-good target: while it fails in a region, that region's other "

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -30,6 +30,7 @@ from monitor.store.rows import from_row, require_aware, to_row, upsert_insert
 from monitor.store.schema import latest_results, results
 from monitor.store.summaries import stats, uptime
 from monitor.store.urls import database_url, safe_url
+from probes.base import Status
 
 PING_TIMEOUT_S = 5.0
 
@@ -40,6 +41,7 @@ class ResultStore:
     def __init__(self, engine: AsyncEngine, url: URL) -> None:
         self._engine = engine
         self._url = url
+        self.newest_added_id = 0  # the largest id :meth:`add` has returned (readers' freshness)
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> ResultStore:
@@ -88,6 +90,8 @@ class ResultStore:
             inserted = (await conn.execute(statement)).scalar_one_or_none()
             if inserted is not None:
                 await record_rollups(conn, int(inserted), record)
+                # Before the commit: should it fail, readers only rebuild an answer in vain.
+                self.newest_added_id = max(self.newest_added_id, int(inserted))
                 return int(inserted)
             existing = await conn.scalar(
                 select(results.c.id).where(
@@ -113,6 +117,12 @@ class ResultStore:
             rows = (await conn.execute(query)).mappings().all()
         return [from_row(row) for row in rows]
 
+    async def newest_result_id(self) -> int:
+        """The id of the newest stored result (0 for none): one index lookup, so readers can
+        tell cheaply whether anything was stored since they last looked."""
+        async with self._connect("reading the newest result id") as conn:
+            return int(await conn.scalar(select(func.max(results.c.id))) or 0)
+
     async def results(
         self,
         check: str,
@@ -121,15 +131,19 @@ class ResultStore:
         since: datetime | None = None,
         before_id: int | None = None,
         limit: int = 100,
+        statuses: Collection[Status] | None = None,
     ) -> list[ResultRecord]:
         """Results of one check, newest first.
 
         Keyset pagination: pass the smallest ``id`` of a page as ``before_id`` to
-        get the next (older) page.  ``since`` keeps results started at or after it.
+        get the next (older) page.  ``since`` keeps results started at or after it,
+        ``statuses`` those of these statuses.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         query = select(results).where(results.c.check == check)
+        if statuses is not None:
+            query = query.where(results.c.status.in_([Status(s).value for s in statuses]))
         if region is not None:
             query = query.where(results.c.region == region)
         if since is not None:

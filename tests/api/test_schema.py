@@ -67,6 +67,9 @@ OPERATIONS = [
     ("DELETE", "/api/v1/silences/{id}"),
     ("GET", "/api/v1/results/{result_id}/artifacts"),
     ("GET", "/api/v1/results/{result_id}/artifacts/{name}"),
+    ("GET", "/checks/{name}"),
+    ("GET", "/badges/checks/{name}/{kind}.svg"),
+    ("GET", "/badges/groups/{group}/{kind}.svg"),
 ]
 # tests/api/test_alerts.py fuzzes these itself (a valid silence may rightly get a 422).
 FUZZED_ELSEWHERE = {"/api/v1/alerts", "/api/v1/silences", "/api/v1/silences/{id}"}
@@ -79,6 +82,9 @@ WITH_PARAMETERS = {
     "/api/v1/checks/{id}/run",
     "/api/v1/results/{result_id}/artifacts",
     "/api/v1/results/{result_id}/artifacts/{name}",
+    "/checks/{name}",
+    "/badges/checks/{name}/{kind}.svg",
+    "/badges/groups/{group}/{kind}.svg",
 }
 FUZZED = [(m, p) for m, p in OPERATIONS if p not in FUZZED_ELSEWHERE]
 CASES = [(m, p, GenerationMode.POSITIVE) for m, p in FUZZED] + [
