@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -77,28 +77,32 @@ class ResultStore:
         spool replay after a write whose commit was not acknowledged) changes nothing
         and returns the stored row's id.  Ids grow with every insert.
         """
-        require_aware(record.started_at, "started_at")
-        async with self._connect("storing a result", write=True) as conn:
-            statement = (
-                upsert_insert(conn, results)
-                .values(**to_row(record))
-                .on_conflict_do_nothing(index_elements=["run_id", "check", "region"])
-                .returning(results.c.id)
-            )
-            inserted = (await conn.execute(statement)).scalar_one_or_none()
-            if inserted is not None:
-                await record_rollups(conn, int(inserted), record)
-                return int(inserted)
-            existing = await conn.scalar(
-                select(results.c.id).where(
-                    results.c.run_id == record.run_id,
-                    results.c.check == record.check,
-                    results.c.region == record.region,
-                )
-            )
-        if existing is None:
-            raise StoreError(f"storing a result in {self.url} returned no id")
-        return int(existing)
+        (result_id,) = await self.add_many([record])
+        return result_id
+
+    async def add_many(self, records: Sequence[ResultRecord]) -> list[int]:
+        """Store a burst of results, in order, and their rollups in one transaction.
+
+        Returns their ids in the same order; all or none are stored.  Idempotent per
+        result as :meth:`add` is: only the newly inserted ones are counted in the rollups.
+        """
+        for record in records:
+            require_aware(record.started_at, "started_at")
+        if not records:
+            return []
+        ids: list[int] = []
+        action = "storing a result" if len(records) == 1 else f"storing {len(records)} results"
+        async with self._connect(action, write=True) as conn:
+            inserted: list[tuple[int, ResultRecord]] = []
+            for record in records:
+                result_id = await _insert(conn, record)
+                if result_id is None:
+                    result_id = await _existing(conn, record)
+                else:
+                    inserted.append((result_id, record))
+                ids.append(result_id)
+            await record_rollups(conn, inserted)
+        return ids
 
     async def latest(self, *, region: str | None = None) -> list[ResultRecord]:
         """The newest result of each (check, region), ordered by check then region."""
@@ -261,3 +265,28 @@ class ResultStore:
             if unavailable or is_unavailable(exc):
                 raise StoreUnavailable(message) from exc
             raise StoreError(message) from exc
+
+
+async def _insert(conn: AsyncConnection, record: ResultRecord) -> int | None:
+    """Insert one result; its id, or ``None`` when that run's result is already stored."""
+    statement = (
+        upsert_insert(conn, results)
+        .values(**to_row(record))
+        .on_conflict_do_nothing(index_elements=["run_id", "check", "region"])
+        .returning(results.c.id)
+    )
+    inserted = (await conn.execute(statement)).scalar_one_or_none()
+    return None if inserted is None else int(inserted)
+
+
+async def _existing(conn: AsyncConnection, record: ResultRecord) -> int:
+    existing = await conn.scalar(
+        select(results.c.id).where(
+            results.c.run_id == record.run_id,
+            results.c.check == record.check,
+            results.c.region == record.region,
+        )
+    )
+    if existing is None:
+        raise StoreError(f"storing the result of {record.check!r} returned no id")
+    return int(existing)
