@@ -53,7 +53,7 @@ def _weekday(token: str) -> int:
     return _WEEKDAYS.index(token)
 
 
-def cron_trigger(expr: str, *, jitter_s: float = 0.0) -> Any:
+def cron_trigger(expr: str) -> Any:
     """A ``CronTrigger`` (UTC) for a 5-field crontab expression; ``ValueError`` if invalid."""
     fields = expr.split()
     if len(fields) != 5:
@@ -66,5 +66,4 @@ def cron_trigger(expr: str, *, jitter_s: float = 0.0) -> Any:
         month=month,
         day_of_week=crontab_weekdays(weekday),
         timezone=UTC,
-        jitter=jitter_s or None,
     )

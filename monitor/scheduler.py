@@ -1,11 +1,12 @@
 """Run each check on its schedule: APScheduler 3's ``AsyncIOScheduler``, one job per check.
 
 A job's id is its check's name.  Its trigger is the check's interval (or its 5-field
-cron expression, in UTC) with a random delay of up to ``scheduler.jitter``, capped at a
-tenth of the period so short intervals stay regular.  ``max_instances=1`` and
-``coalesce`` mean a slow check is never overlapped by itself and a backlog of missed
-runs collapses into one; a run later than ``misfire_grace`` is skipped.  The global
-bound on concurrent checks is the Runner's semaphore (``runner.concurrency``).
+cron expression, in UTC) shifted by a fixed delay of up to ``scheduler.jitter``, capped
+at a tenth of the period: one delay per check, from its name (:mod:`monitor.triggers`),
+so checks that share an interval are spread and each still runs exactly every interval.
+``max_instances=1`` and ``coalesce`` mean a slow check is never overlapped by itself
+and a backlog of missed runs collapses into one; a run later than ``misfire_grace`` is
+skipped.  The global bound on concurrent checks is the Runner's semaphore (``runner.concurrency``).
 
 The scheduler only decides *when*: each run calls the ``run`` callback it was given,
 and whatever that raises is logged, never allowed to stop the scheduler.
@@ -37,13 +38,11 @@ from apscheduler.schedulers.asyncio import (  # type: ignore[import-untyped]  # 
 from apscheduler.triggers.date import (  # type: ignore[import-untyped]  # no types
     DateTrigger,
 )
-from apscheduler.triggers.interval import (  # type: ignore[import-untyped]  # no types
-    IntervalTrigger,
-)
 
 from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.cron import cron_trigger
+from monitor.triggers import AlignedInterval, Shifted, fixed_offset_s
 
 RunCheck = Callable[[str], Awaitable[object]]
 
@@ -58,11 +57,14 @@ class JobPlan:
     jitter_s: float
     misfire_grace_s: int
     recheck_s: float = 0.0
+    offset_s: float = 0.0  # the check's fixed delay after each slot: [0, jitter_s)
 
-    def trigger(self) -> Any:
+    def trigger(self, start: datetime) -> Any:
+        """The job's trigger; an interval's slots count from ``start`` (when it is scheduled)."""
         if self.cron is not None:
-            return cron_trigger(self.cron, jitter_s=self.jitter_s)
-        return IntervalTrigger(seconds=self.interval_s, timezone=UTC, jitter=self.jitter_s or None)
+            cron = cron_trigger(self.cron)
+            return Shifted(cron, self.offset_s) if self.offset_s else cron
+        return AlignedInterval(self.interval_s, self.offset_s, start=start)
 
 
 def plan_jobs(config: SmokewatchConfig, checks: Iterable[CheckCommon]) -> dict[str, JobPlan]:
@@ -75,13 +77,15 @@ def plan_jobs(config: SmokewatchConfig, checks: Iterable[CheckCommon]) -> dict[s
         period = config.settings_for(check).interval.total_seconds()
         if check.cron is not None:
             period = _cron_period_s(check.cron)
+        jitter_s = min(max_jitter, period / 10)
         plans[check.name] = JobPlan(
             check=check.name,
             interval_s=config.settings_for(check).interval.total_seconds(),
             cron=check.cron,
-            jitter_s=min(max_jitter, period / 10),
+            jitter_s=jitter_s,
             misfire_grace_s=grace,
             recheck_s=settings.recheck.total_seconds(),
+            offset_s=fixed_offset_s(check.name, jitter_s),
         )
     return plans
 
@@ -148,7 +152,7 @@ class CheckScheduler:
             if old == plan:
                 continue
             try:
-                trigger = plan.trigger()
+                trigger = plan.trigger(now)
             except ValueError as exc:
                 self._log.error("scheduler.bad_schedule", check=name, reason=str(exc))
                 if old is not None:
