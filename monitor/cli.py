@@ -18,10 +18,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from monitor.budgets import budget_problems
 from monitor.config.loader import LoadedConfig, load_config, resolve_config_path
 from monitor.config.schema import config_json_schema, rules_json_schema
 from monitor.config.storage import reach_store
-from monitor.errors import ConfigError, SmokewatchError
+from monitor.errors import ConfigError, ConfigProblem, SmokewatchError
 from monitor.output import exit_code_for, print_check_detail, print_runs, runs_as_json, write_junit
 from monitor.runtime import Runtime, resolve_region
 
@@ -54,11 +55,15 @@ def _load(config: Path | None) -> LoadedConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
-        # Plain lines, never wrapped: people grep these and CI logs keep them whole.
-        typer.echo(f"invalid config: {len(exc.problems)} problem(s)", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  {problem}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
+        raise _invalid(exc.problems) from None
+
+
+def _invalid(problems: list[ConfigProblem]) -> typer.Exit:
+    # Plain lines, never wrapped: people grep these and CI logs keep them whole.
+    typer.echo(f"invalid config: {len(problems)} problem(s)", err=True)
+    for problem in problems:
+        typer.echo(f"  {problem}", err=True)
+    return typer.Exit(EXIT_ERROR)
 
 
 def _fail(message: str) -> typer.Exit:
@@ -92,8 +97,13 @@ def validate(
         bool, typer.Option("--online", help="also connect to the store (storage.url)")
     ] = False,
 ) -> None:
-    """Check smokewatch.yaml and alert-rules.yaml; print every problem (exit 2 if any)."""
+    """Check smokewatch.yaml and alert-rules.yaml; print every problem (exit 2 if any).
+
+    Also an origin whose checks cannot fit its request budget at their intervals."""
     loaded = _load(config)
+    over_budget = budget_problems(loaded)
+    if over_budget:
+        raise _invalid(over_budget)
     if online:
         _reachable_store(loaded)
     checks = len(loaded.config.checks)

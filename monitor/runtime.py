@@ -30,6 +30,7 @@ from monitor.artifacts.build import build_artifact_store
 from monitor.artifacts.ingest import artifact_names, keep_on_disk, store_evidence
 from monitor.artifacts.links import ArtifactLink
 from monitor.artifacts.store import ArtifactStore
+from monitor.budgets import origin_loads
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
 from monitor.errors import ArtifactError
@@ -169,6 +170,7 @@ class Runtime:
                 log=self.log,
                 redactor=self.redactor,
             )
+        self._report_budgets()
         warm_up()
         self.client = build_client()
         if any(c.kind == "browser" for c in self._enabled_checks()):
@@ -204,6 +206,30 @@ class Runtime:
             await self.writer.close()
         if self.store is not None:
             await self.store.close()
+
+    def _report_budgets(self) -> None:
+        """Tell at load which origins' checks do not fit their request budget (and are paced
+        by ``serve``'s scheduler, :mod:`monitor.budgets`)."""
+        for load in origin_loads(self.config, self._region_checks()):
+            if load.overcommitted:
+                self.log.warning(
+                    "config.over_budget",
+                    origin=load.origin,
+                    field=load.field,
+                    checks=len(load.checks),
+                    needed_per_minute=round(load.needed_per_s * 60, 3),
+                    allowed_per_minute=round(load.allowed_per_s * 60, 3),
+                    stretch=round(load.stretch, 3),
+                    detail=load.describe(),
+                )
+            elif load.paced:
+                self.log.info(
+                    "config.paced",
+                    origin=load.origin,
+                    checks=len(load.checks),
+                    per_window=load.per_window,
+                    detail="more checks than the budget admits at once: runs spread evenly",
+                )
 
     def _enabled_checks(self) -> list[CheckCommon]:
         return [c for c in self.config.checks if c.enabled]

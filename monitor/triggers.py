@@ -5,8 +5,8 @@ next run from the delayed one, so delays add up (a 60 s check with 30 s of jitte
 every 62.7 s on average).  Here each check gets one offset for good, derived from its
 name (:func:`fixed_offset_s`), and every fire time is ``grid slot + offset``:
 
-- :class:`AlignedInterval`: slots at whole multiples of the interval after the time the
-  job was scheduled, plus the offset;
+- :class:`AlignedInterval`: slots at whole multiples of the interval from a start time
+  (the job's first interval after it was scheduled), plus the offset;
 - :class:`Shifted`: any trigger's fire times (a cron expression's) moved by the offset.
 
 Times are computed in whole microseconds, so fire times are exactly one interval apart.
@@ -36,13 +36,12 @@ def fixed_offset_s(name: str, spread_s: float) -> float:
 
 
 class AlignedInterval(BaseTrigger):  # type: ignore[misc]  # BaseTrigger is untyped
-    """Fires at ``start + offset + k * interval`` for k = 1, 2, ...: the first such time
-    at or after ``now``, then each one after the previous fire time (a run at ``start``
-    itself, ``scheduler.run_at_start``, is followed by the check's first slot)."""
+    """Fires at ``start + offset + k * interval`` for k = 0, 1, ...: the first such time
+    at or after ``now``, then each one after the previous fire time."""
 
     def __init__(self, interval_s: float, offset_s: float = 0.0, *, start: datetime) -> None:
         self.interval_us = max(1, round(interval_s * _US))
-        self.first_us = _us(start) + round(offset_s * _US) + self.interval_us
+        self.first_us = _us(start) + round(offset_s * _US)
 
     def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
         if previous_fire_time is None:
