@@ -39,7 +39,8 @@ most one detection bound (the README formula) earlier; a firing notification not
 explains is a **false alert**.  Latencies are per (outage, region) alert group:
 detection = first firing notification - outage start, recovery = first resolved
 notification - outage end, in intervals, against the README's bounds
-``I + C + (j-1)(min(C+R, I) + C)`` (``j = max(k, f)``, ``f`` the failures the window's
+``I + C + max((j-1)(min(C+R, I) + C), C_h)`` (``j = max(k, f)``, ``C_h`` the holders'
+vouch run, ``f`` the failures the window's
 ratio needs: :func:`window_failures`) and ``I + C``.  Prints figures; asserts nothing.
 """
 
@@ -82,6 +83,7 @@ from monitor.config.rules import AlertRule, AlertRules
 from monitor.logging import make_logger
 from monitor.redact import Redactor
 from monitor.runner import CheckRun
+from monitor.scheduler import holders_of
 from monitor.store import ResultStore
 from probes.base import ProbeResult, Status
 
@@ -187,18 +189,27 @@ def _flow(name: str, steps: int, cleanup: int) -> dict[str, Any]:
     }
 
 
-def chaos_scenario(hours: float, outages: int, features: Features) -> Scenario:
-    """The ``chaos`` scenario over ``hours`` with ``outages`` injected outages (<= 20)."""
+def chaos_scenario(
+    hours: float,
+    outages: int,
+    features: Features,
+    lengths: Sequence[int] = OUTAGE_MINUTES,
+    services: tuple[int, int] = (9, 3),
+) -> Scenario:
+    """The ``chaos`` scenario over ``hours`` with ``outages`` injected outages (<= 20),
+    their lengths in minutes spread over ``lengths``; ``services``: how many http
+    services and flows take the outages."""
     duration = hours * 3600.0
     regions = ["eu-west", "us-east", "ap-south"]
     control = _http("control", **({"control": True} if features.control else {}))
-    services = [_http(f"svc-{i:02d}") for i in range(1, 10)]
-    services += [_flow(f"flow-{i}", 3, 1) for i in range(1, 4)]
+    http, flows = services
+    targets = [_http(f"svc-{i:02d}") for i in range(1, http + 1)]
+    targets += [_flow(f"flow-{i}", 3, 1) for i in range(1, flows + 1)]
     parent = _http("db-api")
     dep = {"depends_on": ["db-api"]} if features.depends_on else {}
     children = [_http(f"app-{i}", **dep) for i in range(1, 6)]
     flappy = _http("flappy")
-    checks = [control, *services, parent, *children, flappy]
+    checks = [control, *targets, parent, *children, flappy]
     faults: list[Fault] = []
     # The region loss: a quarter in, 45 min (bounded by the run for short runs).
     loss_start, loss_len = duration * 0.25, min(2700.0, duration * 0.15)
@@ -237,16 +248,13 @@ def chaos_scenario(hours: float, outages: int, features: Features) -> Scenario:
                 "connection",
             )
         )
-    picked = [
-        OUTAGE_MINUTES[round(i * (len(OUTAGE_MINUTES) - 1) / max(1, outages - 1))]
-        for i in range(outages)
-    ]
+    picked = [lengths[round(i * (len(lengths) - 1) / max(1, outages - 1))] for i in range(outages)]
     begin, end = 3600.0 if hours >= 4 else 600.0, duration - max(m for m in picked) * 60.0 - 1800.0
     slot = max(0.0, end - begin) / max(1, outages)
     injected: list[Fault] = []
     busy: dict[str, float] = defaultdict(float)
     for i, minutes in enumerate(picked):
-        name = services[i % len(services)]["name"]
+        name = targets[i % len(targets)]["name"]
         start = max(begin + i * slot, busy[name] + 1800.0)
         if start < loss_start + loss_len + 1800.0 and start + minutes * 60.0 > loss_start - 1800.0:
             start = loss_start + loss_len + 1800.0  # keep the region loss apart from outages
@@ -326,6 +334,7 @@ def build_config(scenario: Scenario, rule: dict[str, Any], features: Features) -
 def check_models(loaded: LoadedConfig) -> list[CheckModel]:
     """The runner model of every check, from its effective config settings."""
     config = loaded.config
+    holders = holders_of(config.checks)
     out: list[CheckModel] = []
     for check in config.checks:
         s = config.settings_for(check)
@@ -342,10 +351,20 @@ def check_models(loaded: LoadedConfig) -> list[CheckModel]:
         if check.kind == "flow":
             steps = len(getattr(check, "steps", ())) or 1
             cleanup = len(getattr(check, "cleanup", ()))
-            out.append(CheckModel(check.name, "flow", 120.0, runner, steps=steps, cleanup=cleanup))
+            out.append(
+                CheckModel(
+                    check.name,
+                    "flow",
+                    120.0,
+                    runner,
+                    steps=steps,
+                    cleanup=cleanup,
+                    holders=holders[check.name],
+                )
+            )
         else:
             base = 30.0 if check.name == "control" else 40.0 + 15.0 * (len(out) % 7)
-            out.append(CheckModel(check.name, "http", base, runner))
+            out.append(CheckModel(check.name, "http", base, runner, holders=holders[check.name]))
     return out
 
 
@@ -441,7 +460,6 @@ async def drive(scenario: Scenario, loaded: LoadedConfig, seed: int, noise: floa
         seed,
         scenario.duration_s,
         recheck_s=loaded.config.scheduler.recheck.total_seconds(),
-        jitter_s=loaded.config.scheduler.jitter.total_seconds(),
     )
     stream = io.StringIO()
     log = make_logger(Redactor(), fmt="json", stream=stream)
@@ -549,9 +567,14 @@ def account(
     # The README's j = max(k, f): confirmation needs k bad runs, the window's ratio f.
     j = max(k, window_failures(rule, interval))
 
+    def holders_run_s(fault: Fault) -> float:
+        """``C_h``: the longest passing run of the faulty checks' holders (vouch runs)."""
+        held = [h for name in fault.checks for h in models[name].holders]
+        return max((models[h].base_ms * 1.3 / 1000.0 for h in held), default=0.0)
+
     def detect_bound(fault: Fault) -> float:
         c = c_of(fault)
-        return interval + c + (j - 1) * (min(c + recheck, interval) + c)
+        return interval + c + max((j - 1) * (min(c + recheck, interval) + c), holders_run_s(fault))
 
     def recover_bound(fault: Fault) -> float:
         return interval + c_of(fault)
@@ -565,9 +588,11 @@ def account(
         key=None,
     )
     figures.counts["runs"] = len(runs)
+    rechecks = sum(r.recheck and not r.vouch for r in runs)
+    vouches, cleanups = sum(r.vouch for r in runs), sum(r.cleanup_failed for r in runs)
     figures.add(
-        "failed runs / rechecks / cleanup failures",
-        f"{failed} / {sum(r.recheck for r in runs)} / {sum(r.cleanup_failed for r in runs)}",
+        "failed runs / rechecks / vouch runs / cleanup failures",
+        f"{failed} / {rechecks} / {vouches} / {cleanups}",
     )
     figures.add("rule", f"{rule.condition.text} window {rule.window} (k={k}, j={j} in the formula)")
     opening = [n for n in trace.notes if n.kind in OPENING]
@@ -714,12 +739,19 @@ def _flap_rows(figures: Figures, scenario: Scenario, trace: Trace) -> None:
         return
     notes = [n for n in trace.notes if n.check == "flappy"]
     kinds = Counter(n.kind for n in notes)
+    regions = len(scenario.regions)
+    # The first down period is an incident like any other (firing + resolved): nothing
+    # says yet that it will flap.  The second makes the third change: one `flapping`,
+    # then one `resolved` when it has settled (README, "Flapping").
     figures.add(
         f"flapping target ({len(flaps)} down periods): notifications",
         f"{len(notes)} ({', '.join(f'{k} {v}' for k, v in sorted(kinds.items())) or 'none'})",
-        f"2 per region ({2 * len(scenario.regions)})",
+        f"4 per region ({4 * regions}: firing, resolved, flapping, resolved)",
     )
     figures.counts["flapping_notifications"] = len(notes)
+    figures.counts["flapping_kind"] = kinds["flapping"]
+    others = sum(n.kind == "flapping" and n.check != "flappy" for n in trace.notes)
+    figures.add("flapping notifications for other checks", others, "0", key="flapping_elsewhere")
 
 
 def _latency(pairs: list[tuple[float, float]], interval: float) -> str:

@@ -11,8 +11,13 @@ server (aiosmtpd) and a webhook receiver (``tests.alerting.webhook.WebhookReceiv
 two ``smokewatch serve`` processes (regions ``eu-west`` and ``us-east``) on the one
 store, the way the issue's live run did.  Checks: 6 every 3 s with ``timeout: 1s``
 (5 http checks, 3 with JSON assertions, and a login flow whose logout is a cleanup
-step), every other setting at its default.  Rule: the spec's ``smoke_test.success <
-0.9`` over 1m notifying an e-mail address and ``webhook:ops``.
+step), every other setting at its default, plus a control check (``control: true``)
+on a second, always healthy target (``bench.fast_target``): every failing run makes
+each ``serve`` run it at once (a vouch run) and the engine holds new alerts until it
+has passed, so the table also shows that the region self-health machinery never
+delays or invents an alert (no ``region_unhealthy``: it would count as false).
+Rule: the spec's ``smoke_test.success < 0.9`` over 1m notifying an e-mail address and
+``webhook:ops``.
 
 Outages: ``--outages`` (1-3) real faults switched through ``PATCH /_control/faults``:
 500s (``status: 500``), dropped connections (``down``), timeouts (``slow_ms: 5000``),
@@ -91,6 +96,7 @@ storage:
 rate_limit:
   hosts:
     "{base}": {{limit: 100000, window: 1m}}   # the bench's own target: never the bottleneck
+    "{canary}": {{limit: 100000, window: 1m}}
 logging:
   format: json
   level: info
@@ -100,6 +106,7 @@ alerting:
     webhooks: {{ops: {{url: "{hook}"}}}}
 alert_rules: alert-rules.yaml
 checks:
+  - {{name: canary, kind: http, url: "{canary}/fast", control: true}}
   - {{name: health, kind: http, url: "{base}/health",
      expect: {{json: [{{path: $.status, equals: healthy}}]}}}}
   - {{name: api-health, kind: http, url: "{base}/api/v1/health",
@@ -261,6 +268,7 @@ def _processes(
     with ExitStack() as stack:
         store = stack.enter_context(throwaway_postgres())
         target = stack.enter_context(Target("demo"))
+        canary = stack.enter_context(Target("tiny"))  # the control check's known-good target
         _faults(target, {"flaky_percent": 5, "flaky_seed": seed, "jitter_ms": 100})
         mailbox = stack.enter_context(_closing(Mailbox().start()))
         hook = stack.enter_context(_closing(WebhookReceiver().start()))
@@ -271,6 +279,7 @@ def _processes(
                 regions=", ".join(REGIONS),
                 store=store,
                 base=target.url("").rstrip("/"),
+                canary=canary.url("").rstrip("/"),
                 smtp=mailbox.port,
                 hook=hook.url,
                 user=DEFAULT_EMAIL,
@@ -305,7 +314,7 @@ def run_live(minutes: float, outages: int, seed: int) -> Live:
         t0 = time.time()
         faults: list[Fault] = []
         loaded = load_config(config, {})
-        everything = frozenset(c.name for c in loaded.config.checks)
+        everything = frozenset(c.name for c in loaded.config.checks if not c.control)
         for start, end, mode in outage_plan(minutes, outages):
             _sleep_until(t0 + start)
             _faults(target, FAULT_ON[mode])

@@ -18,11 +18,17 @@ bench's start (``t``).  What is modelled:
   in order and stops at the first failing one; its cleanup (logout) runs after them: a
   failing cleanup is retried like any other request (the whole flow again) and, when
   it still fails, the run passes with ``details.cleanup.ok`` false.
-- **The scheduler** (``monitor/scheduler.py``): a check runs at start, then every
-  ``interval`` from a random phase, each fire delayed by up to ``min(jitter,
-  interval/10)``; a fire while the previous run still runs is skipped
+- **The scheduler** (``monitor/scheduler.py``): a check runs at start, then exactly
+  every ``interval`` from a random phase (the scheduler's jitter is a fixed offset per
+  check, which the random phase already stands for); a fire while the previous run
+  still runs is skipped
   (``max_instances=1``); after a failing *regular* run a recheck runs ``recheck`` after
-  it ended, unless the next regular fire comes first.
+  it ended, unless the next regular fire comes first.  A failing run (any) runs each of
+  its check's ``holders`` (its region's control checks, the checks it depends on) at
+  once, unless a run of that holder started at or after the failing run started or a
+  vouch of it is already due; a vouch that finds its holder running is dropped.
+  Vouch runs draw from their own random stream, so the regular runs meet the same
+  world with or without them.
 
 Not modelled: the runner's concurrency bound and rate budgets (no waits on them), DNS
 and TLS phases, ``Retry-After``, and ``degraded`` results.
@@ -34,7 +40,7 @@ import hashlib
 import heapq
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Mode = Literal["500", "connection", "timeout"]
@@ -86,6 +92,7 @@ class CheckModel:
     runner: RunnerModel
     steps: int = 1  # requests of the journey (flow)
     cleanup: int = 0  # cleanup requests (flow)
+    holders: tuple[str, ...] = ()  # run at once after a failing run (scheduler vouch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +127,7 @@ class Run:
     retry_skipped: str | None
     cleanup_failed: bool
     recheck: bool
+    vouch: bool = False
 
     @property
     def end(self) -> float:
@@ -228,7 +236,7 @@ def rng_for(seed: int, *parts: str) -> random.Random:
 class _Event:
     at: float
     seq: int
-    what: Literal["fire", "recheck", "done"] = field(compare=False)
+    what: Literal["fire", "recheck", "vouch", "done"] = field(compare=False)
     series: int = field(compare=False)
     run: Run | None = field(default=None, compare=False)
 
@@ -242,6 +250,9 @@ class _Series:
     fires: int = 0
     busy_until: float = -1.0
     next_fire: float = 0.0
+    last_start: float = -1.0
+    vouch_due: bool = False
+    vouch_rng: random.Random | None = None
 
 
 @dataclass
@@ -254,22 +265,29 @@ class Schedule:
     seed: int
     duration_s: float
     recheck_s: float
-    jitter_s: float = 30.0
     skipped: int = 0
+    vouches: int = 0
     _queue: list[_Event] = field(default_factory=list)
     _seq: int = 0
     _series: list[_Series] = field(default_factory=list)
+    _index: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for check in self.checks:
             for region in self.regions:
                 rng = rng_for(self.seed, check.name, region)
                 series = _Series(check, region, rng, phase=rng.uniform(0, check.runner.interval))
+                series.vouch_rng = rng_for(self.seed, check.name, region, "vouch")
                 self._series.append(series)
                 self._push(rng.uniform(0, 1.0), "fire", len(self._series) - 1)
+        self._index = {(s.check.name, s.region): i for i, s in enumerate(self._series)}
 
     def _push(
-        self, at: float, what: Literal["fire", "recheck", "done"], idx: int, run: Run | None = None
+        self,
+        at: float,
+        what: Literal["fire", "recheck", "vouch", "done"],
+        idx: int,
+        run: Run | None = None,
     ) -> None:
         self._seq += 1
         heapq.heappush(self._queue, _Event(at, self._seq, what, idx, run))
@@ -277,10 +295,20 @@ class Schedule:
     def _schedule_next(self, idx: int, series: _Series) -> None:
         interval = series.check.runner.interval
         series.fires += 1
-        jitter = min(self.jitter_s, interval / 10.0)
-        at = series.phase + series.fires * interval + series.rng.uniform(0, jitter)
+        at = series.phase + series.fires * interval  # the jitter: a fixed offset, in the phase
         series.next_fire = at
         self._push(at, "fire", idx)
+
+    def _vouch(self, series: _Series, failed: Run) -> None:
+        for holder in series.check.holders:
+            idx = self._index.get((holder, series.region))
+            if idx is None:
+                continue
+            target = self._series[idx]
+            if target.last_start >= failed.start or target.vouch_due:
+                continue
+            target.vouch_due = True
+            self._push(failed.end, "vouch", idx)
 
     def runs(self) -> Iterator[Run]:
         """Every run that ends before ``duration_s``, in the order they end."""
@@ -296,19 +324,32 @@ class Schedule:
                     at = event.run.end + self.recheck_s
                     if at < series.next_fire:
                         self._push(at, "recheck", event.series)
+                if event.run.status == "fail":
+                    self._vouch(series, event.run)
                 continue
             if event.what == "fire":
                 self._schedule_next(event.series, series)
                 if event.at < series.busy_until:
                     self.skipped += 1  # max_instances=1: the previous run still runs
                     continue
+            rng = series.rng
+            if event.what == "vouch":
+                series.vouch_due = False
+                if event.at < series.busy_until:
+                    continue  # the service's busy guard: the holder is running
+                self.vouches += 1
+                assert series.vouch_rng is not None
+                rng = series.vouch_rng
             run = run_check(
                 self.world,
                 series.check,
                 series.region,
                 event.at,
-                series.rng,
-                recheck=event.what == "recheck",
+                rng,
+                recheck=event.what != "fire",
             )
+            if event.what == "vouch":
+                run = replace(run, vouch=True)
+            series.last_start = event.at
             series.busy_until = max(series.busy_until, run.end)
             self._push(run.end, "done", event.series, run)

@@ -15,6 +15,13 @@ Rechecks: when the callback returns ``False`` (the run failed), a one-off run of
 check follows ``scheduler.recheck`` later (job id ``<check>#recheck``), so confirming
 an outage does not wait a whole interval.  Only a regular run earns a recheck, and only
 when the recheck comes before the next regular run: at most one recheck per interval.
+
+Vouch runs: a failing run of a check also runs its *holders* at once (job id
+``<holder>#vouch``): the region's control checks and the checks it ``depends_on``
+(directly or not), each unless a run of it already started at or after the failing run
+started.  The alert engine holds a check's new alert until its holders have a run
+started after the check's first bad vote (``monitor/alerting/inhibit.py``); running
+them now instead of at their next interval keeps that hold to about one holder run.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import asyncio
 import logging
 import math
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,6 +65,7 @@ class JobPlan:
     jitter_s: float
     misfire_grace_s: int
     recheck_s: float = 0.0
+    holders: tuple[str, ...] = ()  # run at once after a failing run of this check
     offset_s: float = 0.0  # the check's fixed delay after each slot: [0, jitter_s)
     paced: bool = False  # its origin's budget is tight (monitor.budgets): no run at start
 
@@ -81,6 +89,7 @@ def plan_jobs(config: SmokewatchConfig, checks: Iterable[CheckCommon]) -> dict[s
     settings = config.scheduler
     max_jitter = settings.jitter.total_seconds()
     grace = max(1, math.ceil(settings.misfire_grace.total_seconds()))
+    holders = holders_of(checks)
     pacing = _pacing(config, checks)
     plans: dict[str, JobPlan] = {}
     for check in checks:
@@ -99,10 +108,30 @@ def plan_jobs(config: SmokewatchConfig, checks: Iterable[CheckCommon]) -> dict[s
             jitter_s=jitter_s,
             misfire_grace_s=grace,
             recheck_s=settings.recheck.total_seconds(),
+            holders=holders[check.name],
             offset_s=offset_s,
             paced=paced,
         )
     return plans
+
+
+def holders_of(checks: Sequence[CheckCommon]) -> dict[str, tuple[str, ...]]:
+    """Each check's holders among ``checks``: its ancestors by ``depends_on``, nearest
+    first, then the control checks (none of its own for a control check)."""
+    parents = {c.name: list(c.depends_on) for c in checks}
+    controls = sorted(c.name for c in checks if c.control)
+    out: dict[str, tuple[str, ...]] = {}
+    for check in checks:
+        seen: list[str] = []
+        queue = list(parents[check.name])
+        while queue:
+            name = queue.pop(0)
+            if name in parents and name not in seen and name != check.name:
+                seen.append(name)
+                queue.extend(parents[name])
+        extra = [] if check.control else [c for c in controls if c not in seen]
+        out[check.name] = (*seen, *extra)
+    return out
 
 
 def _pacing(
@@ -126,6 +155,7 @@ class CheckScheduler:
         self._run = run
         self._log = log
         self._plans: dict[str, JobPlan] = {}
+        self._last_start: dict[str, datetime] = {}  # when each check's newest run started
         self.skipped: Counter[str] = Counter()  # runs not started: still running, or too late
         # APScheduler's own log lines are off (an unregistered logger: no global logging
         # state touched); what matters reaches our log through the listeners below.
@@ -158,7 +188,7 @@ class CheckScheduler:
         """
         for name in set(self._plans) - set(plans):
             self._scheduler.remove_job(name)
-            self._drop_recheck(name)
+            self._drop_one_offs(name)
             del self._plans[name]
         now = datetime.now(UTC)
         for name, plan in plans.items():
@@ -203,8 +233,13 @@ class CheckScheduler:
             self._scheduler.shutdown(wait=False)
 
     async def _fire(self, name: str, recheck: bool = False) -> None:
+        started = datetime.now(UTC)
+        before = self._last_start.get(name)
+        self._last_start[name] = started
         try:
             outcome = await self._run(name)
+            if outcome is None and before is not None:
+                self._last_start[name] = before  # no run happened (still running): not a start
         except asyncio.CancelledError:
             # The scheduler shut down under a running job (the lease was lost, or the
             # service stops): the run itself is the service's to finish, not ours.
@@ -214,8 +249,28 @@ class CheckScheduler:
                 "scheduler.run_failed", check=name, error=type(exc).__name__, detail=str(exc)
             )
             return
-        if outcome is False and not recheck:
-            self._schedule_recheck(name)
+        if outcome is False:
+            self._vouch(name, started)
+            if not recheck:
+                self._schedule_recheck(name)
+
+    def _vouch(self, name: str, failed_run_started: datetime) -> None:
+        """Run ``name``'s holders now, each unless one of its runs started since then."""
+        plan = self._plans.get(name)
+        for holder in plan.holders if plan is not None else ():
+            last = self._last_start.get(holder)
+            if holder not in self._plans or (last is not None and last >= failed_run_started):
+                continue
+            self._scheduler.add_job(
+                self._fire,
+                DateTrigger(run_date=datetime.now(UTC), timezone=UTC),
+                args=(holder, True),
+                id=f"{holder}#vouch",
+                name=f"{holder}#vouch",
+                misfire_grace_time=self._plans[holder].misfire_grace_s,
+                replace_existing=True,
+            )
+            self._log.info("scheduler.vouch", check=holder, failed=name)
 
     def _schedule_recheck(self, name: str) -> None:
         plan = self._plans.get(name)
@@ -236,9 +291,10 @@ class CheckScheduler:
         )
         self._log.info("scheduler.recheck", check=name, at=at.isoformat())
 
-    def _drop_recheck(self, name: str) -> None:
-        if self._scheduler.get_job(f"{name}#recheck") is not None:
-            self._scheduler.remove_job(f"{name}#recheck")
+    def _drop_one_offs(self, name: str) -> None:
+        for suffix in ("#recheck", "#vouch"):
+            if self._scheduler.get_job(f"{name}{suffix}") is not None:
+                self._scheduler.remove_job(f"{name}{suffix}")
 
     def _on_skip(self, event: Any) -> None:
         name = str(event.job_id)

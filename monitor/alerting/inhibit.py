@@ -287,6 +287,10 @@ class Inhibitor:
         was_held = stored is not None and stored.state == "inhibited"
         if holder is None and not was_held:
             return done
+        # Flap damping counts the changes people saw: a held group's changes (held, or
+        # going inactive in silence) are not flips; its release to firing is one.
+        unseen = tuple(at for at in new.flips if at != now)
+        since_before = stored.flapping_since if stored is not None else None
         if holder is not None:
             # Undo what the step did to notify: nothing goes out, nothing was notified.
             base = stored
@@ -297,10 +301,15 @@ class Inhibitor:
                 notified=base.notified if base is not None else "none",
                 seq=base.seq if base is not None else 0,
                 last_notified_at=base.last_notified_at if base is not None else None,
+                flips=unseen,
+                flapping_since=since_before,
             )
             kind = None
+        elif new.state in _PAGING:
+            new = replace(new, inhibited_by=None, flips=(*unseen, now))
+            kind = done.kind
         else:
-            new = replace(new, inhibited_by=None)
+            new = replace(new, inhibited_by=None, flips=unseen, flapping_since=since_before)
             kind = done.kind
         write = _changed(stored, new)
         version = (stored.version if stored is not None else 0) + (1 if write else 0)

@@ -230,3 +230,27 @@ class TestHoldFromTheFirstFailingRun:
         await tick(harness, 0, {"c1": "fail", "db": "fail"})
         await tick(harness, 1, {"c1": "fail", "db": "fail"})
         assert sent(await harness.outbox()) == [("firing", "down/c1/eu")]
+
+
+class TestHeldChangesAreNotFlaps:
+    async def test_a_held_episode_does_not_make_the_next_outage_flapping(
+        self, make_harness: MakeHarness
+    ) -> None:
+        """A child held (its parent down) and released in silence never paged: its own
+        outage afterwards is one firing + one resolved, not ``flapping``.  (Before: the
+        hidden inactive -> firing -> inactive counted as two of the three flaps, and the
+        chaos bench saw a clean outage's resolution sent as ``flapping``, 50 min late.)"""
+        harness = await make_harness(loaded_config(RULE, checks=CHECKS, regions=("eu",)))
+        await tick(harness, 0, {"c1": "fail", "db": "fail"})
+        await tick(harness, 10, {"c1": "pass", "db": "pass"})
+        await tick(harness, 20, {"c1": "fail", "db": "pass"})
+        await tick(harness, 30, {"c1": "pass", "db": "pass"})
+        assert sent(await harness.outbox()) == [
+            ("firing", PARENT),
+            ("resolved", PARENT),
+            ("firing", "down/c1/eu"),
+            ("resolved", "down/c1/eu"),
+        ]
+        child = (await harness.alerting.alerts.states())["down/c1/eu"]
+        assert child.flapping_since is None
+        assert len(child.flips) == 2  # the firing and the resolution people saw

@@ -374,3 +374,100 @@ class TestRecheck:
         )
         loaded = load_config(path, {})
         assert plan_jobs(loaded.config, loaded.config.checks)["a"].recheck_s == 60.0
+
+
+class TestVouchRuns:
+    """A failing run runs its holders at once, so the engine's hold lasts one holder run."""
+
+    async def test_a_failing_run_runs_its_control_and_parent_at_once(self) -> None:
+        """Two children fail after their holders ran: the control and the parent run once
+        more each at once, not at their 60 s interval (one vouch per holder, however many
+        children failed; the parent's vouch run passes, so it vouches for nothing more)."""
+        calls: list[str] = []
+
+        async def run(name: str) -> bool:
+            calls.append(name)
+            return name in ("ctl", "db")
+
+        stream = io.StringIO()
+        scheduler = CheckScheduler(run, log=logger(stream))
+        holders = ("db", "ctl")
+        plans = {
+            "ctl": plan("ctl", 60),
+            "db": dataclasses.replace(plan("db", 60), holders=("ctl",)),
+        }
+        scheduler.start(plans, run_at_start=True)
+        try:
+            for _ in range(60):  # bounded polling throughout
+                if "ctl" in calls and "db" in calls:
+                    break
+                await asyncio.sleep(0.05)
+            children = {
+                "app-1": dataclasses.replace(plan("app-1", 60), holders=holders),
+                "app-2": dataclasses.replace(plan("app-2", 60), holders=holders),
+            }
+            scheduler.update({**plans, **children}, run_new_now=True)
+            for _ in range(60):
+                if calls.count("ctl") >= 2 and calls.count("db") >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.3)  # room for a (wrong) third run
+        finally:
+            scheduler.stop()
+        assert calls.count("ctl") == 2
+        assert calls.count("db") == 2
+        assert calls.count("app-1") == calls.count("app-2") == 1
+        vouched = {e["check"] for e in events(stream, "scheduler.vouch")}
+        assert vouched == {"ctl", "db"}
+
+    async def test_no_vouch_when_the_holder_started_after_the_failing_run(self) -> None:
+        """A holder run that started while the child was failing already vouches: no extra."""
+        calls: list[str] = []
+        release = asyncio.Event()
+
+        async def run(name: str) -> bool:
+            calls.append(name)
+            if name == "app":
+                await release.wait()
+                return False
+            return True
+
+        stream = io.StringIO()
+        scheduler = CheckScheduler(run, log=logger(stream))
+        child = dataclasses.replace(plan("app", 60), holders=("ctl",))
+        scheduler.start({"app": child}, run_at_start=True)
+        try:
+            for _ in range(40):
+                if calls:
+                    break
+                await asyncio.sleep(0.05)
+            scheduler.update({"app": child, "ctl": plan("ctl", 60)}, run_new_now=True)
+            for _ in range(40):
+                if "ctl" in calls:
+                    break
+                await asyncio.sleep(0.05)
+            release.set()  # the child's run, started before the control's, fails now
+            await asyncio.sleep(0.4)
+        finally:
+            scheduler.stop()
+        assert calls.count("ctl") == 1
+        assert events(stream, "scheduler.vouch") == []
+
+    def test_plan_jobs_names_each_checks_holders(self, tmp_path: Path) -> None:
+        """Holders: ancestors by depends_on (nearest first), then the control checks; a
+        control check has no control holders."""
+        path = tmp_path / "smokewatch.yaml"
+        url = "http://127.0.0.1:1/"
+        path.write_text(
+            "alert_rules: null\nchecks:\n"
+            f"  - {{name: canary, kind: http, url: '{url}', control: true}}\n"
+            f"  - {{name: db, kind: http, url: '{url}'}}\n"
+            f"  - {{name: api, kind: http, url: '{url}', depends_on: [db]}}\n"
+            f"  - {{name: web, kind: http, url: '{url}', depends_on: [api]}}\n"
+        )
+        loaded = load_config(path, {})
+        plans = plan_jobs(loaded.config, loaded.config.checks)
+        assert plans["web"].holders == ("api", "db", "canary")
+        assert plans["api"].holders == ("db", "canary")
+        assert plans["db"].holders == ("canary",)
+        assert plans["canary"].holders == ()
