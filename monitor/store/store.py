@@ -29,16 +29,23 @@ from monitor.store.rollups import prune, record_rollups
 from monitor.store.rows import from_row, require_aware, to_row, upsert_insert
 from monitor.store.schema import latest_results, results
 from monitor.store.summaries import stats, uptime
-from monitor.store.urls import database_url, safe_url
+from monitor.store.urls import database_url, safe_url, sqlite_file
 
 PING_TIMEOUT_S = 5.0
 
 
 class ResultStore:
-    """Persists :class:`ResultRecord` rows and reads them back.  Open with :meth:`open`."""
+    """Persists :class:`ResultRecord` rows and reads them back.  Open with :meth:`open`.
 
-    def __init__(self, engine: AsyncEngine, url: URL) -> None:
+    Reads go through their own engine (``reader``; an in-memory SQLite database has
+    one engine, as a second would be another database): a writer waiting for SQLite's
+    write lock holds a connection of the writing pool only, so the API's reads never
+    queue behind a write burst for a pooled connection.
+    """
+
+    def __init__(self, engine: AsyncEngine, url: URL, reader: AsyncEngine | None = None) -> None:
         self._engine = engine
+        self._reader = engine if reader is None else reader
         self._url = url
 
     @classmethod
@@ -49,19 +56,21 @@ class ResultStore:
         when the database cannot be reached or migrated.
         """
         parsed = make_url(database_url(url))
+        in_memory = parsed.get_backend_name() == "sqlite" and sqlite_file(parsed) is None
         try:
             engine = create_engine(parsed)
+            reader = None if in_memory else create_engine(parsed)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(
                 f"cannot open store {safe_url(parsed)}: {describe(exc, parsed)}"
             ) from exc
-        store = cls(engine, parsed)
+        store = cls(engine, parsed, reader)
         if migrate:
             try:
                 with store._translate("migrating", unavailable=True):
                     await upgrade(engine)
             except BaseException:
-                await engine.dispose()
+                await store.close()
                 raise
         return store
 
@@ -221,6 +230,8 @@ class ResultStore:
     async def close(self) -> None:
         """Close every pooled connection.  The store cannot be used afterwards."""
         await self._engine.dispose()
+        if self._reader is not self._engine:
+            await self._reader.dispose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -252,7 +263,7 @@ class ResultStore:
                     async with conn.begin():
                         yield conn
             else:
-                async with self._engine.connect() as conn:
+                async with self._reader.connect() as conn:
                     yield conn
 
     @contextmanager
