@@ -215,7 +215,9 @@ class Engine:
         kept = stored.get(group.alert_key)
         prev = held.unmask(kept)
         if group.region is None:  # over regions: a region its controls do not vouch for
-            by_region = quorum(group.check, by_region, held, rule.confirm.of, now)
+            by_region = quorum(
+                group.check, by_region, held, rule.confirm.of, now, fresh=rule.confirm.failures
+            )
         obs = observe(rule, by_region, now)
         labels = alert_labels(rule, group.check, group.region)
         reason = self._suppressions.reason(rule, labels, now=now, stored=silences)
@@ -243,7 +245,8 @@ class Engine:
             summary=summary,
             interval=self._timing[group.check][0],
         )
-        done = held.settle(group, kept, done, now, since=obs.outage_start)
+        bad = {r: [v.started_at for v in votes if v.bad] for r, votes in by_region.items()}
+        done = held.settle(group, kept, done, now, since=obs.outage_start, bad=bad)
         if not done.write:
             return
         outbox: tuple[OutboxEntry, ...] = ()
@@ -301,14 +304,24 @@ class Engine:
 
 
 def quorum(
-    check: str, by_region: Mapping[str, Sequence[Vote]], held: Inhibitor, n: int, now: datetime
+    check: str,
+    by_region: Mapping[str, Sequence[Vote]],
+    held: Inhibitor,
+    n: int,
+    now: datetime,
+    *,
+    fresh: int = 0,
 ) -> dict[str, Sequence[Vote]]:
     """``by_region`` without the votes of regions whose control checks do not vouch for
-    their failures (the first bad one among the last ``n``): they leave the quorum."""
+    their failures (the first bad one among the last ``n``; ``fresh``: see
+    :func:`monitor.alerting.inhibit.unvouched`): they leave the quorum."""
     out: dict[str, Sequence[Vote]] = {}
     for region, votes in by_region.items():
         first_bad = next((v.started_at for v in votes[-n:] if v.bad), None)
-        held_out = first_bad is not None and held.region_held(check, region, first_bad, now)
+        bad = [v.started_at for v in votes if v.bad]
+        held_out = first_bad is not None and held.region_held(
+            check, region, first_bad, now, bad=bad, fresh=fresh
+        )
         out[region] = () if held_out else votes
     return out
 

@@ -11,8 +11,10 @@ alert over regions: in any region):
    or firing; or
 2. **a holder's runs do not vouch for it** (:func:`unvouched`): among the holder's
    measured runs (pass, degraded, fail) from its last one started at or before the
-   group's first bad vote (among its last ``confirm.of``) up to now, one failed; or
-   none of them started at or after that first bad vote yet.  So the hold starts at the
+   group's first bad vote (among its last ``confirm.of``) up to now, one failed (unless
+   the holder passed after its last failure and the group then cast
+   ``confirm.failures`` bad votes of its own); or none of them started at or after that
+   first bad vote yet.  So the hold starts at the
    holder's first failing *run*, not at its alert's confirmation, and a child that
    failed before its parent's failing run was even stored waits for it.  A holder
    with no measured run in the region holds nothing, and one that has not run for
@@ -152,20 +154,37 @@ class Dependencies:
         return Inhibitor(self, states, runs or {}, stale or {})
 
 
-def unvouched(runs: Runs, since: datetime, now: datetime, stale: timedelta) -> bool:
+def unvouched(
+    runs: Runs,
+    since: datetime,
+    now: datetime,
+    stale: timedelta,
+    *,
+    bad: Sequence[datetime] = (),
+    fresh: int = 0,
+) -> bool:
     """Do a holder's ``runs`` fail to vouch for a group whose first bad vote is ``since``?
 
     They hold it when a run from the holder's last one started at or before ``since``
     onwards failed, or when none started at or after ``since`` yet (and ``stale`` has not
     passed since then).  No runs at all hold nothing.
+
+    A failure stops holding once the holder was seen up again and the group still
+    failed on its own: ``fresh`` (> 0) of the group's bad votes (``bad``: their starts)
+    started after the holder's first passing run since its last failing one.  So a
+    holder's chance failure costs the group ``fresh`` new bad votes, not the time for its
+    old ones to leave its last ``confirm.of``, and the old votes (those the holder's
+    outage may explain) never confirm an alert by themselves.
     """
     if not runs:
         return False
     before = [at for at, _ in runs if at <= since]
     start = before[-1] if before else since
     window = [(at, failed) for at, failed in runs if start <= at <= now]
-    if any(failed for _, failed in window):
-        return True
+    failures = [at for at, failed in window if failed]
+    if failures:
+        up = next((at for at, failed in window if at > failures[-1] and not failed), None)
+        return not (fresh > 0 and up is not None and sum(at > up for at in bad) >= fresh)
     return not any(at >= since for at, _ in window) and now - since < stale
 
 
@@ -208,8 +227,18 @@ class Inhibitor:
                 return key
         return None
 
-    def region_held(self, check: str, region: str, since: datetime, now: datetime) -> bool:
-        """Are ``check``'s votes from ``region`` (first bad vote ``since``) out of quorums?
+    def region_held(
+        self,
+        check: str,
+        region: str,
+        since: datetime,
+        now: datetime,
+        *,
+        bad: Sequence[datetime] = (),
+        fresh: int = 0,
+    ) -> bool:
+        """Are ``check``'s votes from ``region`` (first bad vote ``since``; ``bad``, ``fresh``:
+        see :func:`unvouched`) out of quorums?
 
         Yes while ``region_unhealthy/<region>`` is pending or firing, or while a control
         check of the region does not vouch for them (:func:`unvouched`).
@@ -225,12 +254,21 @@ class Inhibitor:
                 since,
                 now,
                 self._stale.get(control, timedelta(0)),
+                bad=bad,
+                fresh=fresh,
             )
             for control in sorted(self._deps.controls_in(region))
         )
 
-    def failing_holder(self, group: Group, since: datetime | None, now: datetime) -> str | None:
-        """The holder whose runs do not vouch for ``group`` (first bad vote ``since``)."""
+    def failing_holder(
+        self,
+        group: Group,
+        since: datetime | None,
+        now: datetime,
+        bad: Mapping[str, Sequence[datetime]] | None = None,
+    ) -> str | None:
+        """The holder whose runs do not vouch for ``group`` (first bad vote ``since``;
+        ``bad``: the starts of its bad votes by region, see :func:`unvouched`)."""
         if since is None:
             return None
         controls = self._deps.controls_in(group.region)
@@ -243,8 +281,16 @@ class Inhibitor:
                 else sorted(r for c, r in self._runs if c == holder)
             )
             stale = self._stale.get(holder, timedelta(0))
+            fresh = group.rule.confirm.failures
             judged = [
-                unvouched(self._runs[(holder, r)], since, now, stale)
+                unvouched(
+                    self._runs[(holder, r)],
+                    since,
+                    now,
+                    stale,
+                    bad=(bad or {}).get(r, ()),
+                    fresh=fresh,
+                )
                 for r in regions
                 if self._runs.get((holder, r))
             ]
@@ -271,10 +317,13 @@ class Inhibitor:
         stored: AlertStateRecord | None,
         done: Step,
         now: datetime,
+        *,
         since: datetime | None = None,
+        bad: Mapping[str, Sequence[datetime]] | None = None,
     ) -> Step:
         """``done`` (computed on the unmasked record) with the hold applied or lifted;
-        ``since``: the group's first bad vote among its last ``confirm.of``."""
+        ``since``: the group's first bad vote among its last ``confirm.of``; ``bad``: the
+        starts of its bad votes by region."""
         new = done.state
         pages = new.state in _PAGING and (
             done.kind in ("firing", "no_data") or new.notified != "firing"
@@ -282,7 +331,7 @@ class Inhibitor:
         holder = None
         if pages:
             holder = self.holder(group.check, group.region) or self.failing_holder(
-                group, since or new.outage_started_at, now
+                group, since or new.outage_started_at, now, bad
             )
         was_held = stored is not None and stored.state == "inhibited"
         if holder is None and not was_held:

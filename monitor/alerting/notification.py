@@ -7,6 +7,7 @@ back (:meth:`from_json`) and gives it to the :class:`Notifier` of its channel.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -14,14 +15,20 @@ from typing import Any, Literal, Protocol
 # ``flapping``: the group changes state too often; one message when it starts, and the
 # firing or resolved one when it settles.
 Kind = Literal["firing", "resolved", "reminder", "no_data", "flapping"]
-CHANNELS = ("slack", "email", "webhook", "pagerduty")
 Severity = Literal["critical", "warning", "info"]
 
 
+# A channel name (the registry's keys: monitor.alerting.notifiers.registry.CHANNELS).
+_CHANNEL = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 def split_target(target: str) -> tuple[str, str]:
-    """``"slack:#alerts"`` -> ``("slack", "#alerts")``; a bare address is e-mail."""
+    """``"slack:#alerts"`` -> ``("slack", "#alerts")``; a bare address is e-mail.
+
+    Whether the channel exists is the registry's to say (``target_problem``).
+    """
     head, sep, rest = target.partition(":")
-    if sep and head in CHANNELS:
+    if sep and _CHANNEL.match(head):
         return head, rest
     return "email", target
 
@@ -70,7 +77,7 @@ class Notification:
 
     @property
     def channel(self) -> str:
-        """``slack``, ``email``, ``webhook`` or ``pagerduty``, from the target."""
+        """The channel from the target: ``slack``, ``email``, ``teams``..."""
         return split_target(self.target)[0]
 
     @property

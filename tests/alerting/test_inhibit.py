@@ -220,6 +220,20 @@ class TestHoldFromTheFirstFailingRun:
         await tick(harness, 1, {"c1": "fail", "db": "pass"})
         assert sent(await harness.outbox()) == [("firing", "down/c1/eu")]
 
+    async def test_a_parents_chance_failure_costs_fresh_votes_not_the_old_ones_ageing_out(
+        self, make_harness: MakeHarness
+    ) -> None:
+        """The parent fails once by chance as the child goes down, then passes: the child
+        pages once it has ``confirm.failures`` (2) bad votes after the parent was seen up
+        again, not when its first bad vote has left its last ``confirm.of`` (3) runs."""
+        harness = await make_harness(loaded_config(CONFIRMING, checks=CHECKS, regions=("eu",)))
+        await tick(harness, 0, {"c1": "fail", "db": "fail"})
+        await tick(harness, 1, {"db": "pass"})
+        await tick(harness, 2, {"c1": "fail"})
+        assert sent(await harness.outbox()) == []  # one fresh bad vote: not yet
+        await tick(harness, 3, {"c1": "fail"})
+        assert sent(await harness.outbox()) == [("firing", "down/c1/eu")]
+
     async def test_a_parent_no_rule_alerts_on_holds_nothing(
         self, make_harness: MakeHarness
     ) -> None:

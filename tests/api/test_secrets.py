@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from examples.demo_target import TargetState
+from monitor.alerting.notifiers import CHANNELS
+from monitor.store import AlertStateRecord, AlertStore
+from monitor.store.alert_records import StateWrite
 from probes.base import Status
+from tests.alerting.notifiers.channel_samples import MARK, SAMPLES
 from tests.api.conftest import CHECKS, SECRET, TOKEN, StartApi, result, seed
 
 EVERY_READ = [
@@ -70,3 +75,47 @@ class TestNoSecretInAnyAnswer:
         assert leaks == set()
         queries = {path for path, body in bodies.items() if "api_key=" in body}
         assert queries == set()
+
+
+class TestNoChannelSecretInAnyAnswer:
+    def test_literal_channel_secrets_are_masked(self, start_api: StartApi) -> None:
+        """Every registered channel configured with its secrets written literally (no
+        ${ENV}): results, incidents and alerts that quote them show none of them."""
+        sections = {
+            CHANNELS[name].key: make("http://127.0.0.1:9").section for name, make in SAMPLES.items()
+        }
+        extra = f"alerting: {{channels: {json.dumps(sections)}}}\n"
+        api = start_api(checks=CHECKS + LEAKY, api="token: ${API_TOKEN}\n", extra=extra)
+        secrets = api.service.loaded.config.alerting.channels.secret_values()
+        assert len(secrets) >= len(CHANNELS)
+        said = " ".join(secrets)
+        now = datetime.now(UTC)
+        seed(api, result("leaky", status=Status.FAIL, started_at=now, message=f"said {said}"))
+
+        async def incident_and_alert() -> None:
+            store = api.service.store
+            await store.open_incident("leaky", "eu", started_at=now, message=f"said {said}")
+            record = AlertStateRecord(
+                alert_key="smoke_test_failure/leaky/eu", rule="smoke_test_failure",
+                check="leaky", region="eu", state="firing", since=now, value=0.5,
+                regions=("eu",), good_count=0, evidence=None, notified="firing",
+                last_notified_at=now, seq=1, version=1, updated_at=now, no_data=False,
+                severity="critical", summary=f"leaky said {said}",
+            )  # fmt: skip
+            assert await AlertStore(store).apply(StateWrite(state=record, expected_version=None))
+
+        api.call(incident_and_alert)
+        bodies = {}
+        with api.client(TOKEN) as client:
+            for path in (
+                "/api/v1/checks/leaky/results",
+                "/api/v1/incidents",
+                "/api/v1/alerts?state=all",
+                "/",
+            ):
+                response = client.get(path)
+                assert response.status_code == 200, (path, response.text)
+                bodies[path] = response.text
+        assert "said ***" in bodies["/api/v1/checks/leaky/results"]
+        leaks = {path for path, body in bodies.items() if MARK in body}
+        assert leaks == set()

@@ -1,6 +1,7 @@
 """One notifier per channel behind :class:`monitor.alerting.notification.Notifier`.
 
-``build_notifiers(settings, log=...)`` builds the configured ones, keyed by channel;
+:data:`CHANNELS` registers them (:mod:`.registry`); ``build_notifiers(settings, log=...)``
+builds the configured ones, keyed by channel;
 ``target_problem(target, settings)`` says why a rule's ``notify`` target cannot be
 delivered (load-time validation).  Settings: :class:`ChannelSettings`.
 """
@@ -10,9 +11,9 @@ delivered (load-time validation).  Settings: :class:`ChannelSettings`.
 # makes that one chain, whichever module is imported first, instead of a cycle that breaks
 # when the first import is one of ours.
 import monitor.config  # noqa: F401 -- imported for its side effect: see above
-from monitor.alerting.notifiers.registry import NOTIFIERS, build_notifiers, target_problem
+from monitor.alerting.notifiers.channels import ChannelSettings
+from monitor.alerting.notifiers.registry import CHANNELS, Channel, build_notifiers, target_problem
 from monitor.alerting.notifiers.settings import (
-    ChannelSettings,
     EmailSettings,
     PagerDutySettings,
     SlackSettings,
@@ -20,7 +21,8 @@ from monitor.alerting.notifiers.settings import (
 )
 
 __all__ = [
-    "NOTIFIERS",
+    "CHANNELS",
+    "Channel",
     "ChannelSettings",
     "EmailSettings",
     "PagerDutySettings",

@@ -10,9 +10,11 @@ secrets; never from ``str(exc)`` of an HTTP error, which may quote the (secret) 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -21,6 +23,7 @@ from monitor.redact import Redactor
 from monitor.version import smokewatch_version
 
 EXCERPT_CHARS = 200
+T = TypeVar("T")
 
 
 def build_client() -> httpx.AsyncClient:
@@ -110,3 +113,37 @@ def raise_for_status(response: httpx.Response, *, what: str, redactor: Redactor)
         retryable=is_retryable_status(status),
         retry_after_s=retry_after_s(response) if status in (429, 503) else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One named entry's URL (often secret) and its time bound."""
+
+    url: str
+    timeout_s: float
+
+
+def configured(entries: Mapping[str, T], name: str, *, what: str) -> T:
+    """The entry a ``channel:NAME`` target names; not retryable when there is none."""
+    entry = entries.get(name)
+    if entry is None:
+        raise DeliveryError(f"{what} is not configured", retryable=False)
+    return entry
+
+
+async def post_checked(
+    client: httpx.AsyncClient,
+    url: str,
+    payload: dict[str, Any],
+    *,
+    what: str,
+    timeout_s: float,
+    redactor: Redactor,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """:func:`post_json` then :func:`raise_for_status`: a 2xx answer, or a DeliveryError."""
+    response = await post_json(
+        client, url, payload, what=what, timeout_s=timeout_s, redactor=redactor, headers=headers
+    )
+    raise_for_status(response, what=what, redactor=redactor)
+    return response

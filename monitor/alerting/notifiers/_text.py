@@ -113,6 +113,27 @@ def facts(n: Notification) -> list[tuple[str, str]]:
     return rows
 
 
+def facts_and_reason(n: Notification) -> list[tuple[str, str]]:
+    """:func:`facts`, then the failure reason while the alert is not resolved."""
+    rows = facts(n)
+    if n.reason and n.kind != "resolved":
+        rows.append(("Reason", n.reason))
+    return rows
+
+
+def plain_lines(n: Notification) -> list[str]:
+    """A plain-text message without its title: summary, facts and reason, evidence, links."""
+    lines = [n.summary]
+    if description := n.annotations.get("description"):
+        lines.append(description)
+    lines += ["", *(f"{label}: {value}" for label, value in facts_and_reason(n))]
+    if evidence := evidence_text(n):
+        lines += ["", *evidence]
+    if found := links(n):
+        lines += ["", *(f"{text}: {url}" for text, url in found)]
+    return lines
+
+
 def links(n: Notification) -> list[tuple[str, str]]:
     """(text, url) of the runbook and the status page, when known."""
     found = [("Runbook", n.runbook_url), ("Status page", n.status_page_url)]

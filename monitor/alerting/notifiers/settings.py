@@ -1,31 +1,32 @@
-"""``alerting.channels`` in ``smokewatch.yaml``: how each notifier channel reaches its service.
+"""Settings of the first channels (Slack, e-mail, webhooks, PagerDuty) and the fields all share.
 
 Every channel is off until its section is present.  Whatever can open a door (webhook
 URLs, tokens, routing keys, passwords, header values) is a ``SecretStr``: it never shows
-in a repr, a log line, a notification or a delivery error.  :meth:`ChannelSettings.secret_values`
-lists them so the Runtime's redactor masks them too, also when they were written into the
-file literally rather than through ``${ENV}``.
-
-```yaml
-alerting:
-  channels:
-    slack: {bot_token: "${SLACK_BOT_TOKEN}"}          # slack:#alerts -> chat.postMessage
-    email: {host: smtp.example.com, username: alerts, password: "${SMTP_PASSWORD}",
-            from_address: smokewatch@example.com}     # oncall@example.com
-    webhooks: {opsgenie: {url: "${OPSGENIE_HOOK}"}}   # webhook:opsgenie
-    pagerduty: {primary: {routing_key: "${PD_KEY}"}}  # pagerduty:primary
-```
+in a repr, a log line, a notification or a delivery error.  :func:`secret_values_of`
+finds every one in a settings model, so the loader adds them to the config's secrets
+(the Runtime's redactor and the API's scrubber mask them), also when they were written
+into the file literally rather than through ``${ENV}``.  A secret typed ``str`` would
+escape all of that: the registry test (tests/alerting/notifiers/test_registry.py) catches it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from email.utils import parseaddr
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from monitor.config.durations import Duration
 from monitor.config.models import NAME_PATTERN, Strict
@@ -44,7 +45,25 @@ def _positive(value: timedelta) -> timedelta:
 Timeout = Annotated[Duration, AfterValidator(_positive)]
 
 
-def _http_url(value: str, what: str) -> str:
+def secret_values_of(value: object) -> tuple[str, ...]:
+    """Every non-empty ``SecretStr`` inside ``value`` (a model, a mapping, a list), in order."""
+    if isinstance(value, SecretStr):
+        secret = value.get_secret_value()
+        return (secret,) if secret else ()
+    items: Iterable[object]
+    if isinstance(value, BaseModel):
+        items = (getattr(value, name) for name in type(value).model_fields)
+    elif isinstance(value, Mapping):
+        items = value.values()
+    elif isinstance(value, list | tuple):
+        items = value
+    else:
+        return ()
+    return tuple(secret for item in items for secret in secret_values_of(item))
+
+
+def http_url(value: str, what: str) -> str:
+    """``value`` when it is an http(s) URL with a host and a valid port."""
     # The value itself is never quoted: it may be a secret URL.
     problem = ValueError(f"{what} must be an http:// or https:// URL")
     try:
@@ -55,6 +74,21 @@ def _http_url(value: str, what: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise problem
     return value
+
+
+def _secret_http_url(value: SecretStr, info: ValidationInfo) -> SecretStr:
+    http_url(value.get_secret_value(), info.field_name or "url")
+    return value
+
+
+def _plain_http_url(value: str, info: ValidationInfo) -> str:
+    return http_url(value, info.field_name or "url").rstrip("/")
+
+
+# A URL that carries a token (a webhook): kept secret, never quoted in an error.
+SecretHttpUrl = Annotated[SecretStr, AfterValidator(_secret_http_url)]
+# An API base URL (no secret in it); a trailing slash is dropped.
+HttpUrl = Annotated[str, AfterValidator(_plain_http_url)]
 
 
 class SlackSettings(Strict):
@@ -78,13 +112,13 @@ class SlackSettings(Strict):
     @field_validator("api_url")
     @classmethod
     def _api_url_http(cls, value: str) -> str:
-        return _http_url(value, "api_url").rstrip("/")
+        return http_url(value, "api_url").rstrip("/")
 
     @field_validator("webhook_url")
     @classmethod
     def _webhook_http(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            _http_url(value.get_secret_value(), "webhook_url")
+            http_url(value.get_secret_value(), "webhook_url")
         return value
 
     @model_validator(mode="after")
@@ -151,7 +185,7 @@ class WebhookSettings(Strict):
     @field_validator("url")
     @classmethod
     def _url_http(cls, value: SecretStr) -> SecretStr:
-        _http_url(value.get_secret_value(), "url")
+        http_url(value.get_secret_value(), "url")
         return value
 
 
@@ -167,29 +201,4 @@ class PagerDutySettings(Strict):
     @field_validator("url")
     @classmethod
     def _url_http(cls, value: str) -> str:
-        return _http_url(value, "url")
-
-
-class ChannelSettings(Strict):
-    """Where notifications can go; a rule's ``notify`` targets must name configured channels."""
-
-    slack: SlackSettings | None = Field(None, description="'slack:#channel' targets")
-    email: EmailSettings | None = Field(None, description="e-mail address targets")
-    webhooks: dict[ChannelName, WebhookSettings] = Field(
-        default_factory=dict, description="'webhook:NAME' targets, by name"
-    )
-    pagerduty: dict[ChannelName, PagerDutySettings] = Field(
-        default_factory=dict, description="'pagerduty:NAME' targets, by name"
-    )
-
-    def secret_values(self) -> tuple[str, ...]:
-        """Every secret of every channel, for the Runtime's redactor."""
-        secrets: list[SecretStr | None] = []
-        if self.slack is not None:
-            secrets += [self.slack.webhook_url, self.slack.bot_token]
-        if self.email is not None:
-            secrets.append(self.email.password)
-        for hook in self.webhooks.values():
-            secrets += [hook.url, *hook.headers.values()]
-        secrets += [pd.routing_key for pd in self.pagerduty.values()]
-        return tuple(s.get_secret_value() for s in secrets if s is not None)
+        return http_url(value, "url")

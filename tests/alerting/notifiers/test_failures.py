@@ -1,7 +1,8 @@
 """Every HTTP channel, against every way a receiver fails: retryable or not, and no secret told.
 
-The loopback server stands in for Slack (webhook and Web API), a webhook receiver and
-PagerDuty.  429/5xx/timeouts/refused connections are retryable (with ``Retry-After``
+The loopback server stands in for Slack (webhook and Web API), a webhook receiver,
+PagerDuty, Teams (Workflows), Opsgenie (create and close), Discord and Telegram.
+429/5xx/timeouts/refused connections are retryable (with ``Retry-After``
 when given); other 4xx and redirects are not.  No error message contains a secret.
 """
 
@@ -16,22 +17,32 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.alerting.notification import DeliveryError, Notification, Notifier
+from monitor.alerting.notification import DeliveryError, Kind, Notification, Notifier
 from monitor.alerting.notifiers._http import retry_after_s
+from monitor.alerting.notifiers.discord import DiscordNotifier, DiscordSettings
+from monitor.alerting.notifiers.opsgenie import OpsgenieNotifier, OpsgenieSettings
 from monitor.alerting.notifiers.pagerduty import PagerDutyNotifier
 from monitor.alerting.notifiers.settings import PagerDutySettings, SlackSettings, WebhookSettings
 from monitor.alerting.notifiers.slack import SlackNotifier
+from monitor.alerting.notifiers.teams import TeamsNotifier, TeamsSettings
+from monitor.alerting.notifiers.telegram import TelegramNotifier, TelegramSettings
 from monitor.alerting.notifiers.webhook import WebhookNotifier
 from tests.alerting.notifiers.samples import sample
 from tests.alerting.notifiers.servers import HOST, HttpServer, Reply, free_port
 
-TIMEOUT = "300ms"
+# Long enough that a loaded machine answers a scripted reply in time, short for the hang test.
+TIMEOUT = "1s"
 SLACK_PATH = "/services/T0AAA/B0BBB/slackpathsecret42"
 TOKEN = "xoxb-slack-bot-token-secret"
 HOOK_TOKEN = "hook-url-token-secret"
 HEADER = "Bearer header-secret-value"
 ROUTING_KEY = "pd-routing-key-secret-0123456789"
-SECRETS = ("slackpathsecret42", TOKEN, HOOK_TOKEN, "header-secret-value", ROUTING_KEY)
+TEAMS_SIG = "teams-signature-secret"
+GENIE_KEY = "opsgenie-api-key-secret"
+DISCORD_TOKEN = "discord-webhook-token-secret"
+TELEGRAM_TOKEN = "123456:telegram-bot-token-secret"
+SECRETS = ("slackpathsecret42", TOKEN, HOOK_TOKEN, "header-secret-value", ROUTING_KEY,
+           TEAMS_SIG, GENIE_KEY, DISCORD_TOKEN, TELEGRAM_TOKEN)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,10 @@ class Channel:
     build: Callable[[str, Any], Notifier]
     target: str
     ok: Reply
+    kind: Kind = "firing"
+
+    def notification(self) -> Notification:
+        return sample(target=self.target, kind=self.kind)
 
 
 CHANNELS = {
@@ -88,6 +103,65 @@ CHANNELS = {
         "pagerduty:primary",
         Reply.json({"status": "success"}, 202),
     ),
+    "teams": Channel(
+        lambda url, log: TeamsNotifier(
+            {
+                "ops": TeamsSettings.model_validate(
+                    {"url": f"{url}/wf?sig={TEAMS_SIG}", "timeout": TIMEOUT}
+                )
+            },
+            log=log,
+        ),
+        "teams:ops",
+        Reply(202, b""),
+    ),
+    "opsgenie-create": Channel(
+        lambda url, log: OpsgenieNotifier(
+            {
+                "ops": OpsgenieSettings.model_validate(
+                    {"api_key": GENIE_KEY, "api_url": url, "timeout": TIMEOUT}
+                )
+            },
+            log=log,
+        ),
+        "opsgenie:ops",
+        Reply.json({"result": "Request will be processed", "requestId": "r1"}, 202),
+    ),
+    "opsgenie-close": Channel(
+        lambda url, log: OpsgenieNotifier(
+            {
+                "ops": OpsgenieSettings.model_validate(
+                    {"api_key": GENIE_KEY, "api_url": url, "timeout": TIMEOUT}
+                )
+            },
+            log=log,
+        ),
+        "opsgenie:ops",
+        Reply.json({"result": "Request will be processed", "requestId": "r2"}, 202),
+        kind="resolved",
+    ),
+    "discord": Channel(
+        lambda url, log: DiscordNotifier(
+            {
+                "ops": DiscordSettings.model_validate(
+                    {"url": f"{url}/api/webhooks/1/{DISCORD_TOKEN}", "timeout": TIMEOUT}
+                )
+            },
+            log=log,
+        ),
+        "discord:ops",
+        Reply(204, b""),
+    ),
+    "telegram": Channel(
+        lambda url, log: TelegramNotifier(
+            TelegramSettings.model_validate(
+                {"bot_token": TELEGRAM_TOKEN, "api_url": url, "timeout": TIMEOUT}
+            ),
+            log=log,
+        ),
+        "telegram:-1001234567890",
+        Reply.json({"ok": True, "result": {"message_id": 1}}),
+    ),
 }
 CHANNEL_IDS = list(CHANNELS)
 
@@ -118,7 +192,7 @@ class TestHttpFailures:
         """The channel's normal answer is a delivery."""
         spec = CHANNELS[channel]
         http_server.script(spec.ok)
-        assert await attempt(spec.build(http_server.url, log), sample(target=spec.target)) is None
+        assert await attempt(spec.build(http_server.url, log), spec.notification()) is None
         assert len(http_server.received) == 1
 
     @pytest.mark.parametrize(
@@ -151,7 +225,7 @@ class TestHttpFailures:
         """429/5xx/408 are retryable (Retry-After honoured), other 4xx and 3xx are not."""
         spec = CHANNELS[channel]
         http_server.script(reply)
-        error = await attempt(spec.build(http_server.url, log), sample(target=spec.target))
+        error = await attempt(spec.build(http_server.url, log), spec.notification())
         assert error is not None
         assert error.retryable is retryable
         assert error.retry_after_s == retry_after
@@ -165,7 +239,7 @@ class TestHttpFailures:
         spec = CHANNELS[channel]
         http_server.script(Reply(500))
         http_server.echo_body = True
-        error = await attempt(spec.build(http_server.url, log), sample(target=spec.target))
+        error = await attempt(spec.build(http_server.url, log), spec.notification())
         assert error is not None
         assert error.retryable
         assert_no_secret(error)
@@ -177,18 +251,18 @@ class TestHttpFailures:
         spec = CHANNELS[channel]
         http_server.script(Reply(hang=True))
         started = datetime.now(UTC)
-        error = await attempt(spec.build(http_server.url, log), sample(target=spec.target))
+        error = await attempt(spec.build(http_server.url, log), spec.notification())
         assert error is not None
         assert error.retryable is True
-        assert error.message.endswith("no answer within 0.3s")
-        assert datetime.now(UTC) - started < timedelta(seconds=2)
+        assert error.message.endswith("no answer within 1s")
+        assert datetime.now(UTC) - started < timedelta(seconds=3)
         assert_no_secret(error)
 
     async def test_refused_connection_is_retryable(self, channel: str, log: Any) -> None:
         """Nothing listening: retryable, and the URL is not in the message."""
         spec = CHANNELS[channel]
         url = f"http://{HOST}:{free_port()}"
-        error = await attempt(spec.build(url, log), sample(target=spec.target))
+        error = await attempt(spec.build(url, log), spec.notification())
         assert error is not None
         assert error.retryable is True
         assert "ConnectError" in error.message

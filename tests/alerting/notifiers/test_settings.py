@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from monitor.alerting.notifiers.settings import ChannelSettings, EmailSettings
+from monitor.alerting.notifiers import ChannelSettings, EmailSettings
 
 SECRETS = {
     "slack": {
@@ -34,8 +34,9 @@ class TestChannelSettings:
     def test_defaults(self) -> None:
         """Every channel is off by default; present ones get documented defaults."""
         assert ChannelSettings() == ChannelSettings(
-            slack=None, email=None, webhooks={}, pagerduty={}
-        )
+            slack=None, email=None, webhooks={}, pagerduty={}, teams={}, opsgenie={},
+            discord={}, telegram=None, apprise={},
+        )  # fmt: skip
         s = ChannelSettings.model_validate(SECRETS)
         assert s.slack is not None
         assert s.slack.api_url == "https://slack.com/api"
@@ -76,7 +77,7 @@ class TestChannelSettings:
             ({"webhooks": {"ops": {"url": "mailto:x"}}}, "url must be an http"),
             ({"webhooks": {"ops": {"url": "http://h:99999/"}}}, "url must be an http"),
             ({"pagerduty": {"p": {}}}, "routing_key"),
-            ({"teams": {}}, "Extra inputs are not permitted"),
+            ({"matrix": {}}, "Extra inputs are not permitted"),
         ],
         ids=["slack-empty", "zero-timeout", "api-url-no-scheme", "webhook-not-http",
              "bad-from", "user-without-password", "auth-in-clear", "unknown-security",
