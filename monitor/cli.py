@@ -87,13 +87,17 @@ def _load(
     try:
         loaded = load_config(path, env, allow_unset=allow_unset)
     except ConfigError as exc:
-        # Plain lines, never wrapped: people grep these and CI logs keep them whole.
-        typer.echo(f"invalid config: {len(exc.problems)} problem(s)", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  {problem}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
+        raise _invalid(exc.problems) from None
     _warn(loaded.warnings)
     return loaded
+
+
+def _invalid(problems: list[ConfigProblem]) -> typer.Exit:
+    # Plain lines, never wrapped: people grep these and CI logs keep them whole.
+    typer.echo(f"invalid config: {len(problems)} problem(s)", err=True)
+    for problem in problems:
+        typer.echo(f"  {problem}", err=True)
+    return typer.Exit(EXIT_ERROR)
 
 
 def _warn(warnings: tuple[ConfigProblem, ...]) -> None:
@@ -143,9 +147,15 @@ def validate(
     """Check smokewatch.yaml and alert-rules.yaml; print every problem (exit 2 if any).
 
     An unset ${VAR} is a warning (exit 0) unless --strict: the file is checked with a
-    stand-in value, so CI can validate without the production secrets.
+    stand-in value, so CI can validate without the production secrets.  An origin whose
+    checks cannot fit its request budget at their intervals is a problem (exit 2).
     """
+    from monitor.budgets import budget_problems  # noqa: PLC0415 -- the config models: only here
+
     loaded = _load(config, allow_unset=not strict)
+    over_budget = budget_problems(loaded)
+    if over_budget:
+        raise _invalid(over_budget)
     if online:
         _reachable_store(loaded)
     checks = len(loaded.config.checks)

@@ -354,3 +354,22 @@ class TestUnsetVariables:
         done = cli("run", "--once", "--config", str(config))
         assert done.code == 2
         assert "invalid config: 3 problem(s)" in done.stderr
+
+
+class TestValidateBudgets:
+    def test_overcommitted_host_exits_2_naming_file_item_and_rates(
+        self, cli: Run, tmp_path: Path
+    ) -> None:
+        """1,000 checks a minute on one host with the default budget: exit 2, naming the file,
+        the line of the origin's first check, the origin, the needed and the allowed rate."""
+        listed = "".join(
+            f"  - name: c{n}\n    kind: http\n    url: http://127.0.0.1:9/p{n}\n    interval: 60s\n"
+            for n in range(1000)
+        )
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(f"alert_rules: null\nchecks:\n{listed}")
+        done = cli("validate", "--config", str(path))
+        assert done.code == 2, done.stdout
+        assert f"{path}:3: origin http://127.0.0.1:9: field 'rate_limit.default':" in done.stderr
+        assert "1000 check(s) need 1000 requests a minute, the budget allows 60" in done.stderr
+        assert "Traceback" not in done.stderr
