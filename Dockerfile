@@ -12,7 +12,9 @@ ARG PYTHON_IMAGE=python:3.11.18-slim-bookworm
 
 # ---------------------------------------------------------------------------------------------
 # Build stage: a virtualenv at /opt/smokewatch from uv.lock (no dev group), project installed as
-# a wheel (not editable), so the runtime stage needs neither uv nor the source tree.
+# a wheel (not editable), so the runtime stage needs neither uv nor the source tree.  The extras
+# are every optional backend a config may name: s3 (artifacts), cloudwatch and otlp
+# (telemetry), apprise (the `apprise:` notifier channel).
 # ---------------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS build
 
@@ -28,7 +30,7 @@ WORKDIR /src
 # Dependencies first: this layer is rebuilt only when the lock changes.
 COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --extra s3 --extra apprise --no-install-project
+    uv sync --locked --no-dev --extra s3 --extra cloudwatch --extra otlp --extra apprise --no-install-project
 
 # Then the project itself (README.md is the wheel's long description).
 COPY README.md ./
@@ -36,7 +38,7 @@ COPY monitor ./monitor
 COPY probes ./probes
 COPY examples ./examples
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --extra s3 --extra apprise --no-editable
+    uv sync --locked --no-dev --extra s3 --extra cloudwatch --extra otlp --extra apprise --no-editable
 
 # ---------------------------------------------------------------------------------------------
 # Runtime stage.

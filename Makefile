@@ -15,9 +15,10 @@ browser: deps
 	  || $(UV) run playwright install chromium \
 	  || echo "no Chromium: browser checks will report 'error' (apt-get install chromium, or playwright install chromium)"
 
-## Start the bundled demo target and smokewatch watching it (SQLite, loopback).
+## Start the bundled demo target and smokewatch watching it (SQLite, loopback): make demo PORT=8081
+PORT ?= 8080
 demo: browser
-	$(UV) run smokewatch demo
+	$(UV) run smokewatch demo --port $(PORT)
 
 ## Install system packages the tests use (Chromium, PostgreSQL, Prometheus), then run every test.
 test: deps

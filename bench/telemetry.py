@@ -6,9 +6,11 @@
    10 % browser, 10 % websocket; 5 % failing, 2 % errors) is recorded, then flushed,
    ``--rounds`` times.  ``record`` is the hot path after every run (memory only);
    ``flush`` sends the batch: DogStatsD over UDP, agentless as deflated JSON over HTTP,
-   OTLP as protobuf over HTTP, each to a sink in its own process on 127.0.0.1 (so the
-   sink's CPU is not ours).  Medians over the rounds, in microseconds per result;
-   CPU is this process's (it includes the flush threads).
+   OTLP as protobuf over HTTP, New Relic as gzipped JSON over HTTP, each to a sink in
+   its own process on 127.0.0.1 (so the sink's CPU is not ours); CloudWatch through
+   boto3 to moto's server, also in a process of its own (its flush wall time is mostly
+   moto's).  Medians over the rounds, in microseconds per result; CPU is this
+   process's (it includes the flush threads).
    The last row builds the same agentless series with ``datadog-api-client``'s models
    (the rejected alternative; CPU only, no network).
 2. ``/metrics`` of a registry holding 500 checks x 3 regions: a render after a run
@@ -44,14 +46,18 @@ from bench.procs import HOST, free_port, wait_until_up
 from monitor.logging import make_logger
 from monitor.redact import Redactor
 from monitor.runner import CheckRun
-from monitor.telemetry.base import ExportContext, Exporter
-from monitor.telemetry.datadog import DogStatsdExporter, points, run_tags
+from monitor.telemetry.base import ExportContext, Exporter, points
+from monitor.telemetry.cloudwatch import CloudWatchExporter
+from monitor.telemetry.datadog import DogStatsdExporter, run_tags
 from monitor.telemetry.datadog_agentless import AgentlessExporter
 from monitor.telemetry.hub import build_telemetry
+from monitor.telemetry.newrelic import NewRelicExporter
 from monitor.telemetry.otlp import OtlpExporter
 from monitor.telemetry.prometheus import PrometheusExporter
 from monitor.telemetry.settings import (
+    CloudWatchSettings,
     DatadogSettings,
+    NewRelicSettings,
     OtlpSettings,
     PrometheusSettings,
     TelemetrySettings,
@@ -204,7 +210,9 @@ def render_figures(rounds: int) -> str:
     )
 
 
-def exporters(http_port: int, udp_port: int) -> list[tuple[str, Callable[[], Exporter]]]:
+def exporters(
+    http_port: int, udp_port: int, aws_port: int
+) -> list[tuple[str, Callable[[], Exporter]]]:
     log = make_logger(Redactor(frozenset()), fmt="json", stream=io.StringIO())
 
     def ctx() -> ExportContext:
@@ -216,6 +224,13 @@ def exporters(http_port: int, udp_port: int) -> list[tuple[str, Callable[[], Exp
     statsd = {"dogstatsd": {"url": f"udp://{HOST}:{udp_port}", "origin_detection": False}}
     agentless = {"mode": "agentless", "agentless": {"url": f"http://{HOST}:{http_port}"}}
     otlp = OtlpSettings(endpoint=f"http://{HOST}:{http_port}/v1/metrics")
+    newrelic = {"license_key": "k", "url": f"http://{HOST}:{http_port}/metric/v1"}
+    cloudwatch = {
+        "region": "eu-west-1",
+        "endpoint_url": f"http://{HOST}:{aws_port}",
+        "access_key_id": "bench",
+        "secret_access_key": "bench",
+    }
     return [
         ("prometheus (registry update)", lambda: PrometheusExporter(PrometheusSettings(), ctx())),
         (
@@ -227,14 +242,22 @@ def exporters(http_port: int, udp_port: int) -> list[tuple[str, Callable[[], Exp
             lambda: AgentlessExporter(DatadogSettings.model_validate(agentless), ctx()),
         ),
         ("otlp (protobuf, HTTP)", lambda: OtlpExporter(otlp, ctx())),
+        (
+            "newrelic (gzip JSON, HTTP)",
+            lambda: NewRelicExporter(NewRelicSettings.model_validate(newrelic), ctx()),
+        ),
+        (
+            "cloudwatch (boto3, moto server)",
+            lambda: CloudWatchExporter(CloudWatchSettings.model_validate(cloudwatch), ctx()),
+        ),
     ]
 
 
-async def report(http_port: int, udp_port: int, rounds: int) -> None:
+async def report(http_port: int, udp_port: int, aws_port: int, rounds: int) -> None:
     runs = make_runs("eu-west-1", random.Random(1))
     print(f"Per-result overhead: {CHECKS} results a run, median of {rounds} runs, µs per result\n")
     print(HEADER)
-    for name, build in exporters(http_port, udp_port):
+    for name, build in exporters(http_port, udp_port, aws_port):
         print((await measure(name, build(), runs, rounds)).line())
     print(api_client_row(runs, rounds).line())
     print("\n* model objects and serialization only (no network): the road not taken.\n")
@@ -252,14 +275,21 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
-    http_port, udp_port = free_port(), free_port()
+    http_port, udp_port, aws_port = free_port(), free_port(), free_port()
     sink = subprocess.Popen([sys.executable, "-c", SINK, str(http_port), str(udp_port)])
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(aws_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_until_up(http_port, "/")
-        asyncio.run(report(http_port, udp_port, args.rounds))
+        wait_until_up(aws_port, "/moto-api/")
+        asyncio.run(report(http_port, udp_port, aws_port, args.rounds))
     finally:
-        sink.terminate()
-        sink.wait(timeout=10)
+        for process in (sink, moto):
+            process.terminate()
+            process.wait(timeout=10)
 
 
 if __name__ == "__main__":

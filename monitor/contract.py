@@ -74,8 +74,9 @@ class ServiceView(Protocol):
     async def stop(self) -> None:
         """Stop scheduling, let running checks finish within the grace period, close everything."""
 
-    def metrics(self) -> tuple[bytes, str]:
-        """The Prometheus exposition of the current Runtime's registry, and its content type."""
+    def metrics(self, accept: str | None = None) -> tuple[bytes, str]:
+        """The current Runtime's registry in the format ``accept`` (an HTTP Accept header)
+        prefers, Prometheus text or OpenMetrics, and its content type."""
 
     async def readiness(self) -> Readiness:
         """Check the store answers, the scheduler runs, the browser is up if needed."""

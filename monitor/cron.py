@@ -6,7 +6,7 @@ Used by the config (to reject a bad expression at load) and by the scheduler.
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]  # APScheduler 3 ships no types
@@ -53,7 +53,7 @@ def _weekday(token: str) -> int:
     return _WEEKDAYS.index(token)
 
 
-def cron_trigger(expr: str, *, jitter_s: float = 0.0) -> Any:
+def cron_trigger(expr: str) -> Any:
     """A ``CronTrigger`` (UTC) for a 5-field crontab expression; ``ValueError`` if invalid."""
     fields = expr.split()
     if len(fields) != 5:
@@ -66,5 +66,19 @@ def cron_trigger(expr: str, *, jitter_s: float = 0.0) -> Any:
         month=month,
         day_of_week=crontab_weekdays(weekday),
         timezone=UTC,
-        jitter=jitter_s or None,
     )
+
+
+def cron_period_s(expr: str) -> float:
+    """The gap between an expression's next two fire times; 0 for one that does not parse
+    (scheduling it reports it)."""
+    try:
+        trigger = cron_trigger(expr)
+    except ValueError:
+        return 0.0
+    now = datetime.now(UTC)
+    first = trigger.get_next_fire_time(None, now)
+    second = trigger.get_next_fire_time(first, first) if first else None
+    if first is None or second is None:
+        return 0.0
+    return float((second - first).total_seconds())

@@ -20,7 +20,7 @@ from rich.console import Console
 from examples.demo_target import DemoTarget
 from monitor.config.loader import LoadedConfig, load_config
 from monitor.config.models import MIN_INTERVAL
-from monitor.output import print_runs
+from monitor.output import make_console, print_runs
 from monitor.runtime import Runtime
 
 DEMO_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "smokewatch.yaml"
@@ -59,7 +59,7 @@ async def run_demo(
     port: int = 8080,
     console: Console | None = None,
 ) -> int:
-    console = console or Console()
+    console = console or make_console()
     target = DemoTarget()
     url = await target.start()
     try:

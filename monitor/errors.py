@@ -2,6 +2,8 @@
 
     SmokewatchError
     ├── ConfigError            a config file is invalid: carries every problem found
+    ├── UsageError             a command asked for what cannot be: an unknown --check, init
+    │                          over existing files
     ├── MonitorError         the service could not do its job (store down, browser missing)
     │   └── ArtifactError      the artifact backend (directory, S3 bucket) failed
     │       └── ArtifactMissing   no such artifact
@@ -49,6 +51,10 @@ class ConfigError(SmokewatchError):
         count = len(problems)
         head = f"{count} problem{'s' if count != 1 else ''} in config"
         super().__init__("\n".join([head, *(f"  {p}" for p in problems)]))
+
+
+class UsageError(SmokewatchError):
+    """A command asked for something that cannot be done as asked (exit 2, one line)."""
 
 
 class MonitorError(SmokewatchError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,19 @@ _PHASES = (
     "lcp",
     "total",
 )
+
+
+# Without a terminal (CI logs, pipes) Rich would wrap at 80 columns; a log line is read
+# whole, so be as wide as a table needs (tables only take the width their cells need).
+NO_TTY_WIDTH = 1000
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console for people: the terminal's width, or unwrapped lines when not a TTY."""
+    console = Console(stderr=stderr)
+    if console.is_terminal or os.environ.get("COLUMNS"):
+        return console
+    return Console(stderr=stderr, width=NO_TTY_WIDTH, soft_wrap=True)
 
 
 def exit_code_for(runs: Sequence[CheckRun]) -> int:

@@ -100,33 +100,39 @@ class HostBudget:
                 state.closed_until = max(state.closed_until, now + max(delay, 0.0))
 
     def _host(self, origin: str) -> _Host:
-        key, configured = self._key(origin)
+        key, configured = budget_key(self._settings, origin)
         state = self._hosts.get(key)
         if state is None:
             limit = configured or self._settings.default
             state = _Host(
-                budget=self._share(limit.limit),
-                window_s=_window_s(limit),
+                budget=share(self._settings, limit.limit),
+                window_s=window_s(limit),
                 configured=configured is not None,
             )
             self._hosts[key] = state
         return state
 
-    def _key(self, origin: str) -> tuple[str, HostLimit | None]:
-        """The budget key of ``origin`` and its configured limit: origin, else bare host."""
-        hosts = self._settings.hosts
-        if origin in hosts:
-            return origin, hosts[origin]
-        host = urlsplit(origin).hostname if "://" in origin else origin
-        if host is not None and host in hosts:
-            return host, hosts[host]
-        return origin, None
-
     def _share(self, limit: int) -> int:
-        return max(1, math.floor(limit * self._settings.fraction))
+        return share(self._settings, limit)
 
 
-def _window_s(limit: HostLimit) -> float:
+def budget_key(settings: RateLimit, origin: str) -> tuple[str, HostLimit | None]:
+    """The budget key of ``origin`` and its configured limit: origin, else bare host."""
+    hosts = settings.hosts
+    if origin in hosts:
+        return origin, hosts[origin]
+    host = urlsplit(origin).hostname if "://" in origin else origin
+    if host is not None and host in hosts:
+        return host, hosts[host]
+    return origin, None
+
+
+def share(settings: RateLimit, limit: int) -> int:
+    """Requests per window the monitor allows itself of a declared ``limit``."""
+    return max(1, math.floor(limit * settings.fraction))
+
+
+def window_s(limit: HostLimit) -> float:
     return max(limit.window.total_seconds(), 0.001)
 
 

@@ -31,6 +31,7 @@ from monitor.artifacts.build import build_artifact_store
 from monitor.artifacts.ingest import artifact_names, keep_on_disk, store_evidence
 from monitor.artifacts.links import ArtifactLink
 from monitor.artifacts.store import ArtifactStore
+from monitor.budgets import origin_loads
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
 from monitor.errors import ArtifactError
@@ -43,6 +44,7 @@ from monitor.spool_metrics import SpoolCollector
 from monitor.store import ResultRecord, ResultStore, StoreError, database_url
 from monitor.store.alerts import AlertStore
 from monitor.store.heartbeats import HeartbeatLedger
+from monitor.store.writer import ResultWriter
 from monitor.telemetry.hub import Telemetry, build_telemetry, run_interval
 from monitor.version import smokewatch_version
 from probes.browser_artifacts import ArtifactStore as ScratchDirectory
@@ -137,6 +139,7 @@ class Runtime:
         self.telemetry: Telemetry | None = None
         self.alerting: Alerting | None = None
         self.store: ResultStore | None = None
+        self.writer: ResultWriter | None = None
         self.artifacts: ArtifactStore | None = None
         self.client: httpx.AsyncClient | None = None
         self._runner: Runner | None = None
@@ -155,6 +158,8 @@ class Runtime:
         )
         if self._use_store:
             self.store = await ResultStore.open(database_url(self.config.storage.url))
+            self.writer = ResultWriter(self.store, log=self.log)
+            self.writer.start()
             try:
                 self.artifacts = build_artifact_store(self.config, self.store)
             except ArtifactError:
@@ -169,6 +174,7 @@ class Runtime:
                 log=self.log,
                 redactor=self.redactor,
             )
+        self._report_budgets()
         warm_up()
         # One verifying context, built once (~150 ms): the client's, and the one the
         # probes that open their own sockets (tcp, tls) use.
@@ -213,8 +219,34 @@ class Runtime:
             await self.browser_pool.close()
         if self.client is not None:
             await self.client.aclose()
+        if self.writer is not None:
+            await self.writer.close()
         if self.store is not None:
             await self.store.close()
+
+    def _report_budgets(self) -> None:
+        """Tell at load which origins' checks do not fit their request budget (and are paced
+        by ``serve``'s scheduler, :mod:`monitor.budgets`)."""
+        for load in origin_loads(self.config, self._region_checks()):
+            if load.overcommitted:
+                self.log.warning(
+                    "config.over_budget",
+                    origin=load.origin,
+                    field=load.field,
+                    checks=len(load.checks),
+                    needed_per_minute=round(load.needed_per_s * 60, 3),
+                    allowed_per_minute=round(load.allowed_per_s * 60, 3),
+                    stretch=round(load.stretch, 3),
+                    detail=load.describe(),
+                )
+            elif load.paced:
+                self.log.info(
+                    "config.paced",
+                    origin=load.origin,
+                    checks=len(load.checks),
+                    per_window=load.per_window,
+                    detail="more checks than the budget admits at once: runs spread evenly",
+                )
 
     def _enabled_checks(self) -> list[CheckCommon]:
         return [c for c in self.config.checks if c.enabled]
@@ -269,24 +301,30 @@ class Runtime:
     async def _store(self, runs: list[CheckRun]) -> tuple[bool, list[CheckRun]]:
         """Store each run's result and its evidence; ``False`` when any went to the spool.
 
-        While the spool holds anything, new results queue behind it (in spool order, so
-        replay keeps each check's runs in order) without trying the store.  Stored runs
-        come back with their result id and artifact links.
+        The results go to the writer together (one burst when nothing else is queued) and
+        come back in order.  While the spool holds anything, new results queue behind it
+        (in spool order, so replay keeps each check's runs in order) without trying the
+        store.  Stored runs come back with their result id and artifact links.
         """
-        assert self.store is not None  # noqa: S101 -- run_once only calls this with a store
+        assert self.writer is not None  # noqa: S101 -- run_once only calls this with a store
+        submitted: list[asyncio.Future[int] | None] = []
+        for run in runs:
+            if self.spool is not None and self.spool.pending:
+                submitted.append(None)
+                continue
+            names = artifact_names(run.result.artifacts, run.result.attachments)
+            submitted.append(await self.writer.submit(replace(run.to_record(), artifacts=names)))
         stored = True
         out: list[CheckRun] = []
         # One deadline for the evidence of all these runs (see _store_evidence).
         deadline = asyncio.get_running_loop().time() + EVIDENCE_TIMEOUT_S
-        for run in runs:
-            names = artifact_names(run.result.artifacts, run.result.attachments)
-            record = replace(run.to_record(), artifacts=names)
-            if self.spool is not None and self.spool.pending:
+        for run, pending in zip(runs, submitted, strict=True):
+            if pending is None:
                 out.append(await self._spool_run(run, reason="results are waiting in the spool"))
                 stored = False
                 continue
             try:
-                result_id = await self.store.add(record)
+                result_id = await pending
             except StoreError as exc:
                 if self.spool is None:
                     raise

@@ -1,11 +1,12 @@
 """Run each check on its schedule: APScheduler 3's ``AsyncIOScheduler``, one job per check.
 
 A job's id is its check's name.  Its trigger is the check's interval (or its 5-field
-cron expression, in UTC) with a random delay of up to ``scheduler.jitter``, capped at a
-tenth of the period so short intervals stay regular.  ``max_instances=1`` and
-``coalesce`` mean a slow check is never overlapped by itself and a backlog of missed
-runs collapses into one; a run later than ``misfire_grace`` is skipped.  The global
-bound on concurrent checks is the Runner's semaphore (``runner.concurrency``).
+cron expression, in UTC) shifted by a fixed delay of up to ``scheduler.jitter``, capped
+at a tenth of the period: one delay per check, from its name (:mod:`monitor.triggers`),
+so checks that share an interval are spread and each still runs exactly every interval.
+``max_instances=1`` and ``coalesce`` mean a slow check is never overlapped by itself
+and a backlog of missed runs collapses into one; a run later than ``misfire_grace`` is
+skipped.  The global bound on concurrent checks is the Runner's semaphore (``runner.concurrency``).
 
 The scheduler only decides *when*: each run calls the ``run`` callback it was given,
 and whatever that raises is logged, never allowed to stop the scheduler.
@@ -44,13 +45,12 @@ from apscheduler.schedulers.asyncio import (  # type: ignore[import-untyped]  # 
 from apscheduler.triggers.date import (  # type: ignore[import-untyped]  # no types
     DateTrigger,
 )
-from apscheduler.triggers.interval import (  # type: ignore[import-untyped]  # no types
-    IntervalTrigger,
-)
 
+from monitor.budgets import origin_loads, period_s
 from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.cron import cron_trigger
+from monitor.triggers import AlignedInterval, Shifted, fixed_offset_s
 
 RunCheck = Callable[[str], Awaitable[object]]
 
@@ -66,33 +66,51 @@ class JobPlan:
     misfire_grace_s: int
     recheck_s: float = 0.0
     holders: tuple[str, ...] = ()  # run at once after a failing run of this check
+    offset_s: float = 0.0  # the check's fixed delay after each slot: [0, jitter_s)
+    paced: bool = False  # its origin's budget is tight (monitor.budgets): no run at start
 
-    def trigger(self) -> Any:
+    def trigger(self, start: datetime) -> Any:
+        """The job's trigger, scheduled at ``start``: an interval check's first slot is an
+        interval later (a paced check's is ``start`` itself) plus its offset."""
         if self.cron is not None:
-            return cron_trigger(self.cron, jitter_s=self.jitter_s)
-        return IntervalTrigger(seconds=self.interval_s, timezone=UTC, jitter=self.jitter_s or None)
+            cron = cron_trigger(self.cron)
+            return Shifted(cron, self.offset_s) if self.offset_s else cron
+        first = start if self.paced else start + timedelta(seconds=self.interval_s)
+        return AlignedInterval(self.interval_s, self.offset_s, start=first)
 
 
 def plan_jobs(config: SmokewatchConfig, checks: Iterable[CheckCommon]) -> dict[str, JobPlan]:
-    """The job of each check (a cron expression is only parsed when its job is scheduled)."""
+    """The job of each check (a cron expression is only parsed when its job is scheduled).
+
+    Interval checks of an origin whose budget they would overrun are paced
+    (:mod:`monitor.budgets`): interval stretched, runs spread evenly, no run at start.
+    """
+    checks = list(checks)
     settings = config.scheduler
     max_jitter = settings.jitter.total_seconds()
     grace = max(1, math.ceil(settings.misfire_grace.total_seconds()))
-    checks = list(checks)
     holders = holders_of(checks)
+    pacing = _pacing(config, checks)
     plans: dict[str, JobPlan] = {}
     for check in checks:
-        period = config.settings_for(check).interval.total_seconds()
-        if check.cron is not None:
-            period = _cron_period_s(check.cron)
+        interval_s = config.settings_for(check).interval.total_seconds()
+        jitter_s = min(max_jitter, period_s(config, check) / 10)
+        offset_s = fixed_offset_s(check.name, jitter_s)
+        paced = check.cron is None and check.name in pacing
+        if paced:
+            stretch, rank, count = pacing[check.name]
+            interval_s *= stretch
+            offset_s = interval_s * rank / count
         plans[check.name] = JobPlan(
             check=check.name,
-            interval_s=config.settings_for(check).interval.total_seconds(),
+            interval_s=interval_s,
             cron=check.cron,
-            jitter_s=min(max_jitter, period / 10),
+            jitter_s=jitter_s,
             misfire_grace_s=grace,
             recheck_s=settings.recheck.total_seconds(),
             holders=holders[check.name],
+            offset_s=offset_s,
+            paced=paced,
         )
     return plans
 
@@ -116,19 +134,18 @@ def holders_of(checks: Sequence[CheckCommon]) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _cron_period_s(expr: str) -> float:
-    # The gap between the next two fire times: enough to cap the jitter at a tenth of it.
-    # An expression that does not parse gets no jitter here; scheduling it reports it.
-    try:
-        trigger = cron_trigger(expr)
-    except ValueError:
-        return 0.0
-    now = datetime.now(UTC)
-    first = trigger.get_next_fire_time(None, now)
-    second = trigger.get_next_fire_time(first, first) if first else None
-    if first is None or second is None:
-        return 0.0
-    return float((second - first).total_seconds())
+def _pacing(
+    config: SmokewatchConfig, checks: list[CheckCommon]
+) -> dict[str, tuple[float, int, int]]:
+    """Each paced check's interval stretch, and its rank among its origin's checks."""
+    pacing: dict[str, tuple[float, int, int]] = {}
+    for load in origin_loads(config, checks):
+        if not load.paced:
+            continue
+        for rank, name in enumerate(load.checks):
+            stretch = max(load.stretch, pacing.get(name, (1.0, 0, 1))[0])
+            pacing[name] = (stretch, rank, len(load.checks))
+    return pacing
 
 
 class CheckScheduler:
@@ -179,7 +196,7 @@ class CheckScheduler:
             if old == plan:
                 continue
             try:
-                trigger = plan.trigger()
+                trigger = plan.trigger(now)
             except ValueError as exc:
                 self._log.error("scheduler.bad_schedule", check=name, reason=str(exc))
                 if old is not None:
@@ -187,7 +204,7 @@ class CheckScheduler:
                     del self._plans[name]
                 continue
             options: dict[str, Any] = {}
-            if old is None and run_new_now:
+            if old is None and run_new_now and not plan.paced:
                 options["next_run_time"] = now
             self._scheduler.add_job(
                 self._fire,

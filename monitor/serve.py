@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import signal
 import socket
 from collections.abc import Generator
@@ -31,7 +30,8 @@ from starlette.types import ASGIApp
 
 from monitor.api.limits import bounded_h11
 from monitor.contract import ServiceView
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError
+from monitor.listen import bind
 
 EXIT_OK, EXIT_ERROR = 0, 2
 MAX_HEADER_BYTES = 16 * 1024  # request line and headers; more is answered 400
@@ -115,24 +115,6 @@ async def serve(
         await service.stop()  # a service that did start (the port was taken) stops here
         return EXIT_ERROR
     return EXIT_OK
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port`` (not yet listening); ``MonitorError`` naming the port."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise MonitorError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-        raise MonitorError(f"cannot listen on {host}:{port}: {reason}") from None
-    return sock
 
 
 async def _reload(service: ServiceView, log: Any) -> None:

@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
 from monitor.config.loader import LoadedConfig, load_config
 from monitor.contract import Readiness, StoreLag, UnknownCheck
 from monitor.errors import ConfigError, ConfigProblem
@@ -41,6 +39,7 @@ from monitor.runtime import Runtime, resolve_region
 from monitor.scheduler import CheckScheduler, JobPlan, plan_jobs
 from monitor.spool import spool_for
 from monitor.store import ResultStore, StoreError
+from monitor.telemetry.exposition import negotiate
 from probes.base import Status
 
 READY_PING_TIMEOUT_S = 2.0
@@ -123,11 +122,12 @@ class Service:
     def log(self) -> Any:
         return self._gen.runtime.log
 
-    def metrics(self) -> tuple[bytes, str]:
+    def metrics(self, accept: str | None = None) -> tuple[bytes, str]:
         telemetry = self._gen.runtime.telemetry
         if telemetry is not None:
-            return telemetry.metrics()
-        return generate_latest(self._gen.runtime.registry), CONTENT_TYPE_LATEST
+            return telemetry.metrics(accept)
+        found = negotiate(accept)
+        return found.render(self._gen.runtime.registry), found.content_type
 
     def store_lag(self) -> StoreLag:
         spool = self._spool

@@ -91,15 +91,21 @@ class JsonAssertion(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    path: str
-    equals: JSONValue = None
-    contains: JSONValue = None  # list item / substring / dict key
-    exists: bool | None = None  # false asserts absence
-    one_of: list[JSONValue] | None = Field(default=None, min_length=1)
-    gt: float | None = None
-    lt: float | None = None
-    ge: float | None = None
-    le: float | None = None
+    path: str = Field(description="a JSONPath, e.g. $.status")
+    equals: JSONValue = Field(None, description="the value equals this")
+    contains: JSONValue = Field(
+        None, description="the value (string or list) contains this"
+    )  # list item / substring / dict key
+    exists: bool | None = Field(
+        None, description="true: the path must match; false: it must not"
+    )  # false asserts absence
+    one_of: list[JSONValue] | None = Field(
+        default=None, min_length=1, description="the value is one of these"
+    )
+    gt: float | None = Field(None, description="the value is greater than this")
+    lt: float | None = Field(None, description="the value is less than this")
+    ge: float | None = Field(None, description="the value is at least this")
+    le: float | None = Field(None, description="the value is at most this")
 
     _query: jsonpath.JSONPath | jsonpath.CompoundJSONPath = PrivateAttr()
     _operator: str = PrivateAttr()
@@ -183,10 +189,12 @@ class HeaderAssertion(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1)
-    present: bool | None = None  # false asserts absence
-    equals: str | None = None
-    matches: Regex | None = None
+    name: str = Field(min_length=1, description="the header name (case-insensitive)")
+    present: bool | None = Field(
+        None, description="true: must be present; false: must be absent"
+    )  # false asserts absence
+    equals: str | None = Field(None, description="the header's exact value")
+    matches: Regex | None = Field(None, description="a regular expression the value must match")
 
     @model_validator(mode="after")
     def _one_operator(self) -> HeaderAssertion:
@@ -219,8 +227,8 @@ class ResponseTime(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    degraded_ms: float | None = Field(default=None, gt=0)
-    fail_ms: float | None = Field(default=None, gt=0)
+    degraded_ms: float | None = Field(default=None, gt=0, description="slower than this: degraded")
+    fail_ms: float | None = Field(default=None, gt=0, description="slower than this: fail")
 
     @model_validator(mode="after")
     def _ordered(self) -> ResponseTime:
@@ -300,14 +308,23 @@ class Expectations(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: Annotated[list[int | str], BeforeValidator(_status_codes)] = Field(
-        default_factory=_any_2xx
+        default_factory=_any_2xx,
+        description="accepted status codes or classes like 2xx (default: 2xx)",
     )
-    json_: list[JsonAssertion] = Field(default_factory=list, alias="json")
-    json_schema: dict[str, JSONValue] | None = None
-    headers: list[HeaderAssertion] = Field(default_factory=list)
-    body_matches: Regex | None = None
-    response_time: ResponseTime | None = None
-    tls_days_left: int | None = Field(default=None, ge=0)
+    json_: list[JsonAssertion] = Field(
+        default_factory=list, alias="json", description="assertions on JSON paths of the body"
+    )
+    json_schema: dict[str, JSONValue] | None = Field(
+        None, description="a JSON Schema the body must validate against"
+    )
+    headers: list[HeaderAssertion] = Field(
+        default_factory=list, description="response headers that must be present or equal"
+    )
+    body_matches: Regex | None = Field(None, description="a regular expression the body must match")
+    response_time: ResponseTime | None = Field(None, description="budgets on the response time")
+    tls_days_left: int | None = Field(
+        default=None, ge=0, description="fail when the certificate expires within this many days"
+    )
 
     _schema: Draft202012Validator | None = PrivateAttr(default=None)
 

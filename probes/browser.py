@@ -40,20 +40,16 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from probes.base import Probe, ProbeContext, ProbeResult, Status
-from probes.browser_pool import (
-    POOL_RESOURCE,
-    BrowserCrashedError,
-    BrowserPool,
-    BrowserUnavailableError,
-)
-from probes.browser_run import BrowserRun
 from probes.browser_steps import FillStep, Step
 from probes.reasons import FailureReason
+
+if TYPE_CHECKING:
+    from probes.browser_pool import BrowserPool
 
 
 class LoadBudgets(BaseModel):
@@ -78,8 +74,8 @@ class LoadBudgets(BaseModel):
 class Viewport(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    width: int = Field(1280, ge=240, le=7680)
-    height: int = Field(800, ge=240, le=4320)
+    width: int = Field(1280, ge=240, le=7680, description="pixels")
+    height: int = Field(800, ge=240, le=4320, description="pixels")
 
 
 class BrowserSpec(BaseModel):
@@ -87,22 +83,28 @@ class BrowserSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["browser"] = "browser"
-    url: HttpUrl
-    wait_until: Literal["load", "networkidle"] = "load"
+    kind: Literal["browser"] = Field("browser", description="browser")
+    url: HttpUrl = Field(description="the page to load")
+    wait_until: Literal["load", "networkidle"] = Field(
+        "load", description="the navigation event to wait for"
+    )
     required_selectors: tuple[str, ...] = Field((), description="each must be visible")
-    steps: tuple[Step, ...] = ()
+    steps: tuple[Step, ...] = Field(
+        (), description="a scripted journey (goto, fill, click, expect_*, wait_for)"
+    )
     cleanup: tuple[Step, ...] = Field((), description="always run once a step has run (logout)")
-    budgets: LoadBudgets = LoadBudgets()
-    max_console_errors: int = Field(0, ge=0)
+    budgets: LoadBudgets = Field(LoadBudgets(), description="budgets on the load event")
+    max_console_errors: int = Field(0, ge=0, description="console errors and page errors allowed")
     max_page_errors: int = Field(0, ge=0, description="uncaught JavaScript exceptions")
     max_failed_requests: int = Field(0, ge=0, description="4xx/5xx responses, network errors")
     ignore_console: tuple[str, ...] = Field((), description="regexes of errors to ignore")
     ignore_requests: tuple[str, ...] = Field((), description="regexes of URLs that may fail")
-    viewport: Viewport = Viewport()
-    step_timeout_ms: int = Field(5000, gt=0, le=300_000)
-    selector_timeout_ms: int = Field(1000, gt=0, le=60_000)
-    ignore_https_errors: bool = False
+    viewport: Viewport = Field(Viewport(), description="the browser window size")
+    step_timeout_ms: int = Field(5000, gt=0, le=300_000, description="default bound on one step")
+    selector_timeout_ms: int = Field(
+        1000, gt=0, le=60_000, description="how long a required selector may take to be visible"
+    )
+    ignore_https_errors: bool = Field(False, description="accept invalid certificates")
     screenshot: bool = Field(True, description="keep a screenshot when the check fails")
     trace: bool = Field(True, description="keep a Playwright trace when the check fails")
     secret_fields: tuple[str, ...] = Field(
@@ -150,6 +152,10 @@ class BrowserProbe:
     spec_model = BrowserSpec
 
     async def run(self, spec: BrowserSpec, ctx: ProbeContext) -> ProbeResult:
+        # Playwright loads with the first browser check, not with the config models:
+        # `smokewatch validate` and `--help` never need it.
+        from probes.browser_pool import POOL_RESOURCE, BrowserPool  # noqa: PLC0415
+
         t0 = time.perf_counter()
         shared = ctx.resources.get(POOL_RESOURCE)
         if shared is None:
@@ -166,6 +172,9 @@ class BrowserProbe:
     async def _run(
         self, spec: BrowserSpec, ctx: ProbeContext, pool: BrowserPool, t0: float
     ) -> ProbeResult:
+        from probes.browser_pool import BrowserCrashedError, BrowserUnavailableError  # noqa: PLC0415
+        from probes.browser_run import BrowserRun  # noqa: PLC0415
+
         try:
             async with pool.context(**context_options(spec, ctx)) as context:
                 return await BrowserRun(spec, ctx, context, pool, t0).execute()

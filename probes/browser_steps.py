@@ -25,17 +25,15 @@ import fnmatch
 import re
 import time
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Final, Literal
 from urllib.parse import urljoin, urlsplit
 
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page, expect
-from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from pydantic import (
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     SecretStr,
     Tag,
     field_validator,
@@ -45,6 +43,11 @@ from pydantic import (
 from probes.assertions import clip
 from probes.base import AssertionOutcome
 from probes.reasons import FailureReason, from_chromium
+
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import CoreSchema
 
 WRITE_METHODS: Final = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -59,8 +62,12 @@ class AllowedWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: Literal["POST", "PUT", "PATCH", "DELETE"] = "POST"
-    url: str = Field(min_length=1)
+    method: Literal["POST", "PUT", "PATCH", "DELETE"] = Field(
+        "POST", description="the write method allowed"
+    )
+    url: str = Field(
+        min_length=1, description="a path glob on the check's origin, or a full URL glob"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -78,6 +85,19 @@ class AllowedWrite(BaseModel):
         if not value.startswith(("/", "http://", "https://")):
             raise ValueError("url must be a path starting with '/' or an http(s) URL")
         return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The schema accepts both spellings, as the model does (the README uses the string)."""
+        mapping = handler.resolve_ref_schema(handler(core_schema))
+        short = {
+            "type": "string",
+            "pattern": r"^\s*(POST|PUT|PATCH|DELETE|post|put|patch|delete) +(/|https?://)",
+            "description": "'METHOD URL', e.g. 'POST /login' or 'DELETE https://auth.example.com/*'",
+        }
+        return {"description": mapping.get("description", ""), "anyOf": [short, mapping]}
 
     def matches(self, method: str, url: str, origin: str) -> bool:
         if method != self.method:
@@ -110,29 +130,33 @@ class _Step(BaseModel):
 class _ActionStep(_Step):
     """A step that acts on the page, and so may cause writes."""
 
-    allow_write: tuple[AllowedWrite, ...] = ()
+    allow_write: tuple[AllowedWrite, ...] = Field(
+        (), description="writes this step may cause: 'POST /login' or {method, url}"
+    )
 
 
 class GotoStep(_ActionStep):
     action: ClassVar[str] = "goto"
-    goto: str = Field(min_length=1)
-    wait_until: Literal["commit", "domcontentloaded", "load", "networkidle"] = "load"
+    goto: str = Field(min_length=1, description="a URL, or a path relative to the check's url")
+    wait_until: Literal["commit", "domcontentloaded", "load", "networkidle"] = Field(
+        "load", description="the navigation event to wait for"
+    )
 
 
 class FillStep(_ActionStep):
     action: ClassVar[str] = "fill"
-    fill: str = Field(min_length=1)
-    value: SecretStr
+    fill: str = Field(min_length=1, description="selector of the field to fill")
+    value: SecretStr = Field(description="the text to type (a secret: never shown)")
 
 
 class ClickStep(_ActionStep):
     action: ClassVar[str] = "click"
-    click: str = Field(min_length=1)
+    click: str = Field(min_length=1, description="selector of the element to click")
 
 
 class ExpectVisibleStep(_Step):
     action: ClassVar[str] = "expect_visible"
-    expect_visible: str = Field(min_length=1)
+    expect_visible: str = Field(min_length=1, description="selector that must become visible")
 
 
 class ExpectUrlStep(_Step):
@@ -151,7 +175,7 @@ class ExpectUrlStep(_Step):
 
 class ExpectTextStep(_Step):
     action: ClassVar[str] = "expect_text"
-    expect_text: str = Field(min_length=1)
+    expect_text: str = Field(min_length=1, description="selector whose text must contain text")
     text: str = Field(min_length=1, description="the element's text must contain this")
 
     def describe(self) -> str:
@@ -160,8 +184,10 @@ class ExpectTextStep(_Step):
 
 class WaitForStep(_Step):
     action: ClassVar[str] = "wait_for"
-    wait_for: str = Field(min_length=1)
-    state: Literal["attached", "detached", "visible", "hidden"] = "visible"
+    wait_for: str = Field(min_length=1, description="selector to wait on")
+    state: Literal["attached", "detached", "visible", "hidden"] = Field(
+        "visible", description="the state to wait for"
+    )
 
 
 _STEPS: Final[tuple[type[_Step], ...]] = (
@@ -218,6 +244,11 @@ async def run_step(
     page: Page, step: _Step, *, name: str, base_url: str, timeout_ms: float
 ) -> StepResult:
     """Do one step; a failure is an outcome, never an exception (but a dead browser raises)."""
+    # Playwright loads with the first step run, not with the step models (config loading).
+    from playwright.async_api import Error as PlaywrightError  # noqa: PLC0415
+    from playwright.async_api import TimeoutError as PlaywrightTimeoutError  # noqa: PLC0415
+    from playwright.async_api import expect  # noqa: PLC0415
+
     t0 = time.perf_counter()
     expected, actual, passed = _expected(step, timeout_ms), "ok", True
     transient, code = False, None
@@ -292,6 +323,8 @@ def _expected(step: _Step, timeout_ms: float) -> str:
 
 
 async def _timed_out(page: Page, step: _Step, timeout_ms: float) -> str:
+    from playwright.async_api import Error as PlaywrightError  # noqa: PLC0415
+
     if isinstance(step, ExpectUrlStep):
         return f"URL {url_path(page.url)} after {timeout_ms:.0f} ms"
     if isinstance(step, GotoStep):
@@ -305,6 +338,8 @@ async def _timed_out(page: Page, step: _Step, timeout_ms: float) -> str:
 
 
 async def _text_of(page: Page, step: _Step) -> str:
+    from playwright.async_api import Error as PlaywrightError  # noqa: PLC0415
+
     try:
         text = await page.locator(step.target).first.inner_text(timeout=500)
     except PlaywrightError:

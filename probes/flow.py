@@ -81,8 +81,10 @@ class Capture(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    json_path: str | None = Field(None, alias="json")
-    header: str | None = None
+    json_path: str | None = Field(
+        None, alias="json", description="a JSONPath into the response body"
+    )
+    header: str | None = Field(None, description="a response header's value")
     css: str | None = Field(None, description="a CSS selector; the first match is taken")
     attr: str | None = Field(None, description="with css: this attribute instead of the text")
     regex: str | None = Field(None, description="a regex with one group, over the body")
@@ -139,17 +141,30 @@ class FlowStep(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] = "GET"
-    url: str
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="the step's name in results"
+    )
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] = Field(
+        "GET", description="the HTTP method; a write needs allow_write: true"
+    )
+    url: str = Field(description="the request URL")
     allow_write: bool = Field(False, description="required for any method but GET/HEAD")
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
-    json_body: JSONValue = Field(None, alias="json")
-    form: dict[str, SecretStr] | None = None
-    follow_redirects: bool = False
-    max_body_bytes: int = Field(DEFAULT_MAX_BODY_BYTES, ge=0)
-    expect: Expectations = Field(default_factory=Expectations)
-    capture: dict[str, Capture] = Field(default_factory=dict)
+    headers: dict[str, SecretStr] = Field(default_factory=dict, description="request headers")
+    json_body: JSONValue = Field(None, alias="json", description="a JSON body")
+    form: dict[str, SecretStr] | None = Field(
+        None, description="a form body (application/x-www-form-urlencoded)"
+    )
+    follow_redirects: bool = Field(False, description="follow 3xx responses")
+    max_body_bytes: int = Field(
+        DEFAULT_MAX_BODY_BYTES, ge=0, description="the most of the body read"
+    )
+    expect: Expectations = Field(
+        default_factory=Expectations, description="assertions on this step's response"
+    )
+    capture: dict[str, Capture] = Field(
+        default_factory=dict,
+        description="values to take from the response, for later steps ({{ name }})",
+    )
 
     @field_validator("capture", mode="wrap")
     @classmethod
@@ -197,8 +212,8 @@ class FlowSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["flow"] = "flow"
-    steps: list[FlowStep] = Field(min_length=1)
+    kind: Literal["flow"] = Field("flow", description="flow")
+    steps: list[FlowStep] = Field(min_length=1, description="the HTTP steps, in order")
     cleanup: list[FlowStep] = Field(
         default_factory=list, description="steps that always run at the end (logout)"
     )

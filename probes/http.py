@@ -100,13 +100,17 @@ class HttpSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["http"] = "http"
-    url: HttpUrl
-    method: Literal["GET", "HEAD"] = "GET"
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
-    follow_redirects: bool = True
-    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=0)
-    expect: Expectations = Field(default_factory=Expectations)
+    kind: Literal["http"] = Field("http", description="http")
+    url: HttpUrl = Field(description="the URL to request")
+    method: Literal["GET", "HEAD"] = Field("GET", description="GET or HEAD")
+    headers: dict[str, SecretStr] = Field(default_factory=dict, description="request headers")
+    follow_redirects: bool = Field(True, description="follow 3xx responses")
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, ge=0, description="the most of the body read"
+    )
+    expect: Expectations = Field(
+        default_factory=Expectations, description="assertions on the response"
+    )
 
     @field_validator("headers")
     @classmethod
@@ -138,6 +142,7 @@ class Exchange:
     encoding: str
     timings: dict[str, float] = field(default_factory=dict)  # ms by phase, see probes.timing
     tls_days_left: float | None = None  # https only, when the certificate was readable
+    tls_not_after: float | None = None  # the same certificate's notAfter, Unix seconds
 
     @property
     def total_ms(self) -> float:
@@ -164,6 +169,8 @@ class Exchange:
         }
         if self.tls_days_left is not None:
             out["tls_days_left"] = self.tls_days_left
+        if self.tls_not_after is not None:
+            out["tls_not_after"] = self.tls_not_after
         return out
 
     def excerpt(self, method: str, *, mask: tuple[str, ...] = ()) -> Attachment:
@@ -252,7 +259,7 @@ async def send(
                     for answer in (*response.history, response):
                         cookies.extract_cookies(answer)
                 ctx.gate.observe(origin_of(str(target)), response)
-                days_left = _tls_days_left(response)
+                not_after = _tls_not_after(response)
                 body, truncated = await _read_capped(response, max_body_bytes)
             finally:
                 await response.aclose()
@@ -273,7 +280,8 @@ async def send(
         http_version=response.http_version,
         encoding=response.charset_encoding or "utf-8",
         timings=timer.as_dict(),
-        tls_days_left=days_left,
+        tls_days_left=_days_left(not_after),
+        tls_not_after=not_after,
     )
 
 
@@ -290,7 +298,8 @@ async def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, boo
     return b"".join(chunks), False
 
 
-def _tls_days_left(response: httpx.Response) -> float | None:
+def _tls_not_after(response: httpx.Response) -> float | None:
+    """When the server's (verified) certificate expires, in Unix seconds; None on http."""
     if response.url.scheme != "https":
         return None
     stream = response.extensions.get("network_stream")
@@ -300,7 +309,11 @@ def _tls_days_left(response: httpx.Response) -> float | None:
     not_after = (ssl_object.getpeercert() or {}).get("notAfter")  # empty unless verified
     if not isinstance(not_after, str):
         return None
-    return round((ssl.cert_time_to_seconds(not_after) - time.time()) / 86400, 2)
+    return float(ssl.cert_time_to_seconds(not_after))
+
+
+def _days_left(not_after: float | None) -> float | None:
+    return None if not_after is None else round((not_after - time.time()) / 86400, 2)
 
 
 _DOING: Final = MappingProxyType(

@@ -50,8 +50,10 @@ class WebSocketExpect(BaseModel):
 
     contains: str | None = Field(None, description="a reply must contain this text")
     matches: str | None = Field(None, description="a reply must match this regex")
-    connect_degraded_ms: float | None = Field(None, gt=0)
-    connect_fail_ms: float | None = Field(None, gt=0)
+    connect_degraded_ms: float | None = Field(
+        None, gt=0, description="a slower handshake is degraded"
+    )
+    connect_fail_ms: float | None = Field(None, gt=0, description="a slower handshake is fail")
 
     @field_validator("matches")
     @classmethod
@@ -67,11 +69,13 @@ class WebSocketExpect(BaseModel):
 class WebSocketSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["websocket"] = "websocket"
+    kind: Literal["websocket"] = Field("websocket", description="websocket")
     url: str = Field(description="ws:// or wss:// URL")
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    headers: dict[str, SecretStr] = Field(default_factory=dict, description="handshake headers")
     send: str | None = Field(None, description="a text message to send after connecting")
-    expect: WebSocketExpect = WebSocketExpect()
+    expect: WebSocketExpect = Field(
+        WebSocketExpect(), description="what the reply and handshake must be"
+    )
 
     @field_validator("url")
     @classmethod

@@ -37,8 +37,10 @@ def region_alert_key(region: str) -> str:
 class ControlConfirm(Strict):
     """At least ``failures`` of the last ``of`` control runs failed."""
 
-    failures: int = Field(2, ge=1, le=100)
-    of: int = Field(3, ge=1, le=100)
+    failures: int = Field(
+        2, ge=1, le=100, description="failed control runs that make a region unhealthy"
+    )
+    of: int = Field(3, ge=1, le=100, description="out of this many latest control runs")
 
     @model_validator(mode="after")
     def _ordered(self) -> ControlConfirm:
@@ -55,8 +57,13 @@ class RegionHealthSettings(Strict):
         description="targets of the region_unhealthy alert; default: every target any alert "
         "rule notifies (those who would otherwise get one alert per check of the region)",
     )
-    severity: Literal["critical", "warning", "info"] = "critical"
-    confirm: ControlConfirm = ControlConfirm()
+    severity: Literal["critical", "warning", "info"] = Field(
+        "critical", description="severity of the region_unhealthy alert"
+    )
+    confirm: ControlConfirm = Field(
+        ControlConfirm(),
+        description="how many control runs must fail before the region is unhealthy",
+    )
     min_samples: int = Field(2, ge=1, le=100, description="control runs needed before firing")
     resolve_after: int = Field(
         1, ge=1, le=100, description="passing control runs in a row that resolve the alert"

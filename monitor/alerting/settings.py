@@ -34,9 +34,11 @@ class DeliveryBackoff(Strict):
     A channel's ``Retry-After`` is honoured when it asks for longer, up to ``retry_after_max``.
     """
 
-    initial: Duration = timedelta(seconds=5)
-    factor: float = Field(2.0, ge=1.0, le=10.0)
-    max: Duration = timedelta(minutes=10)
+    initial: Duration = Field(timedelta(seconds=5), description="wait before the first retry")
+    factor: float = Field(
+        2.0, ge=1.0, le=10.0, description="each retry waits this many times longer than the last"
+    )
+    max: Duration = Field(timedelta(minutes=10), description="the longest wait between retries")
     retry_after_max: Duration = Field(
         timedelta(hours=1), description="longest a channel's Retry-After may postpone a retry"
     )
@@ -61,7 +63,9 @@ class DeliveryBackoff(Strict):
 class DeliverySettings(Strict):
     """How the deliverer sends outbox rows."""
 
-    backoff: DeliveryBackoff = DeliveryBackoff()
+    backoff: DeliveryBackoff = Field(
+        DeliveryBackoff(), description="waits between delivery attempts of one notification"
+    )
     max_attempts: int = Field(12, ge=1, le=100, description="attempts before a row is failed")
     claim_lease: Duration = Field(
         timedelta(minutes=2),
@@ -114,12 +118,21 @@ class AlertingSettings(Strict):
         timedelta(seconds=30),
         description="the timer evaluating every rule (after each run they are evaluated too)",
     )
-    delivery: DeliverySettings = DeliverySettings()
+    delivery: DeliverySettings = Field(
+        DeliverySettings(),
+        description="how the outbox delivers notifications: retries, leases, drain",
+    )
     outbox_retention: Duration = Field(
         timedelta(days=30), description="delivered and failed notifications are kept this long"
     )
-    channels: ChannelSettings = ChannelSettings()
-    region_health: RegionHealthSettings = RegionHealthSettings()
+    channels: ChannelSettings = Field(
+        ChannelSettings(),
+        description="how each notifier reaches its service (slack, email, webhooks, pagerduty)",
+    )
+    region_health: RegionHealthSettings = Field(
+        RegionHealthSettings(),
+        description="the region_unhealthy alert when a region's control checks fail",
+    )
 
     @model_validator(mode="after")
     def _interval_positive(self) -> AlertingSettings:

@@ -18,12 +18,14 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from monitor.api.auth import read_guard
 from monitor.api.context import ApiContext
+from monitor.api.docs import install_docs
 from monitor.api.errors import CatchAll, install_error_handlers
 from monitor.api.limits import BodyLimit
 from monitor.api.routes import (
     admin,
     alerts,
     artifacts,
+    badges,
     checks,
     health,
     heartbeat,
@@ -62,7 +64,11 @@ TAGS = [
         "name": "heartbeat",
         "description": "Pings of heartbeat checks' jobs; the token in the URL is the credential",
     },
-    {"name": "page", "description": "The HTML status page"},
+    {"name": "page", "description": "The HTML status page and per-check pages"},
+    {
+        "name": "badges",
+        "description": "SVG status, uptime and response-time badges per check and per group",
+    },
 ]
 
 
@@ -89,7 +95,10 @@ def create_app(service: ServiceView, *, log: Any | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves them from local assets
+        redoc_url=None,
     )
+    install_docs(app)
     install_error_handlers(app, log=ctx.log, scrubber=ctx.scrubber)
     reads = [Depends(read_guard(ctx))]
     app.include_router(health.router(ctx))
@@ -103,6 +112,7 @@ def create_app(service: ServiceView, *, log: Any | None = None) -> FastAPI:
     app.include_router(admin.router(ctx))
     app.include_router(heartbeat.router(ctx))  # its token is in the URL: no read guard
     app.include_router(page.router(ctx), dependencies=reads)
+    app.include_router(badges.router(ctx), dependencies=reads)
     # Innermost first: CORS headers then also go on the 500s CatchAll writes.
     app.add_middleware(CatchAll, log=ctx.log, scrubber=ctx.scrubber)
     origins = list(service.loaded.config.api.cors_origins)

@@ -1,5 +1,6 @@
 """Bearer-token guards: writes and artifacts need ``api.token``; reads only when ``public_reads``
-is off; artifacts not when ``public_artifacts`` is on.
+is off; artifacts not when ``public_artifacts`` is on; checks with ``public: false`` are
+shown only to token holders.
 
 The token is compared in constant time (``hmac.compare_digest``) and read from the
 config on every request, so a reload that changes it takes effect at once.
@@ -78,15 +79,23 @@ def read_guard(ctx: ApiContext) -> Callable[..., Awaitable[None]]:
     return guard
 
 
-def may_see_artifacts(ctx: ApiContext, request: Request) -> bool:
-    """Whether this caller may see failure artifacts: anyone with ``api.public_artifacts``,
-    else only a holder of the bearer token."""
-    if ctx.settings.public_artifacts:
-        return True
+def holds_token(ctx: ApiContext, request: Request) -> bool:
+    """Whether this caller sent the configured bearer token (never true without one)."""
     configured, presented = ctx.settings.token, _presented(request)
     if configured is None or presented is None:
         return False
     return hmac.compare_digest(presented.encode(), configured.get_secret_value().encode())
+
+
+def may_see_artifacts(ctx: ApiContext, request: Request) -> bool:
+    """Whether this caller may see failure artifacts: anyone with ``api.public_artifacts``,
+    else only a holder of the bearer token."""
+    return ctx.settings.public_artifacts or holds_token(ctx, request)
+
+
+def may_see_private(ctx: ApiContext, request: Request) -> bool:
+    """Whether this caller may see checks with ``public: false``: a holder of the token."""
+    return holds_token(ctx, request)
 
 
 def artifact_guard(ctx: ApiContext) -> Callable[..., Awaitable[None]]:

@@ -4,6 +4,10 @@ Status answers are read far more often than results change, so each is computed 
 most once per ``ttl`` and served as ready-made bytes.  Concurrent misses share one
 computation, and an answer that expired less than ``ttl`` ago is served while a
 fresh one is computed in the background: no request waits on the store at expiry.
+
+Each answer may carry a ``version`` (the newest stored result's id): an answer of
+another version is never served, fresh or stale, so a result stored since the answer
+was made is on the next answer at once, whatever the ttl.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ class _Entry:
     value: bytes
     fresh_until: float
     stale_until: float
+    version: int | None
 
 
 class AnswerCache:
@@ -27,19 +32,29 @@ class AnswerCache:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
-        self._pending: dict[str, asyncio.Task[bytes]] = {}
+        self._pending: dict[tuple[str, int | None], asyncio.Task[bytes]] = {}
         self._tasks: set[asyncio.Task[bytes]] = set()  # strong references until done
         self._generation = 0
 
-    async def get(self, key: str, ttl: float, compute: Callable[[], Awaitable[bytes]]) -> bytes:
-        """The cached answer for ``key``, computing it with ``compute`` when needed."""
+    async def get(
+        self,
+        key: str,
+        ttl: float,
+        compute: Callable[[], Awaitable[bytes]],
+        *,
+        version: int | None = None,
+    ) -> bytes:
+        """The cached answer for ``key`` at ``version``, computing it with ``compute`` when
+        needed."""
         if ttl <= 0:
             return await compute()
         now = self._clock()
         entry = self._entries.get(key)
+        if entry is not None and entry.version != version:
+            entry = None  # made before the newest result was stored: never served
         if entry is not None and now < entry.fresh_until:
             return entry.value
-        task = self._pending.get(key) or self._start(key, ttl, compute)
+        task = self._pending.get((key, version)) or self._start(key, ttl, compute, version)
         if entry is not None and now < entry.stale_until:
             return entry.value  # the task refreshes it for the next request
         # shield: a requester that goes away must not cancel the others' answer.
@@ -52,7 +67,7 @@ class AnswerCache:
         self._generation += 1
 
     def _start(
-        self, key: str, ttl: float, compute: Callable[[], Awaitable[bytes]]
+        self, key: str, ttl: float, compute: Callable[[], Awaitable[bytes]], version: int | None
     ) -> asyncio.Task[bytes]:
         generation = self._generation
 
@@ -63,15 +78,18 @@ class AnswerCache:
 
         def settle(done: asyncio.Task[bytes]) -> None:
             self._tasks.discard(done)
-            if self._pending.get(key) is done:
-                del self._pending[key]
+            if self._pending.get((key, version)) is done:
+                del self._pending[key, version]
             # Reading the exception marks it retrieved even if every requester went away.
             if done.cancelled() or done.exception() is not None or generation != self._generation:
                 return
             now = self._clock()
-            self._entries[key] = _Entry(done.result(), now + ttl, now + 2 * ttl)
+            current = self._entries.get(key)
+            if current is not None and (current.version or 0) > (version or 0):
+                return  # a newer answer is already in: keep it
+            self._entries[key] = _Entry(done.result(), now + ttl, now + 2 * ttl, version)
 
         task.add_done_callback(settle)
         self._tasks.add(task)
-        self._pending[key] = task
+        self._pending[key, version] = task
         return task

@@ -8,6 +8,7 @@ from typing import Any
 
 from monitor.api.cache import AnswerCache
 from monitor.api.errors import ApiError
+from monitor.api.freshness import NewestResult
 from monitor.api.scrub import Scrubber
 from monitor.artifacts.build import build_artifact_store
 from monitor.artifacts.store import ArtifactStore
@@ -26,6 +27,7 @@ class ApiContext:
     log: Any
     version: str
     cache: AnswerCache = field(default_factory=AnswerCache)
+    newest: NewestResult = field(default_factory=NewestResult)
     _scrubbed: tuple[LoadedConfig, Scrubber] | None = None
     _artifacts: tuple[LoadedConfig, ResultStore, ArtifactStore] | None = None
 
@@ -57,16 +59,32 @@ class ApiContext:
             self._artifacts = cached
         return cached[2]
 
-    def check(self, name: str) -> CheckCommon:
-        """The configured check ``name``; a 404 answer if there is none."""
+    def check(self, name: str, *, private: bool = True) -> CheckCommon:
+        """The configured check ``name``; a 404 answer if there is none, or if it is not
+        public and ``private`` (the caller holds the token) is false: the same answer, so a
+        private check's name is not confirmed to outsiders."""
         try:
-            return self.config.check(name)
+            check = self.config.check(name)
         except KeyError:
-            raise ApiError(404, "unknown_check", f"no check named '{name}'") from None
+            check = None
+        if check is None or not (check.public or private):
+            raise ApiError(404, "unknown_check", f"no check named '{name}'")
+        return check
 
     async def cached(
-        self, key: str, compute: Callable[[], Awaitable[bytes]], *, page: bool = False
+        self,
+        key: str,
+        compute: Callable[[], Awaitable[bytes]],
+        *,
+        page: bool = False,
+        private: bool = False,
     ) -> bytes:
-        """``compute()``'s answer, reused for ``api.cache`` (``api.page_cache`` for the page)."""
+        """``compute()``'s answer, reused for ``api.cache`` (``api.page_cache`` for the page)
+        until a newer result is stored (:mod:`monitor.api.freshness`); ``private`` answers
+        (with ``public: false`` checks) are kept apart from public ones."""
         ttl = self.settings.page_cache if page else self.settings.cache
-        return await self.cache.get(key, ttl.total_seconds(), compute)
+        if ttl.total_seconds() <= 0:
+            return await compute()
+        newest = await self.newest.id(self.service.store)
+        key = f"{key}+private" if private else key
+        return await self.cache.get(key, ttl.total_seconds(), compute, version=newest)

@@ -122,6 +122,8 @@ class CheckInfo(Model):
     cron: str | None
     regions: list[str] | None = Field(description="the regions it runs in; null means all")
     tags: dict[str, str]
+    group: str | None = Field(None, description="its status page section; null: none")
+    public: bool = Field(True, description="false: shown to bearer-token holders only")
 
 
 class CheckList(Model):

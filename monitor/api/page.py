@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from monitor.api.alert_view import Alert, alert_views
 from monitor.api.scrub import Scrubber
 from monitor.api.snapshot import ENDED_ALERT_STATES, CheckSnapshot, Snapshot, result_status
-from monitor.api.verdict import overall
+from monitor.api.verdict import group_state, overall
 from monitor.artifacts.links import artifact_url
 from monitor.contract import ServiceView, StoreLag
 from monitor.store import AlertStore, IncidentRecord, ResultRecord, StatsBucket
@@ -91,6 +91,7 @@ class RegionCell:
 @dataclass(frozen=True, slots=True)
 class CheckRow:
     name: str
+    href: str  # the per-check page
     description: str
     css: str
     label: str
@@ -124,12 +125,22 @@ class AlertRow:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupSection:
+    """A ``group`` of checks (``name`` ``None``: the checks without one) and its roll-up."""
+
+    name: str | None
+    css: str
+    label: str
+    checks: list[CheckRow]
+
+
+@dataclass(frozen=True, slots=True)
 class PageView:
     title: str
     css: str
     label: str
     generated: str
-    checks: list[CheckRow]
+    groups: list[GroupSection]
     incidents: list[IncidentRow]
     alerts: list[AlertRow] = field(default_factory=list)
     lag: str | None = None  # the store is behind: results waiting in the spool
@@ -271,14 +282,17 @@ def alert_row(alert: Alert, now: datetime) -> AlertRow:
 _ALERT_ORDER = {"firing": 0, "recovering": 1, "pending": 2, "inhibited": 3, "inactive": 4}
 
 
-async def active_alerts(service: ServiceView, now: datetime, scrubber: Scrubber) -> list[AlertRow]:
-    """The alerts that have not ended, whatever states the engine writes (two queries; the
-    second only if there are any)."""
+async def active_alerts(
+    service: ServiceView, now: datetime, scrubber: Scrubber, shown: frozenset[str]
+) -> list[AlertRow]:
+    """The alerts of the ``shown`` checks that have not ended, whatever states the engine
+    writes (two queries; the second only if there are any)."""
     store = AlertStore(service.store)
     states = [
         s
         for s in await store.alert_states(active_only=False)
-        if str(s.state) not in ENDED_ALERT_STATES or s.flapping_since is not None
+        if s.check in shown
+        and (str(s.state) not in ENDED_ALERT_STATES or s.flapping_since is not None)
     ]
     if not states:
         return []
@@ -294,6 +308,14 @@ def _with_reason(label: str, records: Iterable[ResultRecord]) -> str:
     """``Failing: timeout``: a label followed by the failure reasons of ``records``, if any."""
     reasons = sorted({r.reason.value for r in records if r.reason is not None})
     return f"{label}: {', '.join(reasons)}" if reasons else label
+
+
+def check_label(item: CheckSnapshot) -> str:
+    """A check's state in words; a check that is down says why (``Down: timeout``)."""
+    state = item.verdict.state
+    if state == "down":
+        return _with_reason(STATE_LABEL[state], item.latest.values())
+    return STATE_LABEL[state]
 
 
 def _days(first: datetime) -> list[datetime]:
@@ -345,11 +367,10 @@ def check_row(
     state = item.verdict.state
     return CheckRow(
         name=item.check.name,
+        href=check_href(item.check.name),
         description=scrubber.text(item.check.description),
         css=STATE_CSS[state],
-        label=_with_reason(STATE_LABEL[state], item.latest.values())
-        if state == "down"
-        else STATE_LABEL[state],
+        label=check_label(item),
         regions=[
             region_cell(
                 region, r, scrubber, declared=region not in item.undeclared, artifacts=artifacts
@@ -360,6 +381,28 @@ def check_row(
         uptime=uptime_label(list(days.values())),
         spark=sparkline(first_hour, hours),
     )
+
+
+def check_href(name: str) -> str:
+    """The per-check page of ``name`` (names are URL-safe: ``[A-Za-z0-9_.-]``)."""
+    return f"checks/{name}"
+
+
+def group_sections(snapshot: Snapshot, rows: list[CheckRow]) -> list[GroupSection]:
+    """The checks by ``group`` in config order, ungrouped ones first; each group's state is
+    :func:`~monitor.api.verdict.group_state`."""
+    members: dict[str | None, list[tuple[CheckSnapshot, CheckRow]]] = {None: []}
+    for item, row in zip(snapshot.checks, rows, strict=True):
+        members.setdefault(item.check.group, []).append((item, row))
+    sections = []
+    for name, pairs in members.items():
+        if not pairs and name is None:
+            continue
+        state = group_state(item.verdict.state for item, _ in pairs)
+        sections.append(
+            GroupSection(name, STATE_CSS[state], STATE_LABEL[state], [row for _, row in pairs])
+        )
+    return sections
 
 
 async def build_page(
@@ -403,13 +446,16 @@ async def build_page(
         for item in snapshot.checks
     ]
     state = overall(c.verdict.state for c in snapshot.checks)
+    shown = frozenset(c.check.name for c in snapshot.checks)  # private ones only if allowed
     return PageView(
         title=title,
         css=STATE_CSS[state],
         label=OVERALL_LABEL[state],
         generated=_when(now),
-        checks=rows,
-        incidents=[incident_row(r, outages[r.id], now, scrubber) for r in incidents],
-        alerts=await active_alerts(service, now, scrubber),
+        groups=group_sections(snapshot, rows),
+        incidents=[
+            incident_row(r, outages[r.id], now, scrubber) for r in incidents if r.check in shown
+        ],
+        alerts=await active_alerts(service, now, scrubber, shown),
         lag=lag_note(service.store_lag()),
     )

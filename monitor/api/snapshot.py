@@ -124,8 +124,13 @@ def check_snapshot(
     )
 
 
-async def take_snapshot(service: ServiceView, *, now: datetime | None = None) -> Snapshot:
-    """The newest result per (enabled check, region) and the checks' alerts; two store queries."""
+async def take_snapshot(
+    service: ServiceView, *, private: bool, now: datetime | None = None
+) -> Snapshot:
+    """The newest result per (enabled check, region) and the checks' alerts; two store queries.
+
+    ``private``: include checks with ``public: false`` (for bearer-token holders only).
+    """
     config = service.loaded.config
     taken = now or datetime.now(UTC)
     by_check: dict[str, dict[str, ResultRecord]] = defaultdict(dict)
@@ -137,7 +142,7 @@ async def take_snapshot(service: ServiceView, *, now: datetime | None = None) ->
     if not config.regions or service.region in config.regions:
         regions.add(service.region)  # an API-only instance started without --region adds nothing
     for check in config.checks:
-        if not check.enabled:
+        if not check.enabled or not (check.public or private):
             continue
         item = check_snapshot(
             config, check, by_check.get(check.name, {}), alerts.get(check.name, ()), taken

@@ -1,7 +1,9 @@
 """Atlassian Statuspage v2 compatibility: ``/api/v2/summary.json`` and ``/api/v2/status.json``.
 
 Widgets, aggregators and chat bots that read a Statuspage page read smokewatch the
-same way.  Each enabled check is a component (id = the check's name); open incidents
+same way.  Each enabled check is a component (id = the check's name), and each check
+``group`` a group component (id ``group:<name>``, ``group: true``, ``components``: its
+checks' ids, status the worst of theirs) that its checks name as ``group_id``; open incidents
 are listed as ``investigating``, or ``monitoring`` once the check passes again while its
 alert awaits confirmation of the recovery.  Statuspage has no "unknown": a check without
 results is ``operational`` here (``/api/v1/status`` says ``unknown``).
@@ -16,7 +18,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from monitor.api.snapshot import CheckSnapshot, Snapshot
-from monitor.api.verdict import INDICATOR_TEXT, Component, Indicator, indicator
+from monitor.api.verdict import (
+    COMPONENT_ORDER,
+    INDICATOR_TEXT,
+    Component,
+    Indicator,
+    indicator,
+)
 from monitor.config.models import ApiSettings
 from monitor.store import IncidentRecord
 from monitor.store.outages import OutageSpan
@@ -57,10 +65,17 @@ class SpComponent(_Model):
     description: str | None
     showcase: bool = False
     start_date: None = None
-    group_id: None = None
+    group_id: str | None = None
     page_id: str
     group: bool = False
     only_show_if_degraded: bool = False
+
+
+class SpGroup(SpComponent):
+    """A component group: a check ``group``, its status the worst of its components'."""
+
+    group: bool = True
+    components: list[str]
 
 
 IncidentStatus = Literal["investigating", "monitoring", "resolved"]
@@ -99,7 +114,7 @@ class StatusJson(_Model):
 
 class SummaryJson(_Model):
     page: Page
-    components: list[SpComponent]
+    components: list[SpGroup | SpComponent]
     incidents: list[SpIncident]
     scheduled_maintenances: list[object] = []
     status: PageStatus
@@ -123,8 +138,13 @@ def _status(snapshot: Snapshot) -> PageStatus:
     return PageStatus(indicator=level, description=INDICATOR_TEXT[level])
 
 
+def group_id(group: str) -> str:
+    return f"group:{group}"
+
+
 def _component(item: CheckSnapshot, position: int, snapshot: Snapshot, pid: str) -> SpComponent:
     updated = item.updated_at or snapshot.taken_at
+    group = item.check.group
     return SpComponent(
         id=item.check.name,
         name=item.check.name,
@@ -133,8 +153,35 @@ def _component(item: CheckSnapshot, position: int, snapshot: Snapshot, pid: str)
         updated_at=updated,
         position=position,
         description=item.check.description or None,
+        group_id=group_id(group) if group is not None else None,
         page_id=pid,
     )
+
+
+def _groups(components: list[SpComponent], pid: str) -> list[SpGroup]:
+    """One group component per check ``group``, after the checks, in config order."""
+    members: dict[str, list[SpComponent]] = {}
+    for component in components:
+        if component.group_id is not None:
+            members.setdefault(component.group_id, []).append(component)
+    groups = []
+    for n, (gid, parts) in enumerate(members.items(), start=len(components) + 1):
+        worst = max(parts, key=lambda c: COMPONENT_ORDER.index(c.status))
+        updated = max(c.updated_at for c in parts)
+        groups.append(
+            SpGroup(
+                id=gid,
+                name=gid.removeprefix("group:"),
+                status=worst.status,
+                created_at=updated,
+                updated_at=updated,
+                position=n,
+                description=None,
+                page_id=pid,
+                components=[c.id for c in parts],
+            )
+        )
+    return groups
 
 
 def status_json(snapshot: Snapshot, settings: ApiSettings) -> StatusJson:
@@ -193,9 +240,10 @@ def summary_json(
                 components=[component],
             )
         )
+    listed = list(components.values())
     return SummaryJson(
         page=page,
-        components=list(components.values()),
+        components=[*listed, *_groups(listed, page.id)],
         incidents=incidents,
         status=_status(snapshot),
     )

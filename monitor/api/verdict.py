@@ -43,6 +43,13 @@ INDICATOR_TEXT: dict[Indicator, str] = {
     "major": "Partial System Outage",
     "critical": "Major System Outage",
 }
+# Statuspage's component statuses, best first.
+COMPONENT_ORDER: tuple[Component, ...] = (
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+)
 _COMPONENT_INDICATOR: dict[Component, Indicator] = {
     "operational": "none",
     "degraded_performance": "minor",
@@ -101,6 +108,13 @@ def overall(states: Iterable[CheckState]) -> Overall:
     if seen & {"degraded", "recovering"}:
         return "degraded"
     return "healthy"
+
+
+def group_state(states: Iterable[CheckState]) -> CheckState:
+    """A group's state: ``unknown`` when none of its checks has evidence, else the page's
+    rule (:func:`overall`) over its checks."""
+    seen = list(states)
+    return "unknown" if set(seen) <= {"unknown"} else overall(seen)
 
 
 def indicator(components: Iterable[Component]) -> Indicator:

@@ -2,7 +2,9 @@
 
 Forms, inside any string value:
 
-- ``${VAR}``: the environment variable; an error if unset.
+- ``${VAR}``: the environment variable.  An unset one becomes :data:`UNSET_PLACEHOLDER`
+  (a URL, so the rest of the file still validates) and is listed in ``unset``: the loader
+  makes it an error, or, for commands that only read the config, a warning.
 - ``${VAR:-default}``: the default when unset or empty.
 - ``${file:/run/secrets/name}``: the file's content, trailing newline removed (a secret file).
 - ``$$``: a literal ``$``.
@@ -30,6 +32,9 @@ _SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|CREDENTIAL|AUTH|COOKIE|SESSION
 # Shorter values ("1", "on") would redact half of every message; a secret that short
 # is not a secret anyway.
 _MIN_SECRET_LEN = 4
+# Stands in for an unset variable: most ``${VAR}`` are URLs, hosts or secrets, and this
+# passes as any of them, so one unset variable does not hide the file's other problems.
+UNSET_PLACEHOLDER = "https://unset.invalid"
 
 
 @dataclass(slots=True)
@@ -39,6 +44,7 @@ class Interpolation:
     data: Any = None
     secrets: set[str] = field(default_factory=set)
     problems: list[tuple[Loc, str]] = field(default_factory=list)
+    unset: list[tuple[Loc, str]] = field(default_factory=list)  # (where, variable name)
 
 
 def interpolate(
@@ -48,7 +54,8 @@ def interpolate(
     base_dir: Path,
     secret_names: frozenset[str] = frozenset(),
 ) -> Interpolation:
-    """Substitute every ``${...}`` in ``data``'s strings; collect problems rather than stop."""
+    """Substitute every ``${...}`` in ``data``'s strings; collect problems and unset
+    variables rather than stop."""
     interpolator = _Interpolator(env, base_dir, secret_names)
     interpolator.out.data = interpolator.walk(data, ())
     return interpolator.out
@@ -83,8 +90,8 @@ class _Interpolator:
         value = self.env.get(name)
         if value is None or (has_default and value == ""):
             if not has_default:
-                self.out.problems.append((loc, f"environment variable {name} is not set"))
-                return ""
+                self.out.unset.append((loc, name))
+                return UNSET_PLACEHOLDER
             value = default
         if name in self.secret_names or _SECRET_NAME.search(name):
             self.remember(value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +42,7 @@ class LoadedConfig:
     secrets: frozenset[str]
     path: Path
     rules_path: Path | None
+    warnings: tuple[ConfigProblem, ...] = ()  # unset ${VAR}s, when allowed
 
 
 def resolve_config_path(explicit: str | Path | None, env: Mapping[str, str]) -> Path:
@@ -49,10 +50,19 @@ def resolve_config_path(explicit: str | Path | None, env: Mapping[str, str]) -> 
     return Path(explicit or env.get("SMOKEWATCH_CONFIG") or DEFAULT_CONFIG)
 
 
-def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfig:
-    """Load and validate ``path`` (and the rules it points to); raise ``ConfigError``."""
+def load_config(
+    path: Path, env: Mapping[str, str] | None = None, *, allow_unset: bool = False
+) -> LoadedConfig:
+    """Load and validate ``path`` (and the rules it points to); raise ``ConfigError``.
+
+    Every problem of both files is found in one pass: an unset ``${VAR}`` or a broken
+    check does not stop the rest from being checked.  ``allow_unset`` (for commands
+    that only read the config: ``validate``, ``rules export``) turns unset variables
+    into ``warnings`` instead of problems.
+    """
     env = dict(os.environ) if env is None else env
     problems: list[ConfigProblem] = []
+    found = _Found(problems, [], allow_unset)
     secrets: set[str] = set()
 
     doc = read_yaml(path)
@@ -61,7 +71,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
         SmokewatchConfig,
         env=env,
         secrets=secrets,
-        problems=problems,
+        found=found,
         section_items={"checks"},
         items=config_item_problems,
     )
@@ -89,14 +99,13 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
                     AlertRules,
                     env=env,
                     secrets=secrets,
-                    problems=problems,
+                    found=found,
                     section_items={"alerts", "maintenance"},
                     items=rules_item_problems,
                 )
                 if parsed is not None:
                     rules = parsed
-                    if config is not None:
-                        problems.extend(_cross_check(rules_doc, rules, config))
+                    problems.extend(_rules_against(rules_doc, rules, config, found))
         else:
             rules_path = None
 
@@ -106,9 +115,10 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
         config = config.model_copy(update={"storage": storage})
     if config is not None:
         problems.extend(_region_health_problems(doc, config))
-        problem = storage_problem(config.storage.url)
-        if problem is not None:
-            problems.append(_storage_problem(doc, problem, from_env=bool(override)))
+    url = override or (config.storage.url if config is not None else _raw_storage_url(doc))
+    problem = storage_problem(url) if url is not None else None
+    if problem is not None:
+        problems.append(_storage_problem(doc, problem, from_env=bool(override)))
     if problems or config is None:
         raise ConfigError(problems)
     # Channel secrets count also when written literally (not through ${ENV}): the
@@ -121,7 +131,65 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> LoadedConfi
         if isinstance(check, SpecSecrets)
         for v in check.secret_values()
     )
-    return LoadedConfig(config, rules, frozenset(secrets), path, rules_path)
+    return LoadedConfig(config, rules, frozenset(secrets), path, rules_path, tuple(found.warnings))
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What loading found: problems (fatal), warnings, and whether unset variables warn;
+    the interpolated ``smokewatch.yaml`` and the items of it that are broken."""
+
+    problems: list[ConfigProblem]
+    warnings: list[ConfigProblem]
+    allow_unset: bool
+    data: dict[str, Any] = field(default_factory=dict)
+    broken: set[int] = field(default_factory=set)  # indices of checks with a problem
+
+
+def _rules_against(
+    doc: YamlDocument, rules: AlertRules, config: SmokewatchConfig | None, found: _Found
+) -> list[ConfigProblem]:
+    """Cross-check the rules with the config; with a broken config, with its valid checks.
+
+    Then a rule, window or silence that could select a broken check is left unchecked
+    (it might be right once that check is fixed): one pass still finds the others.
+    """
+    if config is not None:
+        return _cross_check(doc, rules, config)
+    checks = found.data.get("checks")
+    if not found.broken or not isinstance(checks, list):
+        return []
+    kept = [c for i, c in enumerate(checks) if i not in found.broken]
+    try:
+        partial = SmokewatchConfig.model_validate({**found.data, "checks": kept}, context=LOCATED)
+    except ValidationError:
+        return []  # more than checks is broken: nothing to cross-check against
+    names = [
+        c.get("name") if isinstance(c, dict) else None
+        for i, c in enumerate(checks)
+        if i in found.broken
+    ]
+
+    def may_select(patterns: tuple[str, ...] | None) -> bool:
+        return patterns is None or any(
+            not isinstance(n, str) or fnmatch.fnmatchcase(n, p) for n in names for p in patterns
+        )
+
+    unsure = {f"alerts[{i}]" for i, r in enumerate(rules.alerts) if may_select(r.checks)}
+    unsure |= {f"maintenance[{i}]" for i, w in enumerate(rules.maintenance) if may_select(w.checks)}
+    known = [c["name"] for c in checks if isinstance(c, dict) and isinstance(c.get("name"), str)]
+    return [
+        p
+        for p in _cross_check(doc, rules, partial, known)
+        if (p.item or "").partition(" ")[0] not in unsure
+    ]
+
+
+def _raw_storage_url(doc: YamlDocument) -> str | None:
+    """``storage.url`` as written, to check it even when the rest of the file is invalid."""
+    storage = doc.data.get("storage") if isinstance(doc.data, dict) else None
+    url = storage.get("url") if isinstance(storage, dict) else None
+    return url if isinstance(url, str) and "$" not in url else None
 
 
 def _storage_problem(doc: YamlDocument, message: str, *, from_env: bool) -> ConfigProblem:
@@ -151,10 +219,11 @@ def _validate(
     *,
     env: Mapping[str, str],
     secrets: set[str],
-    problems: list[ConfigProblem],
+    found: _Found,
     section_items: set[str],
     items: Callable[[dict[str, Any]], list[tuple[Loc, str]]],
 ) -> ModelT | None:
+    problems = found.problems
     data: Any = {} if doc.data is None else doc.data
     if not isinstance(data, dict):
         problems.append(ConfigProblem(str(doc.path), "the top level must be a mapping", line=1))
@@ -167,24 +236,48 @@ def _validate(
     )
     result = interpolate(data, env, base_dir=doc.path.parent, secret_names=names)
     secrets |= result.secrets
+    reported = [loc for loc, _ in result.problems]
     for loc, message in result.problems:
         problems.append(_problem(doc, loc, message, section_items))
-    if result.problems:
-        return None
+    unset = dict(result.unset)
+    for loc, name in result.unset:
+        problem = _problem(doc, loc, f"environment variable {name} is not set", section_items)
+        (found.warnings if found.allow_unset else problems).append(problem)
+        if not found.allow_unset:
+            reported.append(loc)
     located = items(result.data)
     for loc, message in located:
         problems.append(_problem(doc, loc, message, section_items))
+    if model is SmokewatchConfig and isinstance(result.data, dict):
+        found.data.update(result.data)
+        seen = [loc for loc, _ in [*result.problems, *located]] + (
+            [loc for loc, _ in result.unset] if not found.allow_unset else []
+        )
+        found.broken.update(_check_indices(seen))
     try:
         validated = model.model_validate(result.data, context=LOCATED)
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
             loc = _data_loc(result.data, tuple(error["loc"]))
+            if any(loc[: len(seen)] == seen for seen in reported):
+                continue  # its value came from a reference already reported
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] in _KIND_ERRORS:
                 loc, message = (*loc, "kind"), _kind_message(error.get("ctx", {}))
+            if loc in unset:
+                message += f" (the value stands in for ${{{unset[loc]}}}, which is not set)"
             problems.append(_problem(doc, loc, message, section_items))
+            if model is SmokewatchConfig:
+                found.broken.update(_check_indices([loc]))
         return None
-    return None if located else validated
+    return None if located or result.problems else validated
+
+
+def _check_indices(locs: list[Loc]) -> set[int]:
+    """The checks (by index) that these problem locations fall in."""
+    return {
+        loc[1] for loc in locs if len(loc) >= 2 and loc[0] == "checks" and isinstance(loc[1], int)
+    }
 
 
 _KIND_ERRORS = frozenset({"union_tag_not_found", "union_tag_invalid"})
@@ -248,7 +341,10 @@ def _has(data: Any, loc: Loc) -> bool:
 
 
 def _cross_check(
-    doc: YamlDocument, rules: AlertRules, config: SmokewatchConfig
+    doc: YamlDocument,
+    rules: AlertRules,
+    config: SmokewatchConfig,
+    known: list[str] | None = None,
 ) -> list[ConfigProblem]:
     """What the rules name must exist in the config; their templates must render.
 
@@ -260,8 +356,9 @@ def _cross_check(
     sections = {"alerts", "maintenance", "silences"}
     found: list[tuple[Loc, str]] = []
     for index, rule in enumerate(rules.alerts):
-        found += [(("alerts", index, *loc), msg) for loc, msg in _rule_problems(rule, config)]
-    names = [c.name for c in config.checks]
+        problems = _rule_problems(rule, config, known)
+        found += [(("alerts", index, *loc), msg) for loc, msg in problems]
+    names = known or [c.name for c in config.checks]
     rule_names = {rule.name for rule in rules.alerts}
     for index, window in enumerate(rules.maintenance):
         for i, pattern in enumerate(window.checks or ()):
@@ -291,8 +388,11 @@ def _no_check(pattern: str, names: list[str]) -> str:
     return f"no check matches {pattern!r} (checks: {', '.join(names)})"
 
 
-def _rule_problems(rule: AlertRule, config: SmokewatchConfig) -> list[tuple[Loc, str]]:
-    names = [c.name for c in config.checks]
+def _rule_problems(
+    rule: AlertRule, config: SmokewatchConfig, known: list[str] | None = None
+) -> list[tuple[Loc, str]]:
+    """``known``: every check name, when ``config`` holds only the valid checks."""
+    names = known or [c.name for c in config.checks]
     kinds = {c.kind for c in config.checks}
     found: list[tuple[Loc, str]] = []
     for i, pattern in enumerate(rule.checks or ()):
@@ -300,8 +400,8 @@ def _rule_problems(rule: AlertRule, config: SmokewatchConfig) -> list[tuple[Loc,
             found.append((("checks", i), _no_check(pattern, names)))
     for i, region in enumerate(rule.regions or ()):
         if config.regions and region not in config.regions:
-            known = ", ".join(config.regions)
-            found.append((("regions", i), f"unknown region {region!r} (regions: {known})"))
+            declared = ", ".join(config.regions)
+            found.append((("regions", i), f"unknown region {region!r} (regions: {declared})"))
     for i, kind in enumerate(rule.kinds or ()):
         if kind not in PROBES:
             found.append((("kinds", i), f"unknown kind {kind!r} (kinds: {', '.join(PROBES)})"))

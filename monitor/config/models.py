@@ -31,9 +31,13 @@ class Strict(BaseModel):
 class Backoff(Strict):
     """Exponential backoff between attempts: ``initial * factor**n``, capped, with jitter."""
 
-    initial: Duration = timedelta(seconds=1)
-    factor: float = Field(2.0, ge=1.0, le=10.0)
-    max: Duration = timedelta(seconds=30)
+    initial: Duration = Field(
+        timedelta(seconds=1), description="wait before the first retry (+/- 20 % jitter)"
+    )
+    factor: float = Field(
+        2.0, ge=1.0, le=10.0, description="each retry waits this many times longer than the last"
+    )
+    max: Duration = Field(timedelta(seconds=30), description="the longest wait between retries")
     jitter: float = Field(0.2, ge=0.0, le=1.0, description="+/- fraction of each delay")
 
 
@@ -65,7 +69,9 @@ class CheckDefaults(Strict):
     interval: Duration = Field(timedelta(minutes=30), description="at least 1s")
     timeout: Duration = Field(timedelta(seconds=30), description="at least 10ms")
     retries: int = Field(2, ge=0, le=10, description="extra attempts after the first")
-    backoff: Backoff = Backoff()
+    backoff: Backoff = Field(
+        Backoff(), description="waits between retries: initial * factor^n, capped at max"
+    )
     retry_on: tuple[RetryOn, ...] = Field(
         ("connection", "timeout", "5xx", "429"),
         description="what a retry may fix; 'fail' retries any failure (not recommended)",
@@ -79,18 +85,44 @@ class CheckDefaults(Strict):
 class CheckCommon(Strict):
     """The fields every check has, whatever its kind."""
 
-    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    name: Annotated[
+        str,
+        Field(pattern=NAME_PATTERN, description="unique name: letters, digits, '-', '_' and '.'"),
+    ]
     kind: str
-    description: str = ""
-    enabled: bool = True
-    interval: Duration | None = None
+    description: str = Field("", description="free text shown in the API and on the status page")
+    enabled: bool = Field(True, description="false: the check is kept but never runs")
+    interval: Duration | None = Field(
+        None, description="time between runs under serve (default: defaults.interval)"
+    )
     cron: str | None = Field(None, description="a 5-field cron expression; replaces interval")
-    timeout: Duration | None = None
-    retries: int | None = Field(None, ge=0, le=10)
-    backoff: Backoff | None = None
-    retry_on: tuple[RetryOn, ...] | None = None
+    timeout: Duration | None = Field(
+        None, description="hard limit per attempt (default: defaults.timeout)"
+    )
+    retries: int | None = Field(
+        None, ge=0, le=10, description="extra attempts after the first (default: defaults.retries)"
+    )
+    backoff: Backoff | None = Field(
+        None, description="waits between retries (default: defaults.backoff)"
+    )
+    retry_on: tuple[RetryOn, ...] | None = Field(
+        None, description="what a retry may fix (default: defaults.retry_on)"
+    )
     regions: tuple[str, ...] | None = Field(None, description="run only in these regions")
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="labels (key: value) for the API and run --tag"
+    )
+    group: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="the status page section this check is shown in (its own roll-up state)",
+    )
+    public: bool = Field(
+        True,
+        description="false: only bearer-token holders see this check on the status page, "
+        "its badges and per-check page, /api/v1/status and /api/v2/*.json",
+    )
     control: bool = Field(
         False,
         description="a known-good target: while it fails in a region, that region's other "
@@ -119,7 +151,9 @@ class Storage(Strict):
         "sqlite:///smokewatch.db",
         description="SQLite path/URL or postgresql:// URL; SMOKEWATCH_DATABASE_URL overrides",
     )
-    retention: Duration = timedelta(days=90)
+    retention: Duration = Field(
+        timedelta(days=90), description="results older than this are deleted"
+    )
     spool_path: str | None = Field(
         None,
         description="where serve keeps results while the store is unreachable; default "
@@ -133,8 +167,8 @@ class Storage(Strict):
 class HostLimit(Strict):
     """A target host's declared rate limit: ``limit`` requests per ``window``."""
 
-    limit: int = Field(gt=0)
-    window: Duration = timedelta(minutes=1)
+    limit: int = Field(gt=0, description="requests the host allows per window")
+    window: Duration = Field(timedelta(minutes=1), description="the host's rate-limit window")
 
 
 class RateLimit(Strict):
@@ -144,8 +178,12 @@ class RateLimit(Strict):
     ``default`` applies to hosts that declare nothing.
     """
 
-    fraction: float = Field(0.1, gt=0.0, le=1.0)
-    default: HostLimit = HostLimit(limit=600)
+    fraction: float = Field(
+        0.1, gt=0.0, le=1.0, description="share of a host's declared limit smokewatch may use"
+    )
+    default: HostLimit = Field(
+        HostLimit(limit=600), description="the limit assumed for hosts not listed under hosts"
+    )
     hosts: dict[str, HostLimit] = Field(
         default_factory=dict,
         description="keys: an origin (http://host:port) or a bare host (groups all its ports)",
@@ -160,12 +198,18 @@ class RateLimit(Strict):
 
 class RunnerSettings(Strict):
     concurrency: int = Field(8, ge=1, le=256, description="checks running at once")
-    user_agent: str = "smokewatch/{version} (synthetic monitoring; +https://github.com/smokewatch)"
+    user_agent: str = Field(
+        "smokewatch/{version} (synthetic monitoring; +https://github.com/smokewatch)",
+        description="User-Agent of every request (marks synthetic traffic)",
+    )
     headers: dict[str, str] = Field(
         default_factory=lambda: {"X-Synthetic-Monitor": "smokewatch"},
         description="added to every request so targets can tell synthetic traffic apart",
     )
-    artifacts_dir: str = "smokewatch-artifacts"
+    artifacts_dir: str = Field(
+        "smokewatch-artifacts",
+        description="where failure artifacts are written before they are stored",
+    )
 
 
 class BrowserSettings(Strict):
@@ -177,12 +221,19 @@ class BrowserSettings(Strict):
     )
     max_checks: int = Field(200, ge=1, description="restart the browser after this many checks")
     keep_artifacts: int = Field(50, ge=0, description="failure screenshots/traces to keep")
-    launch_timeout: Duration = timedelta(seconds=30)
+    launch_timeout: Duration = Field(
+        timedelta(seconds=30), description="bound on starting Chromium"
+    )
 
 
 class Logging(Strict):
-    level: Literal["debug", "info", "warning", "error"] = "info"
-    format: Literal["auto", "json", "console"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="the lowest level logged"
+    )
+    format: Literal["auto", "json", "console"] = Field(
+        "auto",
+        description="json (a line per event), console (for people), auto: json without a TTY",
+    )
 
 
 class ApiSettings(Strict):
@@ -234,7 +285,8 @@ class SchedulerSettings(Strict):
 
     jitter: Duration = Field(
         timedelta(seconds=30),
-        description="random delay added to each run, at most a tenth of the check's interval",
+        description="spread of the fixed per-check delay after each slot (derived from the "
+        "check's name), at most a tenth of the check's interval",
     )
     misfire_grace: Duration = Field(
         timedelta(minutes=5), description="a run this late is still run; later ones are skipped"

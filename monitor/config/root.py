@@ -48,28 +48,47 @@ else:
 class SmokewatchConfig(Strict):
     """``smokewatch.yaml``."""
 
-    version: int = Field(1, ge=1, le=1)
+    version: int = Field(1, ge=1, le=1, description="the config format version (1)")
     regions: tuple[str, ...] = Field(
         (), description="regions this deployment runs in; empty means any"
     )
-    defaults: CheckDefaults = CheckDefaults()
-    storage: Storage = Storage()
-    runner: RunnerSettings = RunnerSettings()
-    rate_limit: RateLimit = RateLimit()
-    browser: BrowserSettings = BrowserSettings()
-    logging: Logging = Logging()
-    api: ApiSettings = ApiSettings()
-    scheduler: SchedulerSettings = SchedulerSettings()
-    telemetry: TelemetrySettings = TelemetrySettings()
-    alerting: AlertingSettings = AlertingSettings()
-    artifacts: ArtifactSettings = ArtifactSettings()
+    defaults: CheckDefaults = Field(
+        CheckDefaults(), description="values every check takes unless it sets its own"
+    )
+    storage: Storage = Field(
+        Storage(), description="where results are stored (SQLite or PostgreSQL) and for how long"
+    )
+    runner: RunnerSettings = Field(
+        RunnerSettings(), description="how checks run: concurrency, user agent, artifacts"
+    )
+    rate_limit: RateLimit = Field(RateLimit(), description="per-host request budgets")
+    browser: BrowserSettings = Field(
+        BrowserSettings(), description="the shared Chromium of browser checks"
+    )
+    logging: Logging = Field(Logging(), description="log level and format")
+    api: ApiSettings = Field(ApiSettings(), description="the status API and page served by serve")
+    scheduler: SchedulerSettings = Field(
+        SchedulerSettings(), description="serve's scheduler: leases, shutdown grace"
+    )
+    telemetry: TelemetrySettings = Field(
+        TelemetrySettings(), description="metrics export: Prometheus, Pushgateway, Datadog, OTLP"
+    )
+    alerting: AlertingSettings = Field(
+        AlertingSettings(), description="alert evaluation, delivery and notifier channels"
+    )
+    artifacts: ArtifactSettings = Field(
+        ArtifactSettings(),
+        description="where failure artifacts (screenshots, traces, bodies) are kept",
+    )
     secrets: tuple[str, ...] = Field(
         (), description="extra environment variable names whose values are secret"
     )
     alert_rules: str | None = Field(
         "alert-rules.yaml", description="path of the alert rules, relative to this file"
     )
-    checks: tuple[AnyCheck, ...] = ()
+    checks: tuple[AnyCheck, ...] = Field(
+        (), description="the checks: each has a name and a kind (http, flow, websocket, browser)"
+    )
 
     @model_validator(mode="after")
     def _check_names_unique_and_regions_known(self, info: ValidationInfo) -> SmokewatchConfig:

@@ -63,11 +63,11 @@ _CONDITION = re.compile(
 class Condition(Strict):
     """A parsed condition.  ``threshold`` is in base units: seconds for timings."""
 
-    metric: str
-    aggregation: str
-    operator: Operator
-    threshold: float
-    text: str
+    metric: str = Field(description="the metric compared, e.g. smoke_test.success")
+    aggregation: str = Field(description="how values over the window combine")
+    operator: Operator = Field(description="the comparison: <, <=, >, >=, ==, !=")
+    threshold: float = Field(description="the value compared against, in base units")
+    text: str = Field(description="the condition as written")
 
     def __str__(self) -> str:
         return self.text
@@ -213,18 +213,28 @@ MinRegions = Annotated[
 
 
 class AlertRule(Strict):
-    name: Annotated[str, Field(pattern=NAME_PATTERN)]
-    condition: ConditionField
-    window: Duration = timedelta(minutes=5)
-    severity: Literal["critical", "warning", "info"] = "warning"
-    notify: tuple[NotifyTarget, ...] = ()
+    name: Annotated[str, Field(pattern=NAME_PATTERN, description="unique rule name")]
+    condition: ConditionField = Field(
+        description="e.g. 'smoke_test.success < 0.9' (README: Alert rules)"
+    )
+    window: Duration = Field(
+        timedelta(minutes=5), description="the period the condition is evaluated over"
+    )
+    severity: Literal["critical", "warning", "info"] = Field(
+        "warning", description="critical, warning or info"
+    )
+    notify: tuple[NotifyTarget, ...] = Field(
+        (), description="targets: e-mail addresses, slack:#channel, webhook:NAME, pagerduty:NAME"
+    )
     checks: tuple[str, ...] | None = Field(None, description="check names (glob allowed)")
-    regions: tuple[str, ...] | None = None
-    kinds: tuple[str, ...] | None = None
+    regions: tuple[str, ...] | None = Field(None, description="only results from these regions")
+    kinds: tuple[str, ...] | None = Field(None, description="only checks of these kinds")
     min_regions: MinRegions = Field(
         1, description="fire only when this many regions are bad: a count or a share ('50%')"
     )
-    confirm: Confirm = Field(default_factory=Confirm)
+    confirm: Confirm = Field(
+        default_factory=Confirm, description="how many of a region's latest runs must be bad"
+    )
     min_samples: int = Field(
         2, ge=1, description="voting runs a region needs before it can be bad (at most confirm.of)"
     )
@@ -232,14 +242,21 @@ class AlertRule(Strict):
     resolve_after: int = Field(
         1, ge=1, description="good voting runs in a row (in enough regions) to resolve"
     )
-    flapping: Flapping = Field(default_factory=Flapping)
-    repeat_interval: Duration | None = None
+    flapping: Flapping = Field(
+        default_factory=Flapping, description="damping of alerts that fire and resolve too often"
+    )
+    repeat_interval: Duration | None = Field(None, description="remind while firing, this often")
     no_data: Literal["keep", "alert", "ok"] = Field(
         "keep",
         description="a window without results: keep the state, alert on it, or count it as good",
     )
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="extra labels (key: value) on the alert"
+    )
+    annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Jinja templates (summary, description, ...) sent with the alert",
+    )
 
     @field_validator("labels", "annotations")
     @classmethod
@@ -305,7 +322,7 @@ class AlertRule(Strict):
 class MaintenanceWindow(Strict):
     """A recurring window (e.g. nightly deploys) in which matching alerts notify nobody."""
 
-    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    name: Annotated[str, Field(pattern=NAME_PATTERN, description="unique window name")]
     cron: str = Field(description="when each window starts: 5-field cron, UTC")
     duration: Duration = Field(description="how long each window lasts")
     checks: tuple[str, ...] | None = Field(None, description="check names (glob); default all")
@@ -325,10 +342,10 @@ class SilenceSpec(Strict):
         description="label -> value (glob) that an alert must all match: rule, check, region, "
         "severity, or a rule label"
     )
-    starts_at: datetime
-    ends_at: datetime
-    author: str
-    comment: str = ""
+    starts_at: datetime = Field(description="when the silence starts (ISO 8601; default: now)")
+    ends_at: datetime = Field(description="when the silence ends (ISO 8601)")
+    author: str = Field(description="who set the silence")
+    comment: str = Field("", description="why")
 
     @model_validator(mode="after")
     def _ordered_and_aware(self) -> SilenceSpec:
@@ -345,9 +362,13 @@ class SilenceSpec(Strict):
 class AlertRules(Strict):
     """``alert-rules.yaml``."""
 
-    alerts: tuple[AlertRule, ...] = ()
-    maintenance: tuple[MaintenanceWindow, ...] = ()
-    silences: tuple[SilenceSpec, ...] = ()
+    alerts: tuple[AlertRule, ...] = Field((), description="the alert rules")
+    maintenance: tuple[MaintenanceWindow, ...] = Field(
+        (), description="windows during which matching alerts are not notified"
+    )
+    silences: tuple[SilenceSpec, ...] = Field(
+        (), description="silences set in the file (more can be set through the API)"
+    )
 
     @model_validator(mode="after")
     def _names_unique(self, info: ValidationInfo) -> AlertRules:

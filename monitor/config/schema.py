@@ -12,9 +12,9 @@ _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 def config_json_schema() -> dict[str, Any]:
     schema = SmokewatchConfig.model_json_schema(mode="validation", by_alias=True)
-    return {"$schema": _DIALECT, "title": "smokewatch.yaml", **schema}
+    return {"$schema": _DIALECT, **schema, "title": "smokewatch.yaml"}
 
 
 def rules_json_schema() -> dict[str, Any]:
     schema = AlertRules.model_json_schema(mode="validation", by_alias=True)
-    return {"$schema": _DIALECT, "title": "alert-rules.yaml", **schema}
+    return {"$schema": _DIALECT, **schema, "title": "alert-rules.yaml"}

@@ -15,25 +15,29 @@ import asyncio
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from monitor.dburl import database_url, sqlite_path
 
-from monitor.store.engine import create_engine
-from monitor.store.errors import describe
-from monitor.store.urls import database_url, safe_url, sqlite_file
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 REACH_TIMEOUT_S = 10.0
 
 
 def storage_problem(raw: str) -> str | None:
-    """What is wrong with ``raw`` as a store URL without connecting, or ``None``."""
+    """What is wrong with ``raw`` as a store URL without connecting, or ``None``.
+
+    The standard library reads the URL here (``validate`` stays fast); SQLAlchemy reads
+    it the same way when the store opens.
+    """
     try:
-        url = _parse(raw)
+        url = database_url(raw)
+        path = sqlite_path(url)
     except ValueError as exc:
-        return str(exc)
-    path = sqlite_file(url)
+        if "scheme" in str(exc) or "empty" in str(exc):
+            return str(exc)
+        return "the port of the database URL is not a number"
     if path is not None:
         return _sqlite_problem(path)
     return None
@@ -44,12 +48,35 @@ async def reach_store(raw: str, *, timeout_s: float = REACH_TIMEOUT_S) -> str | 
     problem = storage_problem(raw)
     if problem is not None:
         return problem
-    url = _parse(raw)
+    # SQLAlchemy and the store load only to connect (validate --online, serve).
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
+    from monitor.store.urls import sqlite_file  # noqa: PLC0415
+
+    try:
+        url = make_url(database_url(raw))
+    except ArgumentError:
+        return (
+            "not a database URL: use sqlite:///PATH, a file path, "
+            "or postgresql://USER:PASSWORD@HOST:PORT/DB"
+        )
     path = sqlite_file(url)
     if path is not None:
         return _sqlite_write_problem(path)
     if url.get_backend_name() != "postgresql":
         return None  # in-memory SQLite: nothing to reach
+    return await _postgres_problem(url, timeout_s)
+
+
+async def _postgres_problem(url: URL, timeout_s: float) -> str | None:
+    from sqlalchemy import text  # noqa: PLC0415
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+
+    from monitor.store.engine import create_engine  # noqa: PLC0415
+    from monitor.store.errors import describe  # noqa: PLC0415
+    from monitor.store.urls import safe_url  # noqa: PLC0415
+
     engine = create_engine(url)
     try:
         async with asyncio.timeout(timeout_s), engine.connect() as conn:
@@ -61,22 +88,6 @@ async def reach_store(raw: str, *, timeout_s: float = REACH_TIMEOUT_S) -> str | 
     finally:
         await engine.dispose()
     return None
-
-
-def _parse(raw: str) -> URL:
-    try:
-        url = make_url(database_url(raw))
-        _ = url.port  # a port that is not a number raises here
-    except ArgumentError:
-        raise ValueError(
-            "not a database URL: use sqlite:///PATH, a file path, "
-            "or postgresql://USER:PASSWORD@HOST:PORT/DB"
-        ) from None
-    except ValueError as exc:
-        if "scheme" in str(exc) or "empty" in str(exc):
-            raise
-        raise ValueError("the port of the database URL is not a number") from None
-    return url
 
 
 def _sqlite_problem(path: Path) -> str | None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.config import Config
+from typing import TYPE_CHECKING
+
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.store.engine import SQLITE_IMMEDIATE
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SCRIPT_LOCATION = "monitor.store:migrations"
 
@@ -19,6 +22,9 @@ _PG_MIGRATION_LOCK = 0x736D6F6B  # "smok"
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An alembic ``Config`` for our migrations; ``env.py`` uses ``connection`` when given."""
+    # Alembic loads when a store opens, not with the config (`validate` checks storage.url).
+    from alembic.config import Config  # noqa: PLC0415
+
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     config.set_main_option("path_separator", "os")
@@ -40,4 +46,6 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
+    from alembic import command  # noqa: PLC0415
+
     command.upgrade(alembic_config(connection), revision)

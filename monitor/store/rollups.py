@@ -2,7 +2,8 @@
 
 Three ways they are written, all giving the same rows:
 
-- :func:`record_rollups`, in ``ResultStore.add``'s transaction, one result at a time;
+- :func:`record_rollups`, in the transaction that stores a burst of results
+  (``ResultStore.add_many``), two upserts per burst;
 - :func:`rebuild_rollups`, from every row of ``results`` (``INSERT ... SELECT ...
   GROUP BY``): migration 0002's backfill, and bulk seeding in ``bench/store.py``;
 - :func:`prune`, which deletes old results and keeps both rollups consistent.
@@ -12,6 +13,7 @@ Buckets are UTC hours and UTC days, keyed by their start.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,10 +38,22 @@ def bucket_start(at: datetime, period: Period) -> datetime:
     return start.replace(hour=0) if period == "day" else start
 
 
-async def record_rollups(conn: AsyncConnection, result_id: int, record: ResultRecord) -> None:
-    """Point ``latest_results`` at the new result and count it in its hour and day buckets."""
+async def record_rollups(conn: AsyncConnection, stored: Sequence[tuple[int, ResultRecord]]) -> None:
+    """Point ``latest_results`` at the newest of the stored results and count them all in
+    their hour and day buckets: two statements however many results (one row per key, so
+    PostgreSQL's ``ON CONFLICT`` never meets one key twice in a statement)."""
+    if not stored:
+        return
+    newest: dict[tuple[str, str], int] = {}
+    buckets: dict[tuple[str, str, Period, datetime], dict[str, Any]] = {}
+    for result_id, record in stored:
+        pair = (record.check, record.region)
+        newest[pair] = max(result_id, newest.get(pair, result_id))
+        for period in PERIODS:
+            key = (*pair, period, bucket_start(record.started_at, period))
+            _count(buckets.setdefault(key, _empty_bucket(key)), record)
     latest = upsert_insert(conn, latest_results).values(
-        check=record.check, region=record.region, result_id=result_id
+        [{"check": c, "region": r, "result_id": i} for (c, r), i in newest.items()]
     )
     await conn.execute(
         latest.on_conflict_do_update(
@@ -49,24 +63,7 @@ async def record_rollups(conn: AsyncConnection, result_id: int, record: ResultRe
             where=latest_results.c.result_id < latest.excluded.result_id,
         )
     )
-    status = Status(record.status)
-    measured = status.measured
-    counts: dict[str, Any] = {
-        "check": record.check,
-        "region": record.region,
-        "total": 1,
-        "passed": int(status is Status.PASS),
-        "degraded": int(status is Status.DEGRADED),
-        "failed": int(status is Status.FAIL),
-        "errored": int(not measured),
-        "sum_ms": record.duration_ms if measured else 0.0,
-        "max_ms": record.duration_ms if measured else None,
-    }
-    rows = [
-        {**counts, "period": period, "bucket_start": bucket_start(record.started_at, period)}
-        for period in PERIODS
-    ]
-    stats = upsert_insert(conn, result_stats).values(rows)
+    stats = upsert_insert(conn, result_stats).values(list(buckets.values()))
     old, new = result_stats.c, stats.excluded
     await conn.execute(
         stats.on_conflict_do_update(
@@ -83,6 +80,33 @@ async def record_rollups(conn: AsyncConnection, result_id: int, record: ResultRe
             },
         )
     )
+
+
+def _empty_bucket(key: tuple[str, str, Period, datetime]) -> dict[str, Any]:
+    check, region, period, start = key
+    zeros: dict[str, Any] = {**dict.fromkeys(_SUMMED, 0), "sum_ms": 0.0}
+    return {
+        "check": check,
+        "region": region,
+        "period": period,
+        "bucket_start": start,
+        **zeros,
+        "max_ms": None,
+    }
+
+
+def _count(bucket: dict[str, Any], record: ResultRecord) -> None:
+    status = Status(record.status)
+    bucket["total"] += 1
+    bucket["passed"] += int(status is Status.PASS)
+    bucket["degraded"] += int(status is Status.DEGRADED)
+    bucket["failed"] += int(status is Status.FAIL)
+    if not status.measured:
+        bucket["errored"] += 1
+        return
+    bucket["sum_ms"] += record.duration_ms
+    if bucket["max_ms"] is None or record.duration_ms > bucket["max_ms"]:
+        bucket["max_ms"] = record.duration_ms
 
 
 async def prune(conn: AsyncConnection, older_than: datetime) -> int:

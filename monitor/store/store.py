@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -29,17 +29,26 @@ from monitor.store.rollups import prune, record_rollups
 from monitor.store.rows import from_row, require_aware, to_row, upsert_insert
 from monitor.store.schema import latest_results, results
 from monitor.store.summaries import stats, uptime
-from monitor.store.urls import database_url, safe_url
+from monitor.store.urls import database_url, safe_url, sqlite_file
+from probes.base import Status
 
 PING_TIMEOUT_S = 5.0
 
 
 class ResultStore:
-    """Persists :class:`ResultRecord` rows and reads them back.  Open with :meth:`open`."""
+    """Persists :class:`ResultRecord` rows and reads them back.  Open with :meth:`open`.
 
-    def __init__(self, engine: AsyncEngine, url: URL) -> None:
+    Reads go through their own engine (``reader``; an in-memory SQLite database has
+    one engine, as a second would be another database): a writer waiting for SQLite's
+    write lock holds a connection of the writing pool only, so the API's reads never
+    queue behind a write burst for a pooled connection.
+    """
+
+    def __init__(self, engine: AsyncEngine, url: URL, reader: AsyncEngine | None = None) -> None:
         self._engine = engine
+        self._reader = engine if reader is None else reader
         self._url = url
+        self.newest_added_id = 0  # the largest id :meth:`add` has returned (readers' freshness)
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True) -> ResultStore:
@@ -49,19 +58,21 @@ class ResultStore:
         when the database cannot be reached or migrated.
         """
         parsed = make_url(database_url(url))
+        in_memory = parsed.get_backend_name() == "sqlite" and sqlite_file(parsed) is None
         try:
             engine = create_engine(parsed)
+            reader = None if in_memory else create_engine(parsed)
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(
                 f"cannot open store {safe_url(parsed)}: {describe(exc, parsed)}"
             ) from exc
-        store = cls(engine, parsed)
+        store = cls(engine, parsed, reader)
         if migrate:
             try:
                 with store._translate("migrating", unavailable=True):
                     await upgrade(engine)
             except BaseException:
-                await engine.dispose()
+                await store.close()
                 raise
         return store
 
@@ -77,28 +88,37 @@ class ResultStore:
         spool replay after a write whose commit was not acknowledged) changes nothing
         and returns the stored row's id.  Ids grow with every insert.
         """
-        require_aware(record.started_at, "started_at")
-        async with self._connect("storing a result", write=True) as conn:
-            statement = (
-                upsert_insert(conn, results)
-                .values(**to_row(record))
-                .on_conflict_do_nothing(index_elements=["run_id", "check", "region"])
-                .returning(results.c.id)
-            )
-            inserted = (await conn.execute(statement)).scalar_one_or_none()
-            if inserted is not None:
-                await record_rollups(conn, int(inserted), record)
-                return int(inserted)
-            existing = await conn.scalar(
-                select(results.c.id).where(
-                    results.c.run_id == record.run_id,
-                    results.c.check == record.check,
-                    results.c.region == record.region,
-                )
-            )
-        if existing is None:
-            raise StoreError(f"storing a result in {self.url} returned no id")
-        return int(existing)
+        (result_id,) = await self.add_many([record])
+        return result_id
+
+    async def add_many(self, records: Sequence[ResultRecord]) -> list[int]:
+        """Store a burst of results, in order, and their rollups in one transaction.
+
+        Returns their ids in the same order; all or none are stored.  Idempotent per
+        result as :meth:`add` is: only the newly inserted ones are counted in the rollups.
+        """
+        for record in records:
+            require_aware(record.started_at, "started_at")
+        if not records:
+            return []
+        ids: list[int] = []
+        action = "storing a result" if len(records) == 1 else f"storing {len(records)} results"
+        async with self._connect(action, write=True) as conn:
+            inserted: list[tuple[int, ResultRecord]] = []
+            for record in records:
+                result_id = await _insert(conn, record)
+                if result_id is None:
+                    result_id = await _existing(conn, record)
+                else:
+                    inserted.append((result_id, record))
+                ids.append(result_id)
+            await record_rollups(conn, inserted)
+        if inserted:
+            # After the commit: a reader rebuilding an answer before it would not see these
+            # results yet and would cache that answer under their version.
+            newest = max(result_id for result_id, _ in inserted)
+            self.newest_added_id = max(self.newest_added_id, newest)
+        return ids
 
     async def latest(self, *, region: str | None = None) -> list[ResultRecord]:
         """The newest result of each (check, region), ordered by check then region."""
@@ -113,6 +133,12 @@ class ResultStore:
             rows = (await conn.execute(query)).mappings().all()
         return [from_row(row) for row in rows]
 
+    async def newest_result_id(self) -> int:
+        """The id of the newest stored result (0 for none): one index lookup, so readers can
+        tell cheaply whether anything was stored since they last looked."""
+        async with self._connect("reading the newest result id") as conn:
+            return int(await conn.scalar(select(func.max(results.c.id))) or 0)
+
     async def results(
         self,
         check: str,
@@ -121,15 +147,19 @@ class ResultStore:
         since: datetime | None = None,
         before_id: int | None = None,
         limit: int = 100,
+        statuses: Collection[Status] | None = None,
     ) -> list[ResultRecord]:
         """Results of one check, newest first.
 
         Keyset pagination: pass the smallest ``id`` of a page as ``before_id`` to
-        get the next (older) page.  ``since`` keeps results started at or after it.
+        get the next (older) page.  ``since`` keeps results started at or after it,
+        ``statuses`` those of these statuses.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         query = select(results).where(results.c.check == check)
+        if statuses is not None:
+            query = query.where(results.c.status.in_([Status(s).value for s in statuses]))
         if region is not None:
             query = query.where(results.c.region == region)
         if since is not None:
@@ -217,6 +247,8 @@ class ResultStore:
     async def close(self) -> None:
         """Close every pooled connection.  The store cannot be used afterwards."""
         await self._engine.dispose()
+        if self._reader is not self._engine:
+            await self._reader.dispose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -248,7 +280,7 @@ class ResultStore:
                     async with conn.begin():
                         yield conn
             else:
-                async with self._engine.connect() as conn:
+                async with self._reader.connect() as conn:
                     yield conn
 
     @contextmanager
@@ -261,3 +293,28 @@ class ResultStore:
             if unavailable or is_unavailable(exc):
                 raise StoreUnavailable(message) from exc
             raise StoreError(message) from exc
+
+
+async def _insert(conn: AsyncConnection, record: ResultRecord) -> int | None:
+    """Insert one result; its id, or ``None`` when that run's result is already stored."""
+    statement = (
+        upsert_insert(conn, results)
+        .values(**to_row(record))
+        .on_conflict_do_nothing(index_elements=["run_id", "check", "region"])
+        .returning(results.c.id)
+    )
+    inserted = (await conn.execute(statement)).scalar_one_or_none()
+    return None if inserted is None else int(inserted)
+
+
+async def _existing(conn: AsyncConnection, record: ResultRecord) -> int:
+    existing = await conn.scalar(
+        select(results.c.id).where(
+            results.c.run_id == record.run_id,
+            results.c.check == record.check,
+            results.c.region == record.region,
+        )
+    )
+    if existing is None:
+        raise StoreError(f"storing the result of {record.check!r} returned no id")
+    return int(existing)

@@ -2,45 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL
 
-SQLITE = "sqlite+aiosqlite"
-POSTGRES = "postgresql+asyncpg"
+from monitor.dburl import POSTGRES, SQLITE, database_url, sqlite_database
 
-# What users write -> the async driver URL scheme.  The normalised forms map to
-# themselves, so normalising twice is harmless.
-_SCHEMES = {
-    "sqlite": SQLITE,
-    SQLITE: SQLITE,
-    "postgresql": POSTGRES,
-    "postgres": POSTGRES,  # Heroku-style
-    POSTGRES: POSTGRES,
-}
+if TYPE_CHECKING:
+    from pathlib import Path
 
-
-def database_url(raw: str) -> str:
-    """Normalise a configured database URL, or a bare SQLite file path, to an async driver URL.
-
-    ``sqlite:///x.db`` and ``x.db`` become ``sqlite+aiosqlite:///x.db``;
-    ``postgresql://`` and ``postgres://`` become ``postgresql+asyncpg://``.
-    Any other scheme is a ``ValueError`` naming the scheme (never the whole URL,
-    which may carry a password).
-    """
-    text = raw.strip()
-    if not text:
-        raise ValueError("database URL is empty")
-    scheme, sep, rest = text.partition("://")
-    if not sep:
-        return f"{SQLITE}:///{text}"
-    driver = _SCHEMES.get(scheme.lower())
-    if driver is None:
-        raise ValueError(
-            f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH, a file path, "
-            "or postgresql://USER:PASSWORD@HOST:PORT/DB"
-        )
-    return f"{driver}://{rest}"
+# database_url lives with the standard-library reading of URLs; here for its callers.
+__all__ = ["POSTGRES", "SQLITE", "database_url", "safe_url", "sqlite_file"]
 
 
 def safe_url(url: URL) -> str:
@@ -52,7 +24,4 @@ def sqlite_file(url: URL) -> Path | None:
     """The SQLite database file a URL names, or ``None`` (in-memory, or not SQLite)."""
     if url.get_backend_name() != "sqlite":
         return None
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        return None
-    return Path(database)
+    return sqlite_database(url.database or "")

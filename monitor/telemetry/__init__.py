@@ -1,4 +1,6 @@
-"""Telemetry: Prometheus, Pushgateway, Datadog, OTLP and a heartbeat, owned by a Runtime.
+"""Telemetry: Prometheus, Pushgateway, Datadog, OTLP, New Relic, CloudWatch and a heartbeat.
+
+All of it owned by a Runtime.
 
 Import from the modules; nothing is re-exported here:
 
@@ -6,6 +8,7 @@ Import from the modules; nothing is re-exported here:
 * :mod:`monitor.telemetry.hub`: ``build_telemetry``, ``Telemetry``, ``EXPORTERS``,
   ``run_interval``;
 * :mod:`monitor.telemetry.base`: the ``Exporter`` protocol and ``ExportContext``;
+* :mod:`monitor.telemetry.exposition`: ``negotiate`` (``/metrics``: text or OpenMetrics);
 * :mod:`monitor.telemetry.pushgateway`: ``PushOutcome``.
 """
 

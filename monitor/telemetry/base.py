@@ -18,14 +18,20 @@ Which number feeds which metric, for every backend alike:
 * ``homepage_load``: the load event (``timings["load"]``) of ``browser`` checks.
 * phases: every other timing key of the final attempt (see :func:`phases`).
 * ``failures``: ``fail`` and ``error`` runs counted by ``reason`` (:func:`failure_reason`).
+
+The spec's four ``smoke_test.*`` metrics (:func:`points`, in milliseconds) are what
+Datadog, New Relic and CloudWatch receive alike.  An exporter that must drop points
+(its queue is full, or the backend refused them for good) counts them in
+``smokewatch_telemetry_dropped_total{exporter}`` (:meth:`ExportContext.dropped`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import re
-from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
 from prometheus_client import CollectorRegistry, Counter
@@ -41,6 +47,14 @@ BROWSER_TIMINGS: Final = ("ttfb", "dcl", "load", "lcp")
 # Timing keys become a ``phase`` label: fixed names, or a flow step named in the config.
 _PHASE_KEY = re.compile(r"^(?:[a-z_]{1,32}|step:[A-Za-z0-9_.-]{1,100})$")
 _NOT_PHASES: Final = frozenset({"total"})
+MAX_PENDING_POINTS: Final = 100_000  # points an HTTP/API exporter queues at most between flushes
+# The spec's metric names (milliseconds but success, 0/1), in the order points() gives them.
+SPEC_METRICS: Final = (
+    "smoke_test.duration",
+    "smoke_test.success",
+    "smoke_test.homepage_load",
+    "smoke_test.api_response",
+)
 
 
 @runtime_checkable
@@ -88,9 +102,23 @@ class ExportContext:
             registry=registry,
         )
 
+        self._dropped = Counter(
+            "smokewatch_telemetry_dropped",
+            "Data points a telemetry backend never received (queue full or refused for good)",
+            ["exporter"],
+            registry=registry,
+        )
+
     def count_errors_of(self, exporter: str) -> None:
-        """Export ``exporter``'s error counter at 0 from the start, so increase() sees it."""
+        """Export ``exporter``'s error and drop counters at 0 from the start, for increase()."""
         self._errors.labels(exporter)
+        self._dropped.labels(exporter)
+
+    def dropped(self, exporter: str, points: int) -> None:
+        """Count ``points`` data points that will never reach ``exporter``'s backend."""
+        if points > 0:
+            self._dropped.labels(exporter).inc(points)
+            self.generation += 1
 
     def failed(self, exporter: str, reason: str) -> None:
         """Log and count one failed delivery.  ``reason`` must hold no secret and no URL."""
@@ -195,3 +223,51 @@ def phases(run: CheckRun) -> dict[str, float]:
         for key, value in run.result.timings.items()
         if key not in _NOT_PHASES and _PHASE_KEY.match(key)
     }
+
+
+def points(run: CheckRun) -> list[tuple[str, float]]:
+    """The run's spec metrics as ``(name, value)``, milliseconds; none for an ``error``."""
+    up = counts_as_up(run)
+    if up is None:
+        return []
+    out: list[tuple[str, float]] = [
+        ("smoke_test.duration", round(run.duration_ms, 3)),
+        ("smoke_test.success", 1 if up else 0),
+    ]
+    if (load := homepage_load_ms(run)) is not None:
+        out.append(("smoke_test.homepage_load", round(load, 3)))
+    if (api := api_response_ms(run)) is not None:
+        out.append(("smoke_test.api_response", round(api, 3)))
+    return out
+
+
+def finished_at(run: CheckRun) -> datetime:
+    """When the run finished (its start if its duration is not a finite number), aware UTC."""
+    started = run.started_at.astimezone(UTC)
+    if not math.isfinite(run.duration_ms):
+        return started
+    return started + timedelta(milliseconds=run.duration_ms)
+
+
+def admit(
+    runs: Iterable[CheckRun], queue: Sized, ctx: ExportContext, exporter: str
+) -> Iterator[tuple[CheckRun, list[tuple[str, float]]]]:
+    """Each run that has points, with its points, while ``queue`` has room for them.
+
+    The caller appends what it builds from them to ``queue``; the points of a run that
+    would take it past :data:`MAX_PENDING_POINTS` are counted as dropped instead, and
+    so is a NaN or infinite value (no backend takes one, and one would get the whole
+    request refused).
+    """
+    for run in runs:
+        found = points(run)
+        finite = [(name, value) for name, value in found if math.isfinite(value)]
+        if len(finite) < len(found):
+            ctx.dropped(exporter, len(found) - len(finite))
+            found = finite
+        if not found:
+            continue
+        if len(queue) + len(found) > MAX_PENDING_POINTS:
+            ctx.dropped(exporter, len(found))
+            continue
+        yield run, found

@@ -27,13 +27,12 @@ from urllib.parse import urlsplit
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
 from monitor.telemetry.base import (
+    SPEC_METRICS,
     ExportContext,
     Offload,
-    api_response_ms,
-    counts_as_up,
     describe,
     failure_reason,
-    homepage_load_ms,
+    points,
 )
 from monitor.telemetry.settings import DatadogSettings, DogStatsdSettings
 from probes.base import Status
@@ -41,12 +40,7 @@ from probes.base import Status
 if TYPE_CHECKING:
     from datadog.dogstatsd.base import DogStatsd
 
-METRICS: Final = (
-    "smoke_test.duration",
-    "smoke_test.success",
-    "smoke_test.homepage_load",
-    "smoke_test.api_response",
-)
+METRICS: Final = SPEC_METRICS
 SERVICE_CHECK: Final = "smoke_test.check"
 # Service check statuses of the DogStatsD protocol and the check_run API.
 CHECK_STATUS: Final = {
@@ -78,22 +72,6 @@ def check_tags(run: CheckRun) -> list[str]:
     """The service check's tags: the run's, plus ``reason:`` when it failed or errored."""
     reason = failure_reason(run)
     return run_tags(run) + ([f"reason:{reason}"] if reason is not None else [])
-
-
-def points(run: CheckRun) -> list[tuple[str, float]]:
-    """The run's ``(metric, value)`` pairs; none for an ``error`` (no evidence)."""
-    up = counts_as_up(run)
-    if up is None:
-        return []
-    out: list[tuple[str, float]] = [
-        ("smoke_test.duration", round(run.duration_ms, 3)),
-        ("smoke_test.success", 1 if up else 0),
-    ]
-    if (load := homepage_load_ms(run)) is not None:
-        out.append(("smoke_test.homepage_load", round(load, 3)))
-    if (api := api_response_ms(run)) is not None:
-        out.append(("smoke_test.api_response", round(api, 3)))
-    return out
 
 
 def check_message(run: CheckRun) -> str:
@@ -166,6 +144,7 @@ class DogStatsdExporter:
         for run in runs:
             if len(pending) >= MAX_PENDING:
                 self._dropped += 1
+                self._ctx.dropped(self.name, len(points(run)))
                 continue
             tags = run_tags(run)
             pending.extend((name, value, tags, None) for name, value in points(run))

@@ -33,7 +33,7 @@ import httpx
 
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
-from monitor.telemetry.base import DeliveryError, ExportContext, describe
+from monitor.telemetry.base import DeliveryError, ExportContext, describe, points
 from monitor.telemetry.datadog import (
     CHECK_STATUS,
     MAX_PENDING,
@@ -41,7 +41,6 @@ from monitor.telemetry.datadog import (
     check_message,
     check_tags,
     constant_tags,
-    points,
     run_tags,
 )
 from monitor.telemetry.settings import DatadogSettings
@@ -103,6 +102,7 @@ class AgentlessExporter:
     def record(self, runs: Sequence[CheckRun]) -> None:
         for run in runs:
             if self._count >= MAX_PENDING:
+                self._ctx.dropped(self.name, len(points(run)))
                 continue
             self._count += 1
             tags = (*run_tags(run), *self._tags)

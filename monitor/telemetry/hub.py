@@ -4,7 +4,7 @@
 
     telemetry = build_telemetry(config.telemetry, registry=rt.registry, region=rt.region,
                                 env=env, log=rt.log, version=smokewatch_version())
-    await telemetry.publish(runs)      # after each run: record + flush + heartbeat
+    await telemetry.publish(runs)      # after each run: record; flush + heartbeat in the background
     outcome = await telemetry.push()   # end of `run --once`: PushOutcome, or None if off
     await telemetry.close()
 
@@ -13,7 +13,8 @@ A backend is one module and one line in :data:`EXPORTERS` (a function of the who
 Nothing here raises once built: a backend that is down is logged and counted in
 ``smokewatch_telemetry_errors_total{exporter}``.  Building raises
 :class:`~monitor.errors.MonitorError` for a setting that cannot work (agentless
-Datadog without a key, a malformed DogStatsD URL, OTLP without its extra).
+Datadog or New Relic without a key, a malformed DogStatsD URL, OTLP or CloudWatch
+without its extra).
 """
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.runner import CheckRun
 from monitor.telemetry.base import ExportContext, Exporter, describe
+from monitor.telemetry.cloudwatch import CloudWatchExporter
 from monitor.telemetry.datadog import DogStatsdExporter
 from monitor.telemetry.datadog_agentless import AgentlessExporter
+from monitor.telemetry.exposition import negotiate
 from monitor.telemetry.heartbeat import Heartbeat
+from monitor.telemetry.newrelic import NewRelicExporter
 from monitor.telemetry.otlp import OtlpExporter
 from monitor.telemetry.prometheus import PrometheusExporter
 from monitor.telemetry.pushgateway import Pusher, PushOutcome
@@ -50,6 +54,8 @@ EXPORTERS: dict[str, ExporterFactory] = {
     "prometheus": lambda s, ctx: PrometheusExporter(s.prometheus, ctx),
     "datadog": lambda s, ctx: _datadog(s.datadog, ctx) if s.datadog else None,
     "otlp": lambda s, ctx: OtlpExporter(s.otlp, ctx) if s.otlp else None,
+    "newrelic": lambda s, ctx: NewRelicExporter(s.newrelic, ctx) if s.newrelic else None,
+    "cloudwatch": lambda s, ctx: CloudWatchExporter(s.cloudwatch, ctx) if s.cloudwatch else None,
 }
 
 
@@ -68,23 +74,29 @@ class Telemetry:
         self.ctx = ctx
         self.pusher = pusher
         self._heartbeat = heartbeat
-        self._rendered: tuple[int, bytes] | None = None
+        self._deliveries: set[asyncio.Task[None]] = set()  # publish()'s, until they end
+        self._rendered: dict[str, tuple[int, bytes]] = {}  # content type -> (generation, body)
         extra = [x.name for x in (pusher, heartbeat) if x is not None]
         for name in [*(e.name for e in self.exporters), *extra]:
             ctx.count_errors_of(name)
 
-    def metrics(self) -> tuple[bytes, str]:
-        """The registry in the Prometheus text format, and its content type.
+    def metrics(self, accept: str | None = None) -> tuple[bytes, str]:
+        """The registry in the format ``accept`` prefers (text, or OpenMetrics), and its type.
 
         Rendered again only after telemetry changed the registry: with thousands of
         checks a render costs a second of CPU, and Prometheus scrapes far more often
         than checks run.  Valid while telemetry is the registry's only writer (it is
-        today); ``generate_latest(registry)`` gives the same bytes, uncached.
+        today); ``generate_latest(registry)`` gives the same text bytes, uncached.
         """
+        found = negotiate(accept)
         generation = self.ctx.generation
-        if self._rendered is None or self._rendered[0] != generation:
-            self._rendered = (generation, generate_latest(self.ctx.registry))
-        return self._rendered[1], CONTENT_TYPE_LATEST
+        cached = self._rendered.get(found.content_type)
+        if cached is None or cached[0] != generation:
+            cached = self._rendered[found.content_type] = (
+                generation,
+                found.render(self.ctx.registry),
+            )
+        return cached[1], found.content_type
 
     def record(self, runs: Sequence[CheckRun]) -> None:
         """Hand the runs to every exporter (memory only); never raises."""
@@ -104,16 +116,33 @@ class Telemetry:
         return None if self._heartbeat is None else await self._heartbeat.ping()
 
     async def publish(self, runs: Sequence[CheckRun]) -> None:
-        """After a run: record, flush and ping, concurrently.  Never raises."""
+        """After a run: record now, then flush and ping in a background task.  Never raises.
+
+        The run does not wait for the backends: a slow or hung one would otherwise hold
+        its ``run_once`` (and with it the scheduler's slot for the check, so its next
+        run could be skipped) for up to that backend's timeout.  :meth:`settle` and
+        :meth:`close` wait for what is still being delivered.
+        """
         self.record(runs)
+        task = asyncio.create_task(self._deliver(), name="smokewatch-telemetry-publish")
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self) -> None:
         await asyncio.gather(self.flush(), self._guard("heartbeat", self.heartbeat))
+
+    async def settle(self) -> None:
+        """Wait for the deliveries :meth:`publish` started (each bounded by its timeouts)."""
+        while self._deliveries:
+            await asyncio.gather(*self._deliveries)
 
     async def push(self) -> PushOutcome | None:
         """Push the registry to the Pushgateway (one-shot mode); None when none is configured."""
         return None if self.pusher is None else await self.pusher.push()
 
     async def close(self) -> None:
-        """Flush what is left and release every client, socket and thread."""
+        """Finish the deliveries under way, flush what is left, release every client."""
+        await self.settle()
         await asyncio.gather(*(self._guard(e.name, e.close) for e in self.exporters))
         if self._heartbeat is not None:
             await self._guard("heartbeat", self._heartbeat.close)

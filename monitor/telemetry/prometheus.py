@@ -22,6 +22,8 @@ metric                                      type       value
 ``probe_success``                           gauge      blackbox-style: 1 pass/degraded, else 0
 ``probe_duration_seconds``                  gauge      blackbox-style: the final attempt
 ``probe_http_duration_seconds{phase}``      gauge      blackbox phases of http checks
+``probe_http_status_code``                  gauge      http checks: the final status, 0 if none
+``probe_ssl_earliest_cert_expiry``          gauge      https checks: the cert's notAfter (Unix s)
 ``smokewatch_last_run_timestamp_seconds``   gauge      the region's heartbeat (any run)
 ``smokewatch_run_interval_seconds``         gauge      how often the region should run
 ``smokewatch_build_info{version}``          gauge      always 1
@@ -89,6 +91,8 @@ GAUGES: Final = {
     "smoke_test_last_run_timestamp_seconds": "When the check last finished",
     "probe_success": "Whether the probe succeeded (blackbox-compatible)",
     "probe_duration_seconds": "How long the final attempt took",
+    "probe_http_status_code": "Response HTTP status code of http checks (0: no response)",
+    "probe_ssl_earliest_cert_expiry": "Expiry of the https server certificate, Unix seconds",
 }
 PHASED: Final = {
     "smoke_test_phase_seconds": "Timing phases of the last run's final attempt",
@@ -155,6 +159,8 @@ class _ChecksCollector:
             gauges["smoke_test_api_response_seconds"] = api / 1000.0
         if (load := homepage_load_ms(run)) is not None:
             gauges["smoke_test_homepage_load_seconds"] = load / 1000.0
+        if run.kind == "http":
+            _http_gauges(run, gauges)
         self._phases(run, check)
 
     def _phases(self, run: CheckRun, check: _Check) -> None:
@@ -243,6 +249,25 @@ class _ChecksCollector:
         for region, at in last_run.items():
             heartbeat.add_metric((region,), at)
         yield heartbeat
+
+
+def _http_gauges(run: CheckRun, gauges: dict[str, float]) -> None:
+    """The blackbox exporter's status code and certificate expiry of a measured http run.
+
+    No response: status 0, the expiry left as it was (the handshake may have failed).
+    A response without a verified certificate (plain http): no expiry series.
+    """
+    details = run.result.details
+    code = details.get("status_code")
+    if not isinstance(code, int):
+        gauges["probe_http_status_code"] = 0.0
+        return
+    gauges["probe_http_status_code"] = float(code)
+    not_after = details.get("tls_not_after")
+    if isinstance(not_after, int | float):
+        gauges["probe_ssl_earliest_cert_expiry"] = float(not_after)
+    else:
+        gauges.pop("probe_ssl_earliest_cert_expiry", None)
 
 
 class PrometheusExporter:

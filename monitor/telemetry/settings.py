@@ -1,11 +1,13 @@
 """The ``telemetry:`` section of ``smokewatch.yaml``: where results go besides the store.
 
 Prometheus is always on (the Runtime's registry, served at ``/metrics``); every other
-backend is off until its section is present.  Datadog's usual environment variables
-(``DD_AGENT_HOST``, ``DD_DOGSTATSD_URL``, ``DD_API_KEY``, ``DD_SITE``, ``DD_ENV``,
-``DD_SERVICE``) fill what the file leaves unset; they are read when telemetry is
-built, from the environment mapping handed to :func:`monitor.telemetry.build_telemetry`,
-so a file value always wins and tests pass their own environment.
+backend is off until its section is present.  New Relic's license key defaults to
+``NEW_RELIC_LICENSE_KEY``; CloudWatch uses boto3's credential chain.  Datadog's usual
+environment variables (``DD_AGENT_HOST``, ``DD_DOGSTATSD_URL``, ``DD_API_KEY``,
+``DD_SITE``, ``DD_ENV``, ``DD_SERVICE``) fill what the file leaves unset; they are read
+when telemetry is built, from the environment mapping handed to
+:func:`monitor.telemetry.build_telemetry`, so a file value always wins and tests pass
+their own environment.
 """
 
 from __future__ import annotations
@@ -120,6 +122,82 @@ class OtlpSettings(Strict):
     timeout: Duration = Field(timedelta(seconds=10), description="bound on one flush")
 
 
+class NewRelicSettings(Strict):
+    """The spec's ``smoke_test.*`` gauges (milliseconds) to New Relic's Metric API."""
+
+    license_key: SecretStr | None = Field(
+        None, description="license key (the Api-Key header); default NEW_RELIC_LICENSE_KEY"
+    )
+    region: Literal["us", "eu"] | None = Field(
+        None,
+        description="the data center: us (metric-api.newrelic.com) or eu "
+        "(metric-api.eu.newrelic.com); default eu for a license key starting 'eu', else us",
+    )
+    url: str | None = Field(
+        None, description="the full Metric API URL, replacing the region's (a proxy, FedRAMP)"
+    )
+    attributes: dict[str, str] = Field(
+        default_factory=dict, description="more constant attributes (bounded values only)"
+    )
+    timeout: Duration = Field(
+        timedelta(seconds=10), description="bound on one flush, its retries included"
+    )
+    retries: int = Field(
+        2, ge=0, le=5, description="retries of a request answered 408, 429 or 5xx, or unanswered"
+    )
+    max_metrics_per_request: int = Field(
+        2000, ge=1, le=10_000, description="data points per request (the API takes 1 MB gzipped)"
+    )
+
+
+class CloudWatchSettings(Strict):
+    """The spec's ``smoke_test.*`` metrics to Amazon CloudWatch (``PutMetricData``)."""
+
+    namespace: str = Field(
+        "Smokewatch", min_length=1, max_length=255, description="the metrics' namespace"
+    )
+    region: str | None = Field(
+        None, description="AWS region; default boto3's chain (AWS_REGION, AWS_DEFAULT_REGION, ...)"
+    )
+    endpoint_url: str | None = Field(
+        None, description="the CloudWatch endpoint (a VPC endpoint, a local emulator)"
+    )
+    access_key_id: SecretStr | None = Field(
+        None, description="e.g. ${AWS_ACCESS_KEY_ID}; unset: boto3's default credential chain"
+    )
+    secret_access_key: SecretStr | None = Field(
+        None, description="e.g. ${file:/run/secrets/aws_secret}; unset: boto3's default chain"
+    )
+    dimensions: dict[str, str] = Field(
+        default_factory=dict,
+        description="more constant dimensions, after check and region (at most 28)",
+    )
+    storage_resolution: Literal[1, 60] = Field(
+        60, description="60: standard resolution; 1: high resolution (billed higher)"
+    )
+    timeout: Duration = Field(
+        timedelta(seconds=10), description="bound on one flush, its retries included"
+    )
+    retries: int = Field(
+        2, ge=0, le=5, description="retries of a throttled or failed call (botocore standard mode)"
+    )
+
+    @field_validator("namespace")
+    @classmethod
+    def _not_aws(cls, value: str) -> str:
+        if value.startswith("AWS/"):
+            raise ValueError("namespaces starting 'AWS/' are reserved for AWS services")
+        return value
+
+    @field_validator("dimensions")
+    @classmethod
+    def _at_most_28(cls, value: dict[str, str]) -> dict[str, str]:
+        # CloudWatch takes 30 dimensions per metric; check and region are ours.
+        if len(value) > 28:
+            raise ValueError("at most 28 dimensions (CloudWatch takes 30: check, region and 28)")
+        return value
+
+
 class HeartbeatSettings(Strict):
     """A dead-man's switch pinged after every run (healthchecks.io, Dead Man's Snitch ...)."""
 
@@ -139,4 +217,8 @@ class TelemetrySettings(Strict):
     )
     datadog: DatadogSettings | None = Field(None, description="DogStatsD or agentless Datadog")
     otlp: OtlpSettings | None = Field(None, description="OpenTelemetry (OTLP/HTTP) metrics")
+    newrelic: NewRelicSettings | None = Field(None, description="New Relic Metric API")
+    cloudwatch: CloudWatchSettings | None = Field(
+        None, description="Amazon CloudWatch PutMetricData (needs the 'cloudwatch' extra)"
+    )
     heartbeat: HeartbeatSettings | None = Field(None, description="ping a URL after each run")

@@ -25,7 +25,6 @@ from uuid import uuid4
 import httpx
 import pytest
 import uvicorn
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from examples.demo_target import DemoTargetThread
 from monitor.api import create_app
@@ -34,6 +33,7 @@ from monitor.contract import Readiness, StoreLag, UnknownCheck
 from monitor.runner import CheckRun
 from monitor.runtime import Runtime
 from monitor.store import ResultRecord, ResultStore
+from monitor.telemetry.exposition import negotiate
 from probes.base import Status
 
 T = TypeVar("T")
@@ -99,8 +99,9 @@ class RuntimeService:
         if runtime is not None:
             await runtime.__aexit__(None, None, None)
 
-    def metrics(self) -> tuple[bytes, str]:
-        return generate_latest(self.runtime.registry), CONTENT_TYPE_LATEST
+    def metrics(self, accept: str | None = None) -> tuple[bytes, str]:
+        found = negotiate(accept)
+        return found.render(self.runtime.registry), found.content_type
 
     def store_lag(self) -> StoreLag:
         return StoreLag()

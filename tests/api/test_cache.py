@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
@@ -100,14 +101,39 @@ class TestAnswerCache:
 
 
 class TestCachedStatusOverHttp:
-    def test_status_is_served_from_memory_for_the_cache_duration(self, start_api: StartApi) -> None:
-        """With api.cache set, /api/v1/status answers from memory; other reads see new results."""
+    def test_status_is_served_from_memory_until_a_result_is_stored(
+        self, start_api: StartApi
+    ) -> None:
+        """With api.cache set, /api/v1/status answers from memory while nothing new is stored;
+        a newly stored result is on the very next answer, whatever the cache duration."""
         api = start_api(api="cache: 60s\n")
         with api.client() as client:
-            before = client.get("/api/v1/status").json()
+            first = client.get("/api/v1/status").json()
+            again = client.get("/api/v1/status").json()
             seed(api, result("health", "eu", Status.FAIL))
             after = client.get("/api/v1/status").json()
-            detail = client.get("/api/v1/checks/health").json()
-        assert before == after
-        assert after["services"]["health"] == "unknown"
-        assert detail["status"] == "down"
+        assert again == first  # the same answer, timestamp and all: from memory
+        assert first["services"]["health"] == "unknown"
+        assert after["services"]["health"] == "down"
+
+    def test_the_page_is_never_older_than_the_newest_result(self, start_api: StartApi) -> None:
+        """With api.page_cache at 30 s, a result stored after the page was built shows at once."""
+        api = start_api(api="page_cache: 30s\n")
+        with api.client() as client:
+            before = client.get("/").text
+            seed(api, result("health", "eu", Status.FAIL, started_at=datetime.now(UTC)))
+            after = client.get("/").text
+        assert 'eu: <span class="label' not in before
+        assert 'eu: <span class="label major">Failing</span>' in after
+
+
+class TestAnswerVersions:
+    async def test_an_answer_of_an_older_version_is_never_served(self) -> None:
+        """Fresh or stale, an answer made before the newest result is recomputed first."""
+        clock, source = Clock(), Source()
+        cache = AnswerCache(clock)
+        assert await cache.get("k", 60.0, source, version=1) == b"1"
+        assert await cache.get("k", 60.0, source, version=1) == b"1"
+        assert await cache.get("k", 60.0, source, version=2) == b"2"
+        clock.now += 90.0  # stale, not expired: served only at its own version
+        assert await cache.get("k", 60.0, source, version=3) == b"3"

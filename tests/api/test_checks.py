@@ -14,7 +14,8 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 class TestCheckList:
     def test_lists_every_check_without_urls_or_headers(self, start_api: StartApi) -> None:
-        """Each check is described by name, kind, description, schedule, regions and tags only."""
+        """Each check is described by name, kind, description, schedule, regions, tags, group
+        and visibility only."""
         api = start_api(
             checks="""\
             - name: health
@@ -39,6 +40,8 @@ class TestCheckList:
                     "cron": None,
                     "regions": None,
                     "tags": {"team": "web"},
+                    "group": None,
+                    "public": True,
                 },
                 {
                     "name": "nightly",
@@ -49,6 +52,8 @@ class TestCheckList:
                     "cron": "0 3 * * *",
                     "regions": ["eu"],
                     "tags": {},
+                    "group": None,
+                    "public": True,
                 },
                 {
                     "name": "off",
@@ -59,6 +64,8 @@ class TestCheckList:
                     "cron": None,
                     "regions": None,
                     "tags": {},
+                    "group": None,
+                    "public": True,
                 },
             ]
         }

@@ -14,7 +14,7 @@ from tests.api.conftest import SECRET, RuntimeService, StartApi
 class BrokenMetrics(RuntimeService):
     """A service whose metrics call fails with internal detail in the exception."""
 
-    def metrics(self) -> tuple[bytes, str]:
+    def metrics(self, accept: str | None = None) -> tuple[bytes, str]:
         raise RuntimeError(f"registry exploded at /srv/smokewatch/internal.py with {SECRET}")
 
 

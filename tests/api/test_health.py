@@ -106,3 +106,26 @@ class TestMetrics:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/plain")
         assert "api_test_things_total 3.0" in response.text
+
+    def test_openmetrics_when_the_accept_header_prefers_it(self, start_api: StartApi) -> None:
+        """Prometheus's default Accept gets OpenMetrics 1.0.0; a plain GET still gets text."""
+        api = start_api()
+        counter = Counter("api_test_things", "things", registry=api.service.runtime.registry)
+        counter.inc(3)
+        accept = (
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+            "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        )
+        with api.client() as client:
+            openmetrics = client.get("/metrics", headers={"Accept": accept})
+            text = client.get("/metrics", headers={"Accept": "text/plain"})
+            odd = client.get("/metrics", headers={"Accept": "application/openmetrics-text;q=x"})
+        assert openmetrics.status_code == 200
+        assert openmetrics.headers["content-type"] == (
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        )
+        assert "api_test_things_total 3.0" in openmetrics.text
+        assert openmetrics.text.endswith("# EOF\n")
+        assert text.headers["content-type"].startswith("text/plain")
+        assert not text.text.endswith("# EOF\n")
+        assert (odd.status_code, odd.headers["content-type"][:10]) == (200, "text/plain")

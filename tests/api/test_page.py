@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, sync_playwright
 
 from monitor.api.page import DAYS, HOURS, day_bar, sparkline
+from monitor.api.refresh import SCRIPT_HASH
 from monitor.contract import StoreLag
 from monitor.store import ResultRecord, StatsBucket
 from probes.base import Status
@@ -152,7 +153,27 @@ class TestPageHtml:
         assert "lasted 30 min" in html
         assert "<polyline" in html
         assert re.search(r"""(src|href)=["']?(https?:)?//""", html) is None
-        assert "<script" not in html
+        # One inline script, the reload switch, allowed by its hash and nothing else.
+        assert re.findall(r"<script[^>]*>", html) == ["<script>"]
+        assert f"script-src '{SCRIPT_HASH}';" in response.headers["content-security-policy"]
+
+
+class TestCompression:
+    @pytest.mark.parametrize("path", ["/", "/checks/health"])
+    def test_gzip_to_those_who_accept_it_plain_html_to_others(
+        self, start_api: StartApi, path: str
+    ) -> None:
+        """The page is kept compressed: sent as gzip when accepted, unpacked otherwise, the
+        same HTML either way."""
+        api = serve_history(start_api)
+        with api.client() as client:
+            packed = client.get(path, headers={"Accept-Encoding": "gzip"})
+            plain = client.get(path, headers={"Accept-Encoding": "identity"})
+        assert packed.headers["content-encoding"] == "gzip"
+        assert "content-encoding" not in plain.headers
+        assert packed.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+        assert packed.text == plain.text
+        assert plain.text.startswith("<!doctype html>")
 
 
 class Behind(RuntimeService):

@@ -208,7 +208,8 @@ class TestBadConfigTable:
         _write(tmp_path / "smokewatch.yaml", config)
         if rules is not None:
             _write(tmp_path / "alert-rules.yaml", rules)
-        done = cli("validate", "--config", str(tmp_path / "smokewatch.yaml"))
+        # --strict: an unset ${VAR} is refused too (without it, a warning).
+        done = cli("validate", "--strict", "--config", str(tmp_path / "smokewatch.yaml"))
         assert done.code == 2, done.stdout
         problem = done.stderr.strip().splitlines()[-1]
         file = "alert-rules.yaml" if expected[0].startswith("alert-rules") else "smokewatch.yaml"

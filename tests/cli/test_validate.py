@@ -163,7 +163,8 @@ class TestValidate:
         path.write_text(config)
         if rules is not None:
             (tmp_path / "alert-rules.yaml").write_text(rules)
-        done = cli("validate", "--config", str(path))
+        # --strict: an unset ${VAR} is refused too (without it, a warning: TestUnsetVariables).
+        done = cli("validate", "--strict", "--config", str(path))
         assert done.code == 2, done.stdout
         assert "smokewatch.yaml" in done.stderr or "alert-rules.yaml" in done.stderr
         for fragment in expected:
@@ -287,3 +288,169 @@ class TestCheck:
         done = cli("check", "b", "--config", str(config))
         assert done.code == 2
         assert "no check named 'b'" in done.stderr
+
+
+FOUR_MISTAKES = """\
+storage:
+  url: mysql://db/results
+checks:
+  - name: health
+    kind: http
+    url: ${NOPE_UNSET}/health
+  - name: home
+    kind: http
+    url: https://example.com/
+    colour: blue
+  - name: api
+    kind: http
+    url: https://example.com/api
+    interval: soonish
+"""
+FOUR_MISTAKES_RULES = """\
+alerts:
+  - name: down
+    condition: smoke_test.success < 0.9
+    window: soon
+"""
+
+
+class TestOnePass:
+    def test_mistakes_of_every_stage_and_both_files_come_in_one_run(
+        self, smokewatch: Run, tmp_path: Path
+    ) -> None:
+        """An unset variable (interpolation), an unknown field and a bad duration (the
+        models), a bad rule window (the rules file) and a bad store URL (storage) are all
+        named in one run, each with file:line, item and field: no second round."""
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(FOUR_MISTAKES)
+        (tmp_path / "alert-rules.yaml").write_text(FOUR_MISTAKES_RULES)
+        done = smokewatch("validate", "--strict", "--config", str(path))
+        assert done.code == 2
+        rules = tmp_path / "alert-rules.yaml"
+        assert done.stderr.splitlines() == [
+            "invalid config: 5 problem(s)",
+            f"  {path}:6: checks[0] (health): field 'url': environment variable NOPE_UNSET "
+            "is not set",
+            f"  {path}:10: checks[1] (home): field 'colour': Extra inputs are not permitted",
+            f"  {path}:14: checks[2] (api): field 'interval': invalid duration 'soonish': "
+            "expected e.g. '30s', '30m', '1h30m', '5 minutes' or a number of seconds",
+            f"  {rules}:4: alerts[0] (down): field 'window': invalid duration 'soon': "
+            "expected e.g. '30s', '30m', '1h30m', '5 minutes' or a number of seconds",
+            f"  {path}:2: field 'storage.url': unsupported database URL scheme 'mysql': use "
+            "sqlite:///PATH, a file path, or postgresql://USER:PASSWORD@HOST:PORT/DB",
+        ]
+
+    def test_rules_are_cross_checked_against_the_valid_checks(
+        self, cli: Run, tmp_path: Path
+    ) -> None:
+        """With a broken check, a rule naming a check that does not exist is still named in
+        the same run; a rule that could select the broken check is left for the next run."""
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(
+            "alert_rules: alert-rules.yaml\nchecks:\n"
+            "  - {name: home, kind: http, url: 'https://e.com/'}\n"
+            "  - {name: api, kind: http, url: 'https://e.com/api', interval: soonish}\n"
+        )
+        rule = "    condition: smoke_test.success < 0.9\n    window: 5m\n"
+        (tmp_path / "alert-rules.yaml").write_text(
+            f"alerts:\n  - name: typo\n{rule}    checks: [hom]\n"
+            f"  - name: on-api\n{rule}    checks: [api]\n"
+            f"  - name: all\n{rule}"
+        )
+        done = cli("validate", "--config", str(path))
+        assert done.code == 2
+        assert done.stderr.splitlines()[0] == "invalid config: 2 problem(s)"
+        assert "checks[1] (api): field 'interval'" in done.stderr
+        assert (
+            f"{tmp_path / 'alert-rules.yaml'}:5: alerts[0] (typo): field 'checks[0]': "
+            "no check matches 'hom' (checks: home, api)"
+        ) in done.stderr
+
+
+UNSET = """\
+storage: {url: "sqlite:///{db}"}
+secrets: [HOOK_URL]
+alerting:
+  channels:
+    slack: {webhook_url: "${HOOK_URL}"}
+checks:
+  - name: health
+    kind: http
+    url: ${APP_URL}/health
+    headers: {Authorization: "Bearer ${API_TOKEN}"}
+"""
+
+
+class TestUnsetVariables:
+    @pytest.fixture
+    def config(self, tmp_path: Path) -> Path:
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(UNSET.replace("{db}", str(tmp_path / "r.db")))
+        (tmp_path / "alert-rules.yaml").write_text(
+            "alerts:\n  - name: down\n    condition: smoke_test.success < 0.9\n"
+            "    window: 5m\n    notify: ['slack:#alerts']\n"
+        )
+        return path
+
+    def test_validate_warns_and_passes(self, cli: Run, config: Path) -> None:
+        """Each unset variable is a warning naming file:line, item, field and variable, and
+        the rest of the file is still checked (exit 0: CI validates without secrets)."""
+        done = cli("validate", "--config", str(config))
+        assert done.code == 0, done.stderr
+        assert done.stderr.splitlines() == [
+            "warning: 3 unset variable(s) (--strict makes them errors)",
+            f"  {config}:5: field 'alerting.channels.slack.webhook_url': environment variable "
+            "HOOK_URL is not set",
+            f"  {config}:9: checks[0] (health): field 'url': environment variable APP_URL is "
+            "not set",
+            f"  {config}:10: checks[0] (health): field 'headers.Authorization': environment "
+            "variable API_TOKEN is not set",
+        ]
+        assert done.stdout.startswith("ok: ")
+
+    def test_strict_makes_them_errors(self, cli: Run, config: Path) -> None:
+        """`validate --strict` refuses the same file: three problems, exit 2."""
+        done = cli("validate", "--strict", "--config", str(config))
+        assert done.code == 2
+        assert "invalid config: 3 problem(s)" in done.stderr
+
+    def test_other_mistakes_still_fail(self, cli: Run, config: Path) -> None:
+        """A real mistake beside an unset variable is still an error (exit 2)."""
+        config.write_text(config.read_text() + "    retries: -1\n")
+        done = cli("validate", "--config", str(config))
+        assert done.code == 2
+        assert "invalid config: 1 problem(s)" in done.stderr
+        assert "field 'retries'" in done.stderr
+
+    def test_rules_export_works_without_them(self, cli: Run, config: Path) -> None:
+        """`rules export` needs no secret: it prints the rules and warns on stderr."""
+        done = cli("rules", "export", "--config", str(config))
+        assert done.code == 0, done.stderr
+        assert "alert: down" in done.stdout
+        assert "HOOK_URL is not set" in done.stderr
+        assert cli("rules", "export", "--strict", "--config", str(config)).code == 2
+
+    def test_run_refuses_to_start_without_them(self, cli: Run, config: Path) -> None:
+        """Commands that use the values (here `run --once`) still refuse: exit 2."""
+        done = cli("run", "--once", "--config", str(config))
+        assert done.code == 2
+        assert "invalid config: 3 problem(s)" in done.stderr
+
+
+class TestValidateBudgets:
+    def test_overcommitted_host_exits_2_naming_file_item_and_rates(
+        self, cli: Run, tmp_path: Path
+    ) -> None:
+        """1,000 checks a minute on one host with the default budget: exit 2, naming the file,
+        the line of the origin's first check, the origin, the needed and the allowed rate."""
+        listed = "".join(
+            f"  - name: c{n}\n    kind: http\n    url: http://127.0.0.1:9/p{n}\n    interval: 60s\n"
+            for n in range(1000)
+        )
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(f"alert_rules: null\nchecks:\n{listed}")
+        done = cli("validate", "--config", str(path))
+        assert done.code == 2, done.stdout
+        assert f"{path}:3: origin http://127.0.0.1:9: field 'rate_limit.default':" in done.stderr
+        assert "1000 check(s) need 1000 requests a minute, the budget allows 60" in done.stderr
+        assert "Traceback" not in done.stderr

@@ -66,6 +66,15 @@ class TestBuildStage:
         assert "--no-install-project" in syncs[0]
         assert "--no-editable" in syncs[1]
 
+    @pytest.mark.parametrize("extra", ["s3", "cloudwatch", "otlp", "apprise"])
+    def test_the_image_installs_every_optional_backend(
+        self, dockerfile: Dockerfile, extra: str
+    ) -> None:
+        """Both syncs install the extras a config may need: S3 artifacts, CloudWatch, OTLP,
+        the apprise channel."""
+        syncs = [r.args for r in dockerfile.stage("build").all("RUN") if "uv sync" in r.args]
+        assert all(f"--extra {extra}" in s for s in syncs)
+
     def test_the_lock_is_copied_before_the_source(self, dockerfile: Dockerfile) -> None:
         """pyproject.toml and uv.lock are copied alone first, so the dependency layer is cached."""
         copies = [c.words for c in dockerfile.stage("build").all("COPY")]

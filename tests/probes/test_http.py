@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -457,6 +458,17 @@ class TestHttpProbe:
             assert result.message == (
                 f"tls certificate: expected >= {threshold} days left, got {CERT_DAYS:.1f} days left"
             )
+
+    async def test_the_certificates_expiry_is_recorded_as_a_unix_time(
+        self, ctx: ProbeContext, tls_server: LiveServer, server: LiveServer
+    ) -> None:
+        """https: details.tls_not_after is the certificate's notAfter; plain http has none."""
+        secure = await PROBE.run(spec(tls_server.url("/health")), ctx)
+        plain = await PROBE.run(spec(server.url("/health")), ctx)
+        expected = time.time() + CERT_DAYS * 86400
+        assert secure.details["tls_not_after"] == pytest.approx(expected, abs=120)
+        assert isinstance(secure.details["tls_not_after"], float)
+        assert "tls_not_after" not in plain.details
 
     async def test_secrets_and_bodies_stay_out_of_the_result(
         self, ctx: ProbeContext, server: LiveServer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -77,31 +78,37 @@ class TestCronTrigger:
             cron_trigger("* * * *")
 
 
+# Three checks: 10 s and 1 h intervals and an hourly cron.
+THREE_CHECKS = """\
+    - name: fast
+      kind: http
+      url: http://127.0.0.1:1/
+      interval: 10s
+    - name: slow
+      kind: http
+      url: http://127.0.0.1:1/
+      interval: 1h
+    - name: hourly
+      kind: http
+      url: http://127.0.0.1:1/
+      cron: "0 * * * *"
+    """
+
+
+def jittered_plans(write_config: WriteConfig) -> dict[str, JobPlan]:
+    """The plans of ``THREE_CHECKS`` with ``scheduler.jitter: 30s``."""
+    config = write_config(THREE_CHECKS)
+    config.write_text(config.read_text().replace("jitter: 0s", "jitter: 30s"))
+    loaded = load_config(config, {})
+    return plan_jobs(loaded.config, loaded.config.checks)
+
+
 class TestPlanJobs:
     def test_jitter_is_capped_at_a_tenth_of_the_period(
         self, write_config: WriteConfig, tmp_path: Path
     ) -> None:
         """Jitter is scheduler.jitter, at most a tenth of each check's interval or cron period."""
-        config = write_config(
-            """\
-            - name: fast
-              kind: http
-              url: http://127.0.0.1:1/
-              interval: 10s
-            - name: slow
-              kind: http
-              url: http://127.0.0.1:1/
-              interval: 1h
-            - name: hourly
-              kind: http
-              url: http://127.0.0.1:1/
-              cron: "0 * * * *"
-            """
-        )
-        text = config.read_text().replace("jitter: 0s", "jitter: 30s")
-        config.write_text(text)
-        loaded = load_config(config, {})
-        plans = plan_jobs(loaded.config, loaded.config.checks)
+        plans = jittered_plans(write_config)
         assert {name: p.jitter_s for name, p in plans.items()} == {
             "fast": 1.0,
             "slow": 30.0,
@@ -109,6 +116,48 @@ class TestPlanJobs:
         }
         assert plans["hourly"].cron == "0 * * * *"
         assert plans["fast"].misfire_grace_s == 300
+
+
+def fire_times(trigger: object, start: datetime, runs: int) -> list[datetime]:
+    """The fire times APScheduler would use: each from the previous one, as after a run."""
+    times = [trigger.get_next_fire_time(None, start)]  # type: ignore[attr-defined]
+    while len(times) < runs:
+        times.append(trigger.get_next_fire_time(times[-1], times[-1]))  # type: ignore[attr-defined]
+    return times
+
+
+class TestScheduleKeepsTime:
+    def test_jittered_interval_check_fires_exactly_every_interval(
+        self, write_config: WriteConfig
+    ) -> None:
+        """With scheduler.jitter set, a 10 s check's fire times are exactly 10 s apart."""
+        plans = jittered_plans(write_config)
+        start = datetime(2025, 3, 1, 12, 0, 7, tzinfo=UTC)
+        times = fire_times(plans["fast"].trigger(start), start, 50)
+        gaps = {later - earlier for earlier, later in itertools.pairwise(times)}
+        assert gaps == {timedelta(seconds=10)}
+
+    def test_cron_check_keeps_its_slot_plus_a_fixed_delay(self, write_config: WriteConfig) -> None:
+        """An hourly cron check fires at the same delay after every hour."""
+        plans = jittered_plans(write_config)
+        start = datetime(2025, 3, 1, 12, 5, tzinfo=UTC)
+        times = fire_times(plans["hourly"].trigger(start), start, 24)
+        delays = {t - t.replace(minute=0, second=0, microsecond=0) for t in times}
+        assert delays == {timedelta(seconds=plans["hourly"].offset_s)}
+        assert times[0] == datetime(2025, 3, 1, 13, 0, tzinfo=UTC) + delays.pop()
+
+    def test_each_check_has_its_own_fixed_delay(self, write_config: WriteConfig) -> None:
+        """The delay comes from the check's name: the same in every plan, different per check,
+        within the jitter; a run at start is followed by a run an interval plus the delay later."""
+        first = jittered_plans(write_config)
+        again = jittered_plans(write_config)
+        offsets = {name: p.offset_s for name, p in first.items()}
+        assert offsets == {name: p.offset_s for name, p in again.items()}
+        assert len(set(offsets.values())) == 3
+        assert all(0 <= offsets[name] < first[name].jitter_s for name in offsets)
+        started = datetime(2025, 3, 1, 12, 0, 59, 500000, tzinfo=UTC)
+        after_start = first["slow"].trigger(started).get_next_fire_time(started, started)
+        assert after_start == started + timedelta(seconds=3600 + offsets["slow"])
 
 
 class TestCheckScheduler:

@@ -270,11 +270,14 @@ class TestReadiness:
     async def test_metrics_are_the_runtime_registry(
         self, write_config: WriteConfig, start_service: StartService
     ) -> None:
-        """metrics() is the Prometheus text exposition of the current registry."""
+        """metrics() is the current registry in Prometheus text, or OpenMetrics when asked."""
         running = await start_service(write_config(HEALTH, interval="1h"), scheduler=False)
         body, content_type = running.service.metrics()
         assert isinstance(body, bytes)
         assert content_type.startswith("text/plain")
+        body, content_type = running.service.metrics("application/openmetrics-text")
+        assert content_type.startswith("application/openmetrics-text; version=1.0.0")
+        assert body.endswith(b"# EOF\n")
 
 
 class TestSqliteLease:

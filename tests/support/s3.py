@@ -66,8 +66,8 @@ class Bucket:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on a free loopback port for the whole session."""
+def moto_endpoint() -> Iterator[str]:
+    """moto's server (every AWS API it emulates) on a free loopback port for the session."""
     port = free_port()
     server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()
@@ -75,6 +75,12 @@ def s3_endpoint() -> Iterator[str]:
         yield f"http://{HOST}:{port}"
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(moto_endpoint: str) -> str:
+    """moto's S3 API (the session's moto server)."""
+    return moto_endpoint
 
 
 @pytest.fixture

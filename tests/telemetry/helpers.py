@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.server
 import io
 import json
@@ -79,14 +80,20 @@ class Received:
         body = self.body
         if self.headers.get("content-encoding") == "deflate":
             body = zlib.decompress(body)
+        elif self.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
         return json.loads(body)
 
 
 @dataclass
 class Recorder:
-    """An HTTP server on 127.0.0.1 that records every request and answers ``status``."""
+    """An HTTP server on 127.0.0.1 that records every request and answers ``status``.
+
+    ``answers`` (status, headers) are given first, one per request, in order.
+    """
 
     status: int = 202
+    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     delay_s: float = 0.0
     body: bytes = b"{}"
     received: list[Received] = field(default_factory=list)
@@ -121,8 +128,11 @@ def _recording_handler(recorder: Recorder) -> type[http.server.BaseHTTPRequestHa
             )
             if recorder.delay_s:
                 time.sleep(recorder.delay_s)
+            status, headers = recorder.answers.pop(0) if recorder.answers else (recorder.status, {})
             try:
-                self.send_response(recorder.status)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(recorder.body)))
                 self.end_headers()
@@ -177,13 +187,29 @@ def recording_server(recorder: Recorder, tls: ssl.SSLContext | None = None) -> I
 
 @contextmanager
 def metrics_server(registry: CollectorRegistry) -> Iterator[str]:
-    """Serve ``generate_latest(registry)`` at /metrics (as the service will); yields host:port."""
+    """Serve ``generate_latest(registry)`` at /metrics (text only); yields host:port."""
+    with negotiating_server(lambda _: (generate_latest(registry), CONTENT_TYPE_LATEST)) as (
+        address,
+        _,
+    ):
+        yield address
+
+
+@contextmanager
+def negotiating_server(
+    render: Callable[[str | None], tuple[bytes, str]],
+) -> Iterator[tuple[str, list[tuple[str | None, str]]]]:
+    """Serve ``render(Accept)`` at /metrics, as the API does; yields host:port and the
+    (Accept, content type) of every scrape so far."""
+    served: list[tuple[str | None, str]] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = generate_latest(registry)
+            accept = self.headers.get("Accept")
+            body, content_type = render(accept)
+            served.append((accept, content_type))
             self.send_response(200)
-            self.send_header("Content-Type", CONTENT_TYPE_LATEST)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -192,7 +218,7 @@ def metrics_server(registry: CollectorRegistry) -> Iterator[str]:
             return None
 
     with serve(Handler) as server:
-        yield f"{HOST}:{server.server_port}"
+        yield f"{HOST}:{server.server_port}", served
 
 
 class DatagramListener:

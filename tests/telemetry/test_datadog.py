@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from monitor.errors import MonitorError
 from monitor.telemetry.base import ExportContext
 from monitor.telemetry.datadog import (
+    MAX_PENDING,
     DogStatsdExporter,
     StatsdTarget,
     constant_tags,
@@ -314,6 +315,15 @@ class TestAgentless:
             "smokewatch_telemetry_errors_total", {"exporter": "datadog"}
         )
         assert errors == 1
+
+    def test_runs_beyond_the_queue_bound_are_counted_as_dropped(self, recorder: Recorder) -> None:
+        """Past MAX_PENDING runs per flush, each further run's points are counted as dropped."""
+        exporter, ctx, _ = agentless(recorder)
+        exporter.record(RUNS[:1] * (MAX_PENDING + 5))  # 3 points a run
+        dropped = ctx.registry.get_sample_value(
+            "smokewatch_telemetry_dropped_total", {"exporter": "datadog"}
+        )
+        assert dropped == 15
 
     def test_no_api_key_anywhere_is_a_startup_error(self) -> None:
         """Agentless without api_key and without DD_API_KEY fails the build, naming both."""

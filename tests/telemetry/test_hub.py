@@ -26,6 +26,8 @@ EVERY_SECTION = {
     "datadog": {"dogstatsd": {"url": "udp://127.0.0.1:9"}},
     "otlp": {"endpoint": "http://127.0.0.1:9/v1/metrics"},
     "heartbeat": {"url": "http://127.0.0.1:9/ping"},
+    "newrelic": {"license_key": "nr-key", "url": "http://127.0.0.1:9/metric/v1"},
+    "cloudwatch": {"region": "eu-west-1", "endpoint_url": "http://127.0.0.1:9"},
 }
 
 
@@ -120,6 +122,7 @@ class TestTelemetry:
             )
         )
         await telemetry.publish([make_run()])
+        await telemetry.settle()  # publish() delivers in the background
         (ping,) = recorder.wait_for(1)
         assert (ping.method, ping.path) == ("GET", "/ping/abc")
         assert (
@@ -130,6 +133,31 @@ class TestTelemetry:
             == 1
         )
         await telemetry.close()
+
+    async def test_a_hung_backend_never_holds_the_run_that_published(
+        self, recorder: Recorder
+    ) -> None:
+        """publish() returns at once while New Relic hangs; close() waits at most its timeout."""
+        recorder.delay_s = 3.0
+        settings = TelemetrySettings.model_validate(
+            {"newrelic": {"license_key": "k", "url": f"{recorder.url}/metric/v1",
+                          "timeout": "800ms"}}
+        )  # fmt: skip
+        telemetry, stream = build(settings)
+        t0 = time.perf_counter()
+        await telemetry.publish([make_run()])
+        assert time.perf_counter() - t0 < 0.1
+        registry = telemetry.ctx.registry
+        labels = {"check": "api", "kind": "http", "region": "eu-west-1"}
+        assert registry.get_sample_value("smoke_test_success", labels) == 1  # already recorded
+        await telemetry.close()
+        assert time.perf_counter() - t0 < 1.5
+        assert len(recorder.wait_for(1)) == 1
+        assert [e["reason"] for e in log_events(stream)] == ["TimeoutError"]
+        dropped = registry.get_sample_value(
+            "smokewatch_telemetry_dropped_total", {"exporter": "newrelic"}
+        )
+        assert dropped == 2  # duration and success
 
 
 class TestHeartbeat:
@@ -192,9 +220,9 @@ class TestTelemetrySettings:
     def test_every_optional_backend_is_off_by_default(self) -> None:
         """Defaults: Prometheus only."""
         settings = TelemetrySettings()
-        assert (settings.pushgateway, settings.datadog, settings.otlp, settings.heartbeat) == (
-            None,
-        ) * 4
+        optional = (settings.pushgateway, settings.datadog, settings.otlp, settings.heartbeat,
+                    settings.newrelic, settings.cloudwatch)  # fmt: skip
+        assert optional == (None,) * 6
 
     @pytest.mark.parametrize("model", _models(TelemetrySettings), ids=lambda m: m.__name__)
     def test_every_field_has_a_description(self, model: type[BaseModel]) -> None:
@@ -209,12 +237,16 @@ class TestTelemetrySettings:
                 "datadog": {"agentless": {"api_key": "k"}},
                 "otlp": {"headers": {"api-key": "h"}},
                 "heartbeat": {"url": "https://hc/abc"},
+                "newrelic": {"license_key": "nr-license-abc"},
+                "cloudwatch": {"secret_access_key": "aws-secret-abc"},
             }
         )
         assert settings.pushgateway is not None
         assert settings.pushgateway.timeout == timedelta(milliseconds=300)
         assert "pw" not in repr(settings)
         assert "https://hc/abc" not in repr(settings)
+        assert "nr-license-abc" not in repr(settings)
+        assert "aws-secret-abc" not in repr(settings)
 
     @pytest.mark.parametrize(
         ("data", "field"),

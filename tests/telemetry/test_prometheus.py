@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import ssl
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
+import trustme
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.runner import CheckRun
 from monitor.telemetry.hub import build_telemetry
 from monitor.telemetry.settings import DEFAULT_BUCKETS, TelemetrySettings
-from probes.base import Status
+from probes.base import ProbeContext, Status
+from probes.http import PROBE, HttpSpec
 from tests.support.prometheus import PrometheusServer
-from tests.telemetry.helpers import RunChecks, json_logger, make_run, metrics_server
+from tests.telemetry.helpers import (
+    HOST,
+    Recorder,
+    RunChecks,
+    json_logger,
+    make_run,
+    metrics_server,
+    negotiating_server,
+    recording_server,
+)
 
 HTTP_TIMINGS = {
     "connect": 1.0, "tls": 2.0, "request": 0.5, "first_byte": 40.0, "transfer": 3.0, "total": 47.0,
@@ -23,6 +39,12 @@ HTTP_TIMINGS = {
 FLOW_TIMINGS = {"step:login": 30.0, "step:logout": 5.0, "total": 36.0}
 BROWSER_TIMINGS = {"ttfb": 100.0, "dcl": 400.0, "load": 1200.0, "lcp": 900.0, "total": 1500.0}
 L = {"check": "c", "kind": "http", "region": "eu-west-1"}
+# What Prometheus 2.x sends by default (scrape_protocols).
+PROMETHEUS_2_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+CERT_DAYS = 10
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -79,6 +101,7 @@ class TestPrometheusExporter:
                     ("smoke_test_api_response_seconds", ()): 0.036,
                     ("smoke_test_phase_seconds", (("phase", "step:login"),)): 0.03,
                     ("probe_http_duration_seconds", (("phase", "processing"),)): None,
+                    ("probe_http_status_code", ()): None,
                 },
             ),
             (
@@ -116,6 +139,8 @@ class TestPrometheusExporter:
                     ("smoke_test_api_response_seconds", ()): None,
                     ("smoke_test_phase_seconds", (("phase", "connect"),)): None,
                     ("smoke_test_duration_seconds_count", ()): 1.0,
+                    ("probe_http_status_code", ()): 0.0,
+                    ("probe_ssl_earliest_cert_expiry", ()): None,
                 },
             ),
             (
@@ -125,6 +150,28 @@ class TestPrometheusExporter:
                 {
                     ("smoke_test_success", ()): 0.0,
                     ("smoke_test_api_response_seconds", ()): 0.047,
+                    ("probe_http_status_code", ()): 500.0,
+                    ("probe_ssl_earliest_cert_expiry", ()): None,
+                },
+            ),
+            (
+                make_run(
+                    "c",
+                    "http",
+                    timings=HTTP_TIMINGS,
+                    details={"status_code": 200, "tls_not_after": 1_800_000_000.0},
+                ),
+                {
+                    ("probe_http_status_code", ()): 200.0,
+                    ("probe_ssl_earliest_cert_expiry", ()): 1_800_000_000.0,
+                },
+            ),
+            (
+                make_run("c", "http", Status.ERROR, message="invalid request"),
+                {
+                    ("probe_http_status_code", ()): None,
+                    ("probe_ssl_earliest_cert_expiry", ()): None,
+                    ("probe_success", ()): 0.0,
                 },
             ),
             (
@@ -144,6 +191,8 @@ class TestPrometheusExporter:
             "websocket",
             "http-no-response",
             "http-500-has-a-response-time",
+            "https-status-and-certificate-expiry",
+            "http-error-sets-no-status",
             "error-is-no-evidence",
         ],
     )
@@ -156,6 +205,24 @@ class TestPrometheusExporter:
         for (name, extra), want in expected.items():
             got = value(found, name, **labels, **dict(extra))
             assert got == (pytest.approx(want) if want is not None else None), name
+
+    @pytest.mark.parametrize(
+        ("second", "status", "expiry"),
+        [
+            ({"details": {"cause": "tls"}, "status": Status.FAIL}, 0.0, 1_800_000_000.0),
+            ({"details": {"status_code": 200}}, 200.0, None),
+            ({"status": Status.ERROR}, 301.0, 1_800_000_000.0),
+        ],
+        ids=["no-response-keeps-the-expiry", "plain-http-drops-it", "error-changes-nothing"],
+    )
+    def test_the_status_and_expiry_after_a_second_run(
+        self, second: dict[str, Any], status: float, expiry: float | None
+    ) -> None:
+        """After an https 301, a run without a response, over plain http, or an error."""
+        first = make_run("c", "http", details={"status_code": 301, "tls_not_after": 1.8e9})
+        _, found = record(first, make_run("c", "http", **second))
+        assert value(found, "probe_http_status_code", **L) == status
+        assert value(found, "probe_ssl_earliest_cert_expiry", **L) == expiry
 
     def test_the_run_counter_starts_every_result_at_zero(self) -> None:
         """The first run of a check creates all five result series, its own at 1."""
@@ -264,6 +331,31 @@ class TestMetricsEndpointBody:
             b'smokewatch_telemetry_errors_total{exporter="datadog"} 1.0' in telemetry.metrics()[0]
         )
 
+    def test_openmetrics_when_the_scraper_asks_for_it(self) -> None:
+        """An OpenMetrics Accept gets OpenMetrics 1.0.0 (same samples, '# EOF'), cached apart."""
+        registry = CollectorRegistry(auto_describe=True)
+        log, _ = json_logger()
+        telemetry = build_telemetry(
+            TelemetrySettings(), registry=registry, region="eu", env={}, log=log, version="1"
+        )
+        telemetry.record([make_run(details={"status_code": 200, "tls_not_after": 1.8e9})])
+        body, content_type = telemetry.metrics(PROMETHEUS_2_ACCEPT)
+        assert content_type == "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        assert body.endswith(b"# EOF\n")
+        assert telemetry.metrics(PROMETHEUS_2_ACCEPT)[0] is body
+        text, text_type = telemetry.metrics("text/plain;version=0.0.4")
+        assert text_type == CONTENT_TYPE_LATEST
+        assert not text.endswith(b"# EOF\n")
+        om = {
+            (s.name, frozenset(s.labels.items())): s.value
+            for family in openmetrics_families(body.decode())
+            for s in family.samples
+        }
+        labels = frozenset({**L, "check": "api"}.items())
+        assert om[("probe_http_status_code", labels)] == 200
+        assert om[("probe_ssl_earliest_cert_expiry", labels)] == 1.8e9
+        assert om[("smoke_test_runs_total", labels | {("result", "pass")})] == 1
+
 
 class TestScrapedByPrometheus:
     async def test_prometheus_scrapes_the_runtime_registry_after_real_checks(
@@ -336,3 +428,58 @@ class TestScrapedByPrometheus:
                 f' > 2 * smokewatch_run_interval_seconds{{job="{job}"}}'
             )
             assert stale == []
+
+    async def test_prometheus_gets_openmetrics_with_status_codes_and_cert_expiry(
+        self, run_checks: RunChecks, prometheus_server: PrometheusServer
+    ) -> None:
+        """Real http checks and a real https probe; Prometheus negotiates OpenMetrics and reads
+        probe_http_status_code and probe_ssl_earliest_cert_expiry (a 10-day certificate)."""
+        runtime, runs = await run_checks()
+        runs.append(await https_run(runtime.region))
+        log, _ = json_logger()
+        registry = CollectorRegistry()
+        telemetry = build_telemetry(
+            TelemetrySettings(), registry=registry, region=runtime.region, env={}, log=log,
+            version="9.9.9",
+        )  # fmt: skip
+        telemetry.record(runs)
+        job = f"sw-openmetrics-{time.monotonic_ns()}"
+        with negotiating_server(telemetry.metrics) as (address, served):
+            prometheus_server.scrape(job, [address])
+            codes = prometheus_server.wait_for(
+                f'probe_http_status_code{{job="{job}"}}', lambda r: len(r) == 4
+            )
+            assert {r["metric"]["check"]: float(r["value"][1]) for r in codes} == {
+                "health": 200, "api-test": 200, "missing": 404, "tls": 200,
+            }  # fmt: skip
+            expiring = prometheus_server.query(
+                f'(probe_ssl_earliest_cert_expiry{{job="{job}"}} - time()) / 86400 < 14'
+            )
+            assert [r["metric"]["check"] for r in expiring] == ["tls"]
+            days = float(expiring[0]["value"][1])
+            assert CERT_DAYS - 0.1 < days <= CERT_DAYS
+        assert served
+        accept, _ = served[0]
+        assert accept is not None
+        assert accept.startswith("application/openmetrics-text")
+        assert {ct for _, ct in served} == {
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        }
+
+
+async def https_run(region: str) -> CheckRun:
+    """A real http probe run against an https server with a trustme certificate."""
+    ca = trustme.CA()
+    cert = ca.issue_cert(HOST, not_after=datetime.now(UTC) + timedelta(days=CERT_DAYS))
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(server_tls)
+    client_tls = ssl.create_default_context()
+    ca.configure_trust(client_tls)
+    with recording_server(Recorder(status=200, tls=True), tls=server_tls) as server:
+        async with httpx.AsyncClient(verify=client_tls, trust_env=False) as client:
+            started = datetime.now(UTC)
+            spec = HttpSpec.model_validate({"url": f"{server.url}/health"})
+            result = await PROBE.run(spec, ProbeContext(client=client))
+    assert result.status is Status.PASS, result.message
+    total = result.timings["total"]
+    return CheckRun("tls", "http", region, "run-tls", started, total, 1, result)

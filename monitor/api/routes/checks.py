@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from monitor.api.auth import may_see_artifacts
+from monitor.api.auth import may_see_artifacts, may_see_private
 from monitor.api.context import ApiContext
 from monitor.api.models import (
     ArtifactItem,
@@ -59,6 +59,8 @@ def check_info(check: CheckCommon, config: SmokewatchConfig, scrubber: Scrubber)
         cron=check.cron,
         regions=list(check.regions) if check.regions is not None else None,
         tags={key: scrubber.text(value) for key, value in check.tags.items()},
+        group=check.group,
+        public=check.public,
     )
 
 
@@ -93,10 +95,14 @@ def router(ctx: ApiContext) -> APIRouter:
         response_model=CheckList,
         responses=errors(*READ_ERRORS),
     )
-    async def list_checks() -> CheckList:
-        """Name, kind, description, schedule, regions and tags of each check (enabled or not)."""
+    async def list_checks(request: Request) -> CheckList:
+        """Name, kind, description, schedule, regions, tags, group and visibility of each check
+        (enabled or not); checks with ``public: false`` for bearer-token holders only."""
         config, scrubber = ctx.config, ctx.scrubber()
-        return CheckList(checks=[check_info(c, config, scrubber) for c in config.checks])
+        private = may_see_private(ctx, request)
+        return CheckList(
+            checks=[check_info(c, config, scrubber) for c in config.checks if c.public or private]
+        )
 
     @api.get(
         "/{id}",
@@ -104,8 +110,8 @@ def router(ctx: ApiContext) -> APIRouter:
         response_model=CheckDetail,
         responses=errors(404, 422, *READ_ERRORS),
     )
-    async def get_check(check_id: CheckId) -> CheckDetail:
-        check = ctx.check(check_id)
+    async def get_check(request: Request, check_id: CheckId) -> CheckDetail:
+        check = ctx.check(check_id, private=may_see_private(ctx, request))
         config, scrubber = ctx.config, ctx.scrubber()
         latest = {r.region: r for r in await ctx.service.store.latest() if r.check == check.name}
         alerts = (await read_alerts(ctx.service)).get(check.name, ())
@@ -140,7 +146,7 @@ def router(ctx: ApiContext) -> APIRouter:
         ] = None,
     ) -> ResultPage:
         """Keyset pagination: follow ``next`` (or pass ``next_before`` as ``before``)."""
-        check = ctx.check(check_id)
+        check = ctx.check(check_id, private=may_see_private(ctx, request))
         records = await ctx.service.store.results(
             check.name,
             region=region,
@@ -176,12 +182,13 @@ def router(ctx: ApiContext) -> APIRouter:
         responses=errors(404, 422, *READ_ERRORS),
     )
     async def get_uptime(
+        request: Request,
         check_id: CheckId,
         window: Annotated[Window, Query(description="how far back to look")] = "24h",
         region: Region = None,
     ) -> UptimeReport:
         """Computed in SQL over the window; errors (the probe could not run) are not downtime."""
-        check = ctx.check(check_id)
+        check = ctx.check(check_id, private=may_see_private(ctx, request))
         since = datetime.now(UTC) - WINDOWS[window]
         summary = await ctx.service.store.uptime(check.name, since=since, region=region)
         return UptimeReport(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from monitor.api.auth import may_see_private
 from monitor.api.context import ApiContext
 from monitor.api.models import Incident, IncidentList
 from monitor.api.routes import NAME_PATTERN, READ_ERRORS, IsoTime, errors, utc
@@ -44,6 +45,7 @@ def router(ctx: ApiContext) -> APIRouter:
         responses=errors(404, 422, *READ_ERRORS),
     )
     async def list_incidents(
+        request: Request,
         check: Annotated[
             str | None, Query(pattern=NAME_PATTERN, description="only this check's")
         ] = None,
@@ -59,10 +61,14 @@ def router(ctx: ApiContext) -> APIRouter:
     ) -> IncidentList:
         """An incident opens when an alert fires and closes when it resolves; its outage
         runs from the first failing run to the first passing one (``duration_seconds``)."""
-        name = ctx.check(check).name if check is not None else None
+        private = may_see_private(ctx, request)
+        name = ctx.check(check, private=private).name if check is not None else None
         records = await ctx.service.store.incidents(
             since=utc(since, "since"), check=name, open_only=open_only, limit=limit
         )
+        if not private:
+            hidden = {c.name for c in ctx.config.checks if not c.public}
+            records = [r for r in records if r.check not in hidden]
         spans = await outage_spans(ctx.service.store, records)
         scrubber, now = ctx.scrubber(), datetime.now(UTC)
         return IncidentList(

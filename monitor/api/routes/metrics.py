@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
 
 from monitor.api.context import ApiContext
 from monitor.api.routes import READ_ERRORS, errors
@@ -16,13 +18,18 @@ def router(ctx: ApiContext) -> APIRouter:
         summary="Prometheus metrics",
         response_class=Response,
         responses={
-            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            200: {
+                "content": {
+                    "text/plain": {"schema": {"type": "string"}},
+                    "application/openmetrics-text": {"schema": {"type": "string"}},
+                }
+            },
             **errors(*READ_ERRORS),
         },
     )
-    async def get_metrics() -> Response:
-        """Prometheus text exposition format (version 0.0.4)."""
-        body, content_type = ctx.service.metrics()
+    async def get_metrics(accept: Annotated[str | None, Header()] = None) -> Response:
+        """Prometheus text format, or OpenMetrics 1.0.0 when the Accept header prefers it."""
+        body, content_type = ctx.service.metrics(accept)
         return Response(content=body, media_type=content_type)
 
     return api

@@ -1,24 +1,29 @@
-"""``/``: the server-rendered status page (no JavaScript, no external resources)."""
+"""``/`` and ``/checks/{name}``: the server-rendered status pages (no JavaScript, no external
+resources)."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.templating import Jinja2Templates
 
-from monitor.api.auth import may_see_artifacts
+from monitor.api.auth import may_see_artifacts, may_see_private
+from monitor.api.check_page import FAILURES_SHOWN, ChartRange, build_check_page
 from monitor.api.context import ApiContext
+from monitor.api.errors import ApiError
 from monitor.api.page import ArtifactLinks, build_page
-from monitor.api.routes import READ_ERRORS, errors
+from monitor.api.refresh import CSP, REFRESH_S, SCRIPT
+from monitor.api.routes import NAME_PATTERN, READ_ERRORS, errors
 from monitor.api.snapshot import take_snapshot
+from monitor.store import ResultRecord
+from probes.base import Status
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-# Inline styles only; nothing is fetched from anywhere, not even from here.
-CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-    "base-uri 'none'; form-action 'none'"
-)
+GZIP_LEVEL = 6  # as the app's GZip middleware: half of level 9's CPU for ~5 % more bytes
 
 
 def router(ctx: ApiContext) -> APIRouter:
@@ -26,13 +31,15 @@ def router(ctx: ApiContext) -> APIRouter:
     templates = Jinja2Templates(directory=TEMPLATES)
     template = templates.get_template("status.html")
 
-    async def render(with_artifacts: bool) -> bytes:
-        snapshot = await take_snapshot(ctx.service)
-        artifacts = None
-        if with_artifacts:
-            ids = [r.id for item in snapshot.checks for r in item.latest.values() if r.id]
-            found = await ctx.artifacts().of_results(ids)
-            artifacts = ArtifactLinks(found, ctx.settings.public_url)
+    async def links(records: list[ResultRecord]) -> ArtifactLinks:
+        """Links to the artifacts of ``records``, for a reader allowed to see them."""
+        found = await ctx.artifacts().of_results([r.id for r in records if r.id])
+        return ArtifactLinks(found, ctx.settings.public_url)
+
+    async def render(with_artifacts: bool, private: bool) -> bytes:
+        snapshot = await take_snapshot(ctx.service, private=private)
+        shown = [r for item in snapshot.checks for r in item.latest.values()]
+        artifacts = await links(shown) if with_artifacts else None
         view = await build_page(
             ctx.service,
             snapshot,
@@ -40,7 +47,65 @@ def router(ctx: ApiContext) -> APIRouter:
             scrubber=ctx.scrubber(),
             artifacts=artifacts,
         )
-        return template.render(view=view).encode()
+        page = template.render(view=view, refresh_js=SCRIPT, refresh_s=REFRESH_S)
+        return gzip.compress(page.encode(), compresslevel=GZIP_LEVEL)
+
+    check_template = templates.get_template("check.html")
+
+    async def render_check(
+        name: str, chart_range: str, with_artifacts: bool, private: bool
+    ) -> bytes:
+        snapshot = await take_snapshot(ctx.service, private=private)
+        item = next((c for c in snapshot.checks if c.check.name == name), None)
+        if item is None:  # disabled, or removed by a reload since the request began
+            raise ApiError(404, "unknown_check", f"no check named '{name}'")
+        failures = await ctx.service.store.results(
+            name, statuses=[Status.FAIL], limit=FAILURES_SHOWN
+        )
+        shown = [*item.latest.values(), *failures]
+        artifacts = await links(shown) if with_artifacts else None
+        view = await build_check_page(
+            ctx.service,
+            item,
+            title=ctx.settings.title,
+            scrubber=ctx.scrubber(),
+            chart_range=chart_range,
+            failures=failures,
+            artifacts=artifacts,
+            now=snapshot.taken_at,
+        )
+        page = check_template.render(view=view, refresh_js=SCRIPT, refresh_s=REFRESH_S)
+        return gzip.compress(page.encode(), compresslevel=GZIP_LEVEL)
+
+    @api.get(
+        "/checks/{name}",
+        summary="One check's status page",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+            **errors(404, 422, *READ_ERRORS),
+        },
+    )
+    async def check_page(
+        request: Request,
+        name: Annotated[str, PathParam(pattern=NAME_PATTERN, description="the check's name")],
+        chart_range: Annotated[
+            ChartRange, Query(alias="range", description="the response-time chart's range")
+        ] = "24h",
+    ) -> Response:
+        """Current state per region, uptime over 24h/7d/30d/90d per region, response time by
+        phase over ``range``, the newest failures with their reasons (and artifact links for
+        token holders).  A ``public: false`` check is a 404 without the token."""
+        allowed, private = may_see_artifacts(ctx, request), may_see_private(ctx, request)
+        check = ctx.check(name, private=private)
+        key = f"check:{check.name}:{chart_range}" + ("+artifacts" if allowed else "")
+        body = await ctx.cached(
+            key,
+            lambda: render_check(check.name, chart_range, allowed, private),
+            page=True,
+            private=private,
+        )
+        return html(request, body)
 
     @api.get(
         "/",
@@ -52,17 +117,30 @@ def router(ctx: ApiContext) -> APIRouter:
         },
     )
     async def status_page(request: Request) -> Response:
-        """Per-check status by region, 90-day uptime bars, response-time sparklines, incidents;
-        links to failure artifacts for token holders (anyone with api.public_artifacts)."""
-        # Two pages are cached: one with artifact links, one without; each reader gets theirs.
-        allowed = may_see_artifacts(ctx, request)
+        """Checks by group, per-check status by region, 90-day uptime bars, response-time
+        sparklines, incidents; checks with ``public: false`` and links to failure artifacts for
+        token holders (artifacts: anyone with api.public_artifacts)."""
+        # Pages are cached with and without artifact links and private checks; each reader
+        # gets theirs.
+        allowed, private = may_see_artifacts(ctx, request), may_see_private(ctx, request)
         body = await ctx.cached(
-            "page+artifacts" if allowed else "page", lambda: render(allowed), page=True
+            "page+artifacts" if allowed else "page",
+            lambda: render(allowed, private),
+            page=True,
+            private=private,
         )
-        return Response(
-            content=body,
-            media_type="text/html",
-            headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
-        )
+        return html(request, body)
 
     return api
+
+
+def html(request: Request, compressed: bytes) -> Response:
+    """A page, cached gzip-compressed (150 checks are ~1.5 MB of HTML: compressing it on
+    every request would cost more than building it), sent as it is to clients that accept
+    gzip; HTML that may load nothing from anywhere and run only its refresh script."""
+    headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        # The GZip middleware leaves an encoded answer alone (and adds Vary to the others).
+        headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return Response(content=compressed, media_type="text/html", headers=headers)
+    return Response(content=gzip.decompress(compressed), media_type="text/html", headers=headers)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
+from monitor.api.auth import may_see_private
 from monitor.api.context import ApiContext
 from monitor.api.models import StatusReport
 from monitor.api.routes import READ_ERRORS, errors, json_bytes
@@ -13,8 +14,8 @@ from monitor.api.snapshot import status_report, take_snapshot
 def router(ctx: ApiContext) -> APIRouter:
     api = APIRouter(tags=["status"])
 
-    async def render() -> bytes:
-        snapshot = await take_snapshot(ctx.service)
+    async def render(private: bool) -> bytes:
+        snapshot = await take_snapshot(ctx.service, private=private)
         report = status_report(snapshot, version=ctx.version, scrubber=ctx.scrubber())
         return report.model_dump_json().encode()
 
@@ -24,7 +25,7 @@ def router(ctx: ApiContext) -> APIRouter:
         response_model=StatusReport,
         responses=errors(*READ_ERRORS),
     )
-    async def get_status() -> Response:
+    async def get_status(request: Request) -> Response:
         """``healthy`` / ``degraded`` / ``down`` overall, and each check's status in each region.
 
         A check is ``healthy`` when its newest result passes in every region, ``recovering``
@@ -32,8 +33,10 @@ def router(ctx: ApiContext) -> APIRouter:
         when one is degraded or it fails in some regions, ``down`` when it fails in all, and
         ``unknown`` without results (errors do not count).  ``checks[].alerts`` lists its
         alerts that have not ended; a result from an undeclared region is shown with
-        ``declared: false``.  Cached for ``api.cache``.
+        ``declared: false``.  Checks with ``public: false`` are listed (and counted) for
+        bearer-token holders only.  Cached for ``api.cache``, never past a newer result.
         """
-        return json_bytes(await ctx.cached("v1/status", render))
+        private = may_see_private(ctx, request)
+        return json_bytes(await ctx.cached("v1/status", lambda: render(private), private=private))
 
     return api

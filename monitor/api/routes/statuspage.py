@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
+from monitor.api.auth import may_see_private
 from monitor.api.context import ApiContext
 from monitor.api.routes import READ_ERRORS, errors, json_bytes
 from monitor.api.snapshot import take_snapshot
@@ -16,12 +17,12 @@ OPEN_INCIDENTS_SHOWN = 100
 def router(ctx: ApiContext) -> APIRouter:
     api = APIRouter(tags=["statuspage"])
 
-    async def render_status() -> bytes:
-        snapshot = await take_snapshot(ctx.service)
+    async def render_status(private: bool) -> bytes:
+        snapshot = await take_snapshot(ctx.service, private=private)
         return status_json(snapshot, ctx.settings).model_dump_json().encode()
 
-    async def render_summary() -> bytes:
-        snapshot = await take_snapshot(ctx.service)
+    async def render_summary(private: bool) -> bytes:
+        snapshot = await take_snapshot(ctx.service, private=private)
         incidents = await ctx.service.store.incidents(open_only=True, limit=OPEN_INCIDENTS_SHOWN)
         scrubber = ctx.scrubber()
         messages = {i.id: scrubber.text(i.message) for i in incidents}
@@ -35,9 +36,13 @@ def router(ctx: ApiContext) -> APIRouter:
         response_model=StatusJson,
         responses=errors(*READ_ERRORS),
     )
-    async def get_status_json() -> Response:
-        """``indicator`` none / minor / major / critical from the worst check."""
-        return json_bytes(await ctx.cached("v2/status", render_status))
+    async def get_status_json(request: Request) -> Response:
+        """``indicator`` none / minor / major / critical from the worst check (checks with
+        ``public: false`` count for bearer-token holders only)."""
+        private = may_see_private(ctx, request)
+        return json_bytes(
+            await ctx.cached("v2/status", lambda: render_status(private), private=private)
+        )
 
     @api.get(
         "/api/v2/summary.json",
@@ -45,9 +50,13 @@ def router(ctx: ApiContext) -> APIRouter:
         response_model=SummaryJson,
         responses=errors(*READ_ERRORS),
     )
-    async def get_summary_json() -> Response:
+    async def get_summary_json(request: Request) -> Response:
         """One component per enabled check; open incidents as ``investigating`` (``monitoring``
-        once the check passes again, its recovery not confirmed yet)."""
-        return json_bytes(await ctx.cached("v2/summary", render_summary))
+        once the check passes again, its recovery not confirmed yet).  Checks with ``public:
+        false`` and their incidents are shown to bearer-token holders only."""
+        private = may_see_private(ctx, request)
+        return json_bytes(
+            await ctx.cached("v2/summary", lambda: render_summary(private), private=private)
+        )
 
     return api
