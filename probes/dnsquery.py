@@ -84,7 +84,9 @@ class DnsExpect(BaseModel):
     contains: list[str] = Field(
         default_factory=list, description="each of these must be among the answer records"
     )
-    response_time: ResponseTime | None = None
+    response_time: ResponseTime | None = Field(
+        None, description="a budget for the whole query, in ms"
+    )
 
 
 class DnsSpec(BaseModel):
@@ -92,16 +94,18 @@ class DnsSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["dns"] = "dns"
+    kind: Literal["dns"] = Field("dns", description="dns")
     query_name: str = Field(min_length=1, description="the DNS name to query")
-    record_type: RecordType = "A"
+    record_type: RecordType = Field("A", description="the record type asked for (default A)")
     resolver: str | None = Field(
         None, description="IP[:port] to ask; default: the system's first name server"
     )
     transport: Literal["udp", "tcp"] = Field(
         "udp", description="udp (TCP again when truncated) or tcp"
     )
-    expect: DnsExpect = Field(default_factory=DnsExpect)
+    expect: DnsExpect = Field(
+        default_factory=DnsExpect, description="what the answer and the timings must be"
+    )
 
     _wanted: list[dns.rdata.Rdata] | None = PrivateAttr(default=None)
     _required: list[dns.rdata.Rdata] = PrivateAttr(default_factory=list)

@@ -68,7 +68,7 @@ class HeartbeatSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["heartbeat"] = "heartbeat"
+    kind: Literal["heartbeat"] = Field("heartbeat", description="heartbeat")
     token: SecretStr = Field(
         description="the secret in the ping URL: 16-200 of A-Z a-z 0-9 . _ ~ -"
     )

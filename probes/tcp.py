@@ -79,7 +79,9 @@ class TcpExpect(BaseModel):
     contains: str | None = Field(None, description="text the reply must contain (UTF-8)")
     contains_hex: str | None = Field(None, description="bytes the reply must contain, as hex")
     matches: Regex | None = Field(None, description="a regex the reply (as UTF-8 text) matches")
-    response_time: ResponseTime | None = None
+    response_time: ResponseTime | None = Field(
+        None, description="a budget for the whole exchange (total), in ms"
+    )
 
     _contains_hex = _hex_field("contains_hex")
 
@@ -109,9 +111,9 @@ class TcpSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["tcp"] = "tcp"
+    kind: Literal["tcp"] = Field("tcp", description="tcp")
     host: str = Field(min_length=1, description="a host name or IP address")
-    port: int = Field(ge=1, le=65535)
+    port: int = Field(ge=1, le=65535, description="the TCP port to connect to")
     tls: bool = Field(False, description="start TLS after connecting (certificate verified)")
     server_name: str | None = Field(
         None, description="TLS: the name sent (SNI) and verified; default: host"
@@ -119,7 +121,9 @@ class TcpSpec(BaseModel):
     send: str | None = Field(None, description="text to send once connected (UTF-8)")
     send_hex: str | None = Field(None, description="bytes to send once connected, as hex")
     max_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1, description="read at most this much reply")
-    expect: TcpExpect = Field(default_factory=TcpExpect)
+    expect: TcpExpect = Field(
+        default_factory=TcpExpect, description="what the reply and the timings must be"
+    )
 
     _send_hex = _hex_field("send_hex")
 

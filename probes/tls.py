@@ -63,7 +63,9 @@ class TlsExpect(BaseModel):
     min_version: TlsVersionName | None = Field(
         None, description="an older negotiated protocol fails"
     )
-    response_time: ResponseTime | None = None
+    response_time: ResponseTime | None = Field(
+        None, description="a budget for connect + handshake, in ms"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> TlsExpect:
@@ -77,13 +79,15 @@ class TlsSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["tls"] = "tls"
+    kind: Literal["tls"] = Field("tls", description="tls")
     host: str = Field(min_length=1, description="a host name or IP address")
-    port: int = Field(443, ge=1, le=65535)
+    port: int = Field(443, ge=1, le=65535, description="the TLS port (default 443)")
     server_name: str | None = Field(
         None, description="the name sent (SNI) and verified; default: host"
     )
-    expect: TlsExpect = Field(default_factory=TlsExpect)
+    expect: TlsExpect = Field(
+        default_factory=TlsExpect, description="what the certificate and the timings must be"
+    )
 
     @field_validator("host")
     @classmethod
