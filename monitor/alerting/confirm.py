@@ -80,13 +80,21 @@ class RegionVerdict:
     recovery_start: datetime | None
 
 
-def judge(rule: AlertRule, region: str, votes: Sequence[Vote], now: datetime) -> RegionVerdict:
-    """The verdict on one region's votes (oldest first) at ``now``."""
+def judge(
+    rule: AlertRule,
+    region: str,
+    votes: Sequence[Vote],
+    now: datetime,
+    *,
+    since: datetime | None = None,
+) -> RegionVerdict:
+    """The verdict on one region's votes (oldest first) at ``now``; ``since``: the start of
+    the run that last resolved the group (bad votes before it confirm nothing again)."""
     condition = rule.condition
     n, m = rule.confirm.of, rule.resolve_after
     value = aggregate(condition.aggregation, [v.value for v in _considered(rule, votes, now)])
     holds = value is not None and is_bad(condition, value)
-    last = votes[-n:]
+    last = [v for v in votes[-n:] if since is None or v.started_at >= since]
     if condition.aggregation == "count":
         streak = 0 if holds else m
         bad, last_bad = holds, holds
@@ -111,9 +119,16 @@ def judge(rule: AlertRule, region: str, votes: Sequence[Vote], now: datetime) ->
     )
 
 
-def observe(rule: AlertRule, by_region: Mapping[str, Sequence[Vote]], now: datetime) -> Observation:
-    """The group's verdict over its regions' votes (one region, or all of an aggregated group)."""
-    judged = [judge(rule, region, votes, now) for region, votes in by_region.items()]
+def observe(
+    rule: AlertRule,
+    by_region: Mapping[str, Sequence[Vote]],
+    now: datetime,
+    *,
+    since: datetime | None = None,
+) -> Observation:
+    """The group's verdict over its regions' votes (one region, or all of an aggregated group);
+    ``since``: see :func:`judge`."""
+    judged = [judge(rule, region, votes, now, since=since) for region, votes in by_region.items()]
     voting = [j for j in judged if j.votes]
     ids = sorted(v.result_id for votes in by_region.values() for v in votes)
     evidence = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest() if ids else ""

@@ -218,7 +218,11 @@ class Engine:
             by_region = quorum(
                 group.check, by_region, held, rule.confirm.of, now, fresh=rule.confirm.failures
             )
-        obs = observe(rule, by_region, now)
+        # A resolved group fires again on bad votes cast since it resolved, never on the
+        # outage's own old ones still among its last n.
+        resolved = prev is not None and prev.state == "inactive"
+        resolved_at = prev.outage_ended_at if prev is not None and resolved else None
+        obs = observe(rule, by_region, now, since=resolved_at)
         labels = alert_labels(rule, group.check, group.region)
         reason = self._suppressions.reason(rule, labels, now=now, stored=silences)
         active = obs.bad or obs.no_data or (prev is not None and prev.state != "inactive")

@@ -70,6 +70,13 @@ CASES = {
         rule(), "fpf", states={1: "absent", 2: "firing"}, sent={2: ("firing",)}
     ),
     "k-of-n-failures-further-apart-than-n-stay-quiet": Case(rule(), "fppf", states={3: "absent"}),
+    "after-a-resolution-only-new-failures-confirm": Case(
+        rule(),
+        "ffpfpf",
+        states={1: "firing", 2: "inactive", 3: "inactive", 4: "inactive", 5: "firing"},
+        # The third change within 10 runs: it pages as flapping (README, "Flapping").
+        sent={1: ("firing",), 2: ("resolved",), 3: (), 4: (), 5: ("flapping",)},
+    ),
     "k-of-n-three-of-five": Case(
         rule("confirm: {failures: 3, of: 5}"),
         "ffpf",
