@@ -389,7 +389,7 @@ class TestSchema:
         @settings(
             max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck)
         )
-        def fuzz(case: Case) -> None:
+        def fuzz(case: Case[Any]) -> None:
             response = case.call_and_validate(
                 base_url=live.url,
                 headers={"Authorization": f"Bearer {TOKEN}"},

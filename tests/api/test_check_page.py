@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from monitor.api.chart import Series, line_chart, nice_step
 from monitor.api.check_page import phase_chart
+from monitor.store import ResultRecord
 from probes.base import Status
 from probes.reasons import FailureReason
 from tests.api.conftest import TOKEN, LiveApi, StartApi, result, seed
@@ -32,8 +34,8 @@ def timed(
     ago: timedelta,
     status: Status = Status.PASS,
     duration_ms: float = 34.0,
-    **fields: object,
-) -> object:
+    **fields: Any,
+) -> ResultRecord:
     timings = {**PHASES, "total": sum(PHASES.values())}
     return result(
         "pay-api",

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -99,7 +99,9 @@ def api(start_api: StartApi) -> LiveApi:
 class Visit:
     """A page opened at a width and colour scheme, recording console errors."""
 
-    def __init__(self, browser: Browser, width: str = "desktop", scheme: str = "light") -> None:
+    def __init__(
+        self, browser: Browser, width: str = "desktop", scheme: Literal["light", "dark"] = "light"
+    ) -> None:
         self.name = f"{width}-{scheme}"
         self.phone, self.dark = width == "phone", scheme == "dark"
         self.context = browser.new_context(
@@ -137,7 +139,7 @@ def visit(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Visit]:
 
 
 def page_state(page: Page) -> dict[str, Any]:
-    return page.evaluate(
+    state = page.evaluate(
         """() => ({
             background: getComputedStyle(document.body).backgroundColor,
             overflow: document.documentElement.scrollWidth - window.innerWidth,
@@ -146,6 +148,7 @@ def page_state(page: Page) -> dict[str, Any]:
                     .map(b => b.getBoundingClientRect().width)),
         })"""
     )
+    return cast(dict[str, Any], state)
 
 
 class TestStatusPage:

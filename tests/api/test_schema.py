@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -141,7 +142,7 @@ class TestFuzzing:
             database=None,
             suppress_health_check=list(HealthCheck),
         )
-        def fuzz(case: Case) -> None:
+        def fuzz(case: Case[Any]) -> None:
             response = case.call_and_validate(
                 base_url=live.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
 from monitor.version import smokewatch_version
 from probes.base import Status
@@ -21,8 +22,8 @@ class TestStatusRulesOverHttp:
         """Each row of the rules table, seeded as one check, is reported as the table says."""
         api = start_api(checks=one_check_per_rule())
         for rule in RULES:
-            statuses, _, _ = rule.values
-            seed(api, *(result(rule.id, f"r{n}", s) for n, s in enumerate(statuses)))
+            check, statuses = cast(str, rule.id), cast(list[Status], rule.values[0])
+            seed(api, *(result(check, f"r{n}", s) for n, s in enumerate(statuses)))
         with api.client() as client:
             v1 = client.get("/api/v1/status").json()
             summary = client.get("/api/v2/summary.json").json()

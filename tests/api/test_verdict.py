@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.api.verdict import INDICATOR_TEXT, Verdict, indicator, judge, overall
+from monitor.api.verdict import (
+    INDICATOR_TEXT,
+    CheckState,
+    Component,
+    Verdict,
+    indicator,
+    judge,
+    overall,
+)
 from probes.base import Status
 from tests.api.conftest import result
 
@@ -29,7 +37,9 @@ RULES = [
 
 class TestJudge:
     @pytest.mark.parametrize(("statuses", "state", "component"), RULES)
-    def test_the_rules_table(self, statuses: list[Status], state: str, component: str) -> None:
+    def test_the_rules_table(
+        self, statuses: list[Status], state: CheckState, component: Component
+    ) -> None:
         """Each combination of regional results gives the documented check and component status."""
         latest = [result(region=f"r{n}", status=s) for n, s in enumerate(statuses)]
         assert judge(latest) == Verdict(state, component)
@@ -46,7 +56,7 @@ class TestOverall:
             pytest.param(["degraded", "down", "healthy"], "down", id="any-down"),
         ],
     )
-    def test_the_worst_check_wins(self, states: list[str], expected: str) -> None:
+    def test_the_worst_check_wins(self, states: list[CheckState], expected: str) -> None:
         """The page is down if any check is down, degraded if any is degraded, else healthy."""
         assert overall(states) == expected
 
@@ -78,7 +88,7 @@ class TestIndicator:
         ],
     )
     def test_the_worst_component_sets_the_indicator(
-        self, components: list[str], expected: str, text: str
+        self, components: list[Component], expected: str, text: str
     ) -> None:
         """Statuspage's indicator and wording follow the worst component."""
         level = indicator(components)
