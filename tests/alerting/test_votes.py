@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -82,7 +83,7 @@ class TestJudge:
             "min-samples-three",
         ],
     )  # fmt: skip
-    def test_bad(self, pattern: str, fields: dict[str, object], bad: bool) -> None:
+    def test_bad(self, pattern: str, fields: dict[str, Any], bad: bool) -> None:
         """A region is bad on k of its last n votes, enough samples and no recovery yet."""
         assert judge(rule(**fields), "eu", votes(pattern), now_after(pattern)).bad is bad
 

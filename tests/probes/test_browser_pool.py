@@ -28,7 +28,8 @@ def browser_processes() -> list[psutil.Process]:
     found = []
     for proc in psutil.Process().children(recursive=True):
         try:
-            if "chrom" in proc.name() and "chrom" not in proc.parent().name():
+            parent = proc.parent()
+            if "chrom" in proc.name() and parent is not None and "chrom" not in parent.name():
                 found.append(proc)
         except psutil.Error:
             continue

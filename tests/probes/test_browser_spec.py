@@ -6,7 +6,7 @@ import os
 import stat
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pydantic import ValidationError
@@ -34,7 +34,9 @@ class TestSpec:
             ]
         )
         assert [type(s) for s in parsed.steps] == [GotoStep, FillStep, ClickStep]
-        assert parsed.steps[2].allow_write == (AllowedWrite(method="POST", url="/login"),)
+        assert cast(ClickStep, parsed.steps[2]).allow_write == (
+            AllowedWrite(method="POST", url="/login"),
+        )
 
     def test_a_fill_value_is_secret(self) -> None:
         """A fill value never shows in the spec's repr, and counts among its secrets."""

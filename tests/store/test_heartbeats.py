@@ -74,7 +74,7 @@ class TestUnavailable:
             ledger = HeartbeatLedger(down)
             with pytest.raises(LedgerUnavailable, match="reading heartbeat pings failed"):
                 await ledger.pings("job", now=T0)
-            spec = HeartbeatSpec(token="hb-0123456789abcdef", period="1h")  # type: ignore[arg-type]
+            spec = HeartbeatSpec(token="hb-0123456789abcdef", period="1h")
             async with httpx.AsyncClient() as client:
                 ctx = ProbeContext(
                     client=client, check_name="job", resources={HEARTBEAT_RESOURCE: ledger}

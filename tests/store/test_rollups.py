@@ -206,8 +206,8 @@ class TestRebuild:
 class TestPruneRollups:
     async def test_buckets_wholly_before_the_cutoff_go(self, store: ResultStore) -> None:
         """Hour and day buckets that end by the cutoff go; the ones straddling it stay whole."""
-        for hours in range(0, 72, 5):
-            await store.add(record(started_at=T0 - timedelta(hours=hours, minutes=10)))
+        for back in range(0, 72, 5):
+            await store.add(record(started_at=T0 - timedelta(hours=back, minutes=10)))
         cutoff = T0 - timedelta(hours=30, minutes=30)
         await store.prune(cutoff)
         hours = await store.stats(period="hour", since=T0 - timedelta(days=10))
