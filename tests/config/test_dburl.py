@@ -38,5 +38,5 @@ class TestSqlitePath:
         """A port that is not a number is refused offline, as SQLAlchemy would refuse it."""
         with pytest.raises(ValueError, match="Port could not be cast"):
             sqlite_path(database_url("postgresql://u:p@db:nope/x"))
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="invalid literal for int"):
             _ = make_url(database_url("postgresql://u:p@db:nope/x")).port
