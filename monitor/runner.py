@@ -269,12 +269,13 @@ class Runner:
                 details={"cause": "rate_budget"},
                 reason=FailureReason.BUDGET,
             )
-        except Exception as exc:  # noqa: BLE001 -- a probe bug must become a result, not a crash
+        except Exception as exc:
             self.log.warning(
                 "probe.crashed",
                 check=check.name,
                 error=type(exc).__name__,
                 detail=self.redactor.text(str(exc)),
+                exc_info=True,  # a probe bug: the traceback says where (the logger redacts it)
             )
             return ProbeResult(
                 Status.ERROR,

@@ -47,6 +47,7 @@ from probes.base import (
     origin_of,
 )
 from probes.connection import os_cause
+from probes.errors import ProbeError
 from probes.reasons import FailureReason, from_os_error
 from probes.response_excerpt import response_excerpt
 from probes.timing import PhaseTimer
@@ -55,7 +56,7 @@ DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
-class HttpProbeError(Exception):
+class HttpProbeError(ProbeError):
     """Base of the errors :func:`send` raises; ``message`` is safe to show."""
 
     reason = FailureReason.INTERNAL
