@@ -22,8 +22,7 @@ from pydantic import Field, model_validator
 
 from monitor.alerting.notifiers.channels import ChannelSettings
 from monitor.alerting.region_settings import RegionHealthSettings
-from monitor.config.durations import Duration
-from monitor.config.models import Strict
+from monitor.modeltypes import Duration, Strict
 
 MIN_OWNER_TIMEOUT = timedelta(seconds=2)
 
