@@ -6,6 +6,8 @@
     │                            over existing files)
     ├── ApiError                 (monitor.api.errors) a 4xx/5xx answer, its message safe to show
     ├── ExportError              (monitor.alerting.export) a rule has no Prometheus equivalent
+    ├── RegistryError            a probe or channel registers what cannot work (at import:
+    │                            a programming error, never a user's)
     ├── UnknownCheck             (monitor.contract) run-now of a check the config lacks; also
     │                            a ``LookupError``
     ├── StoreError               (monitor.store.errors) the result store failed
@@ -84,6 +86,11 @@ class ConfigError(SmokewatchError):
 
 class UsageError(SmokewatchError):
     """A command asked for something that cannot be done as asked (exit 2, one line)."""
+
+
+class RegistryError(SmokewatchError):
+    """A registry entry cannot work (a probe field shadowing a common one, two channels of
+    one name): raised when the registry is built, naming the entry and the field."""
 
 
 class MonitorError(SmokewatchError):
