@@ -45,6 +45,7 @@ from probes.base import (
     Status,
 )
 from probes.reasons import FailureReason
+from probes.retry import backoff_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,8 +286,9 @@ class Runner:
 
     def _backoff(self, settings: CheckDefaults, attempt: int, retry_after_s: float | None) -> float:
         backoff = settings.backoff
-        base = backoff.initial.total_seconds() * backoff.factor ** (attempt - 1)
-        base = min(base, backoff.max.total_seconds())
+        base = backoff_s(
+            backoff.initial.total_seconds(), backoff.factor, attempt, backoff.max.total_seconds()
+        )
         jittered = base * (1 + self.rng.uniform(-backoff.jitter, backoff.jitter))
         if retry_after_s is not None:
             jittered = max(jittered, min(retry_after_s, backoff.max.total_seconds()))

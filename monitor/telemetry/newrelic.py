@@ -43,7 +43,7 @@ from monitor.telemetry.base import (
     finished_at,
 )
 from monitor.telemetry.settings import NewRelicSettings
-from probes.http import parse_retry_after
+from probes.retry import backoff_s, parse_retry_after
 
 ENDPOINTS: Final = {
     "us": "https://metric-api.newrelic.com/metric/v1",
@@ -156,7 +156,7 @@ class NewRelicExporter:
                 response = await self._client.post(self.url, content=body)
             except httpx.TransportError as exc:
                 problem: str = describe(exc)
-                wait = FIRST_BACKOFF_S * 2**attempt
+                wait = backoff_s(FIRST_BACKOFF_S, 2.0, attempt + 1)
             else:
                 status = response.status_code
                 if status < 300:
@@ -166,7 +166,7 @@ class NewRelicExporter:
                 if not _retryable(status):
                     raise TelemetryRefusedError(problem)
                 asked = parse_retry_after(response.headers.get("retry-after"))
-                wait = asked if asked is not None else FIRST_BACKOFF_S * 2**attempt
+                wait = asked if asked is not None else backoff_s(FIRST_BACKOFF_S, 2.0, attempt + 1)
             if attempt >= self._retries:
                 raise TelemetryRefusedError(f"{problem} ({attempt + 1} attempts)")
             if loop.time() + wait >= deadline:
