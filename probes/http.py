@@ -19,14 +19,12 @@ A response of any status is not an exception: it is an :class:`Exchange`.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import re
 import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Final, Literal
 
@@ -47,15 +45,17 @@ from probes.base import (
     origin_of,
 )
 from probes.connection import os_cause
+from probes.errors import ProbeError
 from probes.reasons import FailureReason, from_os_error
 from probes.response_excerpt import response_excerpt
+from probes.retry import parse_retry_after as parse_retry_after  # noqa: PLC0414 -- kept for importers
 from probes.timing import PhaseTimer
 
 DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
-class HttpProbeError(Exception):
+class HttpProbeError(ProbeError):
     """Base of the errors :func:`send` raises; ``message`` is safe to show."""
 
     reason = FailureReason.INTERNAL
@@ -361,22 +361,6 @@ def _http_error_message(exc: httpx.HTTPError) -> tuple[str, bool]:
     )
     label = next((text for kind, text in labels if isinstance(exc, kind)), "request failed")
     return f"{label}: {clip(str(exc) or type(exc).__name__)}", True
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delay seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def evaluate(expect: Expectations, exchange: Exchange) -> list[AssertionOutcome]:
