@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 _WHY = {
+    400: "The body is not valid JSON",
     401: "The bearer token is missing or wrong",
     403: "No api.token is configured, so this endpoint is disabled",
     404: "No such check",

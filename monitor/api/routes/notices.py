@@ -32,7 +32,7 @@ from monitor.store.notices import NoticeKind, NoticeRecord, NoticeStore
 
 PREFIX = "/api/v1/status-page"
 MAX_LISTED = 200
-NoticeId = Annotated[int, Path(alias="id", ge=1, description="the notice's id")]
+NoticeId = Annotated[int, Path(alias="id", ge=1, le=2**63 - 1, description="the notice's id")]
 OpenOnly = Annotated[bool, Query(alias="open", description="only those not resolved or completed")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LISTED)]
 
@@ -132,7 +132,7 @@ def router(ctx: ApiContext) -> APIRouter:
         status_code=201,
         response_model=NoticeOut,
         dependencies=writes,
-        responses=errors(401, 403, 422, 503),
+        responses=errors(400, 401, 403, 422, 503),
     )
     async def open_incident(body: NewIncident) -> NoticeOut:
         """Its first update carries ``body``; later ones are posted to ``.../{id}/updates``."""
@@ -156,7 +156,7 @@ def router(ctx: ApiContext) -> APIRouter:
         summary="Post an update to an incident (resolve it with status resolved)",
         response_model=NoticeOut,
         dependencies=writes,
-        responses=errors(401, 403, 404, 422, 503),
+        responses=errors(400, 401, 403, 404, 422, 503),
     )
     async def update_incident(number: NoticeId, body: IncidentPost) -> NoticeOut:
         """Sets the status (and the impact, if given) and adds a timestamped update."""
@@ -190,7 +190,7 @@ def router(ctx: ApiContext) -> APIRouter:
         status_code=201,
         response_model=NoticeOut,
         dependencies=writes,
-        responses=errors(401, 403, 422, 503),
+        responses=errors(400, 401, 403, 422, 503),
     )
     async def schedule_maintenance(body: NewMaintenance) -> NoticeOut:
         """Shown as scheduled until ``scheduled_for``, in progress until ``scheduled_until``
@@ -215,7 +215,7 @@ def router(ctx: ApiContext) -> APIRouter:
         summary="Post an update to a maintenance (end it with status completed)",
         response_model=NoticeOut,
         dependencies=writes,
-        responses=errors(401, 403, 404, 422, 503),
+        responses=errors(400, 401, 403, 404, 422, 503),
     )
     async def update_maintenance(number: NoticeId, body: MaintenancePost) -> NoticeOut:
         """Sets the status and adds a timestamped update."""
