@@ -56,7 +56,9 @@ class Scrapes:
     def __init__(self, registry: Collector, version: Callable[[], Hashable]) -> None:
         self._registry = registry
         self._version = version
-        self._done: dict[str, tuple[Hashable, Exposition]] = {}  # content type -> answer
+        # content type -> (version, answer, render number): a render that ends after a
+        # newer one never replaces the newer answer.
+        self._done: dict[str, tuple[Hashable, Exposition, int]] = {}
         self._pending: dict[tuple[str, Hashable], asyncio.Task[Exposition]] = {}
         self.renders = 0  # renders started (tests and benches read it)
 
@@ -70,15 +72,18 @@ class Scrapes:
         key = (fmt.content_type, version)
         task = self._pending.get(key)
         if task is None:
-            task = self._pending[key] = asyncio.create_task(self._render(fmt, version))
             self.renders += 1
+            task = asyncio.create_task(self._render(fmt, version, self.renders))
+            self._pending[key] = task
         # shield: a scraper that goes away must not cancel the others' answer.
         return await asyncio.shield(task)
 
-    async def _render(self, fmt: Format, version: Hashable) -> Exposition:
+    async def _render(self, fmt: Format, version: Hashable, number: int) -> Exposition:
         try:
             answer = await asyncio.to_thread(render, self._registry, fmt)
         finally:
             del self._pending[(fmt.content_type, version)]
-        self._done[fmt.content_type] = (version, answer)
+        done = self._done.get(fmt.content_type)
+        if done is None or done[2] < number:
+            self._done[fmt.content_type] = (version, answer, number)
         return answer

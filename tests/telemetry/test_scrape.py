@@ -104,3 +104,36 @@ class TestScrapes:
         assert not text.body.endswith(b"# EOF\n")
         assert om.body.endswith(b"# EOF\n")
         assert scrapes.renders == 2
+
+    async def test_a_slow_older_render_never_replaces_a_newer_answer(self) -> None:
+        """A render of version 1 that ends after version 2's leaves version 2's answer
+        cached: the next scrape of version 2 renders nothing."""
+        registry = CollectorRegistry()
+        gate = Gate()
+        registry.register(FirstOnly(gate))
+        version = [1]
+        scrapes = Scrapes(registry, lambda: version[0])
+        older = asyncio.create_task(scrapes.get())
+        await asyncio.to_thread(gate.entered.wait, WAIT_S)
+        version[0] = 2
+        newer = await scrapes.get()
+        gate.opened.set()
+        await older
+        assert await scrapes.get() is newer
+        assert scrapes.renders == 2
+
+
+class FirstOnly(Collector):
+    """Holds only its first collect() at the gate."""
+
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
+        self._calls = 0
+        self._lock = threading.Lock()
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            self._calls += 1
+            first = self._calls == 1
+        if first:
+            yield from self._gate.collect()
