@@ -17,7 +17,8 @@ the server's CPU and RSS every second and reads one check's results from the API
 - store growth per 1,000 results: database size (checkpointed) minus an empty store's;
 - schedule: mean gap between one check's runs, and p95 lateness (gap minus interval);
 - results lost: runs the server logged as done minus results in the store (goal 0);
-- API p99 (and max) of ``GET /api/v1/checks/<id>/results`` during the run.
+- API p99 (and max) during the run of ``GET /api/v1/checks/<id>/results``,
+  ``/api/v1/status``, the page ``/`` and ``/metrics`` (gzip), each polled every 100 ms.
 
 Beside it, in the same run: the blackbox exporter probing the same target the same
 number of times (its CPU per probe), and a raw-asyncio prober (a fresh connection and
@@ -96,6 +97,15 @@ def db_bytes(db: Path) -> int:
     return db.stat().st_size
 
 
+# name -> path, each polled every POLL_S during the run (a gzip /metrics as Prometheus asks).
+POLLED = {
+    "api": "/api/v1/checks/c00000/results?limit=10",
+    "status": "/api/v1/status",
+    "page": "/",
+    "metrics": "/metrics",
+}
+
+
 class ApiPoller(threading.Thread):
     """``GET path`` every ``POLL_S`` on a fresh connection; latencies in seconds."""
 
@@ -111,7 +121,7 @@ class ApiPoller(threading.Thread):
             started = time.perf_counter()
             conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
             try:
-                conn.request("GET", self.path)
+                conn.request("GET", self.path, headers={"Accept-Encoding": "gzip"})
                 ok = conn.getresponse().read() is not None
             except OSError:
                 ok = False
@@ -187,14 +197,16 @@ def measure_smokewatch(args: argparse.Namespace, target: Target, tmp: Path) -> d
     try:
         wait_until_up(port, "/health", timeout_s=START_TIMEOUT_S)
         cpu0 = cpu_seconds(proc.pid)
-        poller = ApiPoller(port, "/api/v1/checks/c00000/results?limit=10")
-        poller.start()
+        pollers = {name: ApiPoller(port, path) for name, path in POLLED.items()}
+        for poller in pollers.values():
+            poller.start()
         end = time.monotonic() + args.duration
         while time.monotonic() < end:
             rss.append(rss_bytes(proc.pid))
             time.sleep(1.0)
-        poller.stop_event.set()
-        poller.join()
+        for poller in pollers.values():
+            poller.stop_event.set()
+            poller.join()
         cpu1 = cpu_seconds(proc.pid)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -219,9 +231,15 @@ def measure_smokewatch(args: argparse.Namespace, target: Target, tmp: Path) -> d
         "errors": errors,
         "lost": done - stored - spooled_left,
         "spooled_left": spooled_left,
-        "api_p99_ms": 1000 * rank(poller.latencies, 0.99),
-        "api_max_ms": 1000 * max(poller.latencies, default=float("nan")),
-        "api_failed": poller.failures,
+        **{
+            f"{name}_{figure}": value
+            for name, poller in pollers.items()
+            for figure, value in (
+                ("p99_ms", 1000 * rank(poller.latencies, 0.99)),
+                ("max_ms", 1000 * max(poller.latencies, default=float("nan"))),
+                ("failed", poller.failures),
+            )
+        },
         "store_errors_logged": events.get("result.spooled", 0) + events.get("run.failed", 0),
     }
 

@@ -13,14 +13,17 @@
    process's (it includes the flush threads).
    The last row builds the same agentless series with ``datadog-api-client``'s models
    (the rejected alternative; CPU only, no network).
-2. ``/metrics`` of a registry holding 500 checks x 3 regions: a render after a run
-   changed it, and a scrape when nothing changed (``Telemetry.metrics()`` caches).
+2. ``/metrics`` of a registry holding 500 checks x 3 regions: CPU of a render after a
+   run changed it, prometheus_client's renderers beside ``monitor.telemetry.render``
+   (the same bytes), and its gzip.  ``bench/scrape_peer.py`` serves it over HTTP beside
+   a static server.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gzip
 import io
 import random
 import statistics
@@ -40,7 +43,8 @@ from datadog_api_client.v2.model.metric_intake_type import MetricIntakeType
 from datadog_api_client.v2.model.metric_payload import MetricPayload
 from datadog_api_client.v2.model.metric_point import MetricPoint
 from datadog_api_client.v2.model.metric_series import MetricSeries
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.openmetrics import exposition as openmetrics
 
 from bench.procs import HOST, free_port, wait_until_up
 from monitor.logging import make_logger
@@ -54,6 +58,7 @@ from monitor.telemetry.hub import build_telemetry
 from monitor.telemetry.newrelic import NewRelicExporter
 from monitor.telemetry.otlp import OtlpExporter
 from monitor.telemetry.prometheus import PrometheusExporter
+from monitor.telemetry.render import render_openmetrics, render_text
 from monitor.telemetry.settings import (
     CloudWatchSettings,
     DatadogSettings,
@@ -179,6 +184,8 @@ def api_client_row(runs: list[CheckRun], rounds: int) -> Row:
 
 
 def render_figures(rounds: int) -> str:
+    """CPU of one /metrics render (after a run changed the registry), prometheus_client's
+    renderers beside ours (the same bytes), interleaved; and the gzip of the body."""
     registry = CollectorRegistry(auto_describe=True)
     log = make_logger(Redactor(frozenset()), fmt="json", stream=io.StringIO())
     telemetry = build_telemetry(
@@ -188,26 +195,37 @@ def render_figures(rounds: int) -> str:
     for region in REGIONS:  # one registry holding all three regions' series
         for _ in range(3):
             telemetry.record(make_runs(region, rng))
-    cold, cold_cpu, cached = [], [], []
+    renderers: dict[str, Callable[[CollectorRegistry], bytes]] = {
+        "text: prometheus_client": generate_latest,
+        "text: monitor.telemetry.render": render_text,
+        "openmetrics: prometheus_client": openmetrics.generate_latest,
+        "openmetrics: monitor.telemetry.render": render_openmetrics,
+    }
+    cpu: dict[str, list[float]] = {name: [] for name in renderers}
     body = b""
     for _ in range(max(rounds // 4, 3)):
-        telemetry.record([])  # a change: the next scrape renders again
-        c0, t0 = time.process_time(), time.perf_counter()
-        body, _ = telemetry.metrics()
-        cold.append((time.perf_counter() - t0) * 1000)
-        cold_cpu.append((time.process_time() - c0) * 1000)
-        t0 = time.perf_counter()
-        telemetry.metrics()
-        cached.append((time.perf_counter() - t0) * 1e6)
+        for name, render in renderers.items():
+            c0 = time.process_time()
+            body = render(registry)
+            cpu[name].append((time.process_time() - c0) * 1000)
+    zipped: dict[int, tuple[int, float]] = {}
+    for level in (1, 6):
+        c0 = time.process_time()
+        size = len(gzip.compress(body, level))
+        zipped[level] = (size, (time.process_time() - c0) * 1000)
     med = statistics.median
-    lines = body.count(b"\n")
-    return (
+    newlines = body.count(b"\n")
+    lines = [
         f"/metrics with {CHECKS} checks x {len(REGIONS)} regions "
-        f"({len(body) / 1e6:.2f} MB, {lines} lines):\n"
-        f"  render after a run: median {med(cold):.0f} ms wall, {med(cold_cpu):.0f} ms CPU"
-        f" (max {max(cold):.0f} ms)\n"
-        f"  scrape with nothing new (Telemetry.metrics() cache): median {med(cached):.1f} µs"
-    )
+        f"({len(body) / 1e6:.2f} MB, {newlines} lines), CPU ms per render:",
+        *(f"  {name:<40} {med(values):>7.0f}" for name, values in cpu.items()),
+        *(
+            f"  gzip level {lv}: {size / 1e3:.0f} kB, {ms:.0f} ms"
+            for lv, (size, ms) in zipped.items()
+        ),
+        "  (served over HTTP beside a static server: bench/scrape_peer.py)",
+    ]
+    return "\n".join(lines)
 
 
 def exporters(

@@ -14,6 +14,7 @@ from monitor.config.loader import LoadedConfig
 from monitor.errors import SmokewatchError
 from monitor.runner import CheckRun
 from monitor.store import ResultStore
+from monitor.telemetry.scrape import Exposition
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +76,10 @@ class ServiceView(Protocol):
     async def stop(self) -> None:
         """Stop scheduling, let running checks finish within the grace period, close everything."""
 
-    def metrics(self, accept: str | None = None) -> tuple[bytes, str]:
+    async def metrics(self, accept: str | None = None) -> Exposition:
         """The current Runtime's registry in the format ``accept`` (an HTTP Accept header)
-        prefers, Prometheus text or OpenMetrics, and its content type."""
+        prefers, Prometheus text or OpenMetrics, with its gzip bytes and content type;
+        rendered off the event loop, once per change."""
 
     async def readiness(self) -> Readiness:
         """Check the store answers, the scheduler runs, the browser is up if needed."""

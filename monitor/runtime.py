@@ -14,7 +14,7 @@ import importlib
 import os
 import ssl
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -46,7 +46,9 @@ from monitor.store.alerts import AlertStore
 from monitor.store.heartbeats import HeartbeatLedger
 from monitor.store.writer import ResultWriter
 from monitor.telemetry.hub import Telemetry, build_telemetry, run_interval
+from monitor.telemetry.scrape import Scrapes
 from monitor.version import smokewatch_version
+from monitor.writer_metrics import WriterCollector
 from probes.browser_artifacts import ArtifactStore as ScratchDirectory
 from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
 from probes.heartbeat import HEARTBEAT_RESOURCE
@@ -135,8 +137,12 @@ class Runtime:
         # Results the store cannot take go here (serve); without one a store error fails
         # the run, as in ``run --once``.
         self.spool = spool
+        self._live: list[SpoolCollector | WriterCollector] = []  # read at scrape time
         if spool is not None:
-            self.registry.register(SpoolCollector(spool, self.region))
+            self._live.append(SpoolCollector(spool, self.region))
+            self.registry.register(self._live[-1])
+        # /metrics answers, rendered in a thread once per change of _metrics_version().
+        self.scrapes = Scrapes(self.registry, self._metrics_version)
         self._pruned_at: float | None = None
         self._artifact_prune: asyncio.Task[None] | None = None
         self.telemetry: Telemetry | None = None
@@ -163,6 +169,8 @@ class Runtime:
             self.store = await ResultStore.open(database_url(self.config.storage.url))
             self.writer = ResultWriter(self.store, log=self.log)
             self.writer.start()
+            self._live.append(WriterCollector(self.writer, self.region))
+            self.registry.register(self._live[-1])
             try:
                 self.artifacts = build_artifact_store(self.config, self.store)
             except ArtifactError:
@@ -197,6 +205,12 @@ class Runtime:
             tls=tls,
         )
         return self
+
+    def _metrics_version(self) -> Hashable:
+        """Changes whenever the registry shows something new: telemetry recorded runs or
+        counted a failure, or a collector read at scrape time changed."""
+        generation = None if self.telemetry is None else self.telemetry.ctx.generation
+        return (generation, *(collector.state() for collector in self._live))
 
     def _resources(self) -> dict[str, object]:
         """Shared objects probes find by name: the browser pool, the heartbeat ledger."""

@@ -39,7 +39,7 @@ from monitor.runtime import Runtime, resolve_region
 from monitor.scheduler import CheckScheduler, JobPlan, plan_jobs
 from monitor.spool import spool_for
 from monitor.store import ResultStore, StoreError
-from monitor.telemetry.exposition import negotiate
+from monitor.telemetry.scrape import Exposition
 from probes.base import Status
 
 READY_PING_TIMEOUT_S = 2.0
@@ -122,12 +122,8 @@ class Service:
     def log(self) -> Any:
         return self._gen.runtime.log
 
-    def metrics(self, accept: str | None = None) -> tuple[bytes, str]:
-        telemetry = self._gen.runtime.telemetry
-        if telemetry is not None:
-            return telemetry.metrics(accept)
-        found = negotiate(accept)
-        return found.render(self._gen.runtime.registry), found.content_type
+    async def metrics(self, accept: str | None = None) -> Exposition:
+        return await self._gen.runtime.scrapes.get(accept)
 
     def store_lag(self) -> StoreLag:
         spool = self._spool

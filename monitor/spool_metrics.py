@@ -12,7 +12,7 @@ registry) does not reset them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from datetime import UTC, datetime
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -32,6 +32,14 @@ class SpoolCollector(Collector):
         self._spool = spool
         self._region = region
         self._clock = clock
+
+    def state(self) -> Hashable:
+        """Changes whenever what :meth:`collect` shows changes (the /metrics cache key):
+        while results wait, the age grows, so the state changes every second."""
+        spool = self._spool
+        counts = (spool.pending, spool.spooled_total, spool.replayed_total, spool.dropped_total)
+        waiting = spool.oldest_at is not None
+        return (*counts, int(self._clock().timestamp()) if waiting else None)
 
     def collect(self) -> Iterator[Metric]:
         spool, labels = self._spool, [self._region]

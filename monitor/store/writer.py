@@ -24,6 +24,7 @@ reason is stored one result at a time, so one bad result fails alone.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 from collections.abc import Sequence
 from typing import Any
@@ -37,6 +38,9 @@ MAX_BATCH = 500
 # Waits between tries of a burst the database could not take (locked, unreachable); each
 # try also waits out SQLite's busy timeout.  Bounded: then the results go to the spool.
 RETRY_DELAYS_S = (0.2, 1.0)
+
+# Upper bounds of the burst-size histogram /metrics shows (results per transaction).
+BURST_BOUNDS = (1, 5, 10, 50, 100, 250, 500)
 
 _Item = tuple[ResultRecord, "asyncio.Future[int]"]
 
@@ -61,6 +65,10 @@ class ResultWriter:
         self._task: asyncio.Task[None] | None = None
         self.bursts = 0  # transactions committed
         self.written = 0  # results stored
+        self.retries = 0  # tries again of a burst the database could not take
+        self.failed = 0  # results handed back with a StoreError (serve spools them)
+        # Committed bursts by size: one count per BURST_BOUNDS bound, then one for larger.
+        self.burst_sizes = [0] * (len(BURST_BOUNDS) + 1)
 
     @property
     def pending(self) -> int:
@@ -103,7 +111,7 @@ class ResultWriter:
                 await self._write(batch)
             except Exception as exc:  # noqa: BLE001 -- the writer must outlive any one burst
                 self._log.exception("store.write_failed", error=type(exc).__name__)
-                _fail(batch, StoreError(f"storing {len(batch)} result(s) failed: {exc}"))
+                self._fail(batch, StoreError(f"storing {len(batch)} result(s) failed: {exc}"))
             finally:
                 for _ in batch:
                     self._queue.task_done()
@@ -113,13 +121,12 @@ class ResultWriter:
         try:
             ids = await self._add_with_retries(records)
         except StoreUnavailable as exc:
-            _fail(batch, exc)
+            self._fail(batch, exc)
             return
         except StoreError:
             await self._write_one_by_one(batch)
             return
-        self.bursts += 1
-        self.written += len(ids)
+        self._committed(len(ids))
         for (_, future), result_id in zip(batch, ids, strict=True):
             if not future.done():
                 future.set_result(result_id)
@@ -134,6 +141,7 @@ class ResultWriter:
                 delay = next(delays, None)
                 if delay is None:
                     raise
+                self.retries += 1
                 self._log.warning(
                     "store.write_retry",
                     results=len(records),
@@ -149,15 +157,19 @@ class ResultWriter:
             try:
                 (result_id,) = await self._add_with_retries([record])
             except StoreError as exc:
-                _fail([(record, future)], exc)
+                self._fail([(record, future)], exc)
                 continue
-            self.bursts += 1
-            self.written += 1
+            self._committed(1)
             if not future.done():
                 future.set_result(result_id)
 
+    def _committed(self, results: int) -> None:
+        self.bursts += 1
+        self.written += results
+        self.burst_sizes[bisect.bisect_left(BURST_BOUNDS, results)] += 1
 
-def _fail(batch: list[_Item], exc: StoreError) -> None:
-    for _, future in batch:
-        if not future.done():
-            future.set_exception(exc)
+    def _fail(self, batch: list[_Item], exc: StoreError) -> None:
+        for _, future in batch:
+            if not future.done():
+                self.failed += 1
+                future.set_exception(exc)

@@ -93,8 +93,8 @@ class ExportContext:
         self.log = log
         self.version = version
         self.interval = interval
-        # Bumped whenever telemetry changes the registry: Telemetry.metrics() renders once
-        # per change instead of once per scrape.
+        # Bumped whenever telemetry changes the registry: /metrics renders once per change
+        # instead of once per scrape (monitor.telemetry.scrape).
         self.generation = 0
         self._errors = Counter(
             "smokewatch_telemetry_errors",

@@ -33,7 +33,6 @@ from monitor.telemetry.base import ExportContext, Exporter, describe
 from monitor.telemetry.cloudwatch import CloudWatchExporter
 from monitor.telemetry.datadog import DogStatsdExporter
 from monitor.telemetry.datadog_agentless import AgentlessExporter
-from monitor.telemetry.exposition import negotiate
 from monitor.telemetry.heartbeat import Heartbeat
 from monitor.telemetry.newrelic import NewRelicExporter
 from monitor.telemetry.otlp import OtlpExporter
@@ -75,28 +74,9 @@ class Telemetry:
         self.pusher = pusher
         self._heartbeat = heartbeat
         self._deliveries: set[asyncio.Task[None]] = set()  # publish()'s, until they end
-        self._rendered: dict[str, tuple[int, bytes]] = {}  # content type -> (generation, body)
         extra = [x.name for x in (pusher, heartbeat) if x is not None]
         for name in [*(e.name for e in self.exporters), *extra]:
             ctx.count_errors_of(name)
-
-    def metrics(self, accept: str | None = None) -> tuple[bytes, str]:
-        """The registry in the format ``accept`` prefers (text, or OpenMetrics), and its type.
-
-        Rendered again only after telemetry changed the registry: with thousands of
-        checks a render costs a second of CPU, and Prometheus scrapes far more often
-        than checks run.  Valid while telemetry is the registry's only writer (it is
-        today); ``generate_latest(registry)`` gives the same text bytes, uncached.
-        """
-        found = negotiate(accept)
-        generation = self.ctx.generation
-        cached = self._rendered.get(found.content_type)
-        if cached is None or cached[0] != generation:
-            cached = self._rendered[found.content_type] = (
-                generation,
-                found.render(self.ctx.registry),
-            )
-        return cached[1], found.content_type
 
     def record(self, runs: Sequence[CheckRun]) -> None:
         """Hand the runs to every exporter (memory only); never raises."""

@@ -33,7 +33,7 @@ from monitor.contract import Readiness, StoreLag, UnknownCheck
 from monitor.runner import CheckRun
 from monitor.runtime import Runtime
 from monitor.store import ResultRecord, ResultStore
-from monitor.telemetry.exposition import negotiate
+from monitor.telemetry.scrape import Exposition
 from probes.base import Status
 
 T = TypeVar("T")
@@ -99,9 +99,8 @@ class RuntimeService:
         if runtime is not None:
             await runtime.__aexit__(None, None, None)
 
-    def metrics(self, accept: str | None = None) -> tuple[bytes, str]:
-        found = negotiate(accept)
-        return found.render(self.runtime.registry), found.content_type
+    async def metrics(self, accept: str | None = None) -> Exposition:
+        return await self.runtime.scrapes.get(accept)
 
     def store_lag(self) -> StoreLag:
         return StoreLag()

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from structlog.testing import CapturingLogger
 
+from monitor.telemetry.scrape import Exposition
 from tests.api.conftest import SECRET, RuntimeService, StartApi
 
 
 class BrokenMetrics(RuntimeService):
     """A service whose metrics call fails with internal detail in the exception."""
 
-    def metrics(self, accept: str | None = None) -> tuple[bytes, str]:
+    async def metrics(self, accept: str | None = None) -> Exposition:
         raise RuntimeError(f"registry exploded at /srv/smokewatch/internal.py with {SECRET}")
 
 

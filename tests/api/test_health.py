@@ -96,6 +96,19 @@ class TestHealth:
 
 
 class TestMetrics:
+    def test_gzip_scrapes_get_the_cached_compressed_bytes(self, start_api: StartApi) -> None:
+        """A scraper accepting gzip gets the body gzip-encoded; one that does not, plain."""
+        api = start_api()
+        counter = Counter("api_test_things", "things", registry=api.service.runtime.registry)
+        counter.inc(3)
+        with api.client() as client:
+            zipped = client.get("/metrics", headers={"Accept-Encoding": "gzip"})
+            plain = client.get("/metrics", headers={"Accept-Encoding": "identity"})
+        assert zipped.headers["content-encoding"] == "gzip"
+        assert "content-encoding" not in plain.headers
+        assert zipped.text == plain.text  # httpx decoded the gzip
+        assert "api_test_things_total 3.0" in plain.text
+
     def test_serves_the_runtime_registry(self, start_api: StartApi) -> None:
         """/metrics is the Prometheus text exposition of the service's own registry."""
         api = start_api()

@@ -272,12 +272,12 @@ class TestReadiness:
     ) -> None:
         """metrics() is the current registry in Prometheus text, or OpenMetrics when asked."""
         running = await start_service(write_config(HEALTH, interval="1h"), scheduler=False)
-        body, content_type = running.service.metrics()
-        assert isinstance(body, bytes)
-        assert content_type.startswith("text/plain")
-        body, content_type = running.service.metrics("application/openmetrics-text")
-        assert content_type.startswith("application/openmetrics-text; version=1.0.0")
-        assert body.endswith(b"# EOF\n")
+        answer = await running.service.metrics()
+        assert isinstance(answer.body, bytes)
+        assert answer.content_type.startswith("text/plain")
+        answer = await running.service.metrics("application/openmetrics-text")
+        assert answer.content_type.startswith("application/openmetrics-text; version=1.0.0")
+        assert answer.body.endswith(b"# EOF\n")
 
 
 class TestSqliteLease:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import ssl
 import time
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,9 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.runner import CheckRun
-from monitor.telemetry.hub import build_telemetry
+from monitor.telemetry.exposition import negotiate
+from monitor.telemetry.hub import Telemetry, build_telemetry
+from monitor.telemetry.scrape import Scrapes, render
 from monitor.telemetry.settings import DEFAULT_BUCKETS, TelemetrySettings
 from probes.base import ProbeContext, Status
 from probes.http import PROBE, HttpSpec
@@ -309,43 +312,49 @@ class TestPrometheusExporter:
         assert REGISTRY.get_sample_value("smoke_test_success", L) is None
 
 
+def scrapes_of(registry: CollectorRegistry) -> tuple[Scrapes, Telemetry]:
+    """A telemetry on ``registry`` and the /metrics cache keyed by its generation."""
+    log, _ = json_logger()
+    telemetry = build_telemetry(
+        TelemetrySettings(), registry=registry, region="eu", env={}, log=log, version="1"
+    )
+    return Scrapes(registry, lambda: telemetry.ctx.generation), telemetry
+
+
 class TestMetricsEndpointBody:
-    def test_the_body_is_rendered_again_only_after_a_change(self) -> None:
-        """metrics() equals generate_latest; it is re-rendered after record() or a failure."""
+    async def test_the_body_is_rendered_again_only_after_a_change(self) -> None:
+        """The body equals generate_latest; it is re-rendered after record() or a failure."""
         registry = CollectorRegistry(auto_describe=True)
-        log, _ = json_logger()
-        telemetry = build_telemetry(
-            TelemetrySettings(), registry=registry, region="eu", env={}, log=log, version="1"
-        )
+        scrapes, telemetry = scrapes_of(registry)
         telemetry.record([make_run()])
-        body, content_type = telemetry.metrics()
-        assert body == generate_latest(registry)
-        assert content_type == CONTENT_TYPE_LATEST
-        assert telemetry.metrics()[0] is body  # cached: nothing changed
+        answer = await scrapes.get()
+        assert answer.body == generate_latest(registry)
+        assert gzip.decompress(answer.gzipped) == answer.body
+        assert answer.content_type == CONTENT_TYPE_LATEST
+        assert await scrapes.get() is answer  # cached: nothing changed
         telemetry.record([make_run(status=Status.FAIL)])
-        again = telemetry.metrics()[0]
-        assert again is not body
+        again = (await scrapes.get()).body
+        assert again != answer.body
         assert b'smoke_test_success{check="api",kind="http",region="eu-west-1"} 0.0' in again
         telemetry.ctx.failed("datadog", "down")
-        assert (
-            b'smokewatch_telemetry_errors_total{exporter="datadog"} 1.0' in telemetry.metrics()[0]
-        )
+        failed = await scrapes.get()
+        assert b'smokewatch_telemetry_errors_total{exporter="datadog"} 1.0' in failed.body
+        assert gzip.decompress(failed.gzipped) == failed.body
+        assert scrapes.renders == 3
 
-    def test_openmetrics_when_the_scraper_asks_for_it(self) -> None:
+    async def test_openmetrics_when_the_scraper_asks_for_it(self) -> None:
         """An OpenMetrics Accept gets OpenMetrics 1.0.0 (same samples, '# EOF'), cached apart."""
         registry = CollectorRegistry(auto_describe=True)
-        log, _ = json_logger()
-        telemetry = build_telemetry(
-            TelemetrySettings(), registry=registry, region="eu", env={}, log=log, version="1"
-        )
+        scrapes, telemetry = scrapes_of(registry)
         telemetry.record([make_run(details={"status_code": 200, "tls_not_after": 1.8e9})])
-        body, content_type = telemetry.metrics(PROMETHEUS_2_ACCEPT)
-        assert content_type == "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        answer = await scrapes.get(PROMETHEUS_2_ACCEPT)
+        body = answer.body
+        assert answer.content_type == "application/openmetrics-text; version=1.0.0; charset=utf-8"
         assert body.endswith(b"# EOF\n")
-        assert telemetry.metrics(PROMETHEUS_2_ACCEPT)[0] is body
-        text, text_type = telemetry.metrics("text/plain;version=0.0.4")
-        assert text_type == CONTENT_TYPE_LATEST
-        assert not text.endswith(b"# EOF\n")
+        assert await scrapes.get(PROMETHEUS_2_ACCEPT) is answer
+        text = await scrapes.get("text/plain;version=0.0.4")
+        assert text.content_type == CONTENT_TYPE_LATEST
+        assert not text.body.endswith(b"# EOF\n")
         om = {
             (s.name, frozenset(s.labels.items())): s.value
             # prometheus_client's OpenMetrics parser has no annotations.
@@ -445,7 +454,12 @@ class TestScrapedByPrometheus:
         )  # fmt: skip
         telemetry.record(runs)
         job = f"sw-openmetrics-{time.monotonic_ns()}"
-        with negotiating_server(telemetry.metrics) as (address, served):
+
+        def answer(accept: str | None) -> tuple[bytes, str]:
+            found = render(registry, negotiate(accept))
+            return found.body, found.content_type
+
+        with negotiating_server(answer) as (address, served):
             prometheus_server.scrape(job, [address])
             codes = prometheus_server.wait_for(
                 f'probe_http_status_code{{job="{job}"}}', lambda r: len(r) == 4

@@ -27,9 +27,16 @@ def router(ctx: ApiContext) -> APIRouter:
             **errors(*READ_ERRORS),
         },
     )
-    async def get_metrics(accept: Annotated[str | None, Header()] = None) -> Response:
+    async def get_metrics(
+        accept: Annotated[str | None, Header()] = None,
+        accept_encoding: Annotated[str | None, Header()] = None,
+    ) -> Response:
         """Prometheus text format, or OpenMetrics 1.0.0 when the Accept header prefers it."""
-        body, content_type = ctx.service.metrics(accept)
-        return Response(content=body, media_type=content_type)
+        answer = await ctx.service.metrics(accept)
+        if "gzip" in (accept_encoding or "").lower():
+            # Compressed once per render; the GZip middleware leaves an encoded answer alone.
+            headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+            return Response(answer.gzipped, media_type=answer.content_type, headers=headers)
+        return Response(answer.body, media_type=answer.content_type)
 
     return api
