@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from monitor.cli_notices import incident_app, maintenance_app
 from monitor.errors import ConfigError, SmokewatchError
 
 if TYPE_CHECKING:
@@ -365,6 +366,8 @@ rules_app = typer.Typer(
     name="rules", help="Alert rules (alert-rules.yaml) for other tools.", no_args_is_help=True
 )
 app.add_typer(rules_app)
+app.add_typer(incident_app)
+app.add_typer(maintenance_app)
 
 
 class ExportFormat(StrEnum):

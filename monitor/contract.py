@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from monitor.config.loader import LoadedConfig
+from monitor.errors import SmokewatchError
 from monitor.runner import CheckRun
 from monitor.store import ResultStore
 
@@ -49,7 +50,7 @@ class Readiness:
         return all(state == "ok" for state in self.components.values())
 
 
-class UnknownCheck(LookupError):  # noqa: N818 -- reads as what it is: "unknown check"
+class UnknownCheck(SmokewatchError, LookupError):  # noqa: N818 -- reads as what it is: "unknown check"
     """``run_now`` was asked for a check the config does not have (or that is disabled)."""
 
 

@@ -1,17 +1,48 @@
-"""smokewatch's own exceptions, one hierarchy.
+"""smokewatch's own exceptions: one hierarchy, drawn whole here.
 
-    SmokewatchError
-    ├── ConfigError            a config file is invalid: carries every problem found
-    ├── UsageError             a command asked for what cannot be: an unknown --check, init
-    │                          over existing files
-    ├── MonitorError         the service could not do its job (store down, browser missing)
-    │   └── ArtifactError      the artifact backend (directory, S3 bucket) failed
-    │       └── ArtifactMissing   no such artifact
-    └── store.StoreError       (monitor.store.errors) the result store failed
+    SmokewatchError              every error smokewatch raises on purpose
+    ├── ConfigError              a config file is invalid: carries every problem found
+    ├── UsageError               a command asked for what cannot be (an unknown --check, init
+    │                            over existing files)
+    ├── ApiError                 (monitor.api.errors) a 4xx/5xx answer, its message safe to show
+    ├── ExportError              (monitor.alerting.export) a rule has no Prometheus equivalent
+    ├── RegistryError            a probe or channel registers what cannot work (at import:
+    │                            a programming error, never a user's)
+    ├── UnknownCheck             (monitor.contract) run-now of a check the config lacks; also
+    │                            a ``LookupError``
+    ├── StoreError               (monitor.store.errors) the result store failed
+    │   └── StoreUnavailable     its database cannot be reached (down, refused, locked)
+    ├── MonitorError             the service could not do its job (browser missing, a channel down)
+    │   ├── ArtifactError        the artifact backend (directory, S3 bucket) failed
+    │   │   └── ArtifactMissing  no such artifact
+    │   ├── LeaseError           (monitor.leader) the region's lease could not be tried
+    │   ├── DeliveryError        (monitor.alerting.notification) a notifier could not deliver
+    │   └── TelemetryRefusedError  (monitor.telemetry.base) a metrics backend refused a batch
+    ├── _RefusedError            (monitor.config.source) private: becomes a ConfigError
+    └── _ComputedValueError      (monitor.alerting.templating) private: becomes an ExportError
+
+    ProbeError                   (probes.errors) the probes' own root, see that module
+    ├── GateClosed               (probes.base) a host's request budget admits no request in time
+    ├── LedgerUnavailable        (probes.heartbeat) the heartbeat pings cannot be read
+    ├── BrowserError             (probes.browser_pool) the shared browser failed
+    │   ├── BrowserUnavailableError
+    │   └── BrowserCrashedError
+    └── HttpProbeError           (probes.http) ``send`` got no usable answer
+        ├── RequestFailedError
+        │   └── RequestTimeoutError
+        └── InvalidRequestError
+
+``probes/`` never imports ``monitor/``, so ``ProbeError`` is a root of its own rather
+than a child of ``SmokewatchError``; the two meet at one boundary, the runner, which
+turns a ``ProbeError`` (or anything else) escaping a probe into an ``error`` result:
+a ``ProbeError`` never reaches a caller of ``monitor``.  ``GateClosed`` and
+``LedgerUnavailable`` are raised by monitor-side implementations of probe protocols
+(the rate gate, the heartbeat ledger) because the probe is the one that catches them.
 
 Third-party exceptions are translated where they enter (``raise X from exc``) so
 callers only ever catch these.  A failing *target* is never an exception: it is a
-result.  The CLI maps ``ConfigError`` and ``MonitorError`` to exit code 2.
+result.  The CLI maps every ``SmokewatchError`` to exit code 2.
+``tests/test_errors.py`` checks that this drawing matches the classes.
 """
 
 from __future__ import annotations
@@ -55,6 +86,11 @@ class ConfigError(SmokewatchError):
 
 class UsageError(SmokewatchError):
     """A command asked for something that cannot be done as asked (exit 2, one line)."""
+
+
+class RegistryError(SmokewatchError):
+    """A registry entry cannot work (a probe field shadowing a common one, two channels of
+    one name): raised when the registry is built, naming the entry and the field."""
 
 
 class MonitorError(SmokewatchError):

@@ -21,13 +21,13 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import httpx
 
 from monitor.config.models import HostLimit, RateLimit
 from probes.base import GateClosed
+from probes.retry import parse_retry_after
 
 _DEFAULT_BLOCK_S = 60.0
 _EPOCH_THRESHOLD = 1_000_000_000  # a reset value this large is a Unix time, not a delta
@@ -91,7 +91,7 @@ class HostBudget:
             state.budget = min(state.budget, self._share(declared))
         now = self._clock()
         if response.status_code == 429:
-            delay = _retry_after(headers.get("retry-after"), time.time())
+            delay = parse_retry_after(headers.get("retry-after"))
             state.closed_until = max(state.closed_until, now + (delay or _DEFAULT_BLOCK_S))
         elif _first_int(headers, "x-ratelimit-remaining", "ratelimit-remaining") == 0:
             reset = _first_int(headers, "x-ratelimit-reset", "ratelimit-reset")
@@ -145,16 +145,3 @@ def _first_int(headers: httpx.Headers, *names: str) -> int | None:
             except ValueError:
                 continue
     return None
-
-
-def _retry_after(raw: str | None, now: float) -> float | None:
-    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date."""
-    if raw is None:
-        return None
-    raw = raw.strip()
-    if raw.isdigit():
-        return float(raw)
-    try:
-        return max(parsedate_to_datetime(raw).timestamp() - now, 0.0)
-    except (TypeError, ValueError):
-        return None

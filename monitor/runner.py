@@ -45,6 +45,7 @@ from probes.base import (
     Status,
 )
 from probes.reasons import FailureReason
+from probes.retry import backoff_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,12 +270,13 @@ class Runner:
                 details={"cause": "rate_budget"},
                 reason=FailureReason.BUDGET,
             )
-        except Exception as exc:  # noqa: BLE001 -- a probe bug must become a result, not a crash
+        except Exception as exc:
             self.log.warning(
                 "probe.crashed",
                 check=check.name,
                 error=type(exc).__name__,
                 detail=self.redactor.text(str(exc)),
+                exc_info=True,  # a probe bug: the traceback says where (the logger redacts it)
             )
             return ProbeResult(
                 Status.ERROR,
@@ -284,8 +286,9 @@ class Runner:
 
     def _backoff(self, settings: CheckDefaults, attempt: int, retry_after_s: float | None) -> float:
         backoff = settings.backoff
-        base = backoff.initial.total_seconds() * backoff.factor ** (attempt - 1)
-        base = min(base, backoff.max.total_seconds())
+        base = backoff_s(
+            backoff.initial.total_seconds(), backoff.factor, attempt, backoff.max.total_seconds()
+        )
         jittered = base * (1 + self.rng.uniform(-backoff.jitter, backoff.jitter))
         if retry_after_s is not None:
             jittered = max(jittered, min(retry_after_s, backoff.max.total_seconds()))

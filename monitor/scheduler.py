@@ -245,7 +245,7 @@ class CheckScheduler:
             # service stops): the run itself is the service's to finish, not ours.
             return
         except Exception as exc:  # noqa: BLE001 -- a failing run must never stop the scheduler
-            self._log.error(
+            self._log.exception(
                 "scheduler.run_failed", check=name, error=type(exc).__name__, detail=str(exc)
             )
             return

@@ -123,7 +123,9 @@ async def _reload(service: ServiceView, log: Any) -> None:
     except ConfigError as exc:
         # A warning: the service goes on with the config it had.
         log.warning("config.reload_rejected", problems=[str(p) for p in exc.problems])
-    except Exception as exc:  # noqa: BLE001 -- a failed reload must never take the server down
-        log.warning("config.reload_failed", error=type(exc).__name__, detail=str(exc))
+    except Exception as exc:
+        log.warning(
+            "config.reload_failed", error=type(exc).__name__, detail=str(exc), exc_info=True
+        )
     else:
         log.info("config.reload_done", path=str(loaded.path))

@@ -268,7 +268,7 @@ class Service:
             return
         exc = task.exception()
         if exc is not None:
-            self.log.error("run.failed", error=type(exc).__name__, detail=str(exc))
+            self.log.error("run.failed", error=type(exc).__name__, detail=str(exc), exc_info=exc)
 
     # -- spool -----------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel
 
+from probes.errors import ProbeError
 from probes.reasons import FailureReason
 
 JSONValue = Any  # a value that came out of json.loads
@@ -156,7 +157,7 @@ class ProbeResult:
         )
 
 
-class GateClosed(Exception):  # noqa: N818 -- reads as a state: "the gate is closed"
+class GateClosed(ProbeError):  # noqa: N818 -- reads as a state: "the gate is closed"
     """Raised by a gate when a host's request budget cannot admit a request in time."""
 
 

@@ -30,6 +30,7 @@ from playwright.async_api import Browser, BrowserContext, Playwright, async_play
 from playwright.async_api import Error as PlaywrightError
 
 from probes.browser_artifacts import ArtifactStore
+from probes.errors import ProbeError
 
 POOL_RESOURCE: Final = "browser_pool"
 SYSTEM_CHROMIUM: Final = ("/usr/bin/chromium",)
@@ -51,7 +52,7 @@ INSTALL_HINT: Final = (
 _CLOSE_TIMEOUT_S: Final = 10.0
 
 
-class BrowserError(Exception):
+class BrowserError(ProbeError):
     """Base of the pool's errors; ``message`` is short and safe to show."""
 
     def __init__(self, message: str) -> None:

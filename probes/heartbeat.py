@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from probes.base import Probe, ProbeContext, ProbeResult, Status
 from probes.connection import elapsed_ms
 from probes.durations import Duration, format_duration
+from probes.errors import ProbeError
 from probes.reasons import FailureReason
 
 HEARTBEAT_RESOURCE: Final = "heartbeats"
@@ -48,7 +49,7 @@ class Pings:
     fail_message: str = ""  # what the job sent with its last fail signal
 
 
-class LedgerUnavailable(Exception):  # noqa: N818 -- reads as a state: "the ledger is unavailable"
+class LedgerUnavailable(ProbeError):  # noqa: N818 -- reads as a state: "the ledger is unavailable"
     """The pings could not be read (the store is down); ``str()`` says why, safely."""
 
 

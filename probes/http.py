@@ -19,14 +19,12 @@ A response of any status is not an exception: it is an :class:`Exchange`.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import re
 import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Final, Literal
 
@@ -47,15 +45,17 @@ from probes.base import (
     origin_of,
 )
 from probes.connection import os_cause
+from probes.errors import ProbeError
 from probes.reasons import FailureReason, from_os_error
 from probes.response_excerpt import response_excerpt
+from probes.retry import parse_retry_after as parse_retry_after  # noqa: PLC0414 -- kept for importers
 from probes.timing import PhaseTimer
 
 DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 
 
-class HttpProbeError(Exception):
+class HttpProbeError(ProbeError):
     """Base of the errors :func:`send` raises; ``message`` is safe to show."""
 
     reason = FailureReason.INTERNAL
@@ -333,50 +333,33 @@ def _timed_out(timeout: float, timer: PhaseTimer) -> str:
 
 
 def _translate(exc: httpx.HTTPError, timings: dict[str, float]) -> HttpProbeError:
-    """Map an httpx error (other than a timeout) to our hierarchy, with a short message."""
+    """Map an httpx error (other than a timeout) to our hierarchy, with a short message.
+
+    A socket or TLS error under it names the failure (:func:`~probes.connection.os_cause`);
+    otherwise the first row of :data:`_HTTP_ERRORS` that the error is an instance of.
+    """
     if isinstance(exc, httpx.LocalProtocolError):
         return InvalidRequestError(f"invalid request: {clip(str(exc))}", timings=timings)
-    message, transient = os_cause(exc) or _http_error_message(exc)
-    reason = from_os_error(exc) or _HTTP_ERROR_REASONS.get(type(exc), FailureReason.CONNECT)
+    label, transient, reason, detailed = next(
+        (row[1:] for row in _HTTP_ERRORS if isinstance(exc, row[0])), _OTHER_HTTP_ERROR
+    )
+    if detailed:
+        label = f"{label}: {clip(str(exc) or type(exc).__name__)}"
+    message, transient = os_cause(exc) or (label, transient)
+    reason = from_os_error(exc) or reason
     return RequestFailedError(message, transient=transient, timings=timings, reason=reason)
 
 
-# httpx errors with no socket error under them that are not a failed connection.
-_HTTP_ERROR_REASONS: Final[dict[type[httpx.HTTPError], FailureReason]] = {
-    httpx.TooManyRedirects: FailureReason.HTTP_STATUS,
-    httpx.DecodingError: FailureReason.CONTENT,
-}
-
-
-def _http_error_message(exc: httpx.HTTPError) -> tuple[str, bool]:
-    if isinstance(exc, httpx.TooManyRedirects):
-        return "too many redirects", False
-    if isinstance(exc, httpx.DecodingError):
-        return f"could not decode the body: {clip(str(exc))}", False
-    labels: tuple[tuple[type[httpx.HTTPError], str], ...] = (
-        (httpx.ConnectError, "could not connect"),
-        (httpx.RemoteProtocolError, "protocol error"),
-        (httpx.ReadError, "connection lost while reading"),
-        (httpx.WriteError, "connection lost while sending"),
-    )
-    label = next((text for kind, text in labels if isinstance(exc, kind)), "request failed")
-    return f"{label}: {clip(str(exc) or type(exc).__name__)}", True
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delay seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+# httpx error -> (message, transient, reason, does the message quote the error?)
+_HTTP_ERRORS: Final[tuple[tuple[type[httpx.HTTPError], str, bool, FailureReason, bool], ...]] = (
+    (httpx.TooManyRedirects, "too many redirects", False, FailureReason.HTTP_STATUS, False),
+    (httpx.DecodingError, "could not decode the body", False, FailureReason.CONTENT, True),
+    (httpx.ConnectError, "could not connect", True, FailureReason.CONNECT, True),
+    (httpx.RemoteProtocolError, "protocol error", True, FailureReason.CONNECT, True),
+    (httpx.ReadError, "connection lost while reading", True, FailureReason.CONNECT, True),
+    (httpx.WriteError, "connection lost while sending", True, FailureReason.CONNECT, True),
+)
+_OTHER_HTTP_ERROR: Final = ("request failed", True, FailureReason.CONNECT, True)
 
 
 def evaluate(expect: Expectations, exchange: Exchange) -> list[AssertionOutcome]:

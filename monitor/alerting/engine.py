@@ -238,6 +238,13 @@ class Engine:
                 value=obs.value,
                 dependents=held.dependents(group.check),
                 reason=failure,
+                on_error=lambda key, exc: self._log.warning(
+                    "alert.template_failed",
+                    rule=rule.name,
+                    annotation=key,
+                    error=type(exc).__name__,
+                    exc_info=exc,
+                ),
             )
         summary = self._redactor.text(annotations.get("summary", prev.summary if prev else ""))
         done = step(

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from monitor.errors import MonitorError
+
 # ``flapping``: the group changes state too often; one message when it starts, and the
 # firing or resolved one when it settles.
 Kind = Literal["firing", "resolved", "reminder", "no_data", "flapping"]
@@ -105,7 +107,7 @@ class Notification:
         return cls(**values)
 
 
-class DeliveryError(Exception):
+class DeliveryError(MonitorError):
     """A notification could not be delivered.  ``retryable`` says whether trying again may help
     (a timeout, a 5xx, a 429) or not (a 4xx such as a revoked webhook: retrying cannot fix it)."""
 

@@ -22,8 +22,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from monitor.config.models import Strict
-from monitor.config.rules import NotifyTarget
+from monitor.alerting.notifiers.targets import NotifyTarget
+from monitor.modeltypes import Strict
 
 # The rule name of the region self-health alert (reserved: no user rule may take it).
 REGION_RULE = "region_unhealthy"

@@ -22,8 +22,8 @@ from pydantic import Field, model_validator
 
 from monitor.alerting.notifiers.channels import ChannelSettings
 from monitor.alerting.region_settings import RegionHealthSettings
-from monitor.config.durations import Duration
-from monitor.config.models import Strict
+from monitor.modeltypes import Duration, Strict
+from probes.retry import backoff_s
 
 MIN_OWNER_TIMEOUT = timedelta(seconds=2)
 
@@ -53,8 +53,9 @@ class DeliveryBackoff(Strict):
 
     def delay(self, attempts: int, retry_after_s: float | None = None) -> timedelta:
         """The wait after ``attempts`` failed attempts (1 = the first failed)."""
-        seconds = self.initial.total_seconds() * self.factor ** max(0, attempts - 1)
-        seconds = min(seconds, self.max.total_seconds())
+        seconds = backoff_s(
+            self.initial.total_seconds(), self.factor, attempts, self.max.total_seconds()
+        )
         if retry_after_s is not None and retry_after_s > seconds:
             seconds = min(retry_after_s, self.retry_after_max.total_seconds())
         return timedelta(seconds=seconds)

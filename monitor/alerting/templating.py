@@ -26,16 +26,19 @@ Every alert gets a ``summary``: the rule's own, or :data:`DEFAULT_SUMMARY`.  The
 config loader calls :func:`template_problems` so a template that does not compile or
 does not render with sample values stops the load; the engine calls
 :func:`render_annotations`, which never raises (a template that fails at run time
-falls back to its source text, so a notification still goes out).
+falls back to its source text, so a notification still goes out, and reports the
+failure to its ``on_error`` callback, which the engine logs with the traceback).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+
+from monitor.errors import SmokewatchError
 
 if TYPE_CHECKING:
     # Only for annotations: the config loader imports this module to check templates.
@@ -118,11 +121,13 @@ def render_annotations(
     labels: Mapping[str, str] | None = None,
     dependents: Sequence[str] = (),
     reason: str = "",
+    on_error: Callable[[str, Exception], None] | None = None,
 ) -> dict[str, str]:
     """The rule's annotations rendered for one alert; ``summary`` is always present.
 
     ``regions`` defaults to ``[region]``; ``region`` to the regions joined by ", ".
-    Never raises: a template that fails renders as its source text.
+    Never raises: a template that fails renders as its source text, and ``on_error``
+    is told (annotation name and exception) so the failure is logged, not lost.
     """
     shown = list(regions) or ([region] if region else [])
     context = variables(
@@ -141,8 +146,10 @@ def render_annotations(
     for key, source in sources(rule).items():
         try:
             out[key] = env.from_string(source).render(context)
-        except Exception:  # noqa: BLE001 -- a user template may raise anything; still notify
+        except Exception as exc:  # noqa: BLE001 -- a user template may raise anything; still notify
             out[key] = source
+            if on_error is not None:
+                on_error(key, exc)
     return out
 
 
@@ -185,7 +192,7 @@ def template_problems(rule: AlertRule, check: str | None = None) -> list[tuple[s
 # -- Prometheus export: the same templates rendered into Go templates --------------------
 
 
-class _ComputedValueError(Exception):
+class _ComputedValueError(SmokewatchError):
     """A template computed with a value only Prometheus knows when the alert fires."""
 
 

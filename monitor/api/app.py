@@ -27,10 +27,12 @@ from monitor.api.routes import (
     artifacts,
     badges,
     checks,
+    feed,
     health,
     heartbeat,
     incidents,
     metrics,
+    notices,
     page,
     status,
     statuspage,
@@ -113,6 +115,8 @@ def create_app(service: ServiceView, *, log: Any | None = None) -> FastAPI:
     app.include_router(heartbeat.router(ctx))  # its token is in the URL: no read guard
     app.include_router(page.router(ctx), dependencies=reads)
     app.include_router(badges.router(ctx), dependencies=reads)
+    app.include_router(notices.router(ctx), dependencies=reads)
+    app.include_router(feed.router(ctx), dependencies=reads)
     # Innermost first: CORS headers then also go on the 500s CatchAll writes.
     app.add_middleware(CatchAll, log=ctx.log, scrubber=ctx.scrubber)
     origins = list(service.loaded.config.api.cors_origins)

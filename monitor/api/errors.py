@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from monitor.api.models import ErrorBody, ErrorResponse
 from monitor.api.scrub import Scrubber
+from monitor.errors import SmokewatchError
 from monitor.store import StoreUnavailable
 
 _CODES = {
@@ -38,7 +39,7 @@ _CODES = {
 _PLACES = {"query": "query parameter", "path": "path parameter", "header": "header"}
 
 
-class ApiError(Exception):
+class ApiError(SmokewatchError):
     """An error answer whose message is written for the caller and safe to show."""
 
     def __init__(

@@ -30,7 +30,7 @@ from monitor.store import IncidentRecord
 from monitor.store.outages import OutageSpan
 
 Impact = Literal["none", "minor", "major", "critical"]
-_IMPACT: dict[Component, Impact] = {
+_IMPACT: dict[str, Impact] = {
     "operational": "minor",  # the check recovered elsewhere, or reports nothing yet
     "degraded_performance": "minor",
     "partial_outage": "major",
@@ -58,7 +58,7 @@ class PageStatus(_Model):
 class SpComponent(_Model):
     id: str
     name: str
-    status: Component
+    status: Component | Literal["under_maintenance"]
     created_at: datetime
     updated_at: datetime
     position: int
@@ -78,12 +78,13 @@ class SpGroup(SpComponent):
     components: list[str]
 
 
-IncidentStatus = Literal["investigating", "monitoring", "resolved"]
+IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved", "postmortem"]
+MaintenanceStatus = Literal["scheduled", "in_progress", "verifying", "completed"]
 
 
 class IncidentUpdate(_Model):
     id: str
-    status: IncidentStatus
+    status: IncidentStatus | MaintenanceStatus
     body: str
     incident_id: str
     created_at: datetime
@@ -91,20 +92,32 @@ class IncidentUpdate(_Model):
     display_at: datetime
 
 
-class SpIncident(_Model):
+class _SpEvent(_Model):
     id: str
     name: str
-    status: IncidentStatus
     created_at: datetime
     updated_at: datetime
     monitoring_at: datetime | None = None
     resolved_at: datetime | None
-    impact: Impact
     shortlink: str
     started_at: datetime
     page_id: str
-    incident_updates: list[IncidentUpdate]
+    incident_updates: list[IncidentUpdate]  # newest first, as Statuspage lists them
     components: list[SpComponent]
+
+
+class SpIncident(_SpEvent):
+    status: IncidentStatus
+    impact: Impact
+
+
+class SpMaintenance(_SpEvent):
+    """A scheduled maintenance: an incident with a window and the maintenance lifecycle."""
+
+    status: MaintenanceStatus
+    impact: Impact | Literal["maintenance"]
+    scheduled_for: datetime | None
+    scheduled_until: datetime | None
 
 
 class StatusJson(_Model):
@@ -116,8 +129,22 @@ class SummaryJson(_Model):
     page: Page
     components: list[SpGroup | SpComponent]
     incidents: list[SpIncident]
-    scheduled_maintenances: list[object] = []
+    scheduled_maintenances: list[SpMaintenance] = []
     status: PageStatus
+
+
+class IncidentsJson(_Model):
+    """``/api/v2/incidents.json``: the 50 most recent incidents, resolved ones too."""
+
+    page: Page
+    incidents: list[SpIncident]
+
+
+class MaintenancesJson(_Model):
+    """``/api/v2/scheduled-maintenances.json``: the 50 most recent maintenances, all states."""
+
+    page: Page
+    scheduled_maintenances: list[SpMaintenance]
 
 
 def page_id(title: str) -> str:
@@ -208,36 +235,15 @@ def summary_json(
         component = components.get(record.check)
         if component is None:
             continue  # a check since removed or disabled: not on this page
-        iid = str(record.id)
         outage = (outages or {}).get(record.id)
-        began = outage.started_at if outage is not None else record.started_at
-        # Passing again, the alert not resolved yet: Statuspage's "monitoring".
-        ended = outage.ended_at if outage is not None else None
-        status: IncidentStatus = "investigating" if ended is None else "monitoring"
-        update = IncidentUpdate(
-            id=f"{iid}-1",
-            status=status,
-            body=message[record.id],
-            incident_id=iid,
-            created_at=record.started_at,
-            updated_at=record.started_at,
-            display_at=record.started_at,
-        )
         incidents.append(
-            SpIncident(
-                id=iid,
-                name=f"{record.check} failing in {record.region}",
-                status=status,
-                created_at=record.started_at,
-                updated_at=record.started_at,
-                monitoring_at=ended,
-                resolved_at=None,
-                impact=_IMPACT[component.status],
-                shortlink=settings.public_url or "",
-                started_at=began,
-                page_id=page.id,
-                incident_updates=[update],
-                components=[component],
+            alert_incident(
+                record,
+                component,
+                outage=outage,
+                message=message[record.id],
+                settings=settings,
+                pid=page.id,
             )
         )
     listed = list(components.values())
@@ -246,4 +252,49 @@ def summary_json(
         components=[*listed, *_groups(listed, page.id)],
         incidents=incidents,
         status=_status(snapshot),
+    )
+
+
+def alert_incident(
+    record: IncidentRecord,
+    component: SpComponent,
+    *,
+    outage: OutageSpan | None,
+    message: str,
+    settings: ApiSettings,
+    pid: str,
+) -> SpIncident:
+    """An alert-made incident, named after its check (not the rule): ``investigating`` while
+    failing, ``monitoring`` once passing again, ``resolved`` when its alert resolved."""
+    iid = str(record.id)
+    began = outage.started_at if outage is not None else record.started_at
+    # Passing again, the alert not resolved yet: Statuspage's "monitoring".
+    ended = outage.ended_at if outage is not None else None
+    status: IncidentStatus = "investigating" if ended is None else "monitoring"
+    if record.resolved_at is not None:
+        status = "resolved"
+    updated = record.resolved_at or record.started_at
+    update = IncidentUpdate(
+        id=f"{iid}-1",
+        status=status,
+        body=message,
+        incident_id=iid,
+        created_at=record.started_at,
+        updated_at=updated,
+        display_at=record.started_at,
+    )
+    return SpIncident(
+        id=iid,
+        name=f"{record.check} failing in {record.region}",
+        status=status,
+        created_at=record.started_at,
+        updated_at=updated,
+        monitoring_at=ended,
+        resolved_at=record.resolved_at,
+        impact=_IMPACT.get(component.status, "minor"),
+        shortlink=settings.public_url or "",
+        started_at=began,
+        page_id=pid,
+        incident_updates=[update],
+        components=[component],
     )

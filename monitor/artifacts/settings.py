@@ -8,8 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from monitor.config.durations import Duration
-from monitor.config.models import Strict
+from monitor.modeltypes import Duration, Strict
 
 DEFAULT_DIRECTORY = "smokewatch-artifacts"
 

@@ -10,22 +10,22 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from monitor.config.durations import Duration, format_duration
 from monitor.cron import cron_trigger
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+# Defined in the leaf monitor.modeltypes (settings modules import them from there); the
+# aliases re-export them, so code that imports them from here keeps working.
+from monitor.modeltypes import NAME_PATTERN as NAME_PATTERN  # noqa: PLC0414
+from monitor.modeltypes import Strict as Strict  # noqa: PLC0414
+
 # Floors: a shorter interval burns a core and floods the logs; a shorter timeout
 # cannot even open a connection.
 MIN_INTERVAL = timedelta(seconds=1)
 MIN_TIMEOUT = timedelta(milliseconds=10)
 MIN_LEASE_POLL = timedelta(milliseconds=100)
 RetryOn = Literal["connection", "timeout", "5xx", "429", "fail"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Backoff(Strict):

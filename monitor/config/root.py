@@ -21,13 +21,33 @@ from monitor.config.models import (
     Storage,
     Strict,
 )
+from monitor.errors import RegistryError
 from monitor.telemetry.settings import TelemetrySettings
 from probes import PROBES
 
 
-def _check_model(kind: str, spec: type[BaseModel]) -> type[CheckCommon]:
-    # A check of one kind is the common envelope plus its probe's own fields.
-    # The probe's spec comes first so its ``kind: Literal[...]`` wins over ``kind: str``.
+def _names(model: type[BaseModel]) -> dict[str, str]:
+    """Each name a field answers to in YAML (its name and its alias) -> the field."""
+    names = {name: name for name in model.model_fields}
+    names.update({f.alias: name for name, f in model.model_fields.items() if f.alias})
+    return names
+
+
+def check_model(kind: str, spec: type[BaseModel]) -> type[CheckCommon]:
+    """The model of a check of ``kind``: the common envelope plus the probe's own fields.
+
+    The probe's spec comes first so its ``kind: Literal[...]`` wins over ``kind: str``,
+    which is also why a spec field named like a common one (``timeout: float``) would
+    silently replace it: that raises :class:`RegistryError` here, at import, naming the
+    kind and the fields, instead of an ``AttributeError`` when a config loads.
+    """
+    common = _names(CheckCommon)
+    clash = sorted({n for n in _names(spec) if n in common} - {"kind"})
+    if clash:
+        raise RegistryError(
+            f"probe kind {kind!r}: {spec.__name__} defines {', '.join(map(repr, clash))}, "
+            "which every check already has (CheckCommon): give the probe's field another name"
+        )
     model = create_model(
         f"{kind.capitalize()}Check",
         __base__=(spec, CheckCommon),
@@ -36,7 +56,7 @@ def _check_model(kind: str, spec: type[BaseModel]) -> type[CheckCommon]:
 
 
 CHECK_MODELS: dict[str, type[CheckCommon]] = {
-    kind: _check_model(kind, probe.spec_model) for kind, probe in PROBES.items()
+    kind: check_model(kind, probe.spec_model) for kind, probe in PROBES.items()
 }
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.alerting.notifiers.registry import CHANNELS, target_forms
+from monitor.alerting.notifiers.targets import NotifyTarget
 from monitor.config.durations import Duration
 from monitor.config.models import NAME_PATTERN, Strict
 from monitor.cron import cron_trigger
@@ -119,20 +119,6 @@ ConditionField = Annotated[
         }
     ),
 ]
-
-_EMAIL = re.compile(r"^[^@\s:]+@[^@\s]+\.[^@\s]+$")
-_CHANNEL = re.compile(r"^(" + "|".join(re.escape(name) for name in CHANNELS) + r"):\S+$")
-
-
-def parse_notify_target(value: object) -> str:
-    if not isinstance(value, str):
-        raise ValueError("a notify target is a string: an email address or 'slack:#channel'")
-    if _EMAIL.match(value) or _CHANNEL.match(value):
-        return value
-    raise ValueError(f"invalid notify target {value!r}: expected {target_forms()}")
-
-
-NotifyTarget = Annotated[str, BeforeValidator(parse_notify_target)]
 
 
 class Confirm(Strict):

@@ -33,7 +33,7 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.reader import ReaderError
 
-from monitor.errors import ConfigError, ConfigProblem
+from monitor.errors import ConfigError, ConfigProblem, SmokewatchError
 
 Loc = tuple[str | int, ...]
 
@@ -63,7 +63,7 @@ class YamlDocument:
         return None
 
 
-class _RefusedError(Exception):
+class _RefusedError(SmokewatchError):
     """The document breaks a bound; ``line`` is 1-based."""
 
     def __init__(self, message: str, line: int | None) -> None:

@@ -295,3 +295,38 @@ heartbeats = Table(
     Column("last_fail", UTCDateTime(), nullable=True),
     Column("fail_message", Text(), nullable=False, server_default=""),
 )
+
+# Incidents and scheduled maintenance written by people (0012), ``kind`` incident or
+# maintenance, with their timestamped updates (newest last).  Alert-made outages stay in
+# ``incidents``.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # incident | maintenance
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # the newest update's
+    Column("impact", String(16), nullable=False),
+    Column("components", JSON(), nullable=False),  # check names and group:<name>
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("scheduled_for", UTCDateTime(), nullable=True),  # maintenance only
+    Column("scheduled_until", UTCDateTime(), nullable=True),
+    Column("monitoring_at", UTCDateTime(), nullable=True),
+    Column("resolved_at", UTCDateTime(), nullable=True),  # resolved or completed
+    sqlite_autoincrement=True,
+)
+Index("ix_notices_kind_created_at", notices.c.kind, notices.c.created_at)
+
+notice_updates = Table(
+    "notice_updates",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("notice_id", Id, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("body", Text(), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    sqlite_autoincrement=True,
+)
+Index("ix_notice_updates_notice_id", notice_updates.c.notice_id, notice_updates.c.id)

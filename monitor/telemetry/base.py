@@ -36,6 +36,7 @@ from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
 from prometheus_client import CollectorRegistry, Counter
 
+from monitor.errors import MonitorError
 from monitor.runner import CheckRun
 from probes.base import Status
 
@@ -127,13 +128,13 @@ class ExportContext:
         self.log.warning("telemetry.failed", exporter=exporter, reason=reason)
 
 
-class DeliveryError(Exception):
+class TelemetryRefusedError(MonitorError):
     """A backend answered but refused what we sent (its message names path and status)."""
 
 
 def describe(exc: BaseException) -> str:
     """An exception as a short reason for a log line (type and message, clipped)."""
-    if isinstance(exc, DeliveryError):
+    if isinstance(exc, TelemetryRefusedError):
         return str(exc)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     name = type(exc).__name__

@@ -33,7 +33,7 @@ import httpx
 
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
-from monitor.telemetry.base import DeliveryError, ExportContext, describe, points
+from monitor.telemetry.base import ExportContext, TelemetryRefusedError, describe, points
 from monitor.telemetry.datadog import (
     CHECK_STATUS,
     MAX_PENDING,
@@ -137,7 +137,7 @@ class AgentlessExporter:
         response = await self._client.post(path, content=body, headers=headers)
         if response.status_code >= 300:
             # The status only: the body may echo the request, and the URL is not ours to log.
-            raise DeliveryError(f"{path} answered {response.status_code}")
+            raise TelemetryRefusedError(f"{path} answered {response.status_code}")
 
     async def flush(self) -> None:
         if not self._series and not self._checks:

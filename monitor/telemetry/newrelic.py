@@ -36,14 +36,14 @@ import httpx
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
 from monitor.telemetry.base import (
-    DeliveryError,
     ExportContext,
+    TelemetryRefusedError,
     admit,
     describe,
     finished_at,
 )
 from monitor.telemetry.settings import NewRelicSettings
-from probes.http import parse_retry_after
+from probes.retry import backoff_s, parse_retry_after
 
 ENDPOINTS: Final = {
     "us": "https://metric-api.newrelic.com/metric/v1",
@@ -156,7 +156,7 @@ class NewRelicExporter:
                 response = await self._client.post(self.url, content=body)
             except httpx.TransportError as exc:
                 problem: str = describe(exc)
-                wait = FIRST_BACKOFF_S * 2**attempt
+                wait = backoff_s(FIRST_BACKOFF_S, 2.0, attempt + 1)
             else:
                 status = response.status_code
                 if status < 300:
@@ -164,13 +164,15 @@ class NewRelicExporter:
                 # The status only: the body may echo the request, and the key is in a header.
                 problem = f"metric API answered {status}"
                 if not _retryable(status):
-                    raise DeliveryError(problem)
+                    raise TelemetryRefusedError(problem)
                 asked = parse_retry_after(response.headers.get("retry-after"))
-                wait = asked if asked is not None else FIRST_BACKOFF_S * 2**attempt
+                wait = asked if asked is not None else backoff_s(FIRST_BACKOFF_S, 2.0, attempt + 1)
             if attempt >= self._retries:
-                raise DeliveryError(f"{problem} ({attempt + 1} attempts)")
+                raise TelemetryRefusedError(f"{problem} ({attempt + 1} attempts)")
             if loop.time() + wait >= deadline:
-                raise DeliveryError(f"{problem}; a retry in {wait:g} s would pass the timeout")
+                raise TelemetryRefusedError(
+                    f"{problem}; a retry in {wait:g} s would pass the timeout"
+                )
             attempt += 1
             await asyncio.sleep(wait)
 

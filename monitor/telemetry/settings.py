@@ -18,8 +18,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from monitor.config.durations import Duration
-from monitor.config.models import Strict
+from monitor.modeltypes import Duration, Strict
 
 # 10 ms .. 30 s, with the spec's budgets as bucket bounds (100 ms health, 200 ms API,
 # 500 ms the API alert, 3 s the homepage), so a budget's hit ratio is exact.

@@ -49,6 +49,19 @@ class TestRenderAnnotations:
         rendered = render_annotations(r, check="api", region="us", value=None)
         assert rendered == {"summary": "{{ value | round(1) }} for {{ check }}"}
 
+    def test_a_failing_template_is_reported(self) -> None:
+        """The failure goes to ``on_error`` with the annotation's name, so it is logged."""
+        r = rule(annotations={"summary": "{{ value | round(1) }}", "detail": "{{ check }}"})
+        failures: list[tuple[str, str]] = []
+        rendered = render_annotations(
+            r,
+            check="api",
+            region="us",
+            value=None,
+            on_error=lambda key, exc: failures.append((key, type(exc).__name__)),
+        )
+        assert (rendered["detail"], failures) == ("api", [("summary", "TypeError")])
+
     def test_nothing_is_html_escaped(self) -> None:
         """Channels escape for their own format; templates render plain text."""
         r = rule(annotations={"summary": "{{ check }} <b>&</b>"})

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from datetime import timedelta
+from typing import Any, Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from monitor.config.models import CheckCommon
-from monitor.config.root import CHECK_MODELS
+from monitor.config.root import CHECK_MODELS, check_model
+from monitor.errors import RegistryError
 from probes import PROBES
 from probes.base import Probe
 
@@ -38,3 +40,51 @@ class TestRegistry:
         """A kind's own field named like a common one (name, timeout) would replace it."""
         spec = PROBES[kind].spec_model
         assert set(spec.model_fields) & set(CheckCommon.model_fields) == {"kind"}
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["bad"] = "bad"
+
+
+class _Timeout(_Spec):
+    timeout: float = 5.0
+
+
+class _NameAndTags(_Spec):
+    name: str = ""
+    tags: list[str] = []
+
+
+class _Aliased(_Spec):
+    wait: float = Field(1.0, alias="interval")
+
+
+class _Fine(_Spec):
+    url: str = ""
+
+
+class TestCheckModel:
+    """Joining a probe's spec to the common check fields refuses a field that would shadow one."""
+
+    @pytest.mark.parametrize(
+        ("spec", "fields"),
+        [
+            pytest.param(_Timeout, "'timeout'", id="timeout-float"),
+            pytest.param(_NameAndTags, "'name', 'tags'", id="two-fields"),
+            pytest.param(_Aliased, "'interval'", id="by-alias"),
+        ],
+    )
+    def test_a_shadowing_field_is_a_registry_error(
+        self, spec: type[BaseModel], fields: str
+    ) -> None:
+        """The error names the kind, the spec and every shadowing field, at registry time."""
+        with pytest.raises(RegistryError) as caught:
+            check_model("bad", spec)
+        assert str(caught.value).startswith(f"probe kind 'bad': {spec.__name__} defines {fields},")
+
+    def test_a_spec_of_its_own_fields_joins(self) -> None:
+        """A spec whose fields are its own becomes a check model with the common ones too."""
+        model = check_model("bad", _Fine)
+        check = model.model_validate({"name": "x", "url": "http://a", "timeout": "2s"})
+        assert (check.kind, check.timeout) == ("bad", timedelta(seconds=2))

@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -21,6 +20,7 @@ import httpx
 from monitor.alerting.notification import DeliveryError
 from monitor.redact import Redactor
 from monitor.version import smokewatch_version
+from probes.retry import parse_retry_after
 
 EXCERPT_CHARS = 200
 T = TypeVar("T")
@@ -50,18 +50,7 @@ def secrets_of(*values: str | None) -> list[str]:
 
 def retry_after_s(response: httpx.Response, *, now: datetime | None = None) -> float | None:
     """``Retry-After`` as seconds (delta-seconds or an HTTP date); None when absent or bad."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.replace(".", "", 1).isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return parse_retry_after(response.headers.get("Retry-After"), now=now)
 
 
 def excerpt(text: str, redactor: Redactor) -> str:

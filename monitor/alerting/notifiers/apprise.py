@@ -31,7 +31,7 @@ from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._http import configured, is_retryable_status
 from monitor.alerting.notifiers.settings import Timeout
-from monitor.config.models import Strict
+from monitor.modeltypes import Strict
 
 if TYPE_CHECKING:
     import apprise as apprise_lib

@@ -38,7 +38,7 @@ from monitor.alerting.notifiers.settings import (
 )
 from monitor.alerting.notifiers.teams import TeamsSettings
 from monitor.alerting.notifiers.telegram import TelegramSettings
-from monitor.config.models import Strict
+from monitor.modeltypes import Strict
 
 
 class ChannelSettings(Strict):

@@ -24,7 +24,7 @@ from monitor.alerting.notification import Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._hooks import HookNotifier
 from monitor.alerting.notifiers.settings import SecretHttpUrl, Timeout
-from monitor.config.models import Strict
+from monitor.modeltypes import Strict
 
 # Discord's limits (developer docs, "Embed Limits").
 MAX_EMBEDS = 10

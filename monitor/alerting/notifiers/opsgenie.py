@@ -30,7 +30,7 @@ from monitor.alerting.notification import Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._http import build_client, configured, post_checked
 from monitor.alerting.notifiers.settings import HttpUrl, Timeout
-from monitor.config.models import Strict
+from monitor.modeltypes import Strict
 from monitor.redact import Redactor
 
 API_URLS = {"us": "https://api.opsgenie.com", "eu": "https://api.eu.opsgenie.com"}

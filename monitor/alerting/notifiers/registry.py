@@ -12,6 +12,7 @@ and one line here; tests/alerting/notifiers/test_registry.py checks every entry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -37,8 +38,10 @@ from monitor.alerting.notifiers.slack import SlackNotifier
 from monitor.alerting.notifiers.teams import TeamsNotifier, TeamsSettings
 from monitor.alerting.notifiers.telegram import TelegramNotifier, TelegramSettings, chat_problem
 from monitor.alerting.notifiers.webhook import WebhookNotifier
+from monitor.errors import RegistryError
 
 AddressProblem = Callable[[str], str | None]
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # as split_target reads a target's channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +92,32 @@ def _email_address(address: str) -> str | None:
     return None if EMAIL_ADDRESS.match(address) else f"{address!r} is not an e-mail address"
 
 
-def _registry(*channels: Channel) -> Mapping[str, Channel]:
-    return MappingProxyType({channel.name: channel for channel in channels})
+def registry(*channels: Channel) -> Mapping[str, Channel]:
+    """The channels by name; :class:`RegistryError` for an entry that could not work.
+
+    Two entries of one name (the second would silently replace the first), a name a
+    target cannot spell (``name:ADDRESS``), or a section that ``alerting.channels``
+    does not have (building the notifiers would fail with an ``AttributeError``).
+    """
+    by_name: dict[str, Channel] = {}
+    sections = ChannelSettings.model_fields
+    for channel in channels:
+        if channel.name in by_name:
+            raise RegistryError(f"channel {channel.name!r} is registered twice")
+        if not _NAME.match(channel.name):
+            raise RegistryError(
+                f"channel {channel.name!r}: a name is lower-case letters, digits and '_'"
+            )
+        if channel.key not in sections:
+            raise RegistryError(
+                f"channel {channel.name!r}: alerting.channels has no section {channel.key!r} "
+                "(add the field to ChannelSettings)"
+            )
+        by_name[channel.name] = channel
+    return MappingProxyType(by_name)
 
 
-CHANNELS: Mapping[str, Channel] = _registry(
+CHANNELS: Mapping[str, Channel] = registry(
     Channel("slack", SlackSettings, SlackNotifier, "'slack:#channel'", named=False,
             needs="a webhook_url or a bot_token"),
     Channel("email", EmailSettings, EmailNotifier, "an e-mail address", named=False,

@@ -28,8 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.config.durations import Duration
-from monitor.config.models import NAME_PATTERN, Strict
+from monitor.modeltypes import NAME_PATTERN, Duration, Strict
 
 EMAIL_ADDRESS = re.compile(r"^[^@\s:<>]+@[^@\s<>]+\.[^@\s<>]+$")
 SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}

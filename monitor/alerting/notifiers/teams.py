@@ -24,7 +24,7 @@ from monitor.alerting.notification import Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._hooks import HookNotifier
 from monitor.alerting.notifiers.settings import SecretHttpUrl, Timeout
-from monitor.config.models import Strict
+from monitor.modeltypes import Strict
 
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_VERSION = "1.4"  # what Teams renders everywhere (desktop, web, mobile)

@@ -27,7 +27,7 @@ from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._http import build_client, post_json, raise_for_status, secrets_of
 from monitor.alerting.notifiers.settings import HttpUrl, Timeout
-from monitor.config.models import Strict
+from monitor.modeltypes import Strict
 from monitor.redact import Redactor
 
 MAX_TEXT = 4096

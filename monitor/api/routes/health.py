@@ -29,8 +29,8 @@ def router(ctx: ApiContext) -> APIRouter:
         """200 when every component is ``ok``, else 503 with each component's state."""
         try:
             readiness = await ctx.service.readiness()
-        except Exception as exc:  # noqa: BLE001 -- a failing check means "not ready", not a 500
-            ctx.log.warning("api.readiness_failed", error_type=type(exc).__name__)
+        except Exception as exc:
+            ctx.log.warning("api.readiness_failed", error_type=type(exc).__name__, exc_info=True)
             report = ReadinessReport(
                 ready=False, role="unknown", components={"service": "readiness check failed"}
             )

@@ -15,6 +15,8 @@ from monitor.api.auth import may_see_artifacts, may_see_private
 from monitor.api.check_page import FAILURES_SHOWN, ChartRange, build_check_page
 from monitor.api.context import ApiContext
 from monitor.api.errors import ApiError
+from monitor.api.notice_page import notices_view
+from monitor.api.notices import read_notices
 from monitor.api.page import ArtifactLinks, build_page
 from monitor.api.refresh import CSP, REFRESH_S, SCRIPT
 from monitor.api.routes import NAME_PATTERN, READ_ERRORS, errors
@@ -47,7 +49,14 @@ def router(ctx: ApiContext) -> APIRouter:
             scrubber=ctx.scrubber(),
             artifacts=artifacts,
         )
-        page = template.render(view=view, refresh_js=SCRIPT, refresh_s=REFRESH_S)
+        visible = frozenset(c.check.name for c in snapshot.checks)
+        notices = await read_notices(ctx.service, now=snapshot.taken_at, visible=visible)
+        page = template.render(
+            view=view,
+            notices=notices_view(notices, snapshot),
+            refresh_js=SCRIPT,
+            refresh_s=REFRESH_S,
+        )
         return gzip.compress(page.encode(), compresslevel=GZIP_LEVEL)
 
     check_template = templates.get_template("check.html")

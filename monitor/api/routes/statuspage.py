@@ -6,12 +6,28 @@ from fastapi import APIRouter, Request, Response
 
 from monitor.api.auth import may_see_private
 from monitor.api.context import ApiContext
+from monitor.api.notices import read_notices
 from monitor.api.routes import READ_ERRORS, errors, json_bytes
-from monitor.api.snapshot import take_snapshot
-from monitor.api.statuspage import StatusJson, SummaryJson, status_json, summary_json
+from monitor.api.snapshot import Snapshot, take_snapshot
+from monitor.api.statuspage import (
+    IncidentsJson,
+    MaintenancesJson,
+    StatusJson,
+    SummaryJson,
+    alert_incident,
+    status_json,
+    summary_json,
+)
+from monitor.api.statuspage_notices import (
+    known_components,
+    sp_incident,
+    sp_maintenance,
+    with_notices,
+)
 from monitor.store.outages import outage_spans
 
 OPEN_INCIDENTS_SHOWN = 100
+RECENT_SHOWN = 50  # incidents.json and scheduled-maintenances.json, as Statuspage
 
 
 def router(ctx: ApiContext) -> APIRouter:
@@ -28,7 +44,47 @@ def router(ctx: ApiContext) -> APIRouter:
         messages = {i.id: scrubber.text(i.message) for i in incidents}
         outages = await outage_spans(ctx.service.store, incidents)
         summary = summary_json(snapshot, ctx.settings, incidents, message=messages, outages=outages)
-        return summary.model_dump_json().encode()
+        notices = await read_notices(ctx.service, now=snapshot.taken_at, visible=_visible(snapshot))
+        return with_notices(summary, notices, ctx.settings).model_dump_json().encode()
+
+    async def render_incidents(private: bool) -> bytes:
+        snapshot = await take_snapshot(ctx.service, private=private)
+        summary = summary_json(snapshot, ctx.settings, [], message={})
+        known, pid = known_components(summary), summary.page.id
+        notices = await read_notices(ctx.service, now=snapshot.taken_at, visible=_visible(snapshot))
+        made = [sp_incident(n, known, ctx.settings, pid) for n in notices.incidents]
+        records = await ctx.service.store.incidents(limit=RECENT_SHOWN)
+        records = [r for r in records if r.check in known]
+        outages = await outage_spans(ctx.service.store, records)
+        scrubber = ctx.scrubber()
+        alerted = [
+            alert_incident(
+                r,
+                known[r.check],
+                outage=outages.get(r.id),
+                message=scrubber.text(r.message),
+                settings=ctx.settings,
+                pid=pid,
+            )
+            for r in records
+        ]
+        newest = sorted([*made, *alerted], key=lambda i: i.created_at, reverse=True)
+        answer = IncidentsJson(page=summary.page, incidents=newest[:RECENT_SHOWN])
+        return answer.model_dump_json().encode()
+
+    async def render_maintenances(private: bool) -> bytes:
+        snapshot = await take_snapshot(ctx.service, private=private)
+        summary = summary_json(snapshot, ctx.settings, [], message={})
+        known, pid = known_components(summary), summary.page.id
+        notices = await read_notices(ctx.service, now=snapshot.taken_at, visible=_visible(snapshot))
+        answer = MaintenancesJson(
+            page=summary.page,
+            scheduled_maintenances=[
+                sp_maintenance(n, known, ctx.settings, pid)
+                for n in notices.maintenances[:RECENT_SHOWN]
+            ],
+        )
+        return answer.model_dump_json().encode()
 
     @api.get(
         "/api/v2/status.json",
@@ -59,4 +115,38 @@ def router(ctx: ApiContext) -> APIRouter:
             await ctx.cached("v2/summary", lambda: render_summary(private), private=private)
         )
 
+    @api.get(
+        "/api/v2/incidents.json",
+        summary="The 50 most recent incidents, resolved too (Statuspage v2)",
+        response_model=IncidentsJson,
+        responses=errors(*READ_ERRORS),
+    )
+    async def get_incidents_json(request: Request) -> Response:
+        """Incidents people wrote (ids ``notice-<n>``) and alert-made ones (plain numbers,
+        named after their check), newest first."""
+        private = may_see_private(ctx, request)
+        return json_bytes(
+            await ctx.cached("v2/incidents", lambda: render_incidents(private), private=private)
+        )
+
+    @api.get(
+        "/api/v2/scheduled-maintenances.json",
+        summary="The 50 most recent scheduled maintenances, every state (Statuspage v2)",
+        response_model=MaintenancesJson,
+        responses=errors(*READ_ERRORS),
+    )
+    async def get_maintenances_json(request: Request) -> Response:
+        """Maintenance people scheduled (``notice-<n>``) and the rules file's recurring windows
+        (``window-<name>``: the one in progress, or the next within 7 days)."""
+        private = may_see_private(ctx, request)
+        return json_bytes(
+            await ctx.cached(
+                "v2/maintenances", lambda: render_maintenances(private), private=private
+            )
+        )
+
     return api
+
+
+def _visible(snapshot: Snapshot) -> frozenset[str]:
+    return frozenset(c.check.name for c in snapshot.checks)

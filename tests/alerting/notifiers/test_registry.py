@@ -28,11 +28,12 @@ from monitor.alerting.notifiers import (
     target_problem,
 )
 from monitor.alerting.notifiers._hooks import HookNotifier
+from monitor.alerting.notifiers.registry import registry
 from monitor.alerting.notifiers.settings import SecretHttpUrl, Timeout, secret_values_of
 from monitor.api.scrub import Scrubber
 from monitor.config.loader import load_config
 from monitor.config.models import Strict
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, RegistryError
 from monitor.logging import make_logger
 from monitor.redact import Redactor
 from tests.alerting.notifiers.channel_samples import MARK, SAMPLES, Sample
@@ -187,6 +188,41 @@ class TestRegistry:
     def test_every_entry_has_a_sample(self) -> None:
         """The secret and field checks below cover every registered channel."""
         assert sorted(SAMPLES) == sorted(CHANNELS)
+
+
+class TestRegistryRefusesBrokenEntries:
+    """Building a registry refuses an entry that could not work, naming it."""
+
+    @pytest.mark.parametrize(
+        ("entries", "message"),
+        [
+            pytest.param(
+                [CHANNELS["slack"], CHANNELS["slack"]],
+                "channel 'slack' is registered twice",
+                id="duplicate-name",
+            ),
+            pytest.param(
+                [LEAKY],
+                "channel 'leaky': alerting.channels has no section 'leaky' "
+                "(add the field to ChannelSettings)",
+                id="no-settings-section",
+            ),
+            pytest.param(
+                [Channel("Ops-Chat", LeakySettings, LeakyNotifier, "'Ops-Chat:NAME'")],
+                "channel 'Ops-Chat': a name is lower-case letters, digits and '_'",
+                id="unspellable-name",
+            ),
+        ],
+    )
+    def test_a_broken_entry_is_a_registry_error(self, entries: list[Channel], message: str) -> None:
+        """The error is raised when the registry is built, not when a notifier is."""
+        with pytest.raises(RegistryError) as caught:
+            registry(*entries)
+        assert str(caught.value) == message
+
+    def test_the_real_entries_build(self) -> None:
+        """The registered channels pass the same checks."""
+        assert list(registry(*CHANNELS.values())) == list(CHANNELS)
 
 
 @pytest.mark.parametrize("name", NAMES)

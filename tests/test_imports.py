@@ -1,0 +1,228 @@
+"""The import graph of monitor/ and probes/: no cycles, and probes/ never imports monitor/.
+
+Built with ``ast`` from the source (nothing is imported): every run-time import,
+module level or inside a function, counts; imports under ``if TYPE_CHECKING:`` do
+not.  Two graphs are checked.  Modules: no cycle at all, so no package needs lazy
+loading or a side-effect import to load in any order.  Packages (each first-level
+package of ``monitor/``, each loose module of ``monitor/``, and ``probes``): no cycle
+once the edges in :data:`CONFIG_HOLDS` are set aside; those are the config package
+holding the settings models that alerting, telemetry and artifacts define (moving
+those settings modules into ``monitor/config/`` would remove them; see the module
+docstring of ``monitor.modeltypes``).  Synthetic graphs show the checks fail.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+Graph = Mapping[str, set[str]]
+
+# Module edges from the config package into the packages whose settings it holds.
+CONFIG_HOLDS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("monitor.config.root", "monitor.alerting.settings"),
+        ("monitor.config.root", "monitor.telemetry.settings"),
+        ("monitor.config.root", "monitor.artifacts.settings"),
+        ("monitor.config.items", "monitor.alerting.region_settings"),
+        ("monitor.config.loader", "monitor.alerting.notifiers.channels"),
+        ("monitor.config.loader", "monitor.alerting.notifiers.registry"),
+        ("monitor.config.loader", "monitor.alerting.templating"),
+        ("monitor.config.rules", "monitor.alerting.notifiers.targets"),
+    }
+)
+
+
+def _sources(root: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for top in ("monitor", "probes"):
+        for path in (root / top).rglob("*.py"):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    return found
+
+
+def _imports(tree: ast.AST) -> Iterator[str]:
+    """Every module name imported at run time (``if TYPE_CHECKING:`` blocks skipped)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            yield from (name for child in node.orelse for name in _imports(_wrap(child)))
+            continue
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+        else:
+            yield from _imports(node)
+
+
+def _wrap(node: ast.stmt) -> ast.Module:
+    return ast.Module(body=[node], type_ignores=[])
+
+
+def module_graph(root: Path) -> dict[str, set[str]]:
+    """Module -> the modules (of monitor/ and probes/) it imports, packages included."""
+    sources = _sources(root)
+    graph: dict[str, set[str]] = {name: set() for name in sources}
+    for name, path in sources.items():
+        for imported in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            target = imported
+            while target and target not in sources:  # "pkg.mod.Name" -> "pkg.mod"
+                target = target.rpartition(".")[0]
+            while target:  # importing a.b.c runs a/__init__ and a/b/__init__ as well
+                if target != name and not name.startswith(f"{target}."):
+                    graph[name].add(target)
+                target = target.rpartition(".")[0]
+    return graph
+
+
+def package_of(module: str) -> str:
+    """``probes``; ``monitor.<pkg>`` for a module of a first-level package; else the module."""
+    parts = module.split(".")
+    if parts[0] == "probes":
+        return "probes"
+    return ".".join(parts[:2])
+
+
+def package_graph(modules: Graph, skip: frozenset[tuple[str, str]]) -> dict[str, set[str]]:
+    """Package -> the packages it imports, without the ``skip`` edges (and the imports of
+    their targets' parent packages, which they imply)."""
+
+    def skipped(source: str, target: str) -> bool:
+        return any(s == source and (t == target or t.startswith(f"{target}.")) for s, t in skip)
+
+    graph: dict[str, set[str]] = {package_of(m): set() for m in modules}
+    for source, targets in modules.items():
+        for target in targets:
+            if package_of(source) != package_of(target) and not skipped(source, target):
+                graph[package_of(source)].add(package_of(target))
+    return graph
+
+
+def find_cycle(graph: Graph) -> list[str]:
+    """One cycle as ``[a, b, ..., a]``, or ``[]`` when the graph has none."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return []
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start)):
+            return cycle
+    return []
+
+
+def probes_into_monitor(graph: Graph) -> list[str]:
+    """``probes.x -> monitor.y`` for each import of monitor/ by probes/."""
+    return sorted(
+        f"{source} -> {target}"
+        for source, targets in graph.items()
+        if source.split(".")[0] == "probes"
+        for target in targets
+        if target.split(".")[0] == "monitor"
+    )
+
+
+@pytest.fixture(scope="module")
+def modules() -> dict[str, set[str]]:
+    return module_graph(ROOT)
+
+
+class TestTheCode:
+    """smokewatch's own graphs obey the rules."""
+
+    def test_no_module_cycle(self, modules: dict[str, set[str]]) -> None:
+        """No module imports, directly or not, a module that imports it."""
+        assert find_cycle(modules) == []
+
+    def test_no_package_cycle(self, modules: dict[str, set[str]]) -> None:
+        """Packages form no cycle once the config package's hold on domain settings is set aside."""
+        assert find_cycle(package_graph(modules, CONFIG_HOLDS)) == []
+
+    def test_the_set_aside_edges_exist(self, modules: dict[str, set[str]]) -> None:
+        """Each set-aside edge is real, so the list shrinks when an edge goes."""
+        assert sorted(e for e in CONFIG_HOLDS if e[1] not in modules.get(e[0], set())) == []
+
+    def test_probes_never_import_monitor(self, modules: dict[str, set[str]]) -> None:
+        """probes/ measures; it never reaches into the service core."""
+        assert probes_into_monitor(modules) == []
+
+
+class TestTheChecks:
+    """The checks catch what they are for, on synthetic graphs."""
+
+    @pytest.mark.parametrize(
+        ("graph", "cycle"),
+        [
+            pytest.param({"a": {"b"}, "b": {"c"}, "c": set()}, [], id="chain"),
+            pytest.param({"a": {"b", "c"}, "b": {"c"}, "c": set()}, [], id="diamond"),
+            pytest.param({"a": {"b"}, "b": {"a"}}, ["a", "b", "a"], id="two-cycle"),
+            pytest.param(
+                {"a": {"b"}, "b": {"c"}, "c": {"a"}}, ["a", "b", "c", "a"], id="three-cycle"
+            ),
+            pytest.param({"x": {"y"}, "y": {"y"}}, ["y", "y"], id="self-loop"),
+        ],
+    )
+    def test_find_cycle(self, graph: dict[str, set[str]], cycle: list[str]) -> None:
+        """A cycle is found and spelt out; an acyclic graph gives none."""
+        assert find_cycle(graph) == cycle
+
+    @pytest.mark.parametrize(
+        ("edges", "cycle"),
+        [
+            pytest.param(
+                {"monitor.config.loader": {"monitor.alerting.settings"}},
+                [],
+                id="one-way",
+            ),
+            pytest.param(
+                {
+                    "monitor.config.loader": {"monitor.alerting.settings"},
+                    "monitor.alerting.settings": {"monitor.config.models"},
+                },
+                ["monitor.alerting", "monitor.config", "monitor.alerting"],
+                id="config-and-alerting-import-each-other",
+            ),
+        ],
+    )
+    def test_package_cycle(self, edges: dict[str, set[str]], cycle: list[str]) -> None:
+        """Two modules of different packages that import each other's package are a cycle."""
+        graph = {m: set(t) for m, t in edges.items()}
+        for targets in edges.values():
+            for target in targets:
+                graph.setdefault(target, set())
+        assert find_cycle(package_graph(graph, frozenset())) == cycle
+
+    def test_probes_importing_monitor_is_caught(self) -> None:
+        """An import of monitor/ from probes/ is reported by name."""
+        graph = {"probes.http": {"monitor.config.models", "probes.base"}}
+        assert probes_into_monitor(graph) == ["probes.http -> monitor.config.models"]
+
+    def test_the_real_source_is_read(self, tmp_path: Path) -> None:
+        """A cycle written as source files (one import in a function) is found from the files."""
+        for pkg, other in (("config", "alerting"), ("alerting", "config")):
+            folder = tmp_path / "monitor" / pkg
+            folder.mkdir(parents=True)
+            (folder / "__init__.py").write_text("")
+            (folder / "m.py").write_text(f"def f():\n    from monitor.{other}.m import f\n")
+        (tmp_path / "monitor" / "__init__.py").write_text("")
+        (tmp_path / "probes").mkdir()
+        graph = module_graph(tmp_path)
+        assert find_cycle(graph) == ["monitor.alerting.m", "monitor.config.m", "monitor.alerting.m"]
