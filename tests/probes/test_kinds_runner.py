@@ -84,11 +84,12 @@ class TestRedaction:
             checks = (
                 f"- name: redis\n  kind: tcp\n  host: 127.0.0.1\n  port: {server.port}\n"
                 '  send: "AUTH ${REDIS_PASSWORD}\\n"\n  expect: {contains: +OK}\n'
-                "  timeout: 300ms\n"
+                "  timeout: 1s\n"
             )
             async with runtime(tmp_path, checks) as rt:
                 (run,) = await rt.run_once()
-        assert server.received == [f"AUTH {PASSWORD}\n".encode()]
+        # A loaded machine may time out a first attempt before the echo and retry it.
+        assert set(server.received) == {f"AUTH {PASSWORD}\n".encode()}
         assert run.status is Status.FAIL
         assert PASSWORD not in run.result.message
         assert "AUTH ***" in run.result.assertions[0].actual
