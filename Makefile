@@ -31,7 +31,7 @@ test: deps
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy
-	$(UV) run pytest
+	$(UV) run pytest --cov --cov-report=term-missing:skip-covered
 
 bench: deps
 	scripts/install-system-deps.sh
