@@ -26,9 +26,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 from pydantic import model_validator as _model_validator
 
@@ -46,10 +45,16 @@ from probes.base import (
 )
 from probes.connection import os_cause
 from probes.errors import ProbeError
+from probes.lazy import lazy_import
 from probes.reasons import FailureReason, from_os_error
 from probes.response_excerpt import response_excerpt
 from probes.retry import parse_retry_after as parse_retry_after  # noqa: PLC0414 -- kept for importers
 from probes.timing import PhaseTimer
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_import("httpx")  # loads when a check runs: validate needs only the models
 
 DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -337,15 +342,18 @@ def _translate(exc: httpx.HTTPError, timings: dict[str, float]) -> HttpProbeErro
     if isinstance(exc, httpx.LocalProtocolError):
         return InvalidRequestError(f"invalid request: {clip(str(exc))}", timings=timings)
     message, transient = os_cause(exc) or _http_error_message(exc)
-    reason = from_os_error(exc) or _HTTP_ERROR_REASONS.get(type(exc), FailureReason.CONNECT)
+    reason = from_os_error(exc) or _http_error_reason(exc)
     return RequestFailedError(message, transient=transient, timings=timings, reason=reason)
 
 
-# httpx errors with no socket error under them that are not a failed connection.
-_HTTP_ERROR_REASONS: Final[dict[type[httpx.HTTPError], FailureReason]] = {
-    httpx.TooManyRedirects: FailureReason.HTTP_STATUS,
-    httpx.DecodingError: FailureReason.CONTENT,
-}
+def _http_error_reason(exc: httpx.HTTPError) -> FailureReason:
+    """The reason of an httpx error with no socket error under it (a function, not a
+    module-level table, so that importing this module does not load httpx)."""
+    if isinstance(exc, httpx.TooManyRedirects):
+        return FailureReason.HTTP_STATUS
+    if isinstance(exc, httpx.DecodingError):
+        return FailureReason.CONTENT
+    return FailureReason.CONNECT
 
 
 def _http_error_message(exc: httpx.HTTPError) -> tuple[str, bool]:
