@@ -4,9 +4,11 @@ Each command runs N times (after one warm-up that fills the bytecode cache), and
 ``python -c pass`` runs beside it as the floor no Python command can beat.  The run-once
 row runs one HTTP check against a tiny loopback server started here.  Wall time and the
 child's CPU time (user + system) are both reported: on a loaded machine CPU time is the
-steadier of the two.  ``--tree`` times another source tree (an older commit, unpacked).
+steadier of the two.  ``--tree`` times another source tree (an older commit, unpacked);
+``--peer`` times a second tree in the same run, interleaved run by run with the first, and
+prints both side by side with their ratio (the load average is printed before and after).
 
-    uv run --no-sync python bench/startup.py [--runs 10] [--tree PATH]
+    uv run --no-sync python bench/startup.py [--runs 10] [--tree PATH] [--peer PATH]
 """
 
 from __future__ import annotations
@@ -52,48 +54,82 @@ def _children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _medians_ms(argv: list[str], env: dict[str, str], cwd: Path, runs: int) -> tuple[float, float]:
-    """Median wall and CPU milliseconds of ``runs`` runs of ``argv``.
-
-    ``cwd`` is outside any source tree: ``python -c`` puts the working directory
-    before PYTHONPATH, so running from a checkout would time that checkout instead.
-    """
+def _time_one(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one run of ``argv``."""
+    cpu, start = _children_cpu_s(), time.perf_counter()
     subprocess.run(argv, env=env, cwd=cwd, capture_output=True, check=False, timeout=120)
-    walls, cpus = [], []
+    return time.perf_counter() - start, _children_cpu_s() - cpu
+
+
+def _medians_ms(
+    argv: list[str], envs: list[dict[str, str]], cwd: Path, runs: int
+) -> list[tuple[float, float]]:
+    """Median wall and CPU milliseconds of ``runs`` runs of ``argv`` under each env.
+
+    The envs (one per source tree) take turns run by run, so a change in the machine's
+    load falls on all of them alike.  ``cwd`` is outside any source tree: ``python -c``
+    puts the working directory before PYTHONPATH, so running from a checkout would time
+    that checkout instead.
+    """
+    for env in envs:  # warm-up: fills each tree's bytecode cache
+        _time_one(argv, env, cwd)
+    samples: list[list[tuple[float, float]]] = [[] for _ in envs]
     for _ in range(runs):
-        cpu, start = _children_cpu_s(), time.perf_counter()
-        subprocess.run(argv, env=env, cwd=cwd, capture_output=True, check=False, timeout=120)
-        walls.append(time.perf_counter() - start)
-        cpus.append(_children_cpu_s() - cpu)
-    return statistics.median(walls) * 1000, statistics.median(cpus) * 1000
+        for i, env in enumerate(envs):
+            samples[i].append(_time_one(argv, env, cwd))
+    return [
+        (
+            statistics.median(w for w, _ in tree) * 1000,
+            statistics.median(c for _, c in tree) * 1000,
+        )
+        for tree in samples
+    ]
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--tree", type=Path, default=REPO, help="the source tree to time")
+    parser.add_argument("--peer", type=Path, help="a second tree, timed interleaved with it")
     args = parser.parse_args()
+    trees: list[Path] = [args.tree, *([args.peer] if args.peer else [])]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "smokewatch.yaml"
         config.write_text(CONFIG.format(db=Path(tmp) / "results.db", port=server.server_address[1]))
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(args.tree.resolve()),
-            "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache"),
-        }
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        envs = []
+        for i, tree in enumerate(trees):
+            env = {
+                **os.environ,
+                "PYTHONPATH": str(tree.resolve()),
+                "PYTHONPYCACHEPREFIX": str(Path(tmp) / f"pycache{i}"),
+            }
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            envs.append(env)
         rows = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "smokewatch --help": [*CLI, "--help"],
             "smokewatch validate": [*CLI, "validate", "-c", str(config)],
             "smokewatch run --once (1 HTTP check)": [*CLI, "run", "--once", "-c", str(config)],
         }
-        print(f"| command | wall ms (median of {args.runs}) | CPU ms (median) |\n|---|---|---|")
+        print(f"load average at start: {_load()}; medians of {args.runs} runs, interleaved")
+        names = [str(tree) for tree in trees]
+        head = " | ".join(f"wall ms {n} | CPU ms {n}" for n in names)
+        ratio = " | CPU ratio (first / second)" if args.peer else ""
+        print(f"| command | {head}{ratio} |")
+        print("|---" * (1 + 2 * len(trees) + bool(args.peer)) + "|")
         for label, argv in rows.items():
-            wall, cpu = _medians_ms(argv, env, Path(tmp), args.runs)
-            print(f"| {label} | {wall:.0f} | {cpu:.0f} |")
+            figures = _medians_ms(argv, envs, Path(tmp), args.runs)
+            cells = " | ".join(f"{wall:.0f} | {cpu:.0f}" for wall, cpu in figures)
+            if args.peer:
+                cells += f" | {figures[0][1] / figures[1][1]:.2f}"
+            print(f"| {label} | {cells} |")
+        print(f"load average at end: {_load()}")
     server.shutdown()
 
 

@@ -9,8 +9,6 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]  # APScheduler 3 ships no types
-
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # crontab order: 0 (and 7) is Sunday
 _DOW_ITEM = re.compile(r"^(\*|[0-7a-z]{1,3})(?:-([0-7a-z]{1,3}))?(?:/(\d+))?$")
 
@@ -55,6 +53,9 @@ def _weekday(token: str) -> int:
 
 def cron_trigger(expr: str) -> Any:
     """A ``CronTrigger`` (UTC) for a 5-field crontab expression; ``ValueError`` if invalid."""
+    # Imported here: a config without cron is validated without loading APScheduler.
+    from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]  # noqa: PLC0415
+
     fields = expr.split()
     if len(fields) != 5:
         raise ValueError(f"cron {expr!r} needs 5 fields: minute hour day month weekday")

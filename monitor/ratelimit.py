@@ -21,13 +21,15 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from monitor.config.models import HostLimit, RateLimit
 from probes.base import GateClosed
 from probes.retry import parse_retry_after
+
+if TYPE_CHECKING:
+    import httpx
 
 _DEFAULT_BLOCK_S = 60.0
 _EPOCH_THRESHOLD = 1_000_000_000  # a reset value this large is a Unix time, not a delta

@@ -53,6 +53,7 @@ from probes.browser_artifacts import ArtifactStore as ScratchDirectory
 from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
 from probes.heartbeat import HEARTBEAT_RESOURCE
 from probes.http_wire import WireTransport
+from probes.lazy import load_pending
 
 DEFAULT_REGION = "local"
 PRUNE_EVERY_S = 600.0
@@ -155,6 +156,7 @@ class Runtime:
         self.browser_pool: BrowserPool | None = None
 
     async def __aenter__(self) -> Self:
+        load_pending()  # the probes' libraries load now, never inside a check's timings
         # First, so a telemetry setting that cannot work fails before anything is opened.
         self.telemetry = build_telemetry(
             self.config.telemetry,

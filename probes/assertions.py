@@ -16,11 +16,8 @@ import operator
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Any, Final, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Final, Protocol
 
-import jsonpath
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError, best_match
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -32,8 +29,22 @@ from pydantic import (
 )
 
 from probes.base import AssertionOutcome, JSONValue, Status
+from probes.lazy import lazy_import
 from probes.reasons import FailureReason
 from probes.scrub import is_credential_name
+
+if TYPE_CHECKING:
+    import jsonpath
+    import jsonschema
+    import jsonschema.exceptions
+
+    # Private attributes' annotations: names only a type checker resolves, so that
+    # pydantic, which evaluates every annotation of a model, does not load the libraries.
+    JsonQuery = jsonpath.JSONPath | jsonpath.CompoundJSONPath
+    SchemaValidator = jsonschema.Draft202012Validator
+else:  # load when a check uses a JSON path or a JSON Schema: validate stays light
+    jsonpath = lazy_import("jsonpath")
+    jsonschema = lazy_import("jsonschema")
 
 SNIPPET_CHARS: Final = 80
 _PATH_KEY = re.compile(r"[A-Za-z_][\w-]*")  # the names in a JSON path ($.auth['token'])
@@ -107,7 +118,7 @@ class JsonAssertion(BaseModel):
     ge: float | None = Field(None, description="the value is at least this")
     le: float | None = Field(None, description="the value is at most this")
 
-    _query: jsonpath.JSONPath | jsonpath.CompoundJSONPath = PrivateAttr()
+    _query: JsonQuery = PrivateAttr()
     _operator: str = PrivateAttr()
 
     @field_validator("path")
@@ -326,22 +337,22 @@ class Expectations(BaseModel):
         default=None, ge=0, description="fail when the certificate expires within this many days"
     )
 
-    _schema: Draft202012Validator | None = PrivateAttr(default=None)
+    _schema: SchemaValidator | None = PrivateAttr(default=None)
 
     @field_validator("json_schema")
     @classmethod
     def _schema_valid(cls, schema: dict[str, JSONValue] | None) -> dict[str, JSONValue] | None:
         if schema is not None:
             try:
-                Draft202012Validator.check_schema(schema)
-            except SchemaError as exc:
+                jsonschema.Draft202012Validator.check_schema(schema)
+            except jsonschema.exceptions.SchemaError as exc:
                 raise ValueError(f"invalid JSON Schema: {exc.message}") from exc
         return schema
 
     def model_post_init(self, context: Any, /) -> None:
         if self.json_schema is not None:
-            checker = Draft202012Validator.FORMAT_CHECKER
-            self._schema = Draft202012Validator(self.json_schema, format_checker=checker)
+            checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+            self._schema = jsonschema.Draft202012Validator(self.json_schema, format_checker=checker)
 
     def check_status(self, status_code: int) -> AssertionOutcome:
         passed = any(
@@ -369,7 +380,7 @@ class Expectations(BaseModel):
             ]
         outcomes = [assertion.check(document) for assertion in self.json_]
         if self._schema is not None:
-            error = best_match(self._schema.iter_errors(document))
+            error = jsonschema.exceptions.best_match(self._schema.iter_errors(document))
             actual = "valid" if error is None else clip(f"{error.json_path}: {error.message}")
             outcomes.append(
                 AssertionOutcome(

@@ -15,14 +15,16 @@ import enum
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
-import httpx
 from pydantic import BaseModel
 
 from probes.errors import ProbeError
 from probes.reasons import FailureReason
+
+if TYPE_CHECKING:
+    import httpx  # annotations only: a spec model must not need httpx to load
 
 JSONValue = Any  # a value that came out of json.loads
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-from cryptography import x509
-from cryptography.x509.oid import ExtensionOID
+from probes.lazy import lazy_import
+
+if TYPE_CHECKING:
+    from cryptography import x509
+else:
+    x509 = lazy_import("cryptography.x509")  # loads when a certificate is read
 
 TlsVersionName = Literal["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
 _RANK: Final = {name: i for i, name in enumerate(("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"))}
@@ -55,7 +59,9 @@ def read_certificate(der: bytes) -> Certificate:
     """Decode a DER certificate; ``ValueError`` if it cannot be read."""
     cert = x509.load_der_x509_certificate(der)
     try:
-        extension = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+        extension = cert.extensions.get_extension_for_oid(
+            x509.oid.ExtensionOID.SUBJECT_ALTERNATIVE_NAME
+        )
     except x509.ExtensionNotFound:
         sans: tuple[str, ...] = ()
     else:

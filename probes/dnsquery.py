@@ -17,25 +17,46 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-import dns.asyncquery
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdata
-import dns.rdataclass
-import dns.rdatatype
-import dns.resolver
-from dns.rdtypes.ANY.TXT import TXT
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from probes.assertions import ResponseTime, budget_outcomes, clip
 from probes.base import AssertionOutcome, Probe, ProbeContext, ProbeResult, Status, origin_of
 from probes.connection import connection_failure, elapsed_ms, netloc, probe_deadline
+from probes.lazy import lazy_import
 from probes.reasons import FailureReason
+
+_DNS: Final = (
+    "asyncquery",
+    "exception",
+    "flags",
+    "message",
+    "name",
+    "rcode",
+    "rdata",
+    "rdataclass",
+    "rdatatype",
+    "resolver",
+)
+if TYPE_CHECKING:
+    import dns.asyncquery
+    import dns.exception
+    import dns.flags
+    import dns.message
+    import dns.name
+    import dns.rcode
+    import dns.rdata
+    import dns.rdataclass
+    import dns.rdatatype
+    import dns.rdtypes.ANY.TXT
+    import dns.resolver
+
+    Record = dns.rdata.Rdata  # for private attributes: pydantic must not resolve it
+else:  # dnspython loads when a dns check is validated or runs
+    for _module in (*_DNS, "rdtypes.ANY.TXT"):
+        lazy_import(f"dns.{_module}")
+    import dns
 
 RecordType = Literal["A", "AAAA", "CNAME", "MX", "NS", "TXT", "SOA", "SRV", "CAA", "PTR"]
 Rcode = Literal["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP"]
@@ -66,7 +87,7 @@ def parse_resolver(value: str) -> tuple[str, int]:
 def _record(record_type: str, text: str) -> dns.rdata.Rdata:
     """One expected answer as a record; an unquoted TXT value is one string, spaces and all."""
     if record_type == "TXT" and not text.startswith('"'):
-        return TXT(dns.rdataclass.IN, dns.rdatatype.TXT, [text.encode()])
+        return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, [text.encode()])
     return dns.rdata.from_text(
         dns.rdataclass.IN, dns.rdatatype.from_text(record_type), text, origin=dns.name.root
     )
@@ -107,8 +128,8 @@ class DnsSpec(BaseModel):
         default_factory=DnsExpect, description="what the answer and the timings must be"
     )
 
-    _wanted: list[dns.rdata.Rdata] | None = PrivateAttr(default=None)
-    _required: list[dns.rdata.Rdata] = PrivateAttr(default_factory=list)
+    _wanted: list[Record] | None = PrivateAttr(default=None)
+    _required: list[Record] = PrivateAttr(default_factory=list)
 
     @field_validator("resolver")
     @classmethod

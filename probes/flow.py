@@ -22,10 +22,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-import httpx
-import jsonpath
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -61,8 +59,16 @@ from probes.http import (
     parse_retry_after,
     send,
 )
+from probes.lazy import lazy_import
 from probes.reasons import FailureReason
 from probes.scrub import credentials_in
+
+if TYPE_CHECKING:
+    import httpx
+    import jsonpath
+else:  # both load when a flow runs (or a capture names a JSON path): validate stays light
+    httpx = lazy_import("httpx")
+    jsonpath = lazy_import("jsonpath")
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 READ_METHODS: Final = frozenset({"GET", "HEAD"})

@@ -19,6 +19,7 @@ A response of any status is not an exception: it is an :class:`Exchange`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import ssl
@@ -26,9 +27,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 from pydantic import model_validator as _model_validator
 
@@ -46,10 +46,16 @@ from probes.base import (
 )
 from probes.connection import os_cause
 from probes.errors import ProbeError
+from probes.lazy import lazy_import
 from probes.reasons import FailureReason, from_os_error
 from probes.response_excerpt import response_excerpt
 from probes.retry import parse_retry_after as parse_retry_after  # noqa: PLC0414 -- kept for importers
 from probes.timing import PhaseTimer
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_import("httpx")  # loads when a check runs: validate needs only the models
 
 DEFAULT_MAX_BODY_BYTES: Final = 1_048_576
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -341,7 +347,7 @@ def _translate(exc: httpx.HTTPError, timings: dict[str, float]) -> HttpProbeErro
     if isinstance(exc, httpx.LocalProtocolError):
         return InvalidRequestError(f"invalid request: {clip(str(exc))}", timings=timings)
     label, transient, reason, detailed = next(
-        (row[1:] for row in _HTTP_ERRORS if isinstance(exc, row[0])), _OTHER_HTTP_ERROR
+        (row[1:] for row in _http_errors() if isinstance(exc, row[0])), _OTHER_HTTP_ERROR
     )
     if detailed:
         label = f"{label}: {clip(str(exc) or type(exc).__name__)}"
@@ -350,16 +356,24 @@ def _translate(exc: httpx.HTTPError, timings: dict[str, float]) -> HttpProbeErro
     return RequestFailedError(message, transient=transient, timings=timings, reason=reason)
 
 
-# httpx error -> (message, transient, reason, does the message quote the error?)
-_HTTP_ERRORS: Final[tuple[tuple[type[httpx.HTTPError], str, bool, FailureReason, bool], ...]] = (
-    (httpx.TooManyRedirects, "too many redirects", False, FailureReason.HTTP_STATUS, False),
-    (httpx.DecodingError, "could not decode the body", False, FailureReason.CONTENT, True),
-    (httpx.ConnectError, "could not connect", True, FailureReason.CONNECT, True),
-    (httpx.RemoteProtocolError, "protocol error", True, FailureReason.CONNECT, True),
-    (httpx.ReadError, "connection lost while reading", True, FailureReason.CONNECT, True),
-    (httpx.WriteError, "connection lost while sending", True, FailureReason.CONNECT, True),
-)
+_HttpErrorRow = tuple[type["httpx.HTTPError"], str, bool, FailureReason, bool]
 _OTHER_HTTP_ERROR: Final = ("request failed", True, FailureReason.CONNECT, True)
+
+
+@functools.cache
+def _http_errors() -> tuple[_HttpErrorRow, ...]:
+    """httpx error -> (message, transient, reason, does the message quote the error?).
+
+    A function, not a module-level table, so that importing this module does not load httpx.
+    """
+    return (
+        (httpx.TooManyRedirects, "too many redirects", False, FailureReason.HTTP_STATUS, False),
+        (httpx.DecodingError, "could not decode the body", False, FailureReason.CONTENT, True),
+        (httpx.ConnectError, "could not connect", True, FailureReason.CONNECT, True),
+        (httpx.RemoteProtocolError, "protocol error", True, FailureReason.CONNECT, True),
+        (httpx.ReadError, "connection lost while reading", True, FailureReason.CONNECT, True),
+        (httpx.WriteError, "connection lost while sending", True, FailureReason.CONNECT, True),
+    )
 
 
 def evaluate(expect: Expectations, exchange: Exchange) -> list[AssertionOutcome]:

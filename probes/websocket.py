@@ -16,19 +16,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import (
-    InvalidHandshake,
-    InvalidMessage,
-    InvalidStatus,
-    InvalidURI,
-    WebSocketException,
-)
-from websockets.http11 import USER_AGENT
 
 from probes.base import (
     AssertionOutcome,
@@ -40,6 +31,12 @@ from probes.base import (
     origin_of,
 )
 from probes.reasons import FailureReason, from_os_error
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+    from websockets.exceptions import WebSocketException
+
+# websockets is imported where a check runs, not here: validate loads only the spec model.
 
 MAX_MESSAGE_BYTES: Final = 1 << 20
 _CLOSE_TIMEOUT_S: Final = 1.0  # closing is not measured; do not wait long for the server's close
@@ -97,6 +94,13 @@ class WebSocketProbe:
     spec_model = WebSocketSpec
 
     async def run(self, spec: WebSocketSpec, ctx: ProbeContext) -> ProbeResult:
+        from websockets.asyncio.client import connect  # noqa: PLC0415 -- see the imports
+        from websockets.exceptions import (  # noqa: PLC0415
+            InvalidHandshake,
+            InvalidURI,
+            WebSocketException,
+        )
+
         await ctx.gate.acquire(origin_of(spec.url))
         user_agent, headers = _handshake_headers(spec, ctx)
         t0 = time.perf_counter()
@@ -142,6 +146,8 @@ class WebSocketProbe:
 
 def _handshake_headers(spec: WebSocketSpec, ctx: ProbeContext) -> tuple[str, dict[str, str]]:
     """The User-Agent and the other handshake headers; ``ctx.headers`` win, in any case."""
+    from websockets.http11 import USER_AGENT  # noqa: PLC0415 -- see the imports
+
     merged = {k.lower(): (k, v.get_secret_value()) for k, v in spec.headers.items()}
     merged.update({k.lower(): (k, v) for k, v in ctx.headers.items()})
     agent = merged.pop("user-agent", ("", USER_AGENT))[1]
@@ -150,6 +156,8 @@ def _handshake_headers(spec: WebSocketSpec, ctx: ProbeContext) -> tuple[str, dic
 
 def _transient_handshake(exc: WebSocketException) -> bool:
     """A missing or garbled answer, or a 5xx/429, may pass on a retry; a 4xx refusal will not."""
+    from websockets.exceptions import InvalidMessage, InvalidStatus  # noqa: PLC0415
+
     if isinstance(exc, InvalidStatus):
         code = exc.response.status_code
         return code >= 500 or code == 429

@@ -35,12 +35,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
-
 from monitor.errors import SmokewatchError
 
 if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
     # Only for annotations: the config loader imports this module to check templates.
     from monitor.config.rules import AlertRule
 
@@ -53,6 +52,10 @@ SAMPLE_CHECK, SAMPLE_REGION, SAMPLE_REASON = "example-check", "example-region", 
 
 def environment() -> SandboxedEnvironment:
     """A fresh sandbox: no auto-escaping (channels escape for their own formats)."""
+    # Imported here: a config without alert rules is validated without loading jinja2.
+    from jinja2 import StrictUndefined  # noqa: PLC0415
+    from jinja2.sandbox import SandboxedEnvironment  # noqa: PLC0415
+
     return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
@@ -159,6 +162,8 @@ def template_problems(rule: AlertRule, check: str | None = None) -> list[tuple[s
     Rendered with a sample value, and with no value (``None``) as well when the rule
     can notify without data (``no_data: alert`` or ``ok``).
     """
+    from jinja2 import TemplateError  # noqa: PLC0415 -- loaded with the environment
+
     env = environment()
     problems: list[tuple[str, str]] = []
     samples: list[float | None] = [rule.condition.threshold]

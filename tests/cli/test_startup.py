@@ -19,11 +19,27 @@ from tests.support.processes import HOST
 
 Run = Callable[..., Completed]
 HEAVY = ("playwright", "sqlalchemy", "alembic", "aiosmtplib", "fastapi", "uvicorn")
+# What checks and notifiers run with, loaded on first use (probes.lazy): not by a config load.
+RUN_TIME = (
+    "httpx",
+    "jsonpath",
+    "jsonschema",
+    "jinja2",
+    "apscheduler.triggers.cron",
+    "aiosmtplib",
+    "dns.message",
+    "cryptography.x509",
+    "websockets.asyncio.client",
+)
 
 
 def _imported_after(statement: str) -> set[str]:
-    """Top-level packages in ``sys.modules`` after ``statement``, in a fresh interpreter."""
-    code = f"{statement}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"
+    """Top-level packages loaded after ``statement``, in a fresh interpreter (a module bound
+    by ``probes.lazy`` whose code has not run yet does not count)."""
+    code = (
+        f"{statement}\nimport sys, json\nprint(json.dumps(sorted(n for n, m in sys.modules.items()"
+        " if type(m).__name__ != '_LazyModule')))"
+    )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
@@ -43,8 +59,29 @@ class TestLazyImports:
         and checks storage.url with the standard library, not SQLAlchemy."""
         loaded = _imported_after("import monitor.config.loader")
         assert "probes" in loaded
-        # aiosmtplib still comes with the notifier registry the loader checks targets with.
-        assert sorted(loaded & (set(HEAVY) - {"aiosmtplib"})) == []
+        assert sorted(loaded & set(HEAVY)) == []
+
+    def test_loading_a_config_runs_no_client_library(self, tmp_path: Path) -> None:
+        """Loading a config with an http check executes none of the
+        libraries checks and notifiers run with (httpx, jsonpath, jinja2, dnspython...)."""
+        config = tmp_path / "smokewatch.yaml"
+        config.write_text(
+            "storage: {url: 'sqlite:///x.db'}\nalert_rules: null\n"
+            "checks:\n  - {name: health, kind: http, url: 'http://127.0.0.1:9/health'}\n"
+        )
+        code = (
+            "import json, sys\nfrom pathlib import Path\n"
+            "from monitor.config.loader import load_config\n"
+            f"load_config(Path({str(config)!r}), {{}})\n"
+            "print(json.dumps(sorted(n for n, m in sys.modules.items() "
+            "if type(m).__name__ != '_LazyModule')))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        )
+        loaded = set(json.loads(done.stdout))
+        assert "monitor.config.root" in loaded  # the check can see what was loaded
+        assert sorted(loaded & set(RUN_TIME)) == []
 
 
 @pytest.fixture

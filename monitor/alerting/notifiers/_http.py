@@ -13,14 +13,18 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.alerting.notification import DeliveryError
 from monitor.redact import Redactor
 from monitor.version import smokewatch_version
+from probes.lazy import lazy_import
 from probes.retry import parse_retry_after
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_import("httpx")  # loads when a notifier is built: validate needs only settings
 
 EXCERPT_CHARS = 200
 T = TypeVar("T")

@@ -21,14 +21,18 @@ import ssl
 from collections.abc import Iterable
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from typing import Any
-
-import aiosmtplib
+from typing import TYPE_CHECKING, Any
 
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers.settings import EmailSettings
 from monitor.redact import Redactor
+from probes.lazy import lazy_import
+
+if TYPE_CHECKING:
+    import aiosmtplib
+else:
+    aiosmtplib = lazy_import("aiosmtplib")  # loads when mail is sent: validate needs settings only
 
 _MSGID_SAFE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
