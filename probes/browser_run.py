@@ -76,10 +76,9 @@ class BrowserRun:
         try:
             await self.watch.attach(self.context, page)
             if self.spec.trace:
-                # DOM snapshots are taken around every action, the bulk of tracing's cost:
-                # a journey's trace needs them, a page load's has the failure screenshot.
-                snapshots = bool(self.spec.steps or self.spec.cleanup)
-                await self.context.tracing.start(screenshots=False, snapshots=snapshots)
+                # Without DOM snapshots Playwright records no network either (its HAR
+                # tracer runs only with them): a trace without them shows too little.
+                await self.context.tracing.start(screenshots=False, snapshots=True)
             started = False
             try:
                 if await self._load(page):
