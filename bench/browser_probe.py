@@ -1,22 +1,29 @@
-"""The browser probe: a warm shared Chromium against a fresh browser per check, in one run.
+"""The browser probe beside bare Playwright: warm homepage checks, interleaved, in one run.
 
-``cd /work/main && uv run python bench/browser_probe.py [--checks 500] [--fresh 50]``
+``uv run python bench/browser_probe.py [--rounds 20] [--block 10] [--before /work/before]``
 
-The demo target runs in its own process on 127.0.0.1.  Then:
+The demo target runs in its own process on 127.0.0.1.  Each contender is a worker
+process with its own Playwright driver and Chromium (``/usr/bin/chromium``, the
+pool's launch flags), kept warm for the whole run:
 
-1. ``--checks`` consecutive homepage checks on one :class:`BrowserPool` (the
-   Runtime's way): wall time per check, CPU per check of the monitor (Python,
-   the Playwright driver and Chromium, exited renderers included) and of the
-   target, and the RSS (and PSS) of the monitor's process tree every 50 checks.
-2. ``--fresh`` checks, each launching its own Playwright driver and Chromium.
+- ``bare``: bare Playwright, per check a fresh context (the probe's viewport and
+  headers), a new page, ``goto(url, wait_until="load")``, close;
+- ``smokewatch``: the browser probe of this tree on a warm :class:`BrowserPool`
+  (the same page, its three required selectors, a load budget, trace on failure);
+- ``before`` (with ``--before DIR``): the probe of another checkout, the same way.
 
-Goals: a warm check under 400 ms wall; RSS growth under 10 % across the run.
+The parent runs ``--block`` checks in each worker in turn, ``--rounds`` times,
+and prints per contender the medians of wall time and of CPU per check (the
+worker's Python, its driver and its Chromium, exited renderers included), each
+over bare's; then the RSS of each worker's process tree after every round.
+Goals: smokewatch within 1.1x of bare; RSS flat between checks.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import socket
@@ -25,25 +32,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
-from tempfile import TemporaryDirectory
+from typing import Any
 
-import httpx
 import psutil
-
-if __package__ in (None, ""):  # run as a script: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from probes.base import ProbeContext, Status
-from probes.browser import PROBE, BrowserSpec
-from probes.browser_pool import POOL_RESOURCE, BrowserPool
 
 REPO = Path(__file__).resolve().parent.parent
 HEADERS = {"User-Agent": "smokewatch-bench", "X-Synthetic-Monitor": "bench"}
-SAMPLE_EVERY = 50
-WALL_GOAL_MS = 400.0
-RSS_GOAL = 0.10
+SELECTORS = ["#content", "[data-testid=nav]", "#hero"]
+CHROMIUM = "/usr/bin/chromium"
+GOAL = 1.1
 
 
 def free_port() -> int:
@@ -60,7 +58,7 @@ def start_target(port: int) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
@@ -88,48 +86,58 @@ def tree_cpu_s() -> float:
     return total
 
 
-def proc_cpu_s(pid: int) -> float:
-    t = psutil.Process(pid).cpu_times()
-    return t.user + t.system
-
-
-def tree_memory_mb() -> tuple[float, float]:
-    """RSS summed over the tree (counts shared pages once per process) and PSS (fair share)."""
-    rss = pss = 0.0
+def tree_rss_mb() -> float:
+    total = 0
     for proc in tree():
         try:
-            info = proc.memory_full_info()
+            total += proc.memory_info().rss
         except psutil.Error:
             continue
-        rss += info.rss
-        pss += getattr(info, "pss", info.rss)
-    return rss / 2**20, pss / 2**20
+    return total / 2**20
 
 
-@dataclass(slots=True)
-class Run:
-    label: str
-    walls_ms: list[float] = field(default_factory=list)
-    failed: int = 0
-    cpu_s: float = 0.0
-    target_cpu_s: float = 0.0
-    memory: list[tuple[int, float, float]] = field(default_factory=list)  # (check, rss, pss)
-    launches: int = 0
-
-    def line(self) -> str:
-        n = len(self.walls_ms)
-        w = sorted(self.walls_ms)
-        p95 = w[min(n - 1, int(n * 0.95))]
-        return (
-            f"{self.label:<22} {n:>5} {self.failed:>5} {statistics.median(w):>8.0f} "
-            f"{statistics.fmean(w):>8.0f} {p95:>8.0f} {self.cpu_s * 1000 / n:>9.0f} "
-            f"{self.target_cpu_s * 1000 / n:>9.1f} {self.launches:>8}"
-        )
+# --- the worker: one contender, driven over stdin/stdout -------------------------------
 
 
-async def warm(spec: BrowserSpec, checks: int, target_pid: int, artifacts: str) -> Run:
-    run = Run("warm pool (shared)")
-    async with httpx.AsyncClient() as client, BrowserPool(artifacts_dir=artifacts) as pool:
+async def bare_worker(url: str) -> None:
+    from playwright.async_api import async_playwright  # noqa: PLC0415
+
+    from probes.browser_pool import LAUNCH_ARGS  # noqa: PLC0415
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=list(LAUNCH_ARGS))
+
+        async def check() -> bool:
+            context = await browser.new_context(
+                viewport={"width": 1280, "height": 800},
+                user_agent=HEADERS["User-Agent"],
+                extra_http_headers={"X-Synthetic-Monitor": HEADERS["X-Synthetic-Monitor"]},
+            )
+            try:
+                page = await context.new_page()
+                response = await page.goto(url, wait_until="load")
+                return response is not None and response.ok
+            finally:
+                await context.close()
+
+        await serve(check)
+        await browser.close()
+
+
+async def probe_worker(url: str, artifacts: str) -> None:
+    import httpx  # noqa: PLC0415
+
+    from probes.base import ProbeContext, Status  # noqa: PLC0415
+    from probes.browser import PROBE, BrowserSpec  # noqa: PLC0415
+    from probes.browser_pool import POOL_RESOURCE, BrowserPool  # noqa: PLC0415
+
+    spec = BrowserSpec.model_validate(
+        {"url": url, "required_selectors": SELECTORS, "budgets": {"fail_ms": 3000}}
+    )
+    async with (
+        httpx.AsyncClient() as client,
+        BrowserPool(executable_path=CHROMIUM, artifacts_dir=artifacts) as pool,
+    ):
         ctx = ProbeContext(
             client=client,
             headers=HEADERS,
@@ -137,105 +145,148 @@ async def warm(spec: BrowserSpec, checks: int, target_pid: int, artifacts: str) 
             check_name="bench-home",
             resources={POOL_RESOURCE: pool},
         )
-        await PROBE.run(spec, ctx)  # launch and first-use costs are not a warm check
-        run.memory.append((0, *tree_memory_mb()))
-        cpu0, target0 = tree_cpu_s(), proc_cpu_s(target_pid)
-        for i in range(1, checks + 1):
-            t0 = time.perf_counter()
+
+        async def check() -> bool:
             result = await PROBE.run(spec, ctx)
-            run.walls_ms.append((time.perf_counter() - t0) * 1000)
-            run.failed += result.status is not Status.PASS
-            if i % SAMPLE_EVERY == 0 or i == checks:
-                cpu_mark = tree_cpu_s()
-                run.memory.append((i, *tree_memory_mb()))
-                cpu0 += tree_cpu_s() - cpu_mark  # sampling memory is not the check's CPU
-        run.cpu_s, run.target_cpu_s = tree_cpu_s() - cpu0, proc_cpu_s(target_pid) - target0
-        run.launches = pool.launches
-    return run
+            return result.status is Status.PASS
+
+        await serve(check)
 
 
-async def fresh(spec: BrowserSpec, checks: int, target_pid: int, artifacts: str) -> Run:
-    run = Run("fresh browser per check")
-    async with httpx.AsyncClient() as client:
-        cpu0, target0 = tree_cpu_s(), proc_cpu_s(target_pid)
-        for _ in range(checks):
-            t0 = time.perf_counter()
-            async with BrowserPool(artifacts_dir=artifacts) as pool:
-                ctx = ProbeContext(
-                    client=client,
-                    headers=HEADERS,
-                    deadline_s=30,
-                    check_name="bench-home",
-                    resources={POOL_RESOURCE: pool},
-                )
-                result = await PROBE.run(spec, ctx)
-                run.launches += pool.launches
-            run.walls_ms.append((time.perf_counter() - t0) * 1000)
-            run.failed += result.status is not Status.PASS
-        run.cpu_s, run.target_cpu_s = tree_cpu_s() - cpu0, proc_cpu_s(target_pid) - target0
-    return run
+async def serve(check: Any) -> None:
+    """Answer the parent: ``run N`` -> walls, CPUs, failures; ``rss``; ``quit``."""
+    await check()  # launch and first-use costs are not a warm check
+    for line in sys.stdin:
+        command, *rest = line.split()
+        if command == "quit":
+            return
+        if command == "rss":
+            answer: dict[str, Any] = {"rss_mb": tree_rss_mb()}
+        else:
+            walls, cpus, failed = [], [], 0
+            for _ in range(int(rest[0])):
+                cpu0, t0 = tree_cpu_s(), time.perf_counter()
+                failed += not await check()
+                walls.append((time.perf_counter() - t0) * 1000)
+                cpus.append((tree_cpu_s() - cpu0) * 1000)
+            answer = {"walls": walls, "cpus": cpus, "failed": failed}
+        print(json.dumps(answer), flush=True)
 
 
-def report(runs: list[Run]) -> None:
+# --- the parent -------------------------------------------------------------------------
+
+
+class Contender:
+    def __init__(self, name: str, root: Path, url: str, artifacts: str) -> None:
+        self.name = name
+        self.walls: list[float] = []
+        self.cpus: list[float] = []
+        self.failed = 0
+        self.rss: list[tuple[int, float]] = []
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        kind = "bare" if name == "bare" else "probe"
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker", kind, "--url", url, "--artifacts", artifacts],
+            cwd=root,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def ask(self, command: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        answer: dict[str, Any] = json.loads(self.proc.stdout.readline())
+        return answer
+
+    def run(self, n: int) -> None:
+        answer = self.ask(f"run {n}")
+        self.walls += answer["walls"]
+        self.cpus += answer["cpus"]
+        self.failed += answer["failed"]
+        self.rss.append((len(self.walls), self.ask("rss")["rss_mb"]))
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("quit\n")
+        self.proc.stdin.flush()
+        self.proc.wait(60)
+
+
+def report(contenders: list[Contender]) -> None:
+    bare = contenders[0]
+    wall0, cpu0 = statistics.median(bare.walls), statistics.median(bare.cpus)
     print(
-        f"\n{'mode':<22} {'checks':>5} {'fail':>5} {'p50 ms':>8} {'mean ms':>8} {'p95 ms':>8} "
-        f"{'cpu ms/ck':>9} {'tgt ms/ck':>9} {'launches':>8}"
+        f"\n{'contender':<12} {'checks':>6} {'fail':>4} {'wall p50':>9} {'x bare':>7} "
+        f"{'CPU p50':>8} {'x bare':>7} {'wall p95':>9}"
     )
-    for run in runs:
-        print(run.line())
-    shared = runs[0]
-    print("\nwarm pool memory of the monitor's process tree (Python + driver + Chromium):")
-    print(f"{'after check':>11} {'RSS MB':>9} {'PSS MB':>9}")
-    for check, rss, pss in shared.memory:
-        print(f"{check:>11} {rss:>9.1f} {pss:>9.1f}")
-    first, last = shared.memory[0], shared.memory[-1]
-    steady = shared.memory[1] if len(shared.memory) > 2 else first
-    rss_growth = (last[1] - first[1]) / first[1]
-    steady_growth = (last[1] - steady[1]) / steady[1]
-    pss_growth = (last[2] - first[2]) / first[2]
-    p50 = statistics.median(shared.walls_ms)
-    print(
-        f"\nRSS growth check 0 -> {last[0]}: {rss_growth:+.1%} (PSS {pss_growth:+.1%}); "
-        f"check {steady[0]} -> {last[0]}: {steady_growth:+.1%}"
-    )
-    print(
-        f"goals: warm p50 {p50:.0f} ms < {WALL_GOAL_MS:.0f} ms: "
-        f"{'met' if p50 < WALL_GOAL_MS else 'NOT met'}; RSS growth {rss_growth:+.1%} "
-        f"< {RSS_GOAL:.0%}: {'met' if rss_growth < RSS_GOAL else 'NOT met'}"
-    )
+    for c in contenders:
+        wall, cpu = statistics.median(c.walls), statistics.median(c.cpus)
+        p95 = sorted(c.walls)[int(len(c.walls) * 0.95) - 1]
+        print(
+            f"{c.name:<12} {len(c.walls):>6} {c.failed:>4} {wall:>8.0f}ms {wall / wall0:>6.2f}x "
+            f"{cpu:>6.0f}ms {cpu / cpu0:>6.2f}x {p95:>8.0f}ms"
+        )
+    print("\nRSS of each worker's process tree (Python + driver + Chromium), MB, after check:")
+    print(f"{'check':>6} " + " ".join(f"{c.name:>11}" for c in contenders))
+    for i, (n, _) in enumerate(bare.rss):
+        print(f"{n:>6} " + " ".join(f"{c.rss[i][1]:>11.1f}" for c in contenders))
+    for c in contenders:
+        first, last = c.rss[0][1], c.rss[-1][1]
+        print(f"{c.name}: RSS {first:.0f} -> {last:.0f} MB ({(last - first) / first:+.1%})")
+    for c in contenders[1:]:
+        ratio = statistics.median(c.walls) / wall0
+        print(f"goal {c.name} wall <= {GOAL}x bare: {'met' if ratio <= GOAL else 'NOT met'}")
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checks", type=int, default=500, help="warm-pool checks")
-    parser.add_argument("--fresh", type=int, default=50, help="fresh-browser checks")
-    parser.add_argument("--no-trace", action="store_true", help="record no trace (kept on failure)")
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20, help="rounds of blocks")
+    parser.add_argument("--block", type=int, default=10, help="checks per contender per round")
+    parser.add_argument("--before", type=Path, help="another checkout to compare (/work/before)")
+    parser.add_argument("--worker", choices=("bare", "probe"), help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--artifacts", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker == "bare":
+        asyncio.run(bare_worker(args.url))
+        return
+    if args.worker == "probe":
+        asyncio.run(probe_worker(args.url, args.artifacts))
+        return
     print(
         f"{platform.platform()}; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
-        f"load average {os.getloadavg()[0]:.2f}"
+        f"load average {os.getloadavg()[0]:.2f} at the start"
     )
+    from tempfile import TemporaryDirectory  # noqa: PLC0415
+
     port = free_port()
     target = start_target(port)
+    url = f"http://127.0.0.1:{port}/"
+    roots = [("bare", REPO), ("smokewatch", REPO)]
+    if args.before:
+        roots.insert(1, ("before", args.before.resolve()))
     try:
-        spec = BrowserSpec.model_validate(
-            {
-                "url": f"http://127.0.0.1:{port}/",
-                "required_selectors": ["#content", "[data-testid=nav]", "#hero"],
-                "budgets": {"fail_ms": 3000},
-                "trace": not args.no_trace,
-            }
-        )
         with TemporaryDirectory(prefix="bench-browser-") as artifacts:
-            runs = [await warm(spec, args.checks, target.pid, artifacts)]
-            if args.fresh:
-                runs.append(await fresh(spec, args.fresh, target.pid, artifacts))
-        print(f"load average at the end {os.getloadavg()[0]:.2f}")
-        report(runs)
+            contenders = [Contender(name, root, url, artifacts) for name, root in roots]
+            try:
+                for c in contenders:
+                    c.rss.append((0, c.ask("rss")["rss_mb"]))
+                for _ in range(args.rounds):
+                    for c in contenders:
+                        c.run(args.block)
+            finally:
+                for c in contenders:
+                    c.close()
+        print(f"load average {os.getloadavg()[0]:.2f} at the end")
+        report(contenders)
     finally:
         target.terminate()
         target.wait(10)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -4,7 +4,8 @@
 uncaught page errors, failed requests (4xx/5xx responses and network errors),
 and routes every request of the context through the guard, which aborts any
 write (a request other than GET/HEAD/OPTIONS) the current step does not allow.
-:func:`navigation_timings` reads Navigation Timing and LCP from the page.
+:func:`navigation_timings` reads Navigation Timing and LCP from the page (LCP as
+observed from the document's start by :data:`LCP_OBSERVER_JS`).
 """
 
 from __future__ import annotations
@@ -29,26 +30,31 @@ KEEP_REQUESTS: Final = 20
 # The guard's own doing, and requests cut short by a navigation: not the target's fault.
 _SELF_INFLICTED = re.compile(r"ERR_BLOCKED_BY_CLIENT|net::ERR_ABORTED|NS_BINDING_ABORTED")
 
-# Navigation Timing and LCP, in ms from the start of navigation.  LCP is emitted
-# after a paint, which may come after the load event: wait up to two frames for it.
+# LCP is observed from the start of every document by an init script (one observer,
+# no per-check waiting); TIMINGS_JS reads it with Navigation Timing in one call that
+# waits (a frame, 100 ms at most) only when nothing has painted yet.  The value sits
+# under a registered Symbol, which the page's own scripts do not enumerate.
+LCP_OBSERVER_JS: Final = """(() => {
+  const key = Symbol.for("smokewatch.lcp");
+  try {
+    new PerformanceObserver((list) => {
+      const entries = list.getEntries();
+      if (entries.length) window[key] = entries[entries.length - 1].startTime;
+    }).observe({ type: "largest-contentful-paint", buffered: true });
+  } catch (e) {}
+})();"""
+
 TIMINGS_JS: Final = """async () => {
+  const key = Symbol.for("smokewatch.lcp");
+  if (window[key] === undefined) {
+    // Not painted (or not yet delivered): give it one frame, at most 100 ms.
+    await new Promise((resolve) => {
+      requestAnimationFrame(() => setTimeout(resolve, 0));
+      setTimeout(resolve, 100);
+    });
+  }
+  const lcp = window[key] ?? null;
   const nav = performance.getEntriesByType("navigation")[0];
-  const lcp = await new Promise((resolve) => {
-    let last = null;
-    try {
-      const po = new PerformanceObserver((list) => {
-        const entries = list.getEntries();
-        if (entries.length) last = entries[entries.length - 1].startTime;
-      });
-      po.observe({ type: "largest-contentful-paint", buffered: true });
-      const taken = po.takeRecords();
-      if (taken.length) last = taken[taken.length - 1].startTime;
-      const done = () => { po.disconnect(); resolve(last); };
-      if (last !== null) return done();
-      requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(done, 0)));
-      setTimeout(done, 250);
-    } catch (e) { resolve(null); }
-  });
   if (!nav) return { lcp };
   return {
     ttfb: nav.responseStart,
@@ -107,6 +113,7 @@ class PageWatch:
 
     async def attach(self, context: BrowserContext, page: Page) -> None:
         await context.route("**/*", self._route)
+        await context.add_init_script(LCP_OBSERVER_JS)
         page.on("console", self._on_console)
         page.on("pageerror", self._on_page_error)
         page.on("response", self._on_response)

@@ -76,6 +76,8 @@ class BrowserRun:
         try:
             await self.watch.attach(self.context, page)
             if self.spec.trace:
+                # Without DOM snapshots Playwright records no network either (its HAR
+                # tracer runs only with them): a trace without them shows too little.
                 await self.context.tracing.start(screenshots=False, snapshots=True)
             started = False
             try:
@@ -218,12 +220,20 @@ class BrowserRun:
 
         async def visible(selector: str) -> AssertionOutcome:
             locator = page.locator(selector).first
-            try:
-                await locator.wait_for(state="visible", timeout=timeout)
-                actual, passed = "visible", True
-            except PlaywrightTimeoutError:
+            # After the load event a required element is nearly always there: one look,
+            # no polling; wait (polling) only for one that is not visible yet.
+            passed = await locator.is_visible()
+            if not passed:
+                try:
+                    await locator.wait_for(state="visible", timeout=timeout)
+                    passed = True
+                except PlaywrightTimeoutError:
+                    pass
+            if passed:
+                actual = "visible"
+            else:
                 found = await page.locator(selector).count()
-                actual, passed = ("not visible" if found else "not found"), False
+                actual = "not visible" if found else "not found"
             name = f"selector {selector} visible"
             expected = f"visible within {timeout:.0f} ms"
             return AssertionOutcome(

@@ -1,0 +1,197 @@
+"""Specification of what the browser probe's cheaper path still guarantees, in real Chromium.
+
+A failed page load keeps a trace with its requests and DOM snapshots, LCP comes
+from an observer registered before the page's scripts, a required selector is
+looked at once and waited for only when not yet visible, and every kind of write
+a page can send is still blocked.  The pages are served by a real HTTP server on
+127.0.0.1 that records each request's method.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zipfile
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from probes.base import Status
+from probes.browser import PROBE, BrowserSpec
+from probes.browser_pool import BrowserPool
+from tests.support.browser import probe_context
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+# The write is sent while the document parses, so before the load event the probe waits for.
+_WRITE = """<!doctype html><html><body><h1 id="main">Writes</h1><script>{script}</script>
+</body></html>"""
+
+PAGES: dict[str, str] = {
+    "/plain": '<!doctype html><html><body><h1 id="main">Hello</h1></body></html>',
+    "/blank": "<!doctype html><html><body></body></html>",
+    # Shown 800 ms after the load event: after the probe's first look, within its wait.
+    "/late": """<!doctype html><html><body><h1 id="main">Late</h1>
+<p id="late" hidden>here now</p><script>
+window.addEventListener("load", () => setTimeout(() => {
+  document.getElementById("late").hidden = false; }, 800));
+</script></body></html>""",
+    "/fetch-put": _WRITE.format(script='fetch("/sink", {method: "PUT", body: "x"});'),
+    "/xhr-delete": _WRITE.format(
+        script='const x = new XMLHttpRequest(); x.open("DELETE", "/sink"); x.send();'
+    ),
+    "/beacon": _WRITE.format(script='navigator.sendBeacon("/sink", "x");'),
+}
+
+
+class _Site(ThreadingHTTPServer):
+    methods: list[tuple[str, str]]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Site
+
+    def _answer(self) -> None:
+        self.server.methods.append((self.command, self.path))
+        body = PAGES.get(self.path, "").encode()
+        self.send_response(200 if self.path in PAGES else 204)
+        if body:
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def do_PUT(self) -> None:
+        self._answer()
+
+    def do_DELETE(self) -> None:
+        self._answer()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet test output
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[_Site]:
+    """A real HTTP server on 127.0.0.1 serving :data:`PAGES` and recording every method."""
+    server = _Site(("127.0.0.1", 0), _Handler)
+    server.methods = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def url(site: _Site, path: str) -> str:
+    return f"http://127.0.0.1:{site.server_address[1]}{path}"
+
+
+def spec(site: _Site, path: str, **fields: Any) -> BrowserSpec:
+    data = {"url": url(site, path), "selector_timeout_ms": 10_000, **fields}
+    return BrowserSpec.model_validate(data)
+
+
+def trace_events(trace: Path, member: str) -> list[dict[str, Any]]:
+    with zipfile.ZipFile(trace) as archive:
+        lines = archive.read(member).splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+class TestPageLoadTrace:
+    async def test_a_failed_page_load_keeps_a_trace_of_its_requests_and_dom(
+        self, browser_pool: BrowserPool, browser_client: httpx.AsyncClient, site: _Site
+    ) -> None:
+        """A failing homepage check keeps a trace holding the page's requests and its DOM."""
+        check = spec(site, "/plain", required_selectors=["#absent"], selector_timeout_ms=500)
+        result = await PROBE.run(check, probe_context(browser_client, browser_pool, deadline_s=30))
+        assert result.status is Status.FAIL, result.message
+        trace = next(Path(p) for p in result.artifacts if p.endswith(".zip"))
+        network = trace_events(trace, "trace.network")
+        urls = [e["snapshot"]["request"]["url"] for e in network if "snapshot" in e]
+        assert url(site, "/plain") in urls
+        events = trace_events(trace, "trace.trace")
+        assert [e for e in events if e.get("type") == "frame-snapshot"]
+
+    async def test_a_pass_keeps_no_trace(
+        self, browser_pool: BrowserPool, browser_client: httpx.AsyncClient, site: _Site
+    ) -> None:
+        """A passing check lists no artifact at all."""
+        check = spec(site, "/plain", required_selectors=["#main"])
+        result = await PROBE.run(check, probe_context(browser_client, browser_pool, deadline_s=30))
+        assert result.status is Status.PASS, result.message
+        assert result.artifacts == []
+
+
+class TestTimings:
+    @pytest.mark.parametrize(
+        ("path", "expected"),
+        [
+            ("/plain", {"ttfb", "dcl", "load", "lcp", "total"}),
+            ("/blank", {"ttfb", "dcl", "load", "total"}),
+        ],
+        ids=["contentful-page-has-lcp", "blank-page-has-no-lcp"],
+    )
+    async def test_navigation_timings_and_lcp_when_there_is_one(
+        self,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
+        site: _Site,
+        path: str,
+        expected: set[str],
+    ) -> None:
+        """Navigation Timing is always read; LCP only where something contentful painted."""
+        result = await PROBE.run(
+            spec(site, path), probe_context(browser_client, browser_pool, deadline_s=30)
+        )
+        assert result.status is Status.PASS, result.message
+        assert set(result.timings) == expected
+        assert 0 < result.timings["ttfb"] <= result.timings["dcl"] <= result.timings["load"]
+
+
+class TestSelectors:
+    async def test_a_selector_shown_after_the_load_event_is_waited_for(
+        self, browser_pool: BrowserPool, browser_client: httpx.AsyncClient, site: _Site
+    ) -> None:
+        """An element made visible after load, within selector_timeout_ms, passes."""
+        check = spec(site, "/late", required_selectors=["#main", "#late"])
+        result = await PROBE.run(check, probe_context(browser_client, browser_pool, deadline_s=30))
+        assert result.status is Status.PASS, result.message
+
+
+class TestWritesBlocked:
+    @pytest.mark.parametrize(
+        ("path", "method"),
+        [
+            ("/fetch-put", "PUT"),
+            ("/xhr-delete", "DELETE"),
+            ("/beacon", "POST"),
+        ],
+        ids=["fetch-put", "xhr-delete", "send-beacon"],
+    )
+    async def test_every_kind_of_write_from_the_page_is_blocked(
+        self,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
+        site: _Site,
+        path: str,
+        method: str,
+    ) -> None:
+        """The write never reaches the server, and the result names it as blocked."""
+        site.methods.clear()
+        result = await PROBE.run(
+            spec(site, path), probe_context(browser_client, browser_pool, deadline_s=30)
+        )
+        blocked = result.details["blocked_requests"]
+        assert blocked == {"count": 1, "requests": [{"method": method, "url": "/sink"}]}
+        assert [m for m in site.methods if m[1] == "/sink"] == []
