@@ -305,7 +305,10 @@ async def _connect(
         raise httpx.ConnectTimeout(str(exc) or "timed out") from exc
     except OSError as exc:
         await trace("connection.connect_tcp.failed", {})
-        raise httpx.ConnectError(str(exc)) from exc
+        message = str(exc)
+        if message.startswith("Multiple exceptions"):  # every address failed: say it as anyio
+            message = "All connection attempts failed"
+        raise httpx.ConnectError(message) from exc
     await trace("connection.connect_tcp.complete", {})
     plain = wire.transport
     if tls is None or plain is None:
