@@ -251,7 +251,8 @@ async def send(
             cookies.set_cookie_header(request)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:  # UnicodeError is a ValueError
         raise InvalidRequestError(f"invalid request: {clip(str(exc))}") from exc
-    await ctx.gate.acquire(origin_of(str(target)))
+    origin = origin_of(str(target))
+    await ctx.gate.acquire(origin)
     timer.start()
     try:
         async with asyncio.timeout(timeout):
@@ -264,7 +265,7 @@ async def send(
                     # with its 303, not with the page it leads to.
                     for answer in (*response.history, response):
                         cookies.extract_cookies(answer)
-                ctx.gate.observe(origin_of(str(target)), response)
+                ctx.gate.observe(origin, response)
                 not_after = _tls_not_after(response)
                 body, truncated = await _read_capped(response, max_body_bytes)
             finally:

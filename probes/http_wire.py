@@ -8,16 +8,20 @@ included), TLS with the client's context, write the request, parse the status li
 and headers with h11's own grammar, and stream the body (``Content-Length``,
 ``chunked`` or until the peer closes) back through httpx, which still decodes
 ``Content-Encoding``, follows redirects, keeps cookies and applies timeouts as
-configured.  It reports the same ``trace`` events as httpcore (:mod:`probes.timing`)
-and raises the same httpx errors with the same messages, so a failure reads the same
-whichever transport ran it.  The connection is closed once the body is read.
+configured. It reports the same ``trace`` events as httpcore (:mod:`probes.timing`), the
+end of the head and of the body stamped (``info["at"]``) with when their last bytes
+arrived rather than when they were parsed, and raises the same httpx errors with the
+same messages, so a failure reads the same whichever transport ran it. The connection is
+closed once the body is read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final
 
@@ -48,7 +52,7 @@ async def _no_trace(event: str, info: dict[str, Any]) -> None:
 class _Wire(asyncio.Protocol):
     """Buffers what the peer sends; one reader waits on it at a time."""
 
-    __slots__ = ("_loop", "_paused", "buffer", "closed", "error", "transport", "waiter")
+    __slots__ = ("_loop", "_paused", "arrived", "buffer", "closed", "error", "transport", "waiter")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -58,12 +62,14 @@ class _Wire(asyncio.Protocol):
         self.waiter: asyncio.Future[None] | None = None
         self.transport: asyncio.Transport | None = None
         self._paused = False
+        self.arrived = 0.0  # perf_counter() when the latest bytes (or the EOF) came in
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if isinstance(transport, asyncio.Transport):
             self.transport = transport
 
     def data_received(self, data: bytes) -> None:
+        self.arrived = time.perf_counter()
         self.buffer += data
         if len(self.buffer) > _READ_LIMIT and self.transport is not None:
             self._paused = True
@@ -71,6 +77,7 @@ class _Wire(asyncio.Protocol):
         self._wake()
 
     def eof_received(self) -> bool:
+        self.arrived = time.perf_counter()
         self.closed = True
         self._wake()
         return False
@@ -157,7 +164,8 @@ class _Body(httpx.AsyncByteStream):
         except BaseException:
             await self._trace("http11.receive_response_body.failed", {})
             raise
-        await self._trace("http11.receive_response_body.complete", {})
+        # Timed when the last byte arrived, not when the caller got round to reading it.
+        await self._trace("http11.receive_response_body.complete", {"at": self._wire.arrived})
 
     async def _plain(self, length: int | None, cut_short: str = "") -> AsyncIterator[bytes]:
         wire = self._wire
@@ -285,14 +293,22 @@ async def _connect(
     try:
         async with asyncio.timeout(limit_s):
             await loop.create_connection(
-                lambda: wire, host, port, happy_eyeballs_delay=_HAPPY_EYEBALLS_S
+                lambda: wire,
+                host,
+                port,
+                # A name may resolve to several addresses: race them as anyio would.  An
+                # address is one already; asyncio's race would only cost a task.
+                happy_eyeballs_delay=None if _is_address(host) else _HAPPY_EYEBALLS_S,
             )
     except TimeoutError as exc:
         await trace("connection.connect_tcp.failed", {})
         raise httpx.ConnectTimeout(str(exc) or "timed out") from exc
     except OSError as exc:
         await trace("connection.connect_tcp.failed", {})
-        raise httpx.ConnectError(str(exc)) from exc
+        message = str(exc)
+        if message.startswith("Multiple exceptions"):  # every address failed: say it as anyio
+            message = "All connection attempts failed"
+        raise httpx.ConnectError(message) from exc
     await trace("connection.connect_tcp.complete", {})
     plain = wire.transport
     if tls is None or plain is None:
@@ -312,6 +328,14 @@ async def _connect(
     wire.transport = secure if isinstance(secure, asyncio.Transport) else plain
     await trace("connection.start_tls.complete", {})
     return wire
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _request_head(request: httpx.Request) -> bytes:
@@ -353,7 +377,7 @@ async def _receive(
         version, status, reason, headers = await _read_head(wire, read_s)
         if not 100 <= status < 200 or status == 101:
             break
-    await trace("http11.receive_response_headers.complete", {})
+    await trace("http11.receive_response_headers.complete", {"at": wire.arrived})
     framing = _framing(request.method, status, headers)
     transport = _transport_of(wire)
     body = _Body(wire, trace, framing, read_s)

@@ -19,7 +19,10 @@ reports, in milliseconds:
                 exchange that never got that far.
 ==============  ===============================================================
 
-Redirects reuse the same callback, so each phase is the sum over every hop.  The
+Redirects reuse the same callback, so each phase is the sum over every hop.  An event
+whose ``info`` carries ``"at"`` (a ``perf_counter()`` value: smokewatch's own transport,
+:mod:`probes.http_wire`, stamps the end of the head and of the body with when their last
+bytes arrived) is timed then, not when the callback runs.  The
 callback sits on the hot path of every request: one dict lookup and, for events
 we time, one clock read.
 """
@@ -90,7 +93,7 @@ class PhaseTimer:
         if hit is None:
             return
         phase, is_start, then = hit
-        now = time.perf_counter()
+        now = info.get("at") or time.perf_counter()
         self._last = phase
         if self._first is None:
             self._first = now

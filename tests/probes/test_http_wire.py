@@ -88,7 +88,7 @@ class TestAgreesWithHttpcore:
             ("/status/204", {}),
             ("/text", {}),
             ("/loop", {}),
-            ("/delay/2000", {"timeout_s": 0.3}),
+            ("/delay/3000", {"timeout_s": 1.0}),
             ("/health", {"headers": {"X-A": "a\nb"}}),
             ("/health", {"headers": {"X-A": "caf\u00e9"}}),
         ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -75,6 +76,18 @@ class TestPhaseTimer:
         await feed(timer, "http11.receive_response_body.started")
         await feed(timer, "http11.receive_response_body.complete")
         assert timer.as_dict()["transfer"] >= 19.0
+
+    async def test_an_event_stamped_with_its_arrival_is_timed_then(self) -> None:
+        """``info["at"]`` (when the bytes arrived) times the event, not the callback's call."""
+        timer = PhaseTimer()
+        began = time.perf_counter()
+        await timer.trace("http11.receive_response_headers.started", {"at": began})
+        await timer.trace("http11.receive_response_headers.complete", {"at": began + 0.25})
+        await timer.trace("http11.receive_response_body.complete", {"at": began + 0.5})
+        timer.stop()
+        timings = timer.as_dict()
+        assert (timings["first_byte"], timings["transfer"]) == (250.0, 250.0)
+        assert timings["total"] == 500.0
 
     async def test_a_failed_step_still_counts(self) -> None:
         """A ``failed`` event ends the phase like ``complete`` does."""
