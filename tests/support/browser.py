@@ -70,7 +70,7 @@ def login_spec(
     return BrowserSpec.model_validate(
         {
             "url": base + "/login",
-            "step_timeout_ms": 1000,
+            "step_timeout_ms": 3000,  # roomy: a loaded CI machine renders slowly
             "steps": [
                 {"fill": "#email", "value": DEFAULT_EMAIL},
                 {"fill": "#password", "value": password},
@@ -81,7 +81,7 @@ def login_spec(
             ],
             "cleanup": [
                 {"goto": "/account"},
-                {"click": "#logout", "allow_write": ["POST /logout"], "timeout_ms": 800},
+                {"click": "#logout", "allow_write": ["POST /logout"], "timeout_ms": 3000},
                 {"expect_visible": "[data-testid=logged-out]"},
             ],
         }
