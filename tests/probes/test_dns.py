@@ -154,7 +154,9 @@ class TestNoAnswer:
         assert (result.status, result.reason) == (Status.FAIL, FailureReason.TIMEOUT)
         assert result.transient
         assert result.details["cause"] == "timeout"
-        assert result.timings["total"] < 300
+        # Gave up at the 0.3 s deadline, not after a resolver's own seconds-long lifetime
+        # (bounded loosely: a loaded machine may overshoot a deadline by a few hundred ms).
+        assert result.timings["total"] < 1500
 
     async def test_a_closed_tcp_port_fails_as_connect(self, ctx: ProbeContext) -> None:
         """Nothing listening (over TCP): fail, reason connect, retried like a refused request."""
