@@ -37,7 +37,7 @@ REASON_TEXT: Final[dict[FailureReason, str]] = {
     R.CONFIG: "cannot run as configured",
     R.INTERNAL: "a bug in smokewatch",
 }
-NO_REASON = "no reason stored with this result; its message says what went wrong"
+NO_REASON = "no reason stored with this result (see its message below)"
 
 
 def reason_text(reason: FailureReason | None) -> str:
