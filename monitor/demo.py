@@ -18,6 +18,7 @@ one runner would against a target declaring 100).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 from datetime import timedelta
@@ -114,7 +115,7 @@ async def run_demo(
         console.print(f"demo target at [bold]{url}[/]; config {DEMO_CONFIG}", highlight=False)
         if max_runs:
             return await _rounds(loaded, interval_s, max_runs, console)
-        return await _serve(loaded, host, port, console)
+        return await _serve(loaded, interval_s, host, port, console)
     finally:
         await target.stop()
 
@@ -134,15 +135,15 @@ async def _rounds(loaded: LoadedConfig, interval_s: float, max_runs: int, consol
     return 0
 
 
-async def _serve(loaded: LoadedConfig, host: str, port: int, console: Console) -> int:
+async def _serve(
+    loaded: LoadedConfig, interval_s: float, host: str, port: int, console: Console
+) -> int:
     # The service stack loads only when serving.
     from monitor.api.app import create_app  # noqa: PLC0415
     from monitor.serve import serve  # noqa: PLC0415
     from monitor.service import Service  # noqa: PLC0415
 
     service = Service(loaded, region=DEMO_REGIONS[0])
-    # The second region's runner: scheduler only; the first serves the page and API.
-    other = Service(second_runner(loaded), region=DEMO_REGIONS[1])
     app = create_app(service, log=service.log.bind(component="api"))
     console.print(
         f"regions {DEMO_REGIONS[0]} and {DEMO_REGIONS[1]}: two runners in this process; "
@@ -150,8 +151,24 @@ async def _serve(loaded: LoadedConfig, host: str, port: int, console: Console) -
         "Ctrl-C stops",
         highlight=False,
     )
-    await other.start()
-    try:
-        return await serve(service, app, host=host, port=port, log=service.log)
-    finally:
-        await other.stop()
+    # The second region's runner: a plain loop over run_once, not a second scheduler (on
+    # SQLite one lock file admits one scheduler per database, whatever the region).
+    async with Runtime(second_runner(loaded), region=DEMO_REGIONS[1]) as west:
+        loop = asyncio.create_task(_every(west, interval_s))
+        try:
+            return await serve(service, app, host=host, port=port, log=service.log)
+        finally:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+
+
+async def _every(runtime: Runtime, interval_s: float) -> None:
+    """Run every check of ``runtime`` now and then every ``interval_s``; a failed round is
+    logged and the next one runs."""
+    while True:
+        try:
+            await runtime.run_once()
+        except Exception:  # the loop must outlive one bad round
+            runtime.log.exception("demo.round_failed", region=runtime.region)
+        await asyncio.sleep(interval_s)
