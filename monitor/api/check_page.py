@@ -23,6 +23,7 @@ from monitor.api.page import (
     check_label,
     region_cell,
 )
+from monitor.api.reason_text import reason_text
 from monitor.api.scrub import Scrubber
 from monitor.api.snapshot import CheckSnapshot
 from monitor.contract import ServiceView
@@ -128,7 +129,7 @@ def failure_row(
     return FailureRow(
         when=_when(record.started_at),
         region=record.region,
-        reason=record.reason.value if record.reason is not None else "",
+        reason=reason_text(record.reason),
         message=scrubber.text(record.message)[:500],
         artifacts=artifacts.of(record) if artifacts is not None else (),
     )

@@ -193,10 +193,17 @@ def day_bar(date: str, bucket: StatsBucket | None) -> Bar:
     return Bar(css, f"{date}: {_pct(uptime)} uptime ({counts})")
 
 
-def uptime_label(buckets: list[StatsBucket]) -> str:
+def uptime_label(buckets: list[StatsBucket], today: datetime) -> str:
+    """Uptime over the days shown, or over the days since the first data when that is
+    fewer: 100 % after three minutes of data is not "100 % over 90 days"."""
     up = sum(b.passed + b.degraded for b in buckets)
     counted = up + sum(b.failed for b in buckets)
-    return f"{_pct(up / counted)} uptime over {DAYS} days" if counted else "no data yet"
+    if not counted:
+        return "no data yet"
+    days = (today - min(b.start for b in buckets)).days + 1
+    if days >= DAYS:
+        return f"{_pct(up / counted)} uptime over {DAYS} days"
+    return f"{_pct(up / counted)} uptime over {days} day{'s' if days > 1 else ''} of data"
 
 
 def sparkline(start: datetime, buckets: dict[datetime, StatsBucket]) -> Sparkline:
@@ -378,7 +385,7 @@ def check_row(
             for region, r in item.latest.items()
         ],
         bars=[day_bar(label, days.get(day)) for day, label in dates],
-        uptime=uptime_label(list(days.values())),
+        uptime=uptime_label(list(days.values()), dates[-1][0]),
         spark=sparkline(first_hour, hours),
     )
 

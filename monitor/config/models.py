@@ -236,6 +236,60 @@ class Logging(Strict):
     )
 
 
+def _web_url(value: str, *, schemes: tuple[str, ...]) -> str:
+    """``value`` if it is an absolute URL with a host and one of ``schemes``."""
+    scheme, _, rest = value.partition(":")
+    if scheme.lower() not in schemes:
+        raise ValueError(f"must start with {' or '.join(s + ':' for s in schemes)}")
+    web = scheme.lower() in ("http", "https")
+    if not rest.lstrip("/") or (web and not rest.startswith("//")):
+        raise ValueError("must be an absolute URL with a host, e.g. https://example.com/logo.svg")
+    if any(c.isspace() or c in "\"'<>" for c in value):
+        raise ValueError("must not contain spaces, quotes or angle brackets")
+    return value
+
+
+class BrandLink(Strict):
+    """One link in the status pages' header."""
+
+    name: str = Field(min_length=1, max_length=60, description="the link's text")
+    url: str = Field(
+        max_length=2000, description="where it goes: an http(s) URL or a mailto: address"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _web_url(value, schemes=("https", "http", "mailto"))
+
+
+class Branding(Strict):
+    """How the status pages look beyond ``api.title``: a logo, header links and footer text.
+
+    All of it is text, escaped in the page; the logo's origin is the only one the pages'
+    Content-Security-Policy lets them load from."""
+
+    logo_url: str | None = Field(
+        None,
+        max_length=2000,
+        description="an http(s) URL of a logo shown beside the title (about 32 px high)",
+    )
+    logo_alt: str = Field(
+        "", max_length=120, description="the logo's text for screen readers; empty: decorative"
+    )
+    links: tuple[BrandLink, ...] = Field(
+        (), max_length=8, description="links in the header, e.g. the company site or support"
+    )
+    footer: str = Field(
+        "", max_length=500, description="plain text shown at the foot of every status page"
+    )
+
+    @field_validator("logo_url")
+    @classmethod
+    def _logo(cls, value: str | None) -> str | None:
+        return None if value is None else _web_url(value, schemes=("https", "http"))
+
+
 class ApiSettings(Strict):
     """The status API and status page of ``smokewatch serve``."""
 
@@ -249,6 +303,10 @@ class ApiSettings(Strict):
         (), description="origins allowed to read the API from a browser; '*' allows any"
     )
     title: str = Field("smokewatch status", description="the status page's title")
+    branding: Branding = Field(
+        default_factory=Branding,
+        description="a logo, header links and footer text on the status pages",
+    )
     public_artifacts: bool = Field(
         False,
         description="true: anyone may list and fetch failure artifacts, and the public "

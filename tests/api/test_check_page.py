@@ -134,7 +134,7 @@ class TestCheckPageHtml:
         assert "first_byte: mean 30 ms, slowest 30 ms" in legend
         assert re.search(r'<text[^>]*text-anchor="end">0 ms</text>', html)
         assert re.search(r'<text[^>]*text-anchor="middle">\d\d:\d\d</text>', html)
-        failures = re.findall(r'<span class="label">Failed: (\w+)</span>', html)
+        failures = re.findall(r'<span class="label">Failed: (\w+) \([^)]+\)</span>', html)
         assert failures == ["http_status", "timeout"]
         assert "expected status 200, got 503" in html
         assert '<a href="../">' in html

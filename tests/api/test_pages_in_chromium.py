@@ -36,6 +36,18 @@ CHECKS = """\
 PHASES = {"connect": 2.0, "tls": 4.0, "request": 0.5, "first_byte": 30.0, "transfer": 1.5}
 WIDTHS = {"desktop": 1400, "phone": 390}
 SERIOUS = {"serious", "critical"}
+# The logo comes from the demo target, another origin than the API's: the pages' CSP must
+# let that one origin in.
+BRANDING = """\
+title: Acme status
+branding:
+  logo_url: ${TARGET}/static/favicon.svg
+  logo_alt: Acme
+  links:
+    - {name: Acme home, url: 'https://example.com/'}
+    - {name: Support, url: 'mailto:help@example.com'}
+  footer: Acme Corp <b>status</b>, run by the platform team
+"""
 REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 
 
@@ -91,7 +103,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def api(start_api: StartApi) -> LiveApi:
-    live = start_api(checks=CHECKS, api="title: Acme status\n")
+    live = start_api(checks=CHECKS, api=BRANDING)
     seed(live, *history())
     return live
 
@@ -138,11 +150,23 @@ def visit(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Visit]:
     opened.close()
 
 
+# The branding as the pages show it: the logo loaded, the links, the footer as text.
+BRAND = {
+    "logo": True,
+    "links": ["Acme home", "Support"],
+    "footer": "Acme Corp <b>status</b>, run by the platform team",
+}
+
+
 def page_state(page: Page) -> dict[str, Any]:
     state = page.evaluate(
         """() => ({
             background: getComputedStyle(document.body).backgroundColor,
             overflow: document.documentElement.scrollWidth - window.innerWidth,
+            logo: (() => { const img = document.querySelector('.brand .logo');
+                return img ? img.complete && img.naturalWidth > 0 : null; })(),
+            links: [...document.querySelectorAll('.brand nav a')].map(a => a.textContent),
+            footer: document.querySelector('.brand-footer')?.textContent ?? null,
             bars: [...document.querySelectorAll('.check')].slice(0, 1).map(c =>
                 [...c.querySelectorAll('.bar')].filter(b => b.offsetWidth > 0)
                     .map(b => b.getBoundingClientRect().width)),
@@ -154,8 +178,8 @@ def page_state(page: Page) -> dict[str, Any]:
 class TestStatusPage:
     def test_renders_cleanly(self, api: LiveApi, visit: Visit) -> None:
         """Groups and the failing check show, with no console error, no serious axe finding,
-        no sideways scrolling, the theme's background, bars wide enough to point at, and the
-        reload switch on."""
+        no sideways scrolling, the theme's background, bars wide enough to point at, the
+        reload switch on, and the branding (a logo from its own origin, links, footer text)."""
         assert visit.open(api.url + "/") == 200
         visit.shoot(f"page-{visit.name}")
         state = page_state(visit.page)
@@ -170,6 +194,7 @@ class TestStatusPage:
         assert failing == "Down: http_status"
         assert reloads
         assert state["overflow"] <= 0
+        assert state | BRAND == state
         assert state["background"] == ("rgb(13, 17, 23)" if visit.dark else "rgb(255, 255, 255)")
         [bars] = state["bars"]
         assert len(bars) == (30 if visit.phone else 90)
@@ -190,8 +215,8 @@ class TestStatusPage:
 
 class TestCheckPage:
     def test_renders_cleanly(self, api: LiveApi, visit: Visit) -> None:
-        """The chart has its axes and one line per phase; no console error, no serious axe
-        finding, no sideways scrolling at either width."""
+        """The chart has its axes and one line per phase, the branding shows; no console
+        error, no serious axe finding, no sideways scrolling at either width."""
         assert visit.open(api.url + "/checks/pay-web") == 200
         visit.shoot(f"check-{visit.name}")
         state = page_state(visit.page)
@@ -204,6 +229,7 @@ class TestCheckPage:
         assert [item.split(":")[0] for item in legend] == HTTP_LINES
         assert lines >= 6
         assert state["overflow"] <= 0
+        assert state | BRAND == state
         assert chart_width is not None
         assert chart_width["width"] > 300
 

@@ -12,13 +12,14 @@ from fastapi import Path as PathParam
 from fastapi.templating import Jinja2Templates
 
 from monitor.api.auth import may_see_artifacts, may_see_private
+from monitor.api.branding import brand_view, page_csp
 from monitor.api.check_page import FAILURES_SHOWN, ChartRange, build_check_page
 from monitor.api.context import ApiContext
 from monitor.api.errors import ApiError
 from monitor.api.notice_page import notices_view
 from monitor.api.notices import read_notices
 from monitor.api.page import ArtifactLinks, build_page
-from monitor.api.refresh import CSP, REFRESH_S, SCRIPT
+from monitor.api.refresh import REFRESH_S, SCRIPT
 from monitor.api.routes import NAME_PATTERN, READ_ERRORS, errors
 from monitor.api.snapshot import take_snapshot
 from monitor.store import ResultRecord
@@ -54,6 +55,7 @@ def router(ctx: ApiContext) -> APIRouter:
         page = template.render(
             view=view,
             notices=notices_view(notices, snapshot),
+            brand=brand_view(ctx.settings),
             refresh_js=SCRIPT,
             refresh_s=REFRESH_S,
         )
@@ -83,7 +85,9 @@ def router(ctx: ApiContext) -> APIRouter:
             artifacts=artifacts,
             now=snapshot.taken_at,
         )
-        page = check_template.render(view=view, refresh_js=SCRIPT, refresh_s=REFRESH_S)
+        page = check_template.render(
+            view=view, brand=brand_view(ctx.settings), refresh_js=SCRIPT, refresh_s=REFRESH_S
+        )
         return gzip.compress(page.encode(), compresslevel=GZIP_LEVEL)
 
     @api.get(
@@ -114,7 +118,7 @@ def router(ctx: ApiContext) -> APIRouter:
             page=True,
             private=private,
         )
-        return html(request, body)
+        return html(request, body, page_csp(ctx.settings))
 
     @api.get(
         "/",
@@ -138,16 +142,17 @@ def router(ctx: ApiContext) -> APIRouter:
             page=True,
             private=private,
         )
-        return html(request, body)
+        return html(request, body, page_csp(ctx.settings))
 
     return api
 
 
-def html(request: Request, compressed: bytes) -> Response:
+def html(request: Request, compressed: bytes, csp: str) -> Response:
     """A page, cached gzip-compressed (150 checks are ~1.5 MB of HTML: compressing it on
     every request would cost more than building it), sent as it is to clients that accept
-    gzip; HTML that may load nothing from anywhere and run only its refresh script."""
-    headers = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
+    gzip; HTML that may load nothing from anywhere (but a configured logo's origin) and run
+    only its refresh script."""
+    headers = {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff"}
     if "gzip" in request.headers.get("accept-encoding", "").lower():
         # The GZip middleware leaves an encoded answer alone (and adds Vary to the others).
         headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
