@@ -276,10 +276,12 @@ class Runtime:
             raise RuntimeError("Runtime used outside 'async with'")
         return self._runner
 
-    async def run_once(self, names: Iterable[str] | None = None) -> list[CheckRun]:
+    async def run_once(
+        self, names: Iterable[str] | None = None, *, run_id: str | None = None
+    ) -> list[CheckRun]:
         """Run the region's checks (or those named) once; store, track incidents, export."""
         checks = self.runner.checks_for_region(names)
-        runs = await self.runner.run_all(checks, run_id=new_run_id())
+        runs = await self.runner.run_all(checks, run_id=run_id or new_run_id())
         if self.store is not None:
             # Before storing: results taken while the region's control checks fail are suspect.
             runs = await SuspectMarker(self.config, AlertStore(self.store)).mark(runs)
