@@ -15,7 +15,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -30,11 +32,12 @@ from tests.service.conftest import (
     StartServe,
 )
 
-CHECKS = 60  # 20 runs/s over the region: what this shared 2-core machine sustains beside others
-INTERVAL_S = 3
+CHECKS = 24  # 4.8 runs/s: what this shared 2-core machine (load 15-25) sustained beside others
+INTERVAL_S = 5
 HEARTBEAT_S = 2
 WAIT_S = 90.0  # a cold serve on a loaded 2-core machine takes up to a minute to start
 POLL_S = 0.5
+READY_TIMEOUT_S = 30.0
 REGION = "local"
 
 
@@ -78,17 +81,22 @@ def read_store(db: str) -> tuple[list[Claim], dict[str, int]]:
     return asyncio.run(read())
 
 
+def shard_of(serve: ServeProcess) -> dict[str, Any]:
+    """``/ready``'s shard part (a loaded machine may take a while to answer)."""
+    body = httpx.get(serve.url + "/ready", timeout=READY_TIMEOUT_S).json()
+    return dict(body["shard"])
+
+
 def member_of(serve: ServeProcess) -> str:
-    body = serve.get("/ready").json()
-    return str(body["shard"]["member"])
+    return str(shard_of(serve)["member"])
 
 
 def owned(serve: ServeProcess) -> int:
-    return int(serve.get("/ready").json()["shard"]["owned"])
+    return int(shard_of(serve)["owned"])
 
 
 def members_seen(serve: ServeProcess) -> int:
-    return len([m for m in serve.get("/ready").json()["shard"]["members"] if m])
+    return len([m for m in shard_of(serve)["members"] if m])
 
 
 def newest_due(db: str) -> datetime | None:
