@@ -197,7 +197,16 @@ class RateLimit(Strict):
 
 
 class RunnerSettings(Strict):
-    concurrency: int = Field(8, ge=1, le=256, description="checks running at once")
+    concurrency: int = Field(
+        8, ge=1, le=256, description="checks other than browser checks running at once"
+    )
+    browser_concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="browser checks running at once: a pool apart, so slow journeys never "
+        "hold up HTTP checks (about 1 GiB and 0.8 CPU each; see the README's sizing)",
+    )
     user_agent: str = Field(
         "smokewatch/{version} (synthetic monitoring; +https://github.com/smokewatch)",
         description="User-Agent of every request (marks synthetic traffic)",
