@@ -45,7 +45,9 @@ REGION = "local"
 def sharded_config(tmp_path: Path, db: str, checks: int = CHECKS) -> Path:
     body = PREAMBLE.format(
         interval=f"{INTERVAL_S}s", lease_poll="500ms", grace="10s", run_at_start="false", db=db
-    ).replace("scheduler:\n", f"scheduler:\n  shard: true\n  heartbeat: {HEARTBEAT_S}s\n  recheck: 0s\n")
+    ).replace(
+        "scheduler:\n", f"scheduler:\n  shard: true\n  heartbeat: {HEARTBEAT_S}s\n  recheck: 0s\n"
+    )
     body = body.replace("  level: info\n", "  level: warning\n")  # the runs' own lines are many
     body = body.replace("scheduler:\n", "runner:\n  concurrency: 64\nscheduler:\n")
     lines = [
