@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -310,7 +310,7 @@ def _free_port(host: str, port: int, *, make_hint: bool = False) -> None:
 
 
 @app.command()
-def serve(
+def serve(  # noqa: PLR0917 -- typer maps each parameter to an option
     config: ConfigOption = None,
     region: RegionOption = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -318,6 +318,13 @@ def serve(
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="serve the API only; run no checks")
     ] = False,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            help="which checks this replica takes when replicas share a region: all, http "
+            "(every non-browser kind) or browser (default: $SMOKEWATCH_ROLE or 'all')"
+        ),
+    ] = None,
 ) -> None:
     """Run the checks on their schedules and serve the status API and page (until SIGTERM).
 
@@ -325,6 +332,14 @@ def serve(
     Before anything starts, the store must answer and the port must be free (else exit 2).
     """
     _free_port(host, port)
+    role = role if role is not None else os.environ.get("SMOKEWATCH_ROLE", "all")
+    roles: dict[str, Literal["all", "http", "browser"]] = {
+        "all": "all",
+        "http": "http",
+        "browser": "browser",
+    }
+    if role not in roles:
+        raise _fail(f"--role must be all, http or browser (got {role!r})")
     loaded = _load(config)
     if not no_scheduler:
         region = _declared_region(loaded, region)
@@ -334,7 +349,7 @@ def serve(
     from monitor.serve import serve as serve_app  # noqa: PLC0415
     from monitor.service import Service  # noqa: PLC0415
 
-    service = Service(loaded, region=region, scheduler=not no_scheduler)
+    service = Service(loaded, region=region, scheduler=not no_scheduler, role=roles[role])
     api = create_app(service, log=service.log.bind(component="api"))
     raise typer.Exit(
         _run_async(lambda: serve_app(service, api, host=host, port=port, log=service.log))

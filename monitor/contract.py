@@ -31,6 +31,31 @@ class StoreLag:
 
 
 @dataclass(frozen=True, slots=True)
+class Lateness:
+    """How late this replica's recent scheduled runs started after their due time."""
+
+    runs: int = 0
+    p50_s: float = 0.0
+    p95_s: float = 0.0
+    max_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ShardState:
+    """This replica's view of its region's split (``scheduler.shard``).
+
+    ``members`` maps each live member to how many checks it owns (``""``: checks no
+    live member's role takes, which do not run).
+    """
+
+    member: str
+    role: str
+    owned: int
+    unowned: int
+    members: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Readiness:
     """Whether the service can do its job, component by component.
 
@@ -45,6 +70,8 @@ class Readiness:
     components: dict[str, str] = field(default_factory=dict)
     role: str = "leader"
     store_lag: StoreLag = field(default_factory=StoreLag)
+    shard: ShardState | None = None
+    lateness: Lateness | None = None
 
     @property
     def ready(self) -> bool:

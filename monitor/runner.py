@@ -10,7 +10,8 @@ One code path serves ``check``, ``run --once`` and the scheduler.  For each chec
 4. turn anything escaping the probe into an ``error`` result;
 5. redact every secret from the final result.
 
-Checks of one run go concurrently, bounded by ``runner.concurrency``.
+Checks of one run go concurrently, bounded by ``runner.concurrency`` (browser checks by
+``runner.browser_concurrency``, a pool of their own).
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ class Runner:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
     _semaphore: asyncio.Semaphore | None = None
+    _browser_semaphore: asyncio.Semaphore | None = None  # browser checks: a pool of their own
 
     def checks_for_region(self, names: Iterable[str] | None = None) -> list[CheckCommon]:
         """Enabled checks that run in this region (all, or the ``names`` given)."""
@@ -143,8 +145,12 @@ class Runner:
         """Run one check to completion; never raises for anything the target or probe does."""
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.config.runner.concurrency)
+            self._browser_semaphore = asyncio.Semaphore(self.config.runner.browser_concurrency)
+        pool = self._semaphore
+        if check.kind == "browser" and self._browser_semaphore is not None:
+            pool = self._browser_semaphore
         run_id = run_id or new_run_id()
-        async with self._semaphore:
+        async with pool:
             return await self._run(check, run_id)
 
     async def _run(self, check: CheckCommon, run_id: str) -> CheckRun:

@@ -19,10 +19,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
-from typing import Any, Self, TextIO
+from typing import Any, Protocol, Self, TextIO
 
 import httpx
 from prometheus_client import CollectorRegistry
+from prometheus_client.registry import Collector
 
 from monitor.alerting.hub import Alerting
 from monitor.alerting.notifiers import build_notifiers
@@ -54,6 +55,15 @@ from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
 from probes.heartbeat import HEARTBEAT_RESOURCE
 from probes.http_wire import WireTransport
 from probes.lazy import load_pending
+
+
+class LiveCollector(Collector, Protocol):
+    """A collector whose answer changes outside telemetry (read at scrape time)."""
+
+    def state(self) -> Hashable:
+        """Changes whenever what ``collect`` shows changes (the /metrics cache key)."""
+        ...
+
 
 DEFAULT_REGION = "local"
 PRUNE_EVERY_S = 600.0
@@ -138,10 +148,9 @@ class Runtime:
         # Results the store cannot take go here (serve); without one a store error fails
         # the run, as in ``run --once``.
         self.spool = spool
-        self._live: list[SpoolCollector | WriterCollector] = []  # read at scrape time
+        self._live: list[LiveCollector] = []  # read at scrape time
         if spool is not None:
-            self._live.append(SpoolCollector(spool, self.region))
-            self.registry.register(self._live[-1])
+            self.watch(SpoolCollector(spool, self.region))
         # /metrics answers, rendered in a thread once per change of _metrics_version().
         self.scrapes = Scrapes(self.registry, self._metrics_version)
         self._pruned_at: float | None = None
@@ -171,8 +180,7 @@ class Runtime:
             self.store = await ResultStore.open(database_url(self.config.storage.url))
             self.writer = ResultWriter(self.store, log=self.log)
             self.writer.start()
-            self._live.append(WriterCollector(self.writer, self.region))
-            self.registry.register(self._live[-1])
+            self.watch(WriterCollector(self.writer, self.region))
             try:
                 self.artifacts = build_artifact_store(self.config, self.store)
             except ArtifactError:
@@ -207,6 +215,12 @@ class Runtime:
             tls=tls,
         )
         return self
+
+    def watch(self, collector: LiveCollector) -> None:
+        """Register a collector read at scrape time; its ``state()`` joins the /metrics
+        cache key, so a change it shows is never served stale."""
+        self._live.append(collector)
+        self.registry.register(collector)
 
     def _metrics_version(self) -> Hashable:
         """Changes whenever the registry shows something new: telemetry recorded runs or
@@ -295,10 +309,12 @@ class Runtime:
             raise RuntimeError("Runtime used outside 'async with'")
         return self._runner
 
-    async def run_once(self, names: Iterable[str] | None = None) -> list[CheckRun]:
+    async def run_once(
+        self, names: Iterable[str] | None = None, *, run_id: str | None = None
+    ) -> list[CheckRun]:
         """Run the region's checks (or those named) once; store, track incidents, export."""
         checks = self.runner.checks_for_region(names)
-        runs = await self.runner.run_all(checks, run_id=new_run_id())
+        runs = await self.runner.run_all(checks, run_id=run_id or new_run_id())
         if self.store is not None:
             # Before storing: results taken while the region's control checks fail are suspect.
             runs = await SuspectMarker(self.config, AlertStore(self.store)).mark(runs)

@@ -38,6 +38,7 @@ from typing import Any
 from apscheduler.events import (  # type: ignore[import-untyped]  # APScheduler 3 ships no types
     EVENT_JOB_MAX_INSTANCES,
     EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
 )
 from apscheduler.schedulers.asyncio import (  # type: ignore[import-untyped]  # no types (as above)
     AsyncIOScheduler,
@@ -53,6 +54,8 @@ from monitor.cron import cron_trigger
 from monitor.triggers import AlignedInterval, Shifted, fixed_offset_s
 
 RunCheck = Callable[[str], Awaitable[object]]
+# Asked before a regular run with the time it was due; ``False``: another replica runs it.
+Claim = Callable[[str, datetime], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +154,23 @@ def _pacing(
 class CheckScheduler:
     """One leadership term's jobs.  Start in a running event loop; stop once."""
 
-    def __init__(self, run: RunCheck, *, log: Any) -> None:
+    def __init__(
+        self,
+        run: RunCheck,
+        *,
+        log: Any,
+        claim: Claim | None = None,
+        anchor: datetime | None = None,
+    ) -> None:
         self._run = run
         self._log = log
+        # Sharded (monitor.shard): a regular run first claims its due time, and interval
+        # grids start at ``anchor`` (the epoch) so every replica computes the same due times.
+        self._claim = claim
+        self._anchor = anchor
         self._plans: dict[str, JobPlan] = {}
+        self._known: dict[str, JobPlan] = {}  # every check of the region (vouch runs)
+        self._due: dict[str, datetime] = {}  # each job's scheduled time, as it is submitted
         self._last_start: dict[str, datetime] = {}  # when each check's newest run started
         self.skipped: Counter[str] = Counter()  # runs not started: still running, or too late
         # APScheduler's own log lines are off (an unregistered logger: no global logging
@@ -163,6 +179,7 @@ class CheckScheduler:
         quiet.disabled = True
         self._scheduler = AsyncIOScheduler(timezone=UTC, logger=quiet)
         self._scheduler.add_listener(self._on_skip, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
+        self._scheduler.add_listener(self._on_submit, EVENT_JOB_SUBMITTED)
 
     @property
     def running(self) -> bool:
@@ -181,14 +198,24 @@ class CheckScheduler:
         self._scheduler.start()
         self.update(plans, run_new_now=run_at_start)
 
-    def update(self, plans: Mapping[str, JobPlan], *, run_new_now: bool) -> None:
+    def update(
+        self,
+        plans: Mapping[str, JobPlan],
+        *,
+        run_new_now: bool,
+        known: Mapping[str, JobPlan] | None = None,
+    ) -> None:
         """Make the jobs match ``plans``: new ones added, changed ones rescheduled, gone removed.
 
-        A job whose plan did not change keeps its next run time.
+        A job whose plan did not change keeps its next run time.  ``known`` (default
+        ``plans``) is every check of the region: a holder among them can be vouched for
+        here even when another replica owns it.
         """
+        self._known = dict(plans if known is None else known)
         for name in set(self._plans) - set(plans):
             self._scheduler.remove_job(name)
-            self._drop_one_offs(name)
+            if name not in self._known:  # handed over: its pending recheck still runs here
+                self._drop_one_offs(name)
             del self._plans[name]
         now = datetime.now(UTC)
         for name, plan in plans.items():
@@ -196,7 +223,7 @@ class CheckScheduler:
             if old == plan:
                 continue
             try:
-                trigger = plan.trigger(now)
+                trigger = plan.trigger(now if self._anchor is None else self._anchor)
             except ValueError as exc:
                 self._log.error("scheduler.bad_schedule", check=name, reason=str(exc))
                 if old is not None:
@@ -225,6 +252,7 @@ class CheckScheduler:
         """Remove every job at once: nothing new starts; runs already going carry on."""
         self._scheduler.remove_all_jobs()
         self._plans.clear()
+        self._known.clear()
 
     def stop(self) -> None:
         """Remove every job and shut the scheduler down (without waiting for running checks)."""
@@ -233,6 +261,9 @@ class CheckScheduler:
             self._scheduler.shutdown(wait=False)
 
     async def _fire(self, name: str, recheck: bool = False) -> None:
+        due = self._due.pop(name, None) if not recheck else None
+        if due is not None and self._claim is not None and not await self._claim(name, due):
+            return  # another replica runs this due time
         started = datetime.now(UTC)
         before = self._last_start.get(name)
         self._last_start[name] = started
@@ -256,10 +287,10 @@ class CheckScheduler:
 
     def _vouch(self, name: str, failed_run_started: datetime) -> None:
         """Run ``name``'s holders now, each unless one of its runs started since then."""
-        plan = self._plans.get(name)
+        plan = self._known.get(name)
         for holder in plan.holders if plan is not None else ():
             last = self._last_start.get(holder)
-            if holder not in self._plans or (last is not None and last >= failed_run_started):
+            if holder not in self._known or (last is not None and last >= failed_run_started):
                 continue
             self._scheduler.add_job(
                 self._fire,
@@ -267,7 +298,7 @@ class CheckScheduler:
                 args=(holder, True),
                 id=f"{holder}#vouch",
                 name=f"{holder}#vouch",
-                misfire_grace_time=self._plans[holder].misfire_grace_s,
+                misfire_grace_time=self._known[holder].misfire_grace_s,
                 replace_existing=True,
             )
             self._log.info("scheduler.vouch", check=holder, failed=name)
@@ -295,6 +326,12 @@ class CheckScheduler:
         for suffix in ("#recheck", "#vouch"):
             if self._scheduler.get_job(f"{name}{suffix}") is not None:
                 self._scheduler.remove_job(f"{name}{suffix}")
+
+    def _on_submit(self, event: Any) -> None:
+        # Dispatched as the job's task is created, before it runs: _fire reads it first.
+        times = getattr(event, "scheduled_run_times", None)
+        if times and "#" not in str(event.job_id):
+            self._due[str(event.job_id)] = times[-1]
 
     def _on_skip(self, event: Any) -> None:
         name = str(event.job_id)

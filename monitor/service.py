@@ -24,27 +24,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
+import socket
+import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from monitor.config.loader import LoadedConfig, load_config
-from monitor.contract import Readiness, StoreLag, UnknownCheck
+from monitor.contract import Lateness, Readiness, ShardState, StoreLag, UnknownCheck
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.leader import LeaseError, RegionLease
 from monitor.replay import Replayer
-from monitor.runner import CheckRun
+from monitor.runner import CheckRun, new_run_id
 from monitor.runtime import Runtime, resolve_region
 from monitor.scheduler import CheckScheduler, JobPlan, plan_jobs
+from monitor.shard import Role, Shard
+from monitor.shard_metrics import ShardCollector, quantile
 from monitor.spool import spool_for
 from monitor.store import ResultStore, StoreError
+from monitor.store.members import Member, MemberStore
 from monitor.telemetry.scrape import Exposition
+from monitor.triggers import EPOCH
 from probes.base import Status
 
 READY_PING_TIMEOUT_S = 2.0
 REPLAY_EVERY_S = 1.0  # how often a non-empty spool is offered to the store
 CANCEL_TIMEOUT_S = 5.0  # how long cancelled runs get to unwind after the grace period
+CLAIMS_KEPT_S = 3600.0  # run claims older than this are pruned (by the region's leader)
+LATENESS_KEPT = 1000  # recent scheduled runs whose lateness /ready summarizes
 
 RunTask = asyncio.Task[list[CheckRun]]
 
@@ -68,6 +78,7 @@ class Service:
         env: Mapping[str, str] | None = None,
         scheduler: bool = True,
         log_stream: TextIO | None = None,
+        role: Role = "all",
     ) -> None:
         self._env = env
         self._region = resolve_region(region, os.environ if env is None else env)
@@ -78,6 +89,15 @@ class Service:
         self._spool = spool_for(loaded.config.storage)
         self._replayer: Replayer | None = None
         self._replay_task: asyncio.Task[None] | None = None
+        self._shard_role: Role = role
+        self._shard: Shard | None = None  # sharing the region's checks (scheduler.shard)
+        self._shard_task: asyncio.Task[None] | None = None
+        self._shard_problem: str | None = None
+        self._shard_jobs: tuple[frozenset[str], dict[str, JobPlan]] | None = None
+        self._claims_pruned_at = 0.0
+        self._joined_at = datetime.now(UTC)
+        self.lateness: deque[float] = deque(maxlen=LATENESS_KEPT)  # seconds, recent runs
+        self._claimed: dict[str, str] = {}  # check -> the run id its claim recorded
         self._gen = _Generation(self._new_runtime(loaded))
         self._old: set[_Generation] = set()  # replaced by a reload, finishing their runs
         self._retiring: set[asyncio.Task[None]] = set()
@@ -110,8 +130,13 @@ class Service:
 
     @property
     def role(self) -> str:
-        """``leader``, ``standby`` or ``api-only``."""
+        """``leader``, ``standby``, ``member`` (sharing, not the leader) or ``api-only``."""
         return self._role
+
+    @property
+    def shard(self) -> Shard | None:
+        """This replica's share of the region's checks; ``None`` unless sharing."""
+        return self._shard
 
     @property
     def scheduler(self) -> CheckScheduler | None:
@@ -152,7 +177,34 @@ class Service:
         if any(c.kind == "browser" for c in runtime.runner.checks_for_region()):
             pool = runtime.browser_pool
             components["browser"] = "ok" if pool is not None and pool.launches else "unavailable"
-        return Readiness(components, self._role, self.store_lag())
+        return Readiness(
+            components,
+            self._role,
+            self.store_lag(),
+            shard=self._shard_state(),
+            lateness=self._lateness() if self._scheduling else None,
+        )
+
+    def _shard_state(self) -> ShardState | None:
+        shard = self._shard
+        if shard is None:
+            return None
+        return ShardState(
+            member=shard.member,
+            role=shard.role,
+            owned=len(shard.owned),
+            unowned=shard.unowned,
+            members=shard.counts(),
+        )
+
+    def _lateness(self) -> Lateness:
+        recent = list(self.lateness)
+        return Lateness(
+            runs=len(recent),
+            p50_s=quantile(recent, 0.5),
+            p95_s=quantile(recent, 0.95),
+            max_s=quantile(recent, 1.0),
+        )
 
     def _scheduler_state(self) -> str:
         if self._lease_task is None or self._lease_task.done():
@@ -175,6 +227,8 @@ class Service:
             self._replay_task = asyncio.create_task(self._replay_loop(), name="smokewatch-replay")
         if self._scheduling:
             self._lease = RegionLease(self.loaded.config.storage.url, self._region)
+            if self.loaded.config.scheduler.shard and self._lease.kind == "postgres":
+                await self._join()
             await self._lease_step(self._lease)
             self._lease_task = asyncio.create_task(
                 self._lease_loop(self._lease), name="smokewatch-lease"
@@ -193,6 +247,8 @@ class Service:
             self._lease_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lease_task
+        if self._shard is not None:
+            await self._leave()
         if self._scheduler is not None:
             self._scheduler.clear()  # nothing new starts from here on
         await self._finish_runs(self.loaded.config.scheduler.shutdown_grace.total_seconds())
@@ -240,9 +296,10 @@ class Service:
     async def _run_scheduled(self, name: str) -> bool | None:
         """Run one check; ``False`` when it failed (the scheduler then plans a recheck)."""
         if name in self._busy:
+            self._claimed.pop(name, None)
             self.log.info("scheduler.run_skipped", check=name, reason="still running")
             return None
-        task = self._spawn([name])
+        task = self._spawn([name], run_id=self._claimed.pop(name, None))
         self._busy[name] = task
         task.add_done_callback(lambda _: self._busy.pop(name, None))
         # Shielded: losing the lease stops the scheduler, not a run already going.
@@ -251,9 +308,11 @@ class Service:
             return not any(run.status is Status.FAIL for run in runs)
         return None
 
-    def _spawn(self, names: list[str]) -> RunTask:
+    def _spawn(self, names: list[str], *, run_id: str | None = None) -> RunTask:
         gen = self._gen
-        task = asyncio.create_task(gen.runtime.run_once(names), name=f"smokewatch-run:{names[0]}")
+        task = asyncio.create_task(
+            gen.runtime.run_once(names, run_id=run_id), name=f"smokewatch-run:{names[0]}"
+        )
         gen.tasks.add(task)
         task.add_done_callback(lambda t: self._run_done(gen, t))
         return task
@@ -305,7 +364,9 @@ class Service:
                     "until restart",
                 )
             old, self._gen = self._gen, _Generation(runtime)
-            if self._scheduler is not None:
+            if self._shard is not None:
+                await self._shard_step()
+            elif self._scheduler is not None:
                 self._scheduler.update(
                     self._plans(), run_new_now=loaded.config.scheduler.run_at_start
                 )
@@ -357,18 +418,138 @@ class Service:
         self._lease_problem = None
 
     def _lead(self) -> None:
-        scheduler = CheckScheduler(self._run_scheduled, log=self.log)
+        if self._shard is not None:  # sharing: the lease only marks the leader
+            self._role = "leader"
+            self.log.info("lease.acquired", region=self._region, sharded=True)
+            return
+        scheduler = CheckScheduler(self._run_scheduled, log=self.log, claim=self._claim)
         scheduler.start(self._plans(), run_at_start=self.loaded.config.scheduler.run_at_start)
         self._scheduler = scheduler
         self._role = "leader"
         self.log.info("lease.acquired", region=self._region, checks=self._check_names())
 
     def _follow(self, reason: str) -> None:
+        if self._shard is not None:
+            self._role = "member"
+            self.log.warning("lease.lost", region=self._region, reason=reason, sharded=True)
+            return
         if self._scheduler is not None:
             self._scheduler.stop()
             self._scheduler = None
         self._role = "standby"
         self.log.warning("lease.lost", region=self._region, reason=reason)
+
+    # -- sharing the region's checks (monitor.shard) ---------------------------------
+
+    async def _join(self) -> None:
+        settings = self.loaded.config.scheduler
+        member = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self._shard = Shard(
+            member, role=self._shard_role, heartbeat_s=settings.heartbeat.total_seconds()
+        )
+        # Interval grids start at the epoch: every replica computes the same due times.
+        self._scheduler = CheckScheduler(
+            self._run_scheduled, log=self.log, claim=self._claim, anchor=EPOCH
+        )
+        self._scheduler.start({}, run_at_start=False)
+        self._role = "member"
+        await self._shard_step()
+        self._shard_task = asyncio.create_task(self._shard_loop(), name="smokewatch-shard")
+        self.log.info("shard.joined", region=self._region, member=member, role=self._shard_role)
+
+    async def _leave(self) -> None:
+        """Leave the region's members, and go on running this replica's jobs for one
+        heartbeat while the others take them over (the run claims keep each due time single)."""
+        shard = self._shard
+        assert shard is not None  # noqa: S101 -- only called when sharing
+        if self._shard_task is not None:
+            self._shard_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._shard_task
+        try:
+            await MemberStore(self.store).leave(self._region, shard.member)
+        except StoreError as exc:
+            self.log.warning("shard.leave_failed", reason=str(exc))
+            return  # the others drop this member when its heartbeat ages out
+        grace = self.loaded.config.scheduler.shutdown_grace.total_seconds()
+        self.log.info("shard.left", region=self._region, member=shard.member)
+        await asyncio.sleep(min(shard.heartbeat_s, grace))
+
+    async def _shard_loop(self) -> None:
+        assert self._shard is not None  # noqa: S101 -- only started when sharing
+        while True:
+            await asyncio.sleep(self._shard.tick_s)
+            try:
+                await self._shard_step()
+            except Exception as exc:  # the loop must outlive any one failure
+                self.log.exception("shard.error", error=type(exc).__name__, detail=str(exc))
+
+    async def _shard_step(self) -> None:
+        """Heartbeat, read the live members, schedule this replica's share."""
+        shard, scheduler = self._shard, self._scheduler
+        assert shard is not None  # noqa: S101 -- only called when sharing
+        assert scheduler is not None  # noqa: S101 -- created by _join
+        now = datetime.now(UTC)
+        members = MemberStore(self.store)
+        try:
+            await members.beat(
+                self._region,
+                shard.member,
+                role=shard.role,
+                started_at=self._joined_at,
+                now=now,
+            )
+            live = await members.live(self._region, since=shard.live_since(now))
+            if self._role == "leader" and time.monotonic() - self._claims_pruned_at > 60:
+                await members.prune_claims(before=now - timedelta(seconds=CLAIMS_KEPT_S))
+                self._claims_pruned_at = time.monotonic()
+        except StoreError as exc:
+            if str(exc) != self._shard_problem:  # keeps its share while the store is away
+                self.log.warning("shard.store_unavailable", reason=str(exc))
+            self._shard_problem = str(exc)
+            return
+        self._shard_problem = None
+        if all(m.member != shard.member for m in live):
+            live.append(Member(shard.member, shard.role, self._joined_at, now))
+        plans = self._plans()
+        scheduled = frozenset(shard.assign(self._gen.runtime.runner.checks_for_region(), live, now))
+        if self._shard_jobs == (scheduled, plans):
+            return
+        self._shard_jobs = (scheduled, plans)
+        scheduler.update(
+            {n: p for n, p in plans.items() if n in scheduled}, run_new_now=False, known=plans
+        )
+        self.log.info(
+            "shard.assigned",
+            region=self._region,
+            owned=len(shard.owned),
+            handing_over=len(scheduled - shard.owned),
+            members=shard.counts(),
+        )
+
+    async def _claim(self, check: str, due: datetime) -> bool:
+        """Whether this replica runs ``check``'s run due at ``due`` (sharing: the first
+        replica to claim it; store unreachable: its owner)."""
+        now = datetime.now(UTC)
+        late_s = max(0.0, (now - due).total_seconds())
+        shard = self._shard
+        if shard is None:
+            self._late(late_s)
+            return True
+        run_id = new_run_id()
+        try:
+            won = await MemberStore(self.store).claim(
+                self._region, check, due_at=due, member=shard.member, now=now, run_id=run_id
+            )
+        except StoreError:
+            won = check in shard.owned  # an outage must not stop the owner's runs
+        if won:
+            self._claimed[check] = run_id
+            self._late(late_s)
+        return won
+
+    def _late(self, seconds: float) -> None:
+        self.lateness.append(seconds)
 
     def _plans(self) -> dict[str, JobPlan]:
         runtime = self._gen.runtime
@@ -378,13 +559,16 @@ class Service:
         return [c.name for c in self._gen.runtime.runner.checks_for_region()]
 
     def _new_runtime(self, loaded: LoadedConfig) -> Runtime:
-        return Runtime(
+        runtime = Runtime(
             loaded,
             region=self._region,
             log_stream=self._log_stream,
             env=self._env,
             spool=self._spool,
         )
+        if self._scheduling:
+            runtime.watch(ShardCollector(self))
+        return runtime
 
 
 def require_declared_region(loaded: LoadedConfig, region: str) -> None:

@@ -46,13 +46,36 @@ class StoreLagReport(Model):
     )
 
 
+class LatenessReport(Model):
+    runs: int = Field(description="recent scheduled runs of this replica summarized")
+    p50_seconds: float = Field(description="median of start minus due time")
+    p95_seconds: float = Field(description="95th percentile of start minus due time")
+    max_seconds: float = Field(description="largest start minus due time")
+
+
+class ShardReport(Model):
+    member: str = Field(description="this replica's member id")
+    role: str = Field(description="the kinds it takes: all, http or browser")
+    owned: int = Field(description="checks this replica owns")
+    unowned: int = Field(description="checks no live replica's role takes (they do not run)")
+    members: dict[str, int] = Field(
+        description="live member -> checks it owns ('': checks without an owner)"
+    )
+
+
 class ReadinessReport(Model):
     ready: bool
-    role: str = Field(description="leader, standby or api-only")
+    role: str = Field(description="leader, standby, member (sharing) or api-only")
     components: dict[str, str] = Field(description="component -> 'ok' or why it is not ready")
     store_lag: StoreLagReport = Field(
         default_factory=lambda: StoreLagReport(spooled=0, oldest_age_seconds=None),
         description="how far the store is behind (results spooled while it was unreachable)",
+    )
+    shard: ShardReport | None = Field(
+        None, description="the region's split among replicas (scheduler.shard); null: off"
+    )
+    lateness: LatenessReport | None = Field(
+        None, description="how late this replica's recent scheduled runs started"
     )
 
 

@@ -197,7 +197,16 @@ class RateLimit(Strict):
 
 
 class RunnerSettings(Strict):
-    concurrency: int = Field(8, ge=1, le=256, description="checks running at once")
+    concurrency: int = Field(
+        8, ge=1, le=256, description="checks other than browser checks running at once"
+    )
+    browser_concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="browser checks running at once: a pool apart, so slow journeys never "
+        "hold up HTTP checks (about 1 GiB and 0.8 CPU each; see the README's sizing)",
+    )
     user_agent: str = Field(
         "smokewatch/{version} (synthetic monitoring; +https://github.com/smokewatch)",
         description="User-Agent of every request (marks synthetic traffic)",
@@ -363,5 +372,16 @@ class SchedulerSettings(Strict):
         description="after a failed run, run the check again this much later instead of "
         "waiting a whole interval (at most once per interval; 0 disables)",
     )
+    shard: bool = Field(
+        False,
+        description="replicas of a region on PostgreSQL share its checks (each runs its "
+        "share); false: one replica leads and runs them all, the others stand by",
+    )
+    heartbeat: Duration = Field(
+        timedelta(seconds=5),
+        description="with shard: each replica writes a heartbeat twice per this interval, "
+        "and a dead replica's checks move to the others within two of them (at least 1s)",
+    )
 
     _lease_poll_floor = floor_of("lease_poll", MIN_LEASE_POLL)
+    _heartbeat_floor = floor_of("heartbeat", timedelta(seconds=1))

@@ -330,3 +330,29 @@ notice_updates = Table(
     sqlite_autoincrement=True,
 )
 Index("ix_notice_updates_notice_id", notice_updates.c.notice_id, notice_updates.c.id)
+
+# Replicas of a region that share its checks (monitor/shard.py): each writes its row on
+# every heartbeat; a row older than the liveness timeout is a dead member.
+members = Table(
+    "members",
+    metadata,
+    Column("region", String(100), primary_key=True),
+    Column("member", String(200), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+)
+
+# One row per scheduled run that started: whoever inserts (region, check, due time)
+# first runs it, so a due time never runs twice however ownership moves.
+run_claims = Table(
+    "run_claims",
+    metadata,
+    Column("region", String(100), primary_key=True),
+    Column("check", String(200), primary_key=True),
+    Column("due_at", UTCDateTime(), primary_key=True),
+    Column("member", String(200), nullable=False),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+    Column("run_id", String(32), nullable=False),  # the run's results carry it
+)
+Index("ix_run_claims_due_at", run_claims.c.due_at)

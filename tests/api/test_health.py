@@ -62,6 +62,8 @@ class TestHealth:
             "role": "leader",
             "components": {"store": "ok", "scheduler": "ok"},
             "store_lag": {"spooled": 0, "oldest_age_seconds": None},
+            "shard": None,
+            "lateness": None,
         }
 
     def test_not_ready_is_503_with_the_reason(self, start_api: StartApi) -> None:
@@ -75,6 +77,8 @@ class TestHealth:
             "role": "standby",
             "components": {"store": "ok", "browser": "chromium not found"},
             "store_lag": {"spooled": 0, "oldest_age_seconds": None},
+            "shard": None,
+            "lateness": None,
         }
 
     def test_ready_says_how_far_the_store_is_behind(self, start_api: StartApi) -> None:

@@ -67,6 +67,9 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "podAnnotations": {"team": "sre"},
         "image": {"digest": "sha256:" + "a" * 64},
     },
+    "sharded-autoscaled": _with(
+        "multi-region", autoscaling={"enabled": True, "minReplicas": 2, "maxReplicas": 5}
+    ),
     "existing-config-and-secret-features-off": {
         "existingConfigMap": "corp-smokewatch-config",
         "secret": {"existingSecret": "corp-smokewatch-env"},
@@ -435,6 +438,61 @@ class TestModes:
     ) -> None:
         """NOTES.txt tells how to reach the status page (or run a region now)."""
         assert expected in rendered(name).notes
+
+
+class TestSharing:
+    def test_postgres_replicas_share_their_region(
+        self, rendered: Callable[[str], Rendered]
+    ) -> None:
+        """With PostgreSQL the rendered config turns scheduler.shard on; with SQLite it is off."""
+        shared = yaml.safe_load(
+            rendered("multi-region").one("ConfigMap", "sw-smokewatch-config")["data"][
+                "smokewatch.yaml"
+            ]
+        )
+        alone = yaml.safe_load(
+            rendered("defaults").one("ConfigMap", "sw-smokewatch-config")["data"]["smokewatch.yaml"]
+        )
+        assert shared["scheduler"]["shard"] is True
+        assert "shard" not in alone.get("scheduler", {})
+
+    def test_autoscaler_per_region_owns_the_replica_count(
+        self, rendered: Callable[[str], Rendered]
+    ) -> None:
+        """autoscaling: one HPA per region aims at its Deployment, which then sets no replicas;
+        each region keeps its PodDisruptionBudget."""
+        out = rendered("sharded-autoscaled")
+        deployments = {d["metadata"]["name"]: d for d in out.of_kind("Deployment")}
+        hpas = out.of_kind("HorizontalPodAutoscaler")
+        assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas} == set(deployments)
+        for hpa in hpas:
+            assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 5)
+        assert all("replicas" not in d["spec"] for d in deployments.values())
+        pdbs = {p["metadata"]["name"] for p in out.of_kind("PodDisruptionBudget")}
+        assert pdbs == set(deployments)
+
+    def test_no_autoscaler_by_default(self, rendered: Callable[[str], Rendered]) -> None:
+        """The HPA template is off unless asked for."""
+        assert rendered("multi-region").of_kind("HorizontalPodAutoscaler") == []
+
+    @pytest.mark.parametrize(
+        "overrides",
+        [
+            {"autoscaling": {"enabled": True}},
+            {
+                "autoscaling": {"enabled": True},
+                "database": {"type": "bundled"},
+                "deployment": {"shard": False},
+            },
+        ],
+        ids=["sqlite", "standbys"],
+    )
+    def test_autoscaling_needs_sharing_replicas(
+        self, chart: helm_python.Chart, overrides: dict[str, Any]
+    ) -> None:
+        """Autoscaling replicas that would only stand by (or share one SQLite file) is refused."""
+        with pytest.raises(helm_python.HelmError, match="autoscaling needs mode deployment"):
+            render(chart, overrides)
 
 
 class TestRenderedConfig:

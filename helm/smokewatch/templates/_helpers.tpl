@@ -293,6 +293,13 @@ volumes:
 {{- end -}}
 {{- $_ := set $config "regions" $names -}}
 {{- end -}}
+{{- if and (eq .Values.mode "deployment") (ne .Values.database.type "sqlite") .Values.deployment.shard -}}
+{{- $scheduler := deepCopy (default (dict) $config.scheduler) -}}
+{{- if not (hasKey $scheduler "shard") -}}
+{{- $_ := set $scheduler "shard" true -}}
+{{- end -}}
+{{- $_ := set $config "scheduler" $scheduler -}}
+{{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
 
@@ -305,6 +312,11 @@ volumes:
 {{- fail (printf "regions: %q is listed twice" .name) -}}
 {{- end -}}
 {{- $names = append $names .name -}}
+{{- end -}}
+{{- if $v.autoscaling.enabled -}}
+{{- if or (ne $v.mode "deployment") (eq $v.database.type "sqlite") (not $v.deployment.shard) -}}
+{{- fail "autoscaling needs mode deployment, PostgreSQL (database.type external or bundled) and deployment.shard: replicas that only stand by would not share the load" -}}
+{{- end -}}
 {{- end -}}
 {{- if eq $v.database.type "sqlite" -}}
 {{- if eq $v.mode "cronjob" -}}

@@ -6,8 +6,14 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from monitor.api.context import ApiContext
-from monitor.api.models import Health, ReadinessReport, StoreLagReport
-from monitor.contract import StoreLag
+from monitor.api.models import (
+    Health,
+    LatenessReport,
+    ReadinessReport,
+    ShardReport,
+    StoreLagReport,
+)
+from monitor.contract import Lateness, ShardState, StoreLag
 
 
 def router(ctx: ApiContext) -> APIRouter:
@@ -42,12 +48,37 @@ def router(ctx: ApiContext) -> APIRouter:
                     name: ctx.scrubber().text(state) for name, state in readiness.components.items()
                 },
                 store_lag=lag_report(readiness.store_lag),
+                shard=shard_report(readiness.shard),
+                lateness=lateness_report(readiness.lateness),
             )
         return JSONResponse(
             report.model_dump(mode="json"), status_code=200 if report.ready else 503
         )
 
     return api
+
+
+def shard_report(shard: ShardState | None) -> ShardReport | None:
+    if shard is None:
+        return None
+    return ShardReport(
+        member=shard.member,
+        role=shard.role,
+        owned=shard.owned,
+        unowned=shard.unowned,
+        members=dict(shard.members),
+    )
+
+
+def lateness_report(late: Lateness | None) -> LatenessReport | None:
+    if late is None:
+        return None
+    return LatenessReport(
+        runs=late.runs,
+        p50_seconds=round(late.p50_s, 3),
+        p95_seconds=round(late.p95_s, 3),
+        max_seconds=round(late.max_s, 3),
+    )
 
 
 def lag_report(lag: StoreLag) -> StoreLagReport:
