@@ -31,7 +31,7 @@ HEALTHY = """\
   url: ${TARGET}/api/v1/test
   expect:
     headers: [{name: X-RateLimit-Limit, present: true}]
-    response_time: {degraded_ms: 200, fail_ms: 1000}
+    response_time: {degraded_ms: 2000, fail_ms: 5000}
 - name: login
   kind: flow
   steps:
