@@ -8,6 +8,7 @@ runner, and the service never imports the API.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from monitor.config.loader import LoadedConfig
@@ -53,6 +54,30 @@ class ShardState:
     owned: int
     unowned: int
     members: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberState:
+    """One live member of the region as a sharing replica last read it."""
+
+    member: str
+    role: str
+    heartbeat_at: datetime
+    owned: int
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """How a region's checks are split among its replicas, as one member sees it.
+
+    ``unowned`` counts checks no live member's role takes (they do not run);
+    ``lateness`` is this replica's own recent scheduled runs.
+    """
+
+    region: str
+    members: tuple[MemberState, ...]
+    unowned: int
+    lateness: Lateness
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +138,9 @@ class ServiceView(Protocol):
 
     def store_lag(self) -> StoreLag:
         """Results waiting in the local spool for the store (no I/O)."""
+
+    def split(self) -> Split | None:
+        """The region's split among replicas (no I/O); ``None`` unless sharing."""
 
     async def run_now(self, check: str) -> CheckRun:
         """Run one check now in this region, store its result and return it.

@@ -33,18 +33,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
+from sqlalchemy.engine import make_url
+
 from monitor.config.loader import LoadedConfig, load_config
-from monitor.contract import Lateness, Readiness, ShardState, StoreLag, UnknownCheck
+from monitor.contract import (
+    Lateness,
+    MemberState,
+    Readiness,
+    ShardState,
+    Split,
+    StoreLag,
+    UnknownCheck,
+)
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.leader import LeaseError, RegionLease
 from monitor.replay import Replayer
 from monitor.runner import CheckRun, new_run_id
 from monitor.runtime import Runtime, resolve_region
 from monitor.scheduler import CheckScheduler, JobPlan, plan_jobs
-from monitor.shard import Role, Shard
+from monitor.shard import Role, Shard, takes
 from monitor.shard_metrics import ShardCollector, quantile
-from monitor.spool import spool_for
-from monitor.store import ResultStore, StoreError
+from monitor.spool import SHARD_SLOTS, spool_for
+from monitor.store import ResultStore, StoreError, database_url
 from monitor.store.members import Member, MemberStore
 from monitor.telemetry.scrape import Exposition
 from monitor.triggers import EPOCH
@@ -86,7 +96,10 @@ class Service:
         self._log_stream = log_stream
         # One spool for the process, shared by every config generation: a reload that
         # changes storage.spool_path takes effect at restart.
-        self._spool = spool_for(loaded.config.storage)
+        # A sharing replica runs checks, so it needs a spool of its own: its first free slot.
+        backend = make_url(database_url(loaded.config.storage.url)).get_backend_name()
+        self._sharing = scheduler and loaded.config.scheduler.shard and backend == "postgresql"
+        self._spool = spool_for(loaded.config.storage, slots=SHARD_SLOTS if self._sharing else 1)
         self._replayer: Replayer | None = None
         self._replay_task: asyncio.Task[None] | None = None
         self._shard_role: Role = role
@@ -174,7 +187,9 @@ class Service:
         if self._scheduling:
             components["scheduler"] = self._scheduler_state()
         runtime = self._gen.runtime
-        if any(c.kind == "browser" for c in runtime.runner.checks_for_region()):
+        # A replica whose role takes no browser checks (``--role http``) never needs Chromium.
+        takes_browser = self._shard is None or takes(self._shard.role, "browser")
+        if takes_browser and any(c.kind == "browser" for c in runtime.runner.checks_for_region()):
             pool = runtime.browser_pool
             components["browser"] = "ok" if pool is not None and pool.launches else "unavailable"
         return Readiness(
@@ -197,6 +212,17 @@ class Service:
             members=shard.counts(),
         )
 
+    def split(self) -> Split | None:
+        shard = self._shard
+        if shard is None:
+            return None
+        counts = shard.counts()
+        members = tuple(
+            MemberState(m.member, m.role, m.heartbeat_at, counts.get(m.member, 0))
+            for m in shard.members
+        )
+        return Split(self._region, members, shard.unowned, self._lateness())
+
     def _lateness(self) -> Lateness:
         recent = list(self.lateness)
         return Lateness(
@@ -218,6 +244,8 @@ class Service:
     async def start(self) -> None:
         if self._started:
             raise RuntimeError("the service is already started")
+        if self._sharing and self._spool is not None:
+            self._spool.claim()  # SpoolBusyError (nothing opened yet): every slot is taken
         await _enter(self._gen.runtime)
         if self._gen.runtime.alerting is not None:
             await self._gen.runtime.alerting.start()
@@ -227,7 +255,7 @@ class Service:
             self._replay_task = asyncio.create_task(self._replay_loop(), name="smokewatch-replay")
         if self._scheduling:
             self._lease = RegionLease(self.loaded.config.storage.url, self._region)
-            if self.loaded.config.scheduler.shard and self._lease.kind == "postgres":
+            if self._sharing:
                 await self._join()
             await self._lease_step(self._lease)
             self._lease_task = asyncio.create_task(
@@ -541,8 +569,17 @@ class Service:
             won = await MemberStore(self.store).claim(
                 self._region, check, due_at=due, member=shard.member, now=now, run_id=run_id
             )
-        except StoreError:
+        except StoreError as exc:
             won = check in shard.owned  # an outage must not stop the owner's runs
+            # Logged each time: a run that may be doubled (or skipped here, handed over)
+            # should be traceable to its check and due time.
+            self.log.warning(
+                "shard.claim_failed",
+                check=check,
+                due=due.isoformat(),
+                runs=won,
+                reason=str(exc),
+            )
         if won:
             self._claimed[check] = run_id
             self._late(late_s)

@@ -16,6 +16,13 @@ One process owns a spool file at a time: an exclusive ``flock`` on ``<spool>.loc
 taken on first use and held until :meth:`close`.  A second process (a standby on the
 same host) finds it taken and spools nothing; when the owner dies the kernel drops
 the lock and whoever uses the spool next takes over what it left.
+
+Replicas sharing a region's checks (``scheduler.shard``) each run checks, so each needs
+a spool even when several start in one directory with one config (pods do not share a
+directory): such a spool has ``slots``.  :meth:`claim` takes the first free file of
+``<spool>``, ``<spool>.1``, ... ``<spool>.<slots-1>`` (each with its own lock) and keeps
+it, replaying whatever a previous holder of that slot left.  When every slot is taken it
+raises :class:`SpoolBusyError`, naming the directory and the setting to change.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from monitor.config.models import Storage
+from monitor.errors import MonitorError
 from monitor.store import ResultRecord, database_url
 from monitor.store.urls import sqlite_file
 from probes.base import Status
@@ -39,6 +47,11 @@ from probes.reasons import FailureReason
 
 DEFAULT_MAX_RESULTS = 10_000
 DEFAULT_NAME = "smokewatch.spool"
+SHARD_SLOTS = 16  # sharing replicas one directory holds before start-up refuses a 17th
+
+
+class SpoolBusyError(MonitorError):
+    """Every slot of a sharing replica's spool is held by another process."""
 
 
 def spool_path(configured: str | None, database_file: Path | None) -> Path:
@@ -50,14 +63,14 @@ def spool_path(configured: str | None, database_file: Path | None) -> Path:
     return Path(DEFAULT_NAME)
 
 
-def spool_for(storage: Storage) -> Spool | None:
+def spool_for(storage: Storage, *, slots: int = 1) -> Spool | None:
     """The spool ``storage`` asks for; ``None`` for an in-memory SQLite store without a
     ``spool_path`` (nothing can be unreachable, and nothing outlives the process)."""
     url = make_url(database_url(storage.url))
     path = sqlite_file(url)
     if path is None and url.get_backend_name() == "sqlite" and not storage.spool_path:
         return None
-    return Spool(spool_path(storage.spool_path, path), max_results=storage.spool_max)
+    return Spool(spool_path(storage.spool_path, path), max_results=storage.spool_max, slots=slots)
 
 
 def to_line(record: ResultRecord) -> str:
@@ -80,8 +93,11 @@ def from_line(line: str) -> ResultRecord:
 class Spool:
     """Results waiting for the store, oldest first; at most ``max_results`` of them."""
 
-    def __init__(self, path: Path, *, max_results: int = DEFAULT_MAX_RESULTS) -> None:
+    def __init__(
+        self, path: Path, *, max_results: int = DEFAULT_MAX_RESULTS, slots: int = 1
+    ) -> None:
         self.path = path
+        self.slots = slots  # >1: a taken file moves this process on to the next slot
         self.max_results = max_results
         self.spooled_total = 0  # appended since this process started
         self.dropped_total = 0  # refused: spool full or owned by another process
@@ -107,19 +123,33 @@ class Spool:
         return self._lock_fd is not None
 
     def claim(self) -> bool:
-        """Take the spool's lock if free and load what a previous owner left; ``True`` if ours."""
+        """Take the spool's lock if free and load what a previous owner left; ``True`` if ours.
+
+        With ``slots``, the first free slot becomes this spool's ``path``; all taken raises
+        :class:`SpoolBusyError`.
+        """
         if self._lock_fd is not None:
             return True
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._lock_fd = fd
-        self._load()
-        return True
+        base = self.path
+        for slot in range(self.slots):
+            path = base if slot == 0 else base.with_name(f"{base.name}.{slot}")
+            fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.path, self._lock_fd = path, fd
+            self._load()
+            return True
+        if self.slots > 1:
+            raise SpoolBusyError(
+                f"all {self.slots} spool files {base}[.1-{self.slots - 1}] in {base.parent} "
+                "are held by other smokewatch processes; give this replica its own "
+                "storage.spool_path"
+            )
+        return False
 
     def append(self, record: ResultRecord) -> bool:
         """Write ``record`` durably at the tail; ``False`` (nothing written) when the spool

@@ -123,6 +123,26 @@ class CheckStatus(Model):
     )
 
 
+class MemberReport(Model):
+    member: str = Field(description="the replica's member id (host name, pid, random suffix)")
+    role: str = Field(description="the kinds it takes: all, http or browser")
+    heartbeat_age_seconds: float = Field(
+        description="seconds since its last heartbeat (as this replica last read the members)"
+    )
+    owned: int = Field(description="checks it owns")
+
+
+class SplitReport(Model):
+    """How the answering replica sees its region's checks split among the live replicas."""
+
+    region: str = Field(description="the region whose checks are split")
+    members: list[MemberReport] = Field(description="the live members, by member id")
+    unowned: int = Field(description="checks no live member's role takes (they do not run)")
+    lateness: LatenessReport = Field(
+        description="how late the answering replica's recent scheduled runs started"
+    )
+
+
 class StatusReport(Model):
     """The overall status, in the shape smokewatch expects from the targets it watches."""
 
@@ -132,6 +152,11 @@ class StatusReport(Model):
     services: dict[str, CheckState] = Field(description="check name -> status")
     checks: list[CheckStatus]
     regions: list[str] = Field(description="regions this deployment runs in or has heard from")
+    split: SplitReport | None = Field(
+        None,
+        description="the region's checks split among replicas (scheduler.shard on PostgreSQL), "
+        "as the answering replica sees it; null when it does not share a region",
+    )
 
 
 class CheckInfo(Model):

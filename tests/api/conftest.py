@@ -29,7 +29,7 @@ import uvicorn
 from examples.demo_target import DemoTargetThread
 from monitor.api import create_app
 from monitor.config.loader import LoadedConfig, load_config
-from monitor.contract import Readiness, StoreLag, UnknownCheck
+from monitor.contract import Readiness, Split, StoreLag, UnknownCheck
 from monitor.runner import CheckRun
 from monitor.runtime import Runtime
 from monitor.store import ResultRecord, ResultStore
@@ -104,6 +104,9 @@ class RuntimeService:
 
     def store_lag(self) -> StoreLag:
         return StoreLag()
+
+    def split(self) -> Split | None:
+        return None
 
     async def readiness(self) -> Readiness:
         try:

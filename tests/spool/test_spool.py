@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config.models import Storage
-from monitor.spool import Spool, spool_for, spool_path
+from monitor.spool import Spool, SpoolBusyError, spool_for, spool_path
 from monitor.store import ResultRecord
 from probes.base import Status
 from tests.store.factory import T0, record
@@ -159,6 +159,38 @@ class TestOwnership:
         owner.close()
         assert other.claim()
         assert other.pending == 1
+
+
+class TestSlots:
+    def test_each_sharing_replica_takes_its_own_file(self, path: Path) -> None:
+        """With slots, a taken spool file sends the next claimant to ``<spool>.1``."""
+        first, second = Spool(path, slots=3), Spool(path, slots=3)
+        assert first.claim()
+        assert second.claim()
+        assert (first.path, second.path) == (path, path.with_name(path.name + ".1"))
+        assert second.append(records(1)[0])
+        assert first.pending == 0
+
+    def test_a_freed_slot_is_taken_with_what_it_holds(self, path: Path) -> None:
+        """A slot its holder let go of is the next claimant's, its results replayed by it."""
+        first, second = Spool(path, slots=2), Spool(path, slots=2)
+        first.claim()
+        second.claim()
+        assert second.append(records(1)[0])
+        second.close()
+        third = Spool(path, slots=2)
+        assert third.claim()
+        assert third.path == second.path
+        assert third.pending == 1
+
+    def test_all_slots_taken_names_the_directory_and_the_setting(self, path: Path) -> None:
+        """When every slot is held, claiming fails naming the directory and storage.spool_path."""
+        held = [Spool(path, slots=2) for _ in range(2)]
+        assert all(spool.claim() for spool in held)
+        with pytest.raises(SpoolBusyError) as caught:
+            Spool(path, slots=2).claim()
+        assert str(path.parent) in str(caught.value)
+        assert "storage.spool_path" in str(caught.value)
 
 
 class TestWhere:

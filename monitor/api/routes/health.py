@@ -71,8 +71,10 @@ def shard_report(shard: ShardState | None) -> ShardReport | None:
 
 
 def lateness_report(late: Lateness | None) -> LatenessReport | None:
-    if late is None:
-        return None
+    return None if late is None else lateness_of(late)
+
+
+def lateness_of(late: Lateness) -> LatenessReport:
     return LatenessReport(
         runs=late.runs,
         p50_seconds=round(late.p50_s, 3),

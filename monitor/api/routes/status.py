@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request, Response
 
 from monitor.api.auth import may_see_private
 from monitor.api.context import ApiContext
-from monitor.api.models import StatusReport
+from monitor.api.models import MemberReport, SplitReport, StatusReport
 from monitor.api.routes import READ_ERRORS, errors, json_bytes
+from monitor.api.routes.health import lateness_of
 from monitor.api.snapshot import status_report, take_snapshot
+from monitor.contract import Split
 
 
 def router(ctx: ApiContext) -> APIRouter:
@@ -17,7 +21,8 @@ def router(ctx: ApiContext) -> APIRouter:
     async def render(private: bool) -> bytes:
         snapshot = await take_snapshot(ctx.service, private=private)
         report = status_report(snapshot, version=ctx.version, scrubber=ctx.scrubber())
-        return report.model_dump_json().encode()
+        split = split_report(ctx.service.split(), report.timestamp)
+        return report.model_copy(update={"split": split}).model_dump_json().encode()
 
     @api.get(
         "/api/v1/status",
@@ -34,9 +39,32 @@ def router(ctx: ApiContext) -> APIRouter:
         ``unknown`` without results (errors do not count).  ``checks[].alerts`` lists its
         alerts that have not ended; a result from an undeclared region is shown with
         ``declared: false``.  Checks with ``public: false`` are listed (and counted) for
-        bearer-token holders only.  Cached for ``api.cache``, never past a newer result.
+        bearer-token holders only.  ``split`` (replicas sharing the region, ``scheduler.shard``)
+        lists the live members with their role, heartbeat age and checks owned, the checks
+        without an owner, and this replica's lateness.  Cached for ``api.cache``, never past
+        a newer result.
         """
         private = may_see_private(ctx, request)
         return json_bytes(await ctx.cached("v1/status", lambda: render(private), private=private))
 
     return api
+
+
+def split_report(split: Split | None, now: datetime) -> SplitReport | None:
+    if split is None:
+        return None
+    members = [
+        MemberReport(
+            member=m.member,
+            role=m.role,
+            heartbeat_age_seconds=round(max(0.0, (now - m.heartbeat_at).total_seconds()), 3),
+            owned=m.owned,
+        )
+        for m in split.members
+    ]
+    return SplitReport(
+        region=split.region,
+        members=members,
+        unowned=split.unowned,
+        lateness=lateness_of(split.lateness),
+    )
