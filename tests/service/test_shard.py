@@ -43,6 +43,7 @@ WAIT_S = 90.0  # a cold serve on a loaded 2-core machine takes up to a minute to
 POLL_S = 0.5
 START_WAIT_S = 240.0  # a cold start beside other replicas on a machine at load 25
 READY_TIMEOUT_S = 30.0
+STOP_WAIT_S = 120.0  # SIGTERM: one heartbeat, the runs' grace, open requests; slow at load 20
 REGION = "local"
 
 
@@ -199,12 +200,12 @@ class TestReplicasShareARegion:
 
         stopped_member = member_of(stopped)
         stopped.proc.send_signal(signal.SIGTERM)
-        assert stopped.proc.wait(timeout=30) == 0
+        assert stopped.proc.wait(timeout=STOP_WAIT_S) == 0
         wait_due_past(pg_database, datetime.now(UTC), 3)
         for serve in (kept, fourth):
             serve.proc.send_signal(signal.SIGTERM)
         for serve in (kept, fourth):
-            assert serve.proc.wait(timeout=30) == 0
+            assert serve.proc.wait(timeout=STOP_WAIT_S) == 0
 
         claims, runs = read_store(pg_database)
         by_check: dict[str, list[Claim]] = defaultdict(list)
