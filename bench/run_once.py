@@ -8,7 +8,9 @@ with ``--checks`` HTTP checks (a fresh SQLite store, the request budget opened w
 the same of ``--before`` (an older checkout, when given), and the blackbox exporter
 answering ``--checks`` ``/probe`` requests (http_2xx, concurrency 8).  A run's CPU is
 the child's own (``wait4``: user + system, start-up and imports included), the
-exporter's from ``/proc``.  Printed: the medians over ``--rounds`` of CPU per check for
+exporter's from ``/proc``.  Children run with compiled bytecode, as an install does
+(``PYTHONDONTWRITEBYTECODE`` unset, a ``PYTHONPYCACHEPREFIX`` per checkout, compiled
+by a warm-up run).  Printed: the medians over ``--rounds`` of CPU per check for
 the whole run, of the marginal CPU per check (the whole run minus a one-check run of
 the same checkout), of peak RSS, and the ratios to the exporter.  Asserts nothing.
 """
@@ -44,6 +46,7 @@ alert_rules: null
 checks:
 """
 EXPORTER_CONCURRENCY = 8
+PYCACHE = Path(tempfile.gettempdir()) / "smokewatch-bench-pycache"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,12 @@ def run_once(repo: Path, config: Path) -> Run:
     """``smokewatch run --once`` of ``repo`` as a child process; its own CPU and peak RSS."""
     code = "import sys; from monitor.cli import app; sys.argv[0] = 'smokewatch'; app()"
     env = {**os.environ, "PYTHONPATH": str(repo), "SMOKEWATCH_REGION": "local"}
+    # As a user's install runs: with compiled bytecode (this machine sets
+    # PYTHONDONTWRITEBYTECODE), kept apart per checkout; the warm-up run compiles it.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(
+        PYCACHE / repo.resolve().as_posix().strip("/").replace("/", "+")
+    )
     cmd = [sys.executable, "-c", code, "run", "--once", "--config", str(config)]
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -132,6 +141,11 @@ def main(argv: list[str] | None = None) -> None:
         tempfile.TemporaryDirectory(prefix="bench-once-") as tmp,
     ):
         exporter_round(exporter, target, 50)  # warm
+        for repo in repos.values():  # compiles each checkout's bytecode before measuring
+            config, db = Path(tmp) / "warm.yaml", Path(tmp) / f"warm-{len(repos)}.db"
+            write_config(config, db, target.url("/fast"), 20)
+            run_once(repo, config)
+            db.unlink()
         for r in range(args.rounds):
             for name, repo in repos.items():
                 runs = {}

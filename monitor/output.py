@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.artifacts.links import ArtifactLink
+from monitor.plaintable import Column, render
 from monitor.runner import CheckRun
 from probes.base import Status
 
@@ -62,21 +63,47 @@ def exit_code_for(runs: Sequence[CheckRun]) -> int:
     return 0
 
 
-def _status(run: CheckRun) -> str:
+def _plain_status(run: CheckRun) -> str:
     reason = f" ({run.result.reason})" if run.result.reason is not None else ""
-    return f"[{_STYLE[run.status]}]{run.status.value}{reason}[/]"
+    return f"{run.status.value}{reason}"
+
+
+def _status(run: CheckRun) -> str:
+    return f"[{_STYLE[run.status]}]{_plain_status(run)}[/]"
+
+
+def _row(run: CheckRun, status: str) -> tuple[str, ...]:
+    total = run.result.timings.get("total", run.duration_ms)
+    return (run.check, run.kind, status, str(run.attempts), f"{total:.1f}", run.result.message)
+
+
+_COLUMNS = (
+    Column("check"),
+    Column("kind"),
+    Column("status"),
+    Column("attempts", right=True),
+    Column("total ms", right=True),
+    Column("message"),
+)
 
 
 def print_runs(console: Console, runs: Sequence[CheckRun]) -> None:
-    table = Table(title=f"smokewatch run ({runs[0].region if runs else 'no checks'})")
-    for column in ("check", "kind", "status", "attempts", "total ms", "message"):
-        table.add_column(column, justify="right" if column in {"attempts", "total ms"} else "left")
-    for run in runs:
-        total = run.result.timings.get("total", run.duration_ms)
-        table.add_row(
-            run.check, run.kind, _status(run), str(run.attempts), f"{total:.1f}", run.result.message
-        )
-    console.print(table)
+    """The run's table, its artifact lines and a count per status.
+
+    A terminal gets Rich's coloured table fitted to its width; a log or pipe the same
+    box drawn as plain text (``monitor.plaintable``), a row per line, at any size.
+    """
+    title = f"smokewatch run ({runs[0].region if runs else 'no checks'})"
+    if console.is_terminal:
+        table = Table(title=title)
+        for column in _COLUMNS:
+            table.add_column(column.header, justify="right" if column.right else "left")
+        for run in runs:
+            table.add_row(*_row(run, _status(run)))
+        console.print(table)
+    else:
+        rows = [_row(run, _plain_status(run)) for run in runs]
+        console.file.write(render(title, _COLUMNS, rows))
     for run in runs:
         for link in run_links(run):
             # Never wrapped: a link is copied whole.

@@ -74,10 +74,15 @@ class _RefusedError(SmokewatchError):
 
 def read_yaml(path: Path) -> YamlDocument:
     """Parse ``path`` within bounds; raise ``ConfigError`` naming the file and line."""
+    from monitor.config.fastyaml import read_fast  # noqa: PLC0415 -- it imports this module
+
     text = _read_text(path)
     yaml = YAML(typ="rt")
     try:
         _check_flow_depth(text)
+        fast = read_fast(path, text)  # libyaml when it reads as ruamel would, else None
+        if fast is not None:
+            return fast
         _check_events(yaml.parse(text))
         raw = yaml.load(text)
         doc = YamlDocument(path=path, data=None)

@@ -105,8 +105,9 @@ class ResultStore:
         action = "storing a result" if len(records) == 1 else f"storing {len(records)} results"
         async with self._connect(action, write=True) as conn:
             inserted: list[tuple[int, ResultRecord]] = []
+            new_ids = await _insert_all(conn, records)
             for record in records:
-                result_id = await _insert(conn, record)
+                result_id = new_ids.pop(_key(record), None)
                 if result_id is None:
                     result_id = await _existing(conn, record)
                 else:
@@ -295,16 +296,26 @@ class ResultStore:
             raise StoreError(message) from exc
 
 
-async def _insert(conn: AsyncConnection, record: ResultRecord) -> int | None:
-    """Insert one result; its id, or ``None`` when that run's result is already stored."""
+def _key(record: ResultRecord) -> tuple[str, str, str]:
+    return (record.run_id, record.check, record.region)
+
+
+async def _insert_all(
+    conn: AsyncConnection, records: Sequence[ResultRecord]
+) -> dict[tuple[str, str, str], int]:
+    """Insert the results not stored yet, in order, in one statement per page of rows
+    (SQLAlchemy's "insertmanyvalues"): the new ids by ``(run_id, check, region)``.
+
+    A result whose run is already stored is skipped (``ON CONFLICT DO NOTHING``) and
+    missing from the answer, as is the second of two equal keys in one burst.
+    """
     statement = (
         upsert_insert(conn, results)
-        .values(**to_row(record))
         .on_conflict_do_nothing(index_elements=["run_id", "check", "region"])
-        .returning(results.c.id)
+        .returning(results.c.id, results.c.run_id, results.c.check, results.c.region)
     )
-    inserted = (await conn.execute(statement)).scalar_one_or_none()
-    return None if inserted is None else int(inserted)
+    rows = await conn.execute(statement, [to_row(record) for record in records])
+    return {(run_id, check, region): int(id_) for id_, run_id, check, region in rows}
 
 
 async def _existing(conn: AsyncConnection, record: ResultRecord) -> int:

@@ -66,6 +66,19 @@ class TestIdempotentAdd:
         }
         assert len(ids) == 3
 
+    async def test_one_burst_mixing_new_stored_and_repeated_results(
+        self, store: ResultStore
+    ) -> None:
+        """In one burst, a stored result and a result given twice keep one id each, in order."""
+        stored = record(check="a")
+        stored_id = await store.add(stored)
+        new, repeated = record(check="b"), record(check="c")
+        ids = await store.add_many([new, stored, repeated, repeated])
+        assert ids[1] == stored_id
+        assert ids[2] == ids[3]
+        assert stored_id < ids[0] < ids[2]
+        assert [b.total for b in await store.stats(period="hour", since=T0)] == [1, 1, 1]
+
 
 # Columns later migrations added to ``results``: a row written at 0007 has none of them.
 AFTER_0007 = frozenset({"reason"})  # 0010
