@@ -439,7 +439,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(
                     f"round {rnd + 1} {s.kind} {s.label}: {figures.runs_per_s:.2f} runs/s, "
                     f"p95 late {figures.p95_late_s:.2f} s, {figures.cores:.2f} cores, "
-                    f"peak {figures.rss_mb:.0f} MB RSS / {figures.pss_mb:.0f} MB PSS, "
+                    f"{figures.rss_mb:.0f} MB RSS / {figures.pss_mb:.0f} MB PSS (browser: peaks), "
                     f"load {loads[-1]:.1f}",
                     file=sys.stderr,
                 )

@@ -205,7 +205,7 @@ class RunnerSettings(Strict):
         ge=1,
         le=64,
         description="browser checks running at once: a pool apart, so slow journeys never "
-        "hold up HTTP checks (about 1 GiB and 0.8 CPU each; see the README's sizing)",
+        "hold up HTTP checks (measured: about 1 CPU and 50 MB PSS each; see README, Sizing)",
     )
     user_agent: str = Field(
         "smokewatch/{version} (synthetic monitoring; +https://github.com/smokewatch)",
