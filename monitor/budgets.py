@@ -25,11 +25,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from monitor.config.document import YamlDocument
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon, HostLimit
 from monitor.config.root import SmokewatchConfig
-from monitor.config.source import read_yaml
+from monitor.config.source import YamlDocument, read_yaml
 from monitor.cron import cron_period_s
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.ratelimit import budget_key, share, window_s

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from monitor.config.document import Loc
+from monitor.config.source import Loc
 
 
 def dependency_problems(entries: Sequence[tuple[int, dict[str, Any]]]) -> list[tuple[Loc, str]]:

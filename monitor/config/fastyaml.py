@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from monitor.config.document import MAX_DEPTH, MAX_NODES, Loc, YamlDocument
+from monitor.config.source import MAX_DEPTH, MAX_NODES, Loc, YamlDocument
 from monitor.errors import SmokewatchError
 
 try:

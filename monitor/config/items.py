@@ -12,7 +12,7 @@ from typing import Any
 
 from monitor.alerting.region_settings import REGION_RULE
 from monitor.config.dependencies import dependency_problems
-from monitor.config.document import Loc
+from monitor.config.source import Loc
 
 # Rule names smokewatch's own alerts use (monitor.alerting.region_health).
 RESERVED_RULES = frozenset({REGION_RULE})

@@ -33,16 +33,34 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.reader import ReaderError
 
-from monitor.config.document import (
-    CORE_TAGS,
-    MAX_BYTES,
-    MAX_DEPTH,
-    MAX_NODES,
-    Loc,
-    YamlDocument,
-)
-from monitor.config.fastyaml import read_fast
 from monitor.errors import ConfigError, ConfigProblem, SmokewatchError
+
+Loc = tuple[str | int, ...]
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 100
+MAX_NODES = 100_000
+_CORE = "tag:yaml.org,2002:"
+CORE_TAGS = frozenset(
+    {"!", *(f"{_CORE}{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq"))}
+)
+
+
+@dataclass(slots=True)
+class YamlDocument:
+    """A parsed file: ``data`` as plain dicts/lists/scalars and ``lines`` by location (1-based)."""
+
+    path: Path
+    data: Any
+    lines: dict[Loc, int] = field(default_factory=dict)
+
+    def line_of(self, loc: Loc) -> int | None:
+        """The line of ``loc``, or of its nearest located parent."""
+        for end in range(len(loc), -1, -1):
+            line = self.lines.get(loc[:end])
+            if line is not None:
+                return line
+        return None
 
 
 class _RefusedError(SmokewatchError):
@@ -56,6 +74,7 @@ class _RefusedError(SmokewatchError):
 
 def read_yaml(path: Path) -> YamlDocument:
     """Parse ``path`` within bounds; raise ``ConfigError`` naming the file and line."""
+    from monitor.config.fastyaml import read_fast  # noqa: PLC0415 -- it imports this module
 
     text = _read_text(path)
     yaml = YAML(typ="rt")
