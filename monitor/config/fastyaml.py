@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from monitor.config.source import MAX_DEPTH, MAX_NODES, Loc, YamlDocument
 from monitor.errors import SmokewatchError
 
 try:
@@ -34,6 +33,9 @@ try:
     _Loader: Any = yaml.CSafeLoader if yaml.__with_libyaml__ else None
 except ImportError:  # pragma: no cover -- pyyaml is a dependency; ruamel still reads
     _Loader = None
+
+Loc = tuple[str | int, ...]  # as monitor.config.source's (which imports this module)
+Read = tuple[Any, dict[Loc, int]]  # the data and the line of every key and item
 
 _PLAIN = "smokewatch:plain"  # the tag given to a plain scalar without an explicit tag
 _QUOTED = "tag:yaml.org,2002:str"
@@ -74,8 +76,12 @@ if _Loader is not None:
             return _MAP if kind is MappingNode else _SEQ
 
 
-def read_fast(path: Any, text: str) -> YamlDocument | None:
-    """``text`` (from ``path``) read as ruamel would read it, or ``None``: ask ruamel."""
+def read_fast(text: str, *, max_depth: int, max_nodes: int) -> Read | None:
+    """``text`` read as ruamel would read it (data and lines), or ``None``: ask ruamel.
+
+    ``max_depth`` and ``max_nodes`` are ``read_yaml``'s bounds: a document past one is
+    left to ruamel, which refuses it in its own words.
+    """
     if _Loader is None or "%YAML" in text:
         return None
     try:
@@ -86,25 +92,26 @@ def read_fast(path: Any, text: str) -> YamlDocument | None:
             loader.dispose()
     except yaml.YAMLError:
         return None
-    doc = YamlDocument(path=path, data=None)
+    lines: dict[Loc, int] = {}
     if root is None:
-        return doc
+        return None, lines
     try:
-        _Sizes().size(root, 0)
-        doc.data = _value(root, (), doc.lines)
+        _Sizes(max_depth, max_nodes).size(root, 0)
+        return _value(root, (), lines), lines
     except _NotMineError:
         return None
-    return doc
 
 
 class _Sizes:
     """Values per node as if every alias were expanded, each shared node counted once."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_depth: int, max_nodes: int) -> None:
+        self.max_depth = max_depth
+        self.max_nodes = max_nodes
         self.known: dict[int, int] = {}
 
     def size(self, node: Node, depth: int) -> int:
-        if depth >= MAX_DEPTH and not isinstance(node, ScalarNode):
+        if depth >= self.max_depth and not isinstance(node, ScalarNode):
             raise _NotMineError
         known = self.known.get(id(node))
         if known is not None:
@@ -116,7 +123,7 @@ class _Sizes:
         elif isinstance(node, SequenceNode):
             for item in node.value:
                 total += self.size(item, depth + 1)
-        if total > MAX_NODES:
+        if total > self.max_nodes:
             raise _NotMineError
         self.known[id(node)] = total
         return total

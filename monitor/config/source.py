@@ -33,6 +33,7 @@ from ruamel.yaml.events import (
 )
 from ruamel.yaml.reader import ReaderError
 
+from monitor.config import fastyaml
 from monitor.errors import ConfigError, ConfigProblem, SmokewatchError
 
 Loc = tuple[str | int, ...]
@@ -74,15 +75,14 @@ class _RefusedError(SmokewatchError):
 
 def read_yaml(path: Path) -> YamlDocument:
     """Parse ``path`` within bounds; raise ``ConfigError`` naming the file and line."""
-    from monitor.config.fastyaml import read_fast  # noqa: PLC0415 -- it imports this module
-
     text = _read_text(path)
     yaml = YAML(typ="rt")
     try:
         _check_flow_depth(text)
-        fast = read_fast(path, text)  # libyaml when it reads as ruamel would, else None
+        # libyaml when it reads as ruamel would (the common case, ~30x faster), else None
+        fast = fastyaml.read_fast(text, max_depth=MAX_DEPTH, max_nodes=MAX_NODES)
         if fast is not None:
-            return fast
+            return YamlDocument(path=path, data=fast[0], lines=fast[1])
         _check_events(yaml.parse(text))
         raw = yaml.load(text)
         doc = YamlDocument(path=path, data=None)
