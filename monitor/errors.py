@@ -23,6 +23,7 @@
     └── _ComputedValueError      (monitor.alerting.templating) private: becomes an ExportError
 
     ProbeError                   (probes.errors) the probes' own root, see that module
+    ├── DuplicateKindError       (probes) two probes registered under one kind
     ├── GateClosed               (probes.base) a host's request budget admits no request in time
     ├── LedgerUnavailable        (probes.heartbeat) the heartbeat pings cannot be read
     ├── BrowserError             (probes.browser_pool) the shared browser failed

@@ -1,6 +1,7 @@
 """The probes' own exceptions, one small hierarchy under :class:`ProbeError`.
 
     ProbeError                     base of every error a probe module raises on purpose
+    ├── DuplicateKindError         (probes) two probes registered under one kind
     ├── GateClosed                 (probes.base) a host's request budget cannot admit a request
     ├── LedgerUnavailable          (probes.heartbeat) the heartbeat pings cannot be read
     ├── BrowserError               (probes.browser_pool) the shared browser failed
@@ -22,3 +23,7 @@ from __future__ import annotations
 
 class ProbeError(Exception):
     """Base of every error a probe module raises on purpose."""
+
+
+class DuplicateKindError(ProbeError):
+    """Two probes were registered under one kind: the second would silently replace the first."""

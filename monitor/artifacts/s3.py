@@ -8,7 +8,6 @@ this backend is built.  Its blocking calls run in threads; its errors become
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.artifacts.backend import CHUNK_BYTES, stream_chunks
 from monitor.artifacts.settings import ArtifactSettings
+from monitor.awsclient import aws_client
 from monitor.errors import ArtifactError, ArtifactMissing
 
 if TYPE_CHECKING:
@@ -27,24 +27,23 @@ _MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
 def _client(settings: ArtifactSettings) -> S3Client:
-    try:
-        boto3: Any = importlib.import_module("boto3")
-    except ImportError as exc:
-        raise ArtifactError(
-            "artifacts.backend is s3 but boto3 is not installed: pip install 'smokewatch[s3]'"
-        ) from exc
-    key_id, secret = settings.access_key_id, settings.secret_access_key
-    botocore_config: Any = importlib.import_module("botocore.config")
-    client: S3Client = boto3.client(
+    client: S3Client = aws_client(
         "s3",
-        # Fail fast: a run's alerts wait for its evidence (Runtime's EVIDENCE_TIMEOUT_S).
-        config=botocore_config.Config(
-            connect_timeout=3, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"}
-        ),
+        region=settings.region,
         endpoint_url=settings.endpoint_url,
-        region_name=settings.region,
-        aws_access_key_id=key_id.get_secret_value() if key_id else None,
-        aws_secret_access_key=secret.get_secret_value() if secret else None,
+        access_key_id=settings.access_key_id,
+        secret_access_key=settings.secret_access_key,
+        # Fail fast: a run's alerts wait for its evidence (Runtime's EVIDENCE_TIMEOUT_S).
+        config={
+            "connect_timeout": 3,
+            "read_timeout": 10,
+            "retries": {"max_attempts": 2, "mode": "standard"},
+        },
+        error=ArtifactError,
+        missing_boto3=(
+            "artifacts.backend is s3 but boto3 is not installed: pip install 'smokewatch[s3]'"
+        ),
+        missing_region="artifacts.region is not set and boto3 found no region",
     )
     return client
 

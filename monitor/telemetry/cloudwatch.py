@@ -30,10 +30,10 @@ times.  A flush still running holds the next one back (its points wait, up to
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from typing import Any, Final
 
+from monitor.awsclient import aws_client
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
 from monitor.telemetry.base import ExportContext, Offload, admit, describe, finished_at
@@ -55,39 +55,28 @@ Datum = dict[str, Any]
 
 
 def _client(settings: CloudWatchSettings) -> Any:
-    try:
-        session_module: Any = importlib.import_module("boto3.session")
-        config_module: Any = importlib.import_module("botocore.config")
-        exceptions: Any = importlib.import_module("botocore.exceptions")
-    except ImportError as exc:
-        raise MonitorError(
-            "telemetry.cloudwatch needs boto3: pip install 'smokewatch[cloudwatch]'"
-        ) from exc
-    key_id, secret = settings.access_key_id, settings.secret_access_key
-    session = session_module.Session(
-        aws_access_key_id=key_id.get_secret_value() if key_id else None,
-        aws_secret_access_key=secret.get_secret_value() if secret else None,
-        region_name=settings.region,
-    )
     timeout_s = settings.timeout.total_seconds()
-    try:
-        return session.client(
-            "cloudwatch",
-            endpoint_url=settings.endpoint_url,
-            config=config_module.Config(
-                connect_timeout=min(timeout_s, 5.0),
-                read_timeout=timeout_s,
-                retries={"max_attempts": settings.retries + 1, "mode": "standard"},
-                # Our data are built here from validated settings; botocore re-checking
-                # every field of every datum cost ~60 of ~140 µs CPU a result (bench/telemetry).
-                parameter_validation=False,
-            ),
-        )
-    except exceptions.NoRegionError as exc:
-        raise MonitorError(
+    return aws_client(
+        "cloudwatch",
+        region=settings.region,
+        endpoint_url=settings.endpoint_url,
+        access_key_id=settings.access_key_id,
+        secret_access_key=settings.secret_access_key,
+        config={
+            "connect_timeout": min(timeout_s, 5.0),
+            "read_timeout": timeout_s,
+            "retries": {"max_attempts": settings.retries + 1, "mode": "standard"},
+            # Our data are built here from validated settings; botocore re-checking
+            # every field of every datum cost ~60 of ~140 µs CPU a result (bench/telemetry).
+            "parameter_validation": False,
+        },
+        error=MonitorError,
+        missing_boto3="telemetry.cloudwatch needs boto3: pip install 'smokewatch[cloudwatch]'",
+        missing_region=(
             "telemetry.cloudwatch.region is not set and boto3 found no region "
             "(AWS_REGION, AWS_DEFAULT_REGION or the shared config file)"
-        ) from exc
+        ),
+    )
 
 
 def datum_size(datum: Datum) -> int:

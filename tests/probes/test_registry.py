@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.config.models import CheckCommon
 from monitor.config.root import CHECK_MODELS, check_model
 from monitor.errors import RegistryError
-from probes import PROBES
+from probes import PROBES, http, registry, tcp, tls
 from probes.base import Probe
+from probes.errors import DuplicateKindError, ProbeError
 
 
 @pytest.mark.parametrize("kind", sorted(PROBES), ids=sorted(PROBES))
@@ -88,3 +89,54 @@ class TestCheckModel:
         model = check_model("bad", _Fine)
         check = model.model_validate({"name": "x", "url": "http://a", "timeout": "2s"})
         assert (check.kind, check.timeout) == ("bad", timedelta(seconds=2))
+
+
+class _Another:
+    """A second probe that claims the ``http`` kind, as a copied module would."""
+
+    kind = "http"
+    spec_model = _Fine
+
+    async def run(self, spec: _Fine, ctx: object) -> None:
+        """Never called: the registry refuses this probe before anything runs."""
+
+
+class TestDuplicateKinds:
+    """Registering two probes under one kind is a registry error, never a silent replacement."""
+
+    @pytest.mark.parametrize(
+        ("probes", "error"),
+        [
+            pytest.param(
+                [http.PROBE, http.PROBE],
+                "probe kind 'http' is registered twice: probes.http.HttpSpec and "
+                "probes.http.HttpSpec",
+                id="same-probe-twice",
+            ),
+            pytest.param(
+                [http.PROBE, tcp.PROBE, _Another()],
+                "probe kind 'http' is registered twice: probes.http.HttpSpec and "
+                "tests.probes.test_registry._Fine",
+                id="another-probe-same-kind",
+            ),
+            pytest.param([tcp.PROBE, tls.PROBE, tcp.PROBE], "probe kind 'tcp'", id="not-adjacent"),
+        ],
+    )
+    def test_a_kind_registered_twice_is_refused(self, probes: list[Any], error: str) -> None:
+        """The error is a ProbeError naming the kind and where both probes come from."""
+        with pytest.raises(DuplicateKindError) as caught:
+            registry(probes)
+        assert isinstance(caught.value, ProbeError)
+        assert str(caught.value).startswith(error)
+
+    @pytest.mark.parametrize(
+        "probes",
+        [
+            pytest.param([], id="none"),
+            pytest.param([http.PROBE], id="one"),
+            pytest.param([http.PROBE, tcp.PROBE, tls.PROBE], id="three-kinds"),
+        ],
+    )
+    def test_distinct_kinds_are_keyed_by_kind(self, probes: list[Any]) -> None:
+        """Probes of distinct kinds are all registered, each under its own kind."""
+        assert registry(probes) == {probe.kind: probe for probe in probes}

@@ -226,7 +226,7 @@ StartServe = Callable[..., ServeProcess]
 
 @pytest.fixture
 def start_serve(target_env: dict[str, str], tmp_path: Path, pycache: Path) -> Iterator[StartServe]:
-    """Start ``smokewatch serve`` on a free loopback port; every process is killed afterwards."""
+    """Start ``smokewatch serve`` on a free loopback port; every process is stopped afterwards."""
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(
@@ -255,7 +255,12 @@ def start_serve(target_env: dict[str, str], tmp_path: Path, pycache: Path) -> It
     finally:
         for proc in procs:
             if proc.poll() is None:
-                proc.kill()
+                # SIGTERM first: a serve process that exits on its own writes its coverage data.
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
             proc.wait(timeout=10)
 
 

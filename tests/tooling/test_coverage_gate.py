@@ -57,6 +57,25 @@ def test_describe() -> None:
     assert [describe(s) for s in (95, 75, 55, 5)] == ["excellent", "good", "fair", "poor"]
 """
 
+# The same tests as FULLY_TESTED but half of them in a child Python process, as the CLI and
+# service tests run `smokewatch`: it passes only if child processes are measured and combined.
+HALF_IN_A_CHILD = """\
+import subprocess
+import sys
+
+from pkg import grade
+
+
+def test_grade() -> None:
+    assert [grade(60), grade(10)] == ["pass", "fail"]
+
+
+def test_describe_in_a_child() -> None:
+    code = "from pkg import describe; print([describe(s) for s in (95, 75, 55, 5)])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['excellent', 'good', 'fair', 'poor']"
+"""
+
 
 def coverage_settings() -> dict[str, Any]:
     """The project's ``[tool.coverage]`` tables."""
@@ -84,6 +103,8 @@ def synthetic_project(root: Path, tests: str) -> None:
         'addopts = ["-p", "no:cacheprovider"]\n'
         "[tool.coverage.run]\n"
         f"branch = {str(settings['run']['branch']).lower()}\n"
+        f"parallel = {str(settings['run']['parallel']).lower()}\n"
+        f"patch = {settings['run']['patch']!r}\n"
         'source = ["pkg"]\n'
         "[tool.coverage.report]\n"
         f"fail_under = {settings['report']['fail_under']}\n"
@@ -92,10 +113,13 @@ def synthetic_project(root: Path, tests: str) -> None:
 
 class TestCoverageGate:
     def test_the_gate_is_configured(self) -> None:
-        """make test measures coverage, branch coverage is on, and fail_under is a real bar."""
+        """make test measures coverage of the tests and their child processes, branch coverage
+        is on, and fail_under is a real bar."""
         settings = coverage_settings()
         assert "--cov" in make_test_pytest_args()
         assert settings["run"]["branch"] is True
+        assert settings["run"]["parallel"] is True
+        assert "subprocess" in settings["run"]["patch"]
         assert 40 <= settings["report"]["fail_under"] <= 100
 
     @pytest.mark.parametrize(
@@ -103,6 +127,7 @@ class TestCoverageGate:
         [
             pytest.param(HALF_TESTED, False, id="under-the-bar-fails"),
             pytest.param(FULLY_TESTED, True, id="covered-passes"),
+            pytest.param(HALF_IN_A_CHILD, True, id="covered-in-a-child-process-passes"),
         ],
     )
     def test_make_tests_command_enforces_fail_under(
