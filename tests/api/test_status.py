@@ -56,7 +56,10 @@ class TestStatusShape:
         body = response.json()
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
-        assert set(body) == {"status", "version", "timestamp", "services", "checks", "regions"}
+        assert set(body) == {
+            "status", "version", "timestamp", "services", "checks", "regions", "split",
+        }  # fmt: skip
+        assert body["split"] is None  # this service does not share its region
         assert body["version"] == smokewatch_version()
         assert datetime.fromisoformat(body["timestamp"]).tzinfo is not None
         assert body["status"] == "degraded"
