@@ -20,6 +20,7 @@
     │   ├── DeliveryError        (monitor.alerting.notification) a notifier could not deliver
     │   └── TelemetryRefusedError  (monitor.telemetry.base) a metrics backend refused a batch
     ├── _RefusedError            (monitor.config.source) private: becomes a ConfigError
+    ├── _NotMineError            (monitor.config.fastyaml) private: ruamel reads the file
     └── _ComputedValueError      (monitor.alerting.templating) private: becomes an ExportError
 
     ProbeError                   (probes.errors) the probes' own root, see that module
