@@ -5,8 +5,10 @@ cron expression, in UTC) shifted by a fixed delay of up to ``scheduler.jitter``,
 at a tenth of the period: one delay per check, from its name (:mod:`monitor.triggers`),
 so checks that share an interval are spread and each still runs exactly every interval.
 ``max_instances=1`` and ``coalesce`` mean a slow check is never overlapped by itself
-and a backlog of missed runs collapses into one; a run later than ``misfire_grace`` is
-skipped.  The global bound on concurrent checks is the Runner's semaphore (``runner.concurrency``).
+and a backlog of missed runs collapses into one (each due time folded away is logged,
+``scheduler.run_skipped`` with reason ``folded``, and counted); a run later than
+``misfire_grace`` is skipped.  The global bound on concurrent checks is the Runner's
+semaphore (``runner.concurrency``).
 
 The scheduler only decides *when*: each run calls the ``run`` callback it was given,
 and whatever that raises is logged, never allowed to stop the scheduler.
@@ -151,6 +153,9 @@ def _pacing(
     return pacing
 
 
+_MAX_FOLDED = 10_000  # due times counted between two runs (a day of 10 s checks)
+
+
 class CheckScheduler:
     """One leadership term's jobs.  Start in a running event loop; stop once."""
 
@@ -171,6 +176,7 @@ class CheckScheduler:
         self._plans: dict[str, JobPlan] = {}
         self._known: dict[str, JobPlan] = {}  # every check of the region (vouch runs)
         self._due: dict[str, datetime] = {}  # each job's scheduled time, as it is submitted
+        self._last_due: dict[str, datetime] = {}  # the due time each job was last submitted for
         self._last_start: dict[str, datetime] = {}  # when each check's newest run started
         self.skipped: Counter[str] = Counter()  # runs not started: still running, or too late
         # APScheduler's own log lines are off (an unregistered logger: no global logging
@@ -214,6 +220,7 @@ class CheckScheduler:
         self._known = dict(plans if known is None else known)
         for name in set(self._plans) - set(plans):
             self._scheduler.remove_job(name)
+            self._last_due.pop(name, None)
             if name not in self._known:  # handed over: its pending recheck still runs here
                 self._drop_one_offs(name)
             del self._plans[name]
@@ -230,6 +237,7 @@ class CheckScheduler:
                     self._scheduler.remove_job(name)
                     del self._plans[name]
                 continue
+            self._last_due.pop(name, None)  # a new grid: nothing before it was due
             options: dict[str, Any] = {}
             if old is None and run_new_now and not plan.paced:
                 options["next_run_time"] = now
@@ -330,8 +338,34 @@ class CheckScheduler:
     def _on_submit(self, event: Any) -> None:
         # Dispatched as the job's task is created, before it runs: _fire reads it first.
         times = getattr(event, "scheduled_run_times", None)
-        if times and "#" not in str(event.job_id):
-            self._due[str(event.job_id)] = times[-1]
+        name = str(event.job_id)
+        if times and "#" not in name:
+            self._due[name] = times[-1]
+            last, self._last_due[name] = self._last_due.get(name), times[-1]
+            if last is not None:
+                self._count_folded(name, last, times[-1])
+
+    def _count_folded(self, name: str, last: datetime, due: datetime) -> None:
+        """Log and count the due times between ``last`` and ``due`` that ``coalesce`` folded
+        into this one run (the loop woke too late for them): a run not made is never silent."""
+        job = self._scheduler.get_job(name)
+        if job is None:
+            return
+        folded: list[datetime] = []
+        at = job.trigger.get_next_fire_time(last, last)
+        while at is not None and at < due and len(folded) < _MAX_FOLDED:
+            folded.append(at)
+            at = job.trigger.get_next_fire_time(at, at)
+        if folded:
+            self.skipped[name] += len(folded)
+            self._log.warning(
+                "scheduler.run_skipped",
+                check=name,
+                reason="folded",
+                due_times=len(folded),
+                first_due=folded[0].isoformat(),
+                ran_for=due.isoformat(),
+            )
 
     def _on_skip(self, event: Any) -> None:
         name = str(event.job_id)

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import itertools
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -244,6 +245,29 @@ class TestCheckScheduler:
         assert 2 <= starts <= 3
         assert scheduler.skipped["a"] >= 3
         assert events(stream, "scheduler.run_skipped")[0]["reason"] == "still running"
+
+    async def test_due_times_folded_by_a_late_loop_are_logged_and_counted(self) -> None:
+        """An event loop held past several due times runs the check once for them (coalesce),
+        and each due time folded away is a ``scheduler.run_skipped`` count, never silence."""
+        stream = io.StringIO()
+        starts = 0
+
+        async def run(name: str) -> None:
+            nonlocal starts
+            starts += 1
+            if starts == 1:
+                time.sleep(0.75)  # noqa: ASYNC251 -- the loop held on purpose: ~7 due times late
+
+        scheduler = CheckScheduler(run, log=logger(stream))
+        scheduler.start({"a": plan("a", 0.1)}, run_at_start=True)
+        try:
+            await asyncio.sleep(1.2)
+        finally:
+            scheduler.stop()
+        folded = [e for e in events(stream, "scheduler.run_skipped") if e["reason"] == "folded"]
+        assert folded, stream.getvalue()
+        assert scheduler.skipped["a"] == sum(int(str(e["due_times"])) for e in folded) >= 4
+        assert all(str(e["first_due"]) < str(e["ran_for"]) for e in folded)
 
     async def test_update_reschedules_only_what_changed(self) -> None:
         """A changed interval reschedules, an unchanged job keeps its next run, a gone one goes."""
