@@ -8,7 +8,11 @@ steadier of the two.  ``--tree`` times another source tree (an older commit, unp
 ``--peer`` times a second tree in the same run, interleaved run by run with the first, and
 prints both side by side with their ratio (the load average is printed before and after).
 
-    uv run --no-sync python bench/startup.py [--runs 10] [--tree PATH] [--peer PATH]
+``--no-bytecode`` times every run without cached bytecode (an empty PYTHONPYCACHEPREFIX and
+PYTHONDONTWRITEBYTECODE=1: every module compiles from source); by default the runs use a
+bytecode cache, as an installed package does.
+
+    uv run --no-sync python bench/startup.py [--runs 10] [--tree PATH] [--peer PATH] [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -95,6 +99,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--tree", type=Path, default=REPO, help="the source tree to time")
     parser.add_argument("--peer", type=Path, help="a second tree, timed interleaved with it")
+    parser.add_argument("--no-bytecode", action="store_true", help="compile every module anew")
     args = parser.parse_args()
     trees: list[Path] = [args.tree, *([args.peer] if args.peer else [])]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
@@ -109,7 +114,10 @@ def main() -> None:
                 "PYTHONPATH": str(tree.resolve()),
                 "PYTHONPYCACHEPREFIX": str(Path(tmp) / f"pycache{i}"),
             }
-            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            if args.no_bytecode:
+                env["PYTHONDONTWRITEBYTECODE"] = "1"
+            else:
+                env.pop("PYTHONDONTWRITEBYTECODE", None)
             envs.append(env)
         rows = {
             "python -c pass": [sys.executable, "-c", "pass"],
@@ -117,7 +125,10 @@ def main() -> None:
             "smokewatch validate": [*CLI, "validate", "-c", str(config)],
             "smokewatch run --once (1 HTTP check)": [*CLI, "run", "--once", "-c", str(config)],
         }
-        print(f"load average at start: {_load()}; medians of {args.runs} runs, interleaved")
+        cache = "no bytecode cache" if args.no_bytecode else "bytecode cached"
+        print(
+            f"load average at start: {_load()}; medians of {args.runs} runs, interleaved; {cache}"
+        )
         names = [str(tree) for tree in trees]
         head = " | ".join(f"wall ms {n} | CPU ms {n}" for n in names)
         ratio = " | CPU ratio (first / second)" if args.peer else ""

@@ -23,11 +23,13 @@ incident_app = typer.Typer(
     name="incident",
     help="Open, update, resolve and list incidents on the status page (via the API).",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 maintenance_app = typer.Typer(
     name="maintenance",
     help="Schedule, update, complete and list maintenance on the status page (via the API).",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 UrlOption = Annotated[

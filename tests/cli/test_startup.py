@@ -84,6 +84,79 @@ class TestLazyImports:
         assert sorted(loaded & set(RUN_TIME)) == []
 
 
+# What a command must not load to answer: the run stack, the API stack, the browser, and
+# Rich/markdown-it (Typer's rich help, ~0.3 s) and asyncio (only commands that run something).
+NOT_FOR_HELP = (*HEAVY, "httpx", "apscheduler", "rich", "markdown_it", "asyncio")
+NOT_FOR_VALIDATE = (*HEAVY, "httpx", "apscheduler", "rich", "markdown_it")
+
+
+def _imported_by_command(dump: Path, *args: str) -> tuple[int, set[str]]:
+    """Exit code of ``smokewatch ARGS`` run in a fresh interpreter, and the top-level packages
+    it had loaded when it exited, written to ``dump`` at exit (a ``probes.lazy`` module whose
+    code has not run does not count)."""
+    code = (
+        "import atexit, json, sys\n"
+        "from pathlib import Path\n"
+        "dump = Path(sys.argv[1])\n"
+        "atexit.register(lambda: dump.write_text(json.dumps(sorted("
+        "n for n, m in sys.modules.items() if type(m).__name__ != '_LazyModule'))))\n"
+        "from monitor.cli import main\n"
+        "sys.argv = ['smokewatch', *sys.argv[2:]]\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(dump), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    names = json.loads(dump.read_text())
+    return done.returncode, {name.partition(".")[0] for name in names}
+
+
+class TestCommandImports:
+    @pytest.mark.parametrize(
+        "args",
+        [("--help",), ("validate", "--help"), ("incident", "--help"), ("--version",)],
+        ids=["help", "validate-help", "incident-help", "version"],
+    )
+    def test_help_loads_neither_rich_nor_the_run_stack(
+        self, tmp_path: Path, args: tuple[str, ...]
+    ) -> None:
+        """`smokewatch --help` (and a subcommand's help, and --version) exits 0 without
+        loading Rich, markdown-it, asyncio or any package checks and the API run with."""
+        code, loaded = _imported_by_command(tmp_path / "modules.json", *args)
+        assert code == 0
+        assert "typer" in loaded  # the check can see what was imported
+        assert sorted(loaded & set(NOT_FOR_HELP)) == []
+
+    @pytest.mark.parametrize(
+        ("config", "exit_code"),
+        [
+            ("checks:\n  - {name: health, kind: http, url: 'http://127.0.0.1:9/health'}\n", 0),
+            ("checks:\n  - {name: health, kind: http, url: 3}\n", 2),
+        ],
+        ids=["valid", "invalid"],
+    )
+    def test_validate_loads_no_heavy_package(
+        self, tmp_path: Path, config: str, exit_code: int
+    ) -> None:
+        """`smokewatch validate`, on a valid config and on a bad one, loads the probes'
+        models but none of SQLAlchemy, Playwright, the API stack, httpx, APScheduler or
+        Rich."""
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(
+            f"storage: {{url: 'sqlite:///{tmp_path}/x.db'}}\nalert_rules: null\n{config}"
+        )
+        code, loaded = _imported_by_command(
+            tmp_path / "modules.json", "validate", "--config", str(path)
+        )
+        assert code == exit_code
+        assert "probes" in loaded  # the check can see what was imported
+        assert sorted(loaded & set(NOT_FOR_VALIDATE)) == []
+
+
 @pytest.fixture
 def taken_port() -> Iterator[int]:
     """A loopback port another process is listening on."""
