@@ -13,11 +13,11 @@ import contextlib
 import socket
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from probes.assertions import clip
-from probes.base import ProbeResult, Status, failure_cause
+from probes.base import ProbeContext, ProbeResult, Status, failure_cause, origin_of
 from probes.certificate import Session
 from probes.reasons import FailureReason, from_os_error
 
@@ -141,3 +141,29 @@ def connection_failure(
         else {},
         reason=reason,
     )
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One run of a connection probe (tcp, tls): its deadline, its timings and its clock.
+
+    :meth:`begin` waits for the origin's request budget first, then starts the clock.
+    """
+
+    deadline: float
+    timeout_s: float
+    timings: dict[str, float] = field(default_factory=dict)
+    t0: float = field(default_factory=time.perf_counter)
+
+    @classmethod
+    async def begin(cls, scheme: str, host: str, port: int, ctx: ProbeContext) -> Attempt:
+        """Wait for ``scheme://host:port``'s budget; the attempt's clock starts after it."""
+        await ctx.gate.acquire(origin_of(f"{scheme}://{netloc(host, port)}"))
+        deadline = asyncio.get_running_loop().time() + probe_deadline(ctx.deadline_s)
+        return cls(deadline, ctx.deadline_s)
+
+    def not_connected(self, exc: OSError, *, tls: bool) -> ProbeResult:
+        """The ``fail`` of a connection that was not made, saying how far it got."""
+        doing = "in the TLS handshake" if tls and "connect" in self.timings else "connecting"
+        self.timings["total"] = elapsed_ms(self.t0)
+        return connection_failure(exc, self.timings, doing=doing, timeout_s=self.timeout_s)

@@ -21,15 +21,14 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from probes.assertions import Regex, ResponseTime, budget_outcomes, clip
-from probes.base import AssertionOutcome, Probe, ProbeContext, ProbeResult, origin_of
+from probes.base import AssertionOutcome, Probe, ProbeContext, ProbeResult
 from probes.certificate import verifying_context
 from probes.connection import (
+    Attempt,
     Stream,
     connection_failure,
     elapsed_ms,
-    netloc,
     open_stream,
-    probe_deadline,
 )
 from probes.reasons import FailureReason
 
@@ -154,11 +153,8 @@ class TcpProbe:
     spec_model = TcpSpec
 
     async def run(self, spec: TcpSpec, ctx: ProbeContext) -> ProbeResult:
-        await ctx.gate.acquire(origin_of(f"tcp://{netloc(spec.host, spec.port)}"))
-        deadline = asyncio.get_running_loop().time() + probe_deadline(ctx.deadline_s)
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        doing = "connecting"
+        attempt = await Attempt.begin("tcp", spec.host, spec.port, ctx)
+        deadline, timings, t0 = attempt.deadline, attempt.timings, attempt.t0
         try:
             async with asyncio.timeout_at(deadline):
                 stream = await open_stream(
@@ -169,9 +165,7 @@ class TcpProbe:
                     timings=timings,
                 )
         except OSError as exc:
-            doing = "in the TLS handshake" if spec.tls and "connect" in timings else doing
-            timings["total"] = elapsed_ms(t0)
-            return connection_failure(exc, timings, doing=doing, timeout_s=ctx.deadline_s)
+            return attempt.not_connected(exc, tls=spec.tls)
         try:
             payload = spec.payload()
             if payload is not None:

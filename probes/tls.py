@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import time
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -29,7 +28,6 @@ from probes.base import (
     ProbeContext,
     ProbeResult,
     Status,
-    origin_of,
 )
 from probes.certificate import (
     Session,
@@ -39,12 +37,10 @@ from probes.certificate import (
     version_at_least,
 )
 from probes.connection import (
+    Attempt,
     Stream,
-    connection_failure,
     elapsed_ms,
-    netloc,
     open_stream,
-    probe_deadline,
 )
 from probes.reasons import FailureReason
 from probes.tcp import plain_host
@@ -103,10 +99,8 @@ class TlsProbe:
     spec_model = TlsSpec
 
     async def run(self, spec: TlsSpec, ctx: ProbeContext) -> ProbeResult:
-        await ctx.gate.acquire(origin_of(f"tls://{netloc(spec.host, spec.port)}"))
-        deadline = asyncio.get_running_loop().time() + probe_deadline(ctx.deadline_s)
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
+        attempt = await Attempt.begin("tls", spec.host, spec.port, ctx)
+        deadline, timings, t0 = attempt.deadline, attempt.timings, attempt.t0
         trusted = spec.expect.trusted
         context = verifying_context(ctx.tls) if trusted else inspecting_context()
         refused: str | None = None
@@ -120,9 +114,7 @@ class TlsProbe:
                     # Read what was served, for the evidence; these timings are not kept.
                     stream = await _handshake(spec, inspecting_context(), {}, t0)
         except OSError as exc:
-            doing = "in the TLS handshake" if "connect" in timings else "connecting"
-            timings["total"] = elapsed_ms(t0)
-            return connection_failure(exc, timings, doing=doing, timeout_s=ctx.deadline_s)
+            return attempt.not_connected(exc, tls=True)
         outcomes = _judge(spec.expect, stream.session, refused, timings["total"])
         return ProbeResult.from_assertions(outcomes, timings=timings, details=stream.details())
 

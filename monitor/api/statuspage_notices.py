@@ -9,7 +9,7 @@ Updates are listed newest first, as Statuspage lists them; a maintenance's compo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
+from typing import Any, cast
 
 from monitor.api.notices import Notice, Notices
 from monitor.api.statuspage import (
@@ -45,24 +45,32 @@ def _components(notice: Notice, known: Mapping[str, SpComponent]) -> list[SpComp
     return [known[c] for c in notice.components if c in known]
 
 
+def _shared(
+    notice: Notice, known: Mapping[str, SpComponent], settings: ApiSettings, pid: str
+) -> dict[str, Any]:
+    """The fields an incident and a maintenance share on the page."""
+    return {
+        "id": notice.id,
+        "name": notice.name,
+        "impact": cast("Impact", notice.impact),
+        "created_at": notice.created_at,
+        "updated_at": notice.updated_at,
+        "monitoring_at": notice.monitoring_at,
+        "resolved_at": notice.resolved_at,
+        "shortlink": settings.public_url or "",
+        "started_at": notice.started_at,
+        "page_id": pid,
+        "incident_updates": _updates(notice),
+        "components": _components(notice, known),
+    }
+
+
 def sp_incident(
     notice: Notice, known: Mapping[str, SpComponent], settings: ApiSettings, pid: str
 ) -> SpIncident:
     """An incident people wrote; ``known``: the page's components by id."""
     return SpIncident(
-        id=notice.id,
-        name=notice.name,
-        status=cast("IncidentStatus", notice.status),
-        impact=cast("Impact", notice.impact),
-        created_at=notice.created_at,
-        updated_at=notice.updated_at,
-        monitoring_at=notice.monitoring_at,
-        resolved_at=notice.resolved_at,
-        shortlink=settings.public_url or "",
-        started_at=notice.started_at,
-        page_id=pid,
-        incident_updates=_updates(notice),
-        components=_components(notice, known),
+        status=cast("IncidentStatus", notice.status), **_shared(notice, known, settings, pid)
     )
 
 
@@ -71,21 +79,10 @@ def sp_maintenance(
 ) -> SpMaintenance:
     """A maintenance, people's or a rules-file window's."""
     return SpMaintenance(
-        id=notice.id,
-        name=notice.name,
         status=cast("MaintenanceStatus", notice.status),
-        impact=cast("Impact", notice.impact),
-        created_at=notice.created_at,
-        updated_at=notice.updated_at,
-        monitoring_at=notice.monitoring_at,
-        resolved_at=notice.resolved_at,
-        shortlink=settings.public_url or "",
-        started_at=notice.started_at,
-        page_id=pid,
-        incident_updates=_updates(notice),
-        components=_components(notice, known),
         scheduled_for=notice.scheduled_for,
         scheduled_until=notice.scheduled_until,
+        **_shared(notice, known, settings, pid),
     )
 
 
