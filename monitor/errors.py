@@ -15,7 +15,7 @@
     ├── MonitorError             the service could not do its job (browser missing, a channel down)
     │   ├── ArtifactError        the artifact backend (directory, S3 bucket) failed
     │   │   └── ArtifactMissing  no such artifact
-    │   ├── LeaseError           (monitor.leader) the region's lease could not be tried
+    │   ├── LeaseError           (monitor.scheduling.leader) the region's lease could not be tried
     │   ├── DeliveryError        (monitor.alerting.notification) a notifier could not deliver
     │   └── TelemetryRefusedError  (monitor.telemetry.base) a metrics backend refused a batch
     ├── _RefusedError            (monitor.config.source) private: becomes a ConfigError

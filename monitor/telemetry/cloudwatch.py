@@ -34,10 +34,10 @@ import importlib
 from collections.abc import Sequence
 from typing import Any, Final
 
+from monitor.config.telemetry import CloudWatchSettings
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
 from monitor.telemetry.base import ExportContext, Offload, admit, describe, finished_at
-from monitor.telemetry.settings import CloudWatchSettings
 
 UNITS: Final = {
     "smoke_test.duration": "Milliseconds",

@@ -6,16 +6,16 @@
     await service.reload()    # new config in force; a bad one changes nothing
     await service.stop()      # running checks get scheduler.shutdown_grace to finish
 
-One replica per region leads (holds the :class:`~monitor.leader.RegionLease`) and runs
+One replica per region leads (holds the :class:`~monitor.scheduling.leader.RegionLease`) and runs
 the region's checks on their schedules; the others poll the lease every
 ``scheduler.lease_poll`` and take over when the leader goes.  A leader keeps leading
-through a store outage (its results go to the local spool, :mod:`monitor.spool`, and
-are replayed when the store answers, :mod:`monitor.replay`) and drops its jobs only
-once it learns another replica holds the lease (:mod:`monitor.leader`).  Every run,
+through a store outage (its results go to the local spool, :mod:`monitor.runtime.spool`, and
+are replayed when the store answers, :mod:`monitor.runtime.replay`) and drops its jobs only
+once it learns another replica holds the lease (:mod:`monitor.scheduling.leader`).  Every run,
 scheduled or asked for, goes through ``Runtime.run_once``: the same path as
 ``smokewatch run --once``.
 
-A reload builds a new :class:`~monitor.runtime.Runtime`; the old one closes once the
+A reload builds a new :class:`~monitor.runtime.runtime.Runtime`; the old one closes once the
 runs it started have finished.  Results live in the store and survive both.
 """
 
@@ -36,18 +36,18 @@ from typing import Any, TextIO
 from monitor.config.loader import LoadedConfig, load_config
 from monitor.contract import Lateness, Readiness, ShardState, StoreLag, UnknownCheck
 from monitor.errors import ConfigError, ConfigProblem
-from monitor.leader import LeaseError, RegionLease
-from monitor.replay import Replayer
 from monitor.runner import CheckRun, new_run_id
-from monitor.runtime import Runtime, resolve_region
-from monitor.scheduler import CheckScheduler, JobPlan, plan_jobs
-from monitor.shard import Role, Shard
-from monitor.shard_metrics import ShardCollector, quantile
-from monitor.spool import spool_for
+from monitor.runtime.replay import Replayer
+from monitor.runtime.runtime import Runtime, resolve_region
+from monitor.runtime.spool import spool_for
+from monitor.scheduling.leader import LeaseError, RegionLease
+from monitor.scheduling.scheduler import CheckScheduler, JobPlan, plan_jobs
+from monitor.scheduling.shard import Role, Shard
+from monitor.scheduling.shard_metrics import ShardCollector, quantile
+from monitor.scheduling.triggers import EPOCH
 from monitor.store import ResultStore, StoreError
 from monitor.store.members import Member, MemberStore
 from monitor.telemetry.scrape import Exposition
-from monitor.triggers import EPOCH
 from probes.base import Status
 
 READY_PING_TIMEOUT_S = 2.0
@@ -439,7 +439,7 @@ class Service:
         self._role = "standby"
         self.log.warning("lease.lost", region=self._region, reason=reason)
 
-    # -- sharing the region's checks (monitor.shard) ---------------------------------
+    # -- sharing the region's checks (monitor.scheduling.shard) ---------------------------------
 
     async def _join(self) -> None:
         settings = self.loaded.config.scheduler
