@@ -216,6 +216,33 @@ class Runtime:
         )
         return self
 
+    async def open(self) -> None:
+        """Enter and start alerting, for a holder that outlives one ``async with`` (the
+        service); what opened is closed again when entering fails."""
+        try:
+            await self.__aenter__()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        if self.alerting is not None:
+            await self.alerting.start()
+
+    async def close(self) -> None:
+        """Close what :meth:`open` opened."""
+        await self.__aexit__(None, None, None)
+
+    def scheduled_checks(self) -> list[CheckCommon]:
+        """The enabled checks of this region: what the scheduler plans and shards assign."""
+        return self.runner.checks_for_region()
+
+    def browser_state(self) -> str | None:
+        """``ok`` when Chromium is up for this region's browser checks, ``unavailable`` when
+        it could not start, ``None`` when the region has no browser check."""
+        if not any(c.kind == "browser" for c in self.scheduled_checks()):
+            return None
+        pool = self.browser_pool
+        return "ok" if pool is not None and pool.launches else "unavailable"
+
     def watch(self, collector: LiveCollector) -> None:
         """Register a collector read at scrape time; its ``state()`` joins the /metrics
         cache key, so a change it shows is never served stale."""

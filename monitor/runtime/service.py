@@ -173,10 +173,8 @@ class Service:
             components["store"] = "unreachable"
         if self._scheduling:
             components["scheduler"] = self._scheduler_state()
-        runtime = self._gen.runtime
-        if any(c.kind == "browser" for c in runtime.runner.checks_for_region()):
-            pool = runtime.browser_pool
-            components["browser"] = "ok" if pool is not None and pool.launches else "unavailable"
+        if (browser := self._gen.runtime.browser_state()) is not None:
+            components["browser"] = browser
         return Readiness(
             components,
             self._role,
@@ -218,9 +216,7 @@ class Service:
     async def start(self) -> None:
         if self._started:
             raise RuntimeError("the service is already started")
-        await _enter(self._gen.runtime)
-        if self._gen.runtime.alerting is not None:
-            await self._gen.runtime.alerting.start()
+        await self._gen.runtime.open()
         self._started = True
         if self._spool is not None:
             self._replayer = Replayer(self._spool, log=self.log)
@@ -262,7 +258,7 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._replay_task
         await self._replay()  # what the last runs spooled, if the store takes it now
-        await _exit(self._gen.runtime)
+        await self._gen.runtime.close()
         if self._spool is not None:
             self._spool.close()
         if self._lease is not None:
@@ -286,7 +282,7 @@ class Service:
     async def run_now(self, check: str) -> CheckRun:
         if not self._started or self._stopped:
             raise RuntimeError("the service is not running")
-        known = {c.name for c in self._gen.runtime.runner.checks_for_region()}
+        known = {c.name for c in self._gen.runtime.scheduled_checks()}
         if check not in known:
             raise UnknownCheck(check)
         # Shielded: a caller that goes away (a closed HTTP request) does not cancel the run.
@@ -354,9 +350,7 @@ class Service:
             if not self._started:
                 self._gen = _Generation(runtime)
                 return loaded
-            await _enter(runtime)  # a store that cannot open: nothing changes either
-            if runtime.alerting is not None:
-                await runtime.alerting.start()
+            await runtime.open()  # a store that cannot open: nothing changes either
             if loaded.config.storage.url != self._gen.runtime.config.storage.url:
                 self.log.warning(
                     "config.storage_changed",
@@ -383,7 +377,7 @@ class Service:
                 await asyncio.wait(set(gen.tasks))
         finally:
             self._old.discard(gen)
-            await _exit(gen.runtime)
+            await gen.runtime.close()
 
     # -- leadership ----------------------------------------------------------------
 
@@ -512,7 +506,7 @@ class Service:
         if all(m.member != shard.member for m in live):
             live.append(Member(shard.member, shard.role, self._joined_at, now))
         plans = self._plans()
-        scheduled = frozenset(shard.assign(self._gen.runtime.runner.checks_for_region(), live, now))
+        scheduled = frozenset(shard.assign(self._gen.runtime.scheduled_checks(), live, now))
         if self._shard_jobs == (scheduled, plans):
             return
         self._shard_jobs = (scheduled, plans)
@@ -553,10 +547,10 @@ class Service:
 
     def _plans(self) -> dict[str, JobPlan]:
         runtime = self._gen.runtime
-        return plan_jobs(runtime.config, runtime.runner.checks_for_region())
+        return plan_jobs(runtime.config, runtime.scheduled_checks())
 
     def _check_names(self) -> list[str]:
-        return [c.name for c in self._gen.runtime.runner.checks_for_region()]
+        return [c.name for c in self._gen.runtime.scheduled_checks()]
 
     def _new_runtime(self, loaded: LoadedConfig) -> Runtime:
         runtime = Runtime(
@@ -586,15 +580,3 @@ def require_declared_region(loaded: LoadedConfig, region: str) -> None:
             f"(regions: {', '.join(declared)}); restart it with --region to change region",
         )
         raise ConfigError([problem])
-
-
-async def _enter(runtime: Runtime) -> None:
-    try:
-        await runtime.__aenter__()
-    except BaseException:
-        await runtime.__aexit__(None, None, None)
-        raise
-
-
-async def _exit(runtime: Runtime) -> None:
-    await runtime.__aexit__(None, None, None)
