@@ -83,7 +83,7 @@ from monitor.config.rules import AlertRule, AlertRules
 from monitor.logging import make_logger
 from monitor.redact import Redactor
 from monitor.runner import CheckRun
-from monitor.scheduler import holders_of
+from monitor.scheduling.scheduler import holders_of
 from monitor.store import ResultStore
 from probes.base import ProbeResult, Status
 

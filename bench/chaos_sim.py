@@ -18,7 +18,7 @@ bench's start (``t``).  What is modelled:
   in order and stops at the first failing one; its cleanup (logout) runs after them: a
   failing cleanup is retried like any other request (the whole flow again) and, when
   it still fails, the run passes with ``details.cleanup.ok`` false.
-- **The scheduler** (``monitor/scheduler.py``): a check runs at start, then exactly
+- **The scheduler** (``monitor/scheduling/scheduler.py``): a check runs at start, then exactly
   every ``interval`` from a random phase (the scheduler's jitter is a fixed offset per
   check, which the random phase already stands for); a fire while the previous run
   still runs is skipped

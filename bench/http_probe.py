@@ -38,7 +38,7 @@ import httpx
 from bench.procs import HOST, Exporter, Target, cpu_seconds
 from bench.profiling import profile_report
 from bench.rawhttp import KeepAliveConnection, get_once
-from monitor.runtime import build_client
+from monitor.runtime.runtime import build_client
 from probes.assertions import Expectations
 from probes.base import ProbeContext, Status
 from probes.http import PROBE, HttpSpec

@@ -65,7 +65,7 @@ def write_config(path: Path, db: Path, target: str, checks: int) -> None:
 
 def run_once(repo: Path, config: Path) -> Run:
     """``smokewatch run --once`` of ``repo`` as a child process; its own CPU and peak RSS."""
-    code = "import sys; from monitor.cli import app; sys.argv[0] = 'smokewatch'; app()"
+    code = "import sys; from monitor.cli.commands import app; sys.argv[0] = 'smokewatch'; app()"
     env = {**os.environ, "PYTHONPATH": str(repo), "SMOKEWATCH_REGION": "local"}
     # As a user's install runs: with compiled bytecode (this machine sets
     # PYTHONDONTWRITEBYTECODE), kept apart per checkout; the warm-up run compiles it.

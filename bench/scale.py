@@ -134,7 +134,7 @@ class ApiPoller(threading.Thread):
 
 
 def serve(repo: Path, config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    code = "import sys; from monitor.cli import app; sys.argv[0] = 'smokewatch'; app()"
+    code = "import sys; from monitor.cli.commands import app; sys.argv[0] = 'smokewatch'; app()"
     env = {**os.environ, "PYTHONPATH": str(repo), "SMOKEWATCH_REGION": "local"}
     cmd = [sys.executable, "-c", code, "serve", "--config", str(config), "--port", str(port)]
     with log.open("wb") as out:

@@ -47,10 +47,10 @@ from prometheus_client import CollectorRegistry
 from bench.procs import HOST, free_port, wait_until_up
 from bench.telemetry import REGIONS, make_runs
 from monitor.api.routes import metrics
+from monitor.config.telemetry import TelemetrySettings
 from monitor.logging import make_logger
 from monitor.redact import Redactor
 from monitor.telemetry.hub import Telemetry, build_telemetry
-from monitor.telemetry.settings import TelemetrySettings
 
 PROMETHEUS_ACCEPT = (
     "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"

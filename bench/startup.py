@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-c", "from monitor.cli import main; main()"]
+CLI = [sys.executable, "-c", "from monitor.cli.commands import main; main()"]
 
 CONFIG = """\
 storage: {{url: "sqlite:///{db}"}}

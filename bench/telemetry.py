@@ -47,6 +47,14 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.openmetrics import exposition as openmetrics
 
 from bench.procs import HOST, free_port, wait_until_up
+from monitor.config.telemetry import (
+    CloudWatchSettings,
+    DatadogSettings,
+    NewRelicSettings,
+    OtlpSettings,
+    PrometheusSettings,
+    TelemetrySettings,
+)
 from monitor.logging import make_logger
 from monitor.redact import Redactor
 from monitor.runner import CheckRun
@@ -59,14 +67,6 @@ from monitor.telemetry.newrelic import NewRelicExporter
 from monitor.telemetry.otlp import OtlpExporter
 from monitor.telemetry.prometheus import PrometheusExporter
 from monitor.telemetry.render import render_openmetrics, render_text
-from monitor.telemetry.settings import (
-    CloudWatchSettings,
-    DatadogSettings,
-    NewRelicSettings,
-    OtlpSettings,
-    PrometheusSettings,
-    TelemetrySettings,
-)
 from probes.base import ProbeResult, Status
 
 CHECKS = 500

@@ -1,6 +1,6 @@
 """What the status API needs from the running service, and nothing more.
 
-``monitor.service.Service`` implements :class:`ServiceView`; ``monitor.api`` codes
+``monitor.runtime.service.Service`` implements :class:`ServiceView`; ``monitor.api`` codes
 against this protocol only, so the API never reaches into the scheduler or the
 runner, and the service never imports the API.
 """

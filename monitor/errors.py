@@ -15,8 +15,8 @@
     ├── MonitorError             the service could not do its job (browser missing, a channel down)
     │   ├── ArtifactError        the artifact backend (directory, S3 bucket) failed
     │   │   └── ArtifactMissing  no such artifact
-    │   ├── LeaseError           (monitor.leader) the region's lease could not be tried
-    │   ├── SpoolBusyError       (monitor.spool) every spool slot of a sharing replica is taken
+    │   ├── LeaseError           (monitor.scheduling.leader) the region's lease could not be tried
+    │   ├── SpoolBusyError       (monitor.runtime.spool) every spool slot of a sharing replica taken
     │   ├── DeliveryError        (monitor.alerting.notification) a notifier could not deliver
     │   └── TelemetryRefusedError  (monitor.telemetry.base) a metrics backend refused a batch
     ├── _RefusedError            (monitor.config.source) private: becomes a ConfigError

@@ -1,10 +1,9 @@
 """The model types every config section shares: a leaf that imports nothing of smokewatch's.
 
-``monitor.config`` (the root model, the loader) holds the settings of alerting,
-telemetry and artifacts, and those settings are built from these types.  Kept here,
-outside the ``monitor.config`` package, a settings module imports them without
-importing the config package (and its loader, which imports the settings): one
-direction, no cycle, no lazy loading.  ``tests/test_imports.py`` keeps it so.
+The settings modules of ``monitor.config`` (alerting, telemetry, artifacts, regions)
+and the domain packages that read them are built from these types.  Kept here, a leaf
+outside every package, they import nothing back: one direction, no cycle, no lazy
+loading.  ``tests/test_imports.py`` keeps it so.
 """
 
 from __future__ import annotations

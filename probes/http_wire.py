@@ -1,6 +1,6 @@
 """An httpx transport that speaks HTTP/1.1 over a bare asyncio protocol, one connection a request.
 
-The checks' shared client (``monitor.runtime.build_client``) never keeps a connection
+The checks' shared client (``monitor.runtime.runtime.build_client``) never keeps a connection
 alive, so httpcore's pool, its locks and anyio's task and cancel-scope machinery are
 pure overhead on every probe (about a third of its CPU).  :class:`WireTransport` does
 the same exchange with one :class:`asyncio.Protocol`: connect (the name lookup

@@ -1,5 +1,5 @@
-"""Specifications of ``monitor.budgets``: checks that cannot fit a host's request budget are
-named at load (``validate`` fails, ``serve`` warns) and paced by the scheduler, never turned
+"""Specifications of ``monitor.scheduling.budgets``: checks that cannot fit a host's request budget
+are named at load (``validate`` fails, ``serve`` warns) and paced by the scheduler, never turned
 into ``error`` results by the monitor's own overcommitment."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.budgets import budget_problems, origin_loads
 from monitor.config.loader import LoadedConfig, load_config
-from monitor.ratelimit import HostBudget
-from monitor.runtime import Runtime
-from monitor.scheduler import JobPlan, plan_jobs
+from monitor.runtime.runtime import Runtime
+from monitor.scheduling.budgets import budget_problems, origin_loads
+from monitor.scheduling.ratelimit import HostBudget
+from monitor.scheduling.scheduler import JobPlan, plan_jobs
 from probes.base import GateClosed
 
 ORIGIN = "http://127.0.0.1:9"

@@ -1,4 +1,4 @@
-"""Specifications of the per-origin request budget (monitor.ratelimit.HostBudget)."""
+"""Specifications of the per-origin request budget (monitor.scheduling.ratelimit.HostBudget)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from examples.demo_target import DemoTargetThread, TargetState
 from monitor.config import load_config
 from monitor.config.models import HostLimit, RateLimit
-from monitor.ratelimit import HostBudget
-from monitor.runtime import Runtime
+from monitor.runtime.runtime import Runtime
+from monitor.scheduling.ratelimit import HostBudget
 from probes.base import GateClosed, Status, origin_of
 
 

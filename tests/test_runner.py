@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from examples.demo_target import DEFAULT_EMAIL, DEFAULT_PASSWORD, DemoTargetThread, TargetState
 from monitor.config import load_config
-from monitor.runtime import Runtime
+from monitor.runtime.runtime import Runtime
 from probes import PROBES
 from probes.base import ProbeContext, ProbeResult, Status
 

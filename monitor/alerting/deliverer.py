@@ -45,7 +45,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.alerting.notification import DeliveryError, Notification, Notifier
-from monitor.alerting.settings import DeliverySettings
+from monitor.config.alerting import DeliverySettings
 from monitor.redact import Redactor
 from monitor.store.alert_records import OutboxRecord
 from monitor.store.alerts import AlertStore

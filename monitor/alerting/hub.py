@@ -26,7 +26,7 @@ from monitor.alerting.deliverer import Deliverer, DeliveryReport
 from monitor.alerting.engine import Engine, EvaluationReport
 from monitor.alerting.notification import Notifier
 from monitor.alerting.region_health import RegionAlert
-from monitor.alerting.settings import AlertingSettings
+from monitor.config.alerting import AlertingSettings
 from monitor.config.loader import LoadedConfig
 from monitor.redact import Redactor
 from monitor.runner import CheckRun

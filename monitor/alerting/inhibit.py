@@ -40,8 +40,8 @@ from dataclasses import fields, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from monitor.alerting.region_settings import REGION_RULE, region_alert_key
 from monitor.config.models import CheckCommon
+from monitor.config.regions import REGION_RULE, region_alert_key
 from monitor.store.alert_records import AlertStateRecord
 
 if TYPE_CHECKING:

@@ -43,10 +43,10 @@ from typing import Any
 
 from monitor.alerting.notification import Kind, Notification
 from monitor.alerting.outbox import outbox_key, unique_targets
-from monitor.alerting.region_settings import REGION_RULE, RegionHealthSettings, region_alert_key
 from monitor.alerting.silences import matches
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
+from monitor.config.regions import REGION_RULE, RegionHealthSettings, region_alert_key
 from monitor.config.root import SmokewatchConfig
 from monitor.redact import Redactor
 from monitor.runner import CheckRun

@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
+from monitor.config.cron import cron_trigger
 from monitor.config.rules import AlertRule, AlertRules, MaintenanceWindow
-from monitor.cron import cron_trigger
 from monitor.store.alert_records import SilenceRecord
 
 AGGREGATED_REGION = "*"

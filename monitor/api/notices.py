@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Final
 
+from monitor.config.cron import cron_trigger
 from monitor.config.root import SmokewatchConfig
 from monitor.config.rules import AlertRules, MaintenanceWindow
 from monitor.contract import ServiceView
-from monitor.cron import cron_trigger
 from monitor.store.notices import NoticeKind, NoticeRecord, NoticeStore, NoticeUpdate
 
 WINDOW_HORIZON: Final = timedelta(days=7)  # a config window is shown this long ahead

@@ -9,8 +9,8 @@ from sqlalchemy.engine import make_url
 from monitor.artifacts.backend import ArtifactBackend
 from monitor.artifacts.directory import DirectoryBackend
 from monitor.artifacts.s3 import S3Backend
-from monitor.artifacts.settings import ArtifactSettings
 from monitor.artifacts.store import ArtifactStore
+from monitor.config.artifacts import ArtifactSettings
 from monitor.config.root import SmokewatchConfig
 from monitor.store import ResultStore, database_url
 from monitor.store.urls import sqlite_file

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.artifacts.backend import CHUNK_BYTES, stream_chunks
-from monitor.artifacts.settings import ArtifactSettings
 from monitor.awsclient import aws_client
+from monitor.config.artifacts import ArtifactSettings
 from monitor.errors import ArtifactError, ArtifactMissing
 
 if TYPE_CHECKING:

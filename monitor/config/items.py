@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.alerting.region_settings import REGION_RULE
 from monitor.config.dependencies import dependency_problems
+from monitor.config.regions import REGION_RULE
 from monitor.config.source import Loc
 
 # Rule names smokewatch's own alerts use (monitor.alerting.region_health).

@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
+from monitor.config.cron import cron_trigger
 from monitor.config.durations import Duration, format_duration
-from monitor.cron import cron_trigger
 
 # Defined in the leaf monitor.modeltypes (settings modules import them from there); the
 # aliases re-export them, so code that imports them from here keeps working.

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Union, cast
 
 from pydantic import BaseModel, Field, ValidationInfo, create_model, model_validator
 
-from monitor.alerting.settings import AlertingSettings
-from monitor.artifacts.settings import ArtifactSettings
+from monitor.config.alerting import AlertingSettings
+from monitor.config.artifacts import ArtifactSettings
 from monitor.config.dependencies import dependency_problems
 from monitor.config.models import (
     ApiSettings,
@@ -21,8 +21,8 @@ from monitor.config.models import (
     Storage,
     Strict,
 )
+from monitor.config.telemetry import TelemetrySettings
 from monitor.errors import RegistryError
-from monitor.telemetry.settings import TelemetrySettings
 from probes import PROBES
 
 

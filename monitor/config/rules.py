@@ -32,9 +32,9 @@ from pydantic import (
 )
 
 from monitor.alerting.notifiers.targets import NotifyTarget
+from monitor.config.cron import cron_trigger
 from monitor.config.durations import Duration
 from monitor.config.models import NAME_PATTERN, Strict
-from monitor.cron import cron_trigger
 
 METRICS: dict[str, str] = {
     "smoke_test.success": "ratio",

@@ -331,7 +331,7 @@ notice_updates = Table(
 )
 Index("ix_notice_updates_notice_id", notice_updates.c.notice_id, notice_updates.c.id)
 
-# Replicas of a region that share its checks (monitor/shard.py): each writes its row on
+# Replicas of a region that share its checks (monitor/scheduling/shard.py): each writes its row on
 # every heartbeat; a row older than the liveness timeout is a dead member.
 members = Table(
     "members",

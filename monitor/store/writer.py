@@ -17,7 +17,7 @@ fill a batch).  Results are stored in the order they were submitted.
 A burst the database cannot take because it is unavailable or locked is tried again
 after each of ``retry_delays``; when the last try fails, every result of the burst
 gets the :class:`StoreError` and its caller falls back as it would for a single write
-(``serve`` spools it, :mod:`monitor.spool`).  A burst the database refuses for another
+(``serve`` spools it, :mod:`monitor.runtime.spool`).  A burst the database refuses for another
 reason is stored one result at a time, so one bad result fails alone.
 """
 

@@ -4,7 +4,7 @@ All of it owned by a Runtime.
 
 Import from the modules; nothing is re-exported here:
 
-* :mod:`monitor.telemetry.settings`: ``TelemetrySettings`` (the ``telemetry:`` section);
+* :mod:`monitor.config.telemetry`: ``TelemetrySettings`` (the ``telemetry:`` section);
 * :mod:`monitor.telemetry.hub`: ``build_telemetry``, ``Telemetry``, ``EXPORTERS``,
   ``run_interval``;
 * :mod:`monitor.telemetry.base`: the ``Exporter`` protocol and ``ExportContext``;

@@ -34,10 +34,10 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from monitor.awsclient import aws_client
+from monitor.config.telemetry import CloudWatchSettings
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
 from monitor.telemetry.base import ExportContext, Offload, admit, describe, finished_at
-from monitor.telemetry.settings import CloudWatchSettings
 
 UNITS: Final = {
     "smoke_test.duration": "Milliseconds",

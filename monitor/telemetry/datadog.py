@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
+from monitor.config.telemetry import DatadogSettings, DogStatsdSettings
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
 from monitor.telemetry.base import (
@@ -34,7 +35,6 @@ from monitor.telemetry.base import (
     failure_reason,
     points,
 )
-from monitor.telemetry.settings import DatadogSettings, DogStatsdSettings
 from probes.base import Status
 
 if TYPE_CHECKING:

@@ -31,6 +31,7 @@ from typing import Any, Final
 
 import httpx
 
+from monitor.config.telemetry import DatadogSettings
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
 from monitor.telemetry.base import ExportContext, TelemetryRefusedError, describe, points
@@ -43,7 +44,6 @@ from monitor.telemetry.datadog import (
     constant_tags,
     run_tags,
 )
-from monitor.telemetry.settings import DatadogSettings
 
 GAUGE: Final = 3  # MetricIntakeType: 0 unspecified, 1 count, 2 rate, 3 gauge
 UNITS: Final = {

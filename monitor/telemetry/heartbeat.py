@@ -16,8 +16,8 @@ import asyncio
 
 import httpx
 
+from monitor.config.telemetry import HeartbeatSettings
 from monitor.telemetry.base import ExportContext
-from monitor.telemetry.settings import HeartbeatSettings
 
 
 class Heartbeat:

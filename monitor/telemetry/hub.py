@@ -28,6 +28,7 @@ from prometheus_client import CollectorRegistry
 
 from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
+from monitor.config.telemetry import DatadogSettings, TelemetrySettings
 from monitor.runner import CheckRun
 from monitor.telemetry.base import ExportContext, Exporter, describe
 from monitor.telemetry.cloudwatch import CloudWatchExporter
@@ -38,7 +39,6 @@ from monitor.telemetry.newrelic import NewRelicExporter
 from monitor.telemetry.otlp import OtlpExporter
 from monitor.telemetry.prometheus import PrometheusExporter
 from monitor.telemetry.pushgateway import Pusher, PushOutcome
-from monitor.telemetry.settings import DatadogSettings, TelemetrySettings
 
 
 def _datadog(settings: DatadogSettings, ctx: ExportContext) -> Exporter:

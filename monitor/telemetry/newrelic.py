@@ -33,6 +33,7 @@ from typing import Any, Final
 
 import httpx
 
+from monitor.config.telemetry import NewRelicSettings
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
 from monitor.telemetry.base import (
@@ -42,7 +43,6 @@ from monitor.telemetry.base import (
     describe,
     finished_at,
 )
-from monitor.telemetry.settings import NewRelicSettings
 from probes.retry import backoff_s, parse_retry_after
 
 ENDPOINTS: Final = {

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from monitor.config.telemetry import DEFAULT_BUCKETS, OtlpSettings
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
 from monitor.telemetry.base import (
@@ -36,7 +37,6 @@ from monitor.telemetry.base import (
     failure_reason,
     homepage_load_ms,
 )
-from monitor.telemetry.settings import DEFAULT_BUCKETS, OtlpSettings
 
 
 class OtlpExporter:

@@ -58,6 +58,7 @@ from prometheus_client.metrics_core import (
 )
 from prometheus_client.utils import floatToGoString
 
+from monitor.config.telemetry import PrometheusSettings
 from monitor.runner import CheckRun
 from monitor.telemetry.base import (
     BROWSER_KINDS,
@@ -69,7 +70,6 @@ from monitor.telemetry.base import (
     homepage_load_ms,
     phases,
 )
-from monitor.telemetry.settings import PrometheusSettings
 from probes.base import Status
 
 LABELS: Final = ("check", "kind", "region")

@@ -24,8 +24,8 @@ from urllib.request import HTTPHandler, HTTPSHandler, ProxyHandler, Request, bui
 
 from prometheus_client import push_to_gateway
 
+from monitor.config.telemetry import PushgatewaySettings
 from monitor.telemetry.base import ExportContext, Offload, describe
-from monitor.telemetry.settings import PushgatewaySettings
 
 Handler = Callable[[str, str, float | None, list[tuple[str, str]], bytes], Callable[[], None]]
 

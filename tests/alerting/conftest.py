@@ -16,7 +16,7 @@ from ruamel.yaml import YAML
 
 from monitor.alerting.hub import Alerting
 from monitor.alerting.notification import Notifier
-from monitor.alerting.settings import AlertingSettings
+from monitor.config.alerting import AlertingSettings
 from monitor.config.loader import LoadedConfig
 from monitor.config.root import SmokewatchConfig
 from monitor.config.rules import AlertRules

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from monitor.alerting.hub import Alerting
 from monitor.alerting.notification import Notification, Notifier
-from monitor.alerting.settings import AlertingSettings
+from monitor.config.alerting import AlertingSettings
 from monitor.logging import make_logger
 from monitor.redact import Redactor
 from monitor.store import ResultStore

@@ -34,7 +34,7 @@ from tests.service.conftest import ServeProcess
 
 RULE = "smoke_test_failure"
 CHECK = "health"
-REGION = "local"  # serve without a region: monitor.runtime.DEFAULT_REGION
+REGION = "local"  # serve without a region: monitor.runtime.runtime.DEFAULT_REGION
 ALERT_KEY = f"{RULE}/{CHECK}/{REGION}"
 CONDITION = "smoke_test.success < 0.9"
 EMAIL_TARGET = "oncall@example.com"

@@ -13,7 +13,7 @@ import pytest
 
 from monitor.alerting.deliverer import Deliverer
 from monitor.alerting.notification import DeliveryError, Notification
-from monitor.alerting.settings import AlertingSettings, DeliveryBackoff, DeliverySettings
+from monitor.config.alerting import AlertingSettings, DeliveryBackoff, DeliverySettings
 from monitor.redact import Redactor
 from monitor.store import OutboxRecord, ResultStore
 from monitor.store.alerts import AlertStore

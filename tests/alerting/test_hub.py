@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from monitor.alerting.notification import Notification
-from monitor.alerting.settings import AlertingSettings, DeliverySettings
+from monitor.config.alerting import AlertingSettings, DeliverySettings
 from monitor.runner import CheckRun
 from probes.base import ProbeResult, Status
 from tests.alerting.conftest import MakeHarness, RealClock, loaded_config, result

@@ -11,7 +11,7 @@ from uuid import uuid4
 
 from monitor.alerting.hub import Alerting
 from monitor.alerting.notification import Notification
-from monitor.alerting.settings import AlertingSettings
+from monitor.config.alerting import AlertingSettings
 from monitor.runner import CheckRun
 from monitor.store import ResultStore
 from probes.base import ProbeResult, Status

@@ -19,7 +19,7 @@ import pytest
 from monitor.alerting.deliverer import new_owner
 from monitor.alerting.hub import Alerting
 from monitor.alerting.notification import Notification
-from monitor.alerting.settings import AlertingSettings, DeliverySettings
+from monitor.config.alerting import AlertingSettings, DeliverySettings
 from monitor.store import AlertStore, ResultStore
 from monitor.store.alert_records import OutboxRecord
 from monitor.store.engine import SQLITE_BUSY_TIMEOUT_MS

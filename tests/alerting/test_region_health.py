@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from monitor.alerting.region_health import SuspectMarker, judge
-from monitor.alerting.region_settings import RegionHealthSettings
+from monitor.config.regions import RegionHealthSettings
 from monitor.runner import CheckRun
 from monitor.store import ResultStore
 from monitor.store.alerts import AlertStore

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from monitor.alerting.settings import AlertingSettings, DeliveryBackoff, DeliverySettings
+from monitor.config.alerting import AlertingSettings, DeliveryBackoff, DeliverySettings
 
 
 class TestBackoff:

@@ -1,6 +1,6 @@
 """The status API served for real: a Runtime-backed service, uvicorn on a loopback port.
 
-``RuntimeService`` implements ``ServiceView`` over a real ``monitor.runtime.Runtime``
+``RuntimeService`` implements ``ServiceView`` over a real ``monitor.runtime.runtime.Runtime``
 (a real SQLite store in ``tmp_path``, real checks against the demo target).  ``LiveApi``
 runs the app under uvicorn on its own event loop in a thread, so tests talk to it over
 HTTP with a plain ``httpx.Client`` and seed the store through :meth:`LiveApi.call`.
@@ -31,7 +31,7 @@ from monitor.api import create_app
 from monitor.config.loader import LoadedConfig, load_config
 from monitor.contract import Readiness, Split, StoreLag, UnknownCheck
 from monitor.runner import CheckRun
-from monitor.runtime import Runtime
+from monitor.runtime.runtime import Runtime
 from monitor.store import ResultRecord, ResultStore
 from monitor.telemetry.scrape import Exposition
 from probes.base import Status

@@ -16,7 +16,7 @@ import pytest
 
 from examples.demo_target import DemoTargetThread, TargetState
 from monitor.config.loader import load_config
-from monitor.runtime import EVIDENCE_TIMEOUT_S, Runtime
+from monitor.runtime.runtime import EVIDENCE_TIMEOUT_S, Runtime
 from probes.base import Status
 from tests.support.processes import HOST
 

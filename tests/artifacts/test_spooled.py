@@ -9,9 +9,9 @@ from pathlib import Path
 
 from examples.demo_target import DemoTargetThread, TargetState
 from monitor.config.loader import load_config
-from monitor.replay import Replayer
-from monitor.runtime import Runtime
-from monitor.spool import Spool
+from monitor.runtime.replay import Replayer
+from monitor.runtime.runtime import Runtime
+from monitor.runtime.spool import Spool
 from tests.artifacts.conftest import sides
 from tests.spool.test_spool import records
 

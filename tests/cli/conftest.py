@@ -81,7 +81,7 @@ def cli() -> Callable[..., Completed]:
     """Run the CLI in-process (the same Typer app the script runs): fast, for large tables."""
     from typer.testing import CliRunner  # noqa: PLC0415 -- only these tests need it
 
-    from monitor.cli import app  # noqa: PLC0415
+    from monitor.cli.commands import app  # noqa: PLC0415
 
     def run(*args: str, env: dict[str, str] | None = None) -> Completed:
         result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.demo import DEMO_REGIONS
+from monitor.cli.demo import DEMO_REGIONS
 from tests.support.processes import SMOKEWATCH, free_port, with_pycache
 
 DEMO_CHECKS = (

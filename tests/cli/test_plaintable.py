@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
-from monitor.plaintable import Column, cell_width, render
+from monitor.cli.plaintable import Column, cell_width, render
 
 COLUMNS = (Column("check"), Column("kind"), Column("attempts", right=True), Column("message"))
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from examples.demo_target import DemoTargetThread
-from monitor.cli import app
+from monitor.cli.commands import app
 from tests.cli.conftest import Completed
 
 HEALTH = "- {name: health, kind: http, url: '${TARGET}/health'}\n"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from monitor.alerting.settings import AlertingSettings
 from monitor.config import load_config
+from monitor.config.alerting import AlertingSettings
 from monitor.config.loader import _cross_check
 from monitor.config.root import SmokewatchConfig
 from monitor.config.rules import AlertRules

@@ -162,7 +162,7 @@ class TestDockerIgnore:
             ("pyproject.toml", False),
             ("uv.lock", False),
             ("README.md", False),
-            ("monitor/cli.py", False),
+            ("monitor/cli/commands.py", False),
             ("probes/browser_pool.py", False),
             ("examples/demo_target/__init__.py", False),
             ("monitor/__pycache__/cli.cpython-311.pyc", True),

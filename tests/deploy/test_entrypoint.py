@@ -143,7 +143,8 @@ def image_root(
     # PYTHONDONTWRITEBYTECODE=1, as there, and would otherwise recompile on every start).
     python = image.host(image.venv) / "bin" / "python"
     warm = (
-        "import monitor.cli, monitor.api.app, monitor.serve, monitor.service, probes.browser_pool"
+        "import monitor.cli.commands, monitor.api.app, monitor.runtime.serve,"
+        " monitor.runtime.service, probes.browser_pool"
     )
     warm_env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     done = subprocess.run(

@@ -14,7 +14,7 @@ import pytest
 
 from examples.demo_target import DemoTargetThread, TargetState
 from monitor.config import load_config
-from monitor.runtime import Runtime
+from monitor.runtime.runtime import Runtime
 from probes.base import Status
 from probes.browser import PROBE
 from probes.browser_pool import BrowserPool

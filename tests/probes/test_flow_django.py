@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from monitor.runtime import build_client
+from monitor.runtime.runtime import build_client
 from probes.base import ProbeContext, Status
 from probes.flow import PROBE, FlowSpec
 from tests.support.processes import free_port

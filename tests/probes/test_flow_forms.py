@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from examples.demo_target import DEFAULT_EMAIL, DEFAULT_PASSWORD, DemoTargetThread, TargetState
 from monitor.config import load_config
 from monitor.errors import ConfigError
-from monitor.runtime import build_client
+from monitor.runtime.runtime import build_client
 from probes.base import ProbeContext, Status
 from probes.flow import PROBE, FlowSpec
 

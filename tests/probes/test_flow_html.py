@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from examples.demo_target import DEFAULT_EMAIL, DEFAULT_PASSWORD, DemoTargetThread, TargetState
-from monitor.runtime import build_client
+from monitor.runtime.runtime import build_client
 from probes.base import ProbeContext, Status
 from probes.flow import PROBE, Capture, FlowSpec
 from probes.html_capture import check_regex, select

@@ -20,7 +20,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from monitor.runtime import build_client
+from monitor.runtime.runtime import build_client
 from probes.base import ProbeContext
 from probes.http import Exchange, HttpProbeError, send
 from probes.http_wire import WireTransport

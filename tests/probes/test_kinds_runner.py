@@ -15,7 +15,7 @@ from pathlib import Path
 from prometheus_client import generate_latest
 
 from monitor.config import load_config
-from monitor.runtime import Runtime
+from monitor.runtime.runtime import Runtime
 from probes.base import Status
 from probes.reasons import FailureReason
 from tests.probes.dns_server import DnsServer

@@ -17,7 +17,7 @@ import pytest
 
 from examples.demo_target import DemoTargetThread, TargetState
 from monitor.config import load_config
-from monitor.runtime import Runtime
+from monitor.runtime.runtime import Runtime
 from probes import PROBES
 from probes.base import ProbeContext, ProbeResult, Status
 from probes.reasons import FailureReason

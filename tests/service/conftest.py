@@ -20,7 +20,7 @@ import pytest
 
 from examples.demo_target import DemoTargetThread, TargetState
 from monitor.config.loader import load_config
-from monitor.service import Service
+from monitor.runtime.service import Service
 from tests.support.processes import SMOKEWATCH, free_port, with_pycache
 
 # Short everything: fast retries, no jitter, a quick lease poll.  The shape is production's.

@@ -1,5 +1,5 @@
-"""Specifications of ``monitor.leader.RegionLease``: one holder per region, kept through a
-store outage, lost when it dies or another replica takes it."""
+"""Specifications of ``monitor.scheduling.leader.RegionLease``: one holder per region, kept
+through a store outage, lost when it dies or another replica takes it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from monitor.leader import LeaseError, RegionLease, lease_key
+from monitor.scheduling.leader import LeaseError, RegionLease, lease_key
 from monitor.store import database_url
 from tests.support.postgres import StoppableCluster
 

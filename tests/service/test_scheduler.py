@@ -1,4 +1,5 @@
-"""Specifications of ``monitor.scheduler``: triggers, jitter, job plans and the job loop."""
+"""Specifications of ``monitor.scheduling.scheduler``: triggers, jitter, job plans and the job
+loop."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from monitor.config.cron import cron_trigger, crontab_weekdays
 from monitor.config.loader import load_config
-from monitor.cron import cron_trigger, crontab_weekdays
 from monitor.logging import make_logger
 from monitor.redact import Redactor
-from monitor.scheduler import CheckScheduler, JobPlan, plan_jobs
+from monitor.scheduling.scheduler import CheckScheduler, JobPlan, plan_jobs
 from tests.service.conftest import WriteConfig
 
 

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from examples.demo_target import TargetState
-from monitor.cli import app as cli
+from monitor.cli.commands import app as cli
 from monitor.store import ResultStore
 from probes.base import Status
 from tests.service.conftest import (

@@ -1,4 +1,5 @@
-"""Specifications of ``monitor.service.Service``: scheduling, run now, reload, stop, readiness."""
+"""Specifications of ``monitor.runtime.service.Service``: scheduling, run now, reload, stop,
+readiness."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from examples.demo_target import TargetState
 from monitor.contract import UnknownCheck
 from monitor.errors import ConfigError
-from monitor.service import Service
+from monitor.runtime.service import Service
 from monitor.store import ResultStore
 from probes.base import Status
 from tests.service.conftest import (

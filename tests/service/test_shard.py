@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.config.models import CheckCommon
-from monitor.shard import Shard, owner, takes
+from monitor.scheduling.shard import Shard, owner, takes
 from monitor.store import database_url
 from monitor.store.members import Claim, Member
 from tests.service.conftest import (

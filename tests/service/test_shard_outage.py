@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from monitor.config.loader import load_config
-from monitor.service import Service
+from monitor.runtime.service import Service
 from tests.service.conftest import PREAMBLE, ServeProcess, StartServe, eventually, wait_for
 from tests.support.postgres import StoppableCluster
 

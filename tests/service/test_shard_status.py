@@ -15,8 +15,8 @@ import pytest
 
 from monitor.api.app import create_app
 from monitor.config.loader import load_config
-from monitor.service import Service
-from monitor.shard import Role
+from monitor.runtime.service import Service
+from monitor.scheduling.shard import Role
 from tests.service.conftest import PREAMBLE, eventually
 
 CHECKS = 6

@@ -1,8 +1,8 @@
 """Specifications of probing through a store outage: a real PostgreSQL stopped and started.
 
-The spool (``monitor.spool``) takes the results the store cannot, the lease
-(``monitor.leader``) is kept, and the replay (``monitor.replay``) stores every result
-exactly once when PostgreSQL is back.
+The spool (``monitor.runtime.spool``) takes the results the store cannot, the lease
+(``monitor.scheduling.leader``) is kept, and the replay (``monitor.runtime.replay``) stores every
+result exactly once when PostgreSQL is back.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from examples.demo_target import DemoTargetThread, TargetState
 from monitor.config.loader import load_config
-from monitor.replay import Replayer
-from monitor.runtime import Runtime
-from monitor.spool import Spool
+from monitor.runtime.replay import Replayer
+from monitor.runtime.runtime import Runtime
+from monitor.runtime.spool import Spool
 from monitor.store import ResultStore
 from tests.service.conftest import (
     ServeProcess,

@@ -1,4 +1,5 @@
-"""Specifications of ``monitor.replay``: the spool drained into a real store, in order, once."""
+"""Specifications of ``monitor.runtime.replay``: the spool drained into a real store, in order,
+once."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 import structlog
 
 from monitor.alerting.hub import Alerting
-from monitor.alerting.settings import AlertingSettings
-from monitor.replay import REJECTED_SUFFIX, Replayer
-from monitor.spool import Spool
+from monitor.config.alerting import AlertingSettings
+from monitor.runtime.replay import REJECTED_SUFFIX, Replayer
+from monitor.runtime.spool import Spool
 from monitor.store import ResultStore
 from tests.alerting.conftest import Clock, at, loaded_config, result
 from tests.spool.test_spool import records

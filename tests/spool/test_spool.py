@@ -1,4 +1,4 @@
-"""Specifications of ``monitor.spool``: a bounded, durable, ordered file of results."""
+"""Specifications of ``monitor.runtime.spool``: a bounded, durable, ordered file of results."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config.models import Storage
-from monitor.spool import Spool, SpoolBusyError, spool_for, spool_path
+from monitor.runtime.spool import Spool, SpoolBusyError, spool_for, spool_path
 from monitor.store import ResultRecord
 from probes.base import Status
 from tests.store.factory import T0, record

@@ -11,7 +11,7 @@ import pytest
 
 from examples.demo_target import DemoTargetThread
 from monitor.config.loader import load_config
-from monitor.runtime import Runtime
+from monitor.runtime.runtime import Runtime
 from monitor.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from tests.store.factory import table_rows
 from tests.store.test_writer import held_lock

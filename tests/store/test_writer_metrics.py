@@ -8,10 +8,10 @@ import asyncio
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from monitor.runtime.writer_metrics import WriterCollector
 from monitor.store import ResultStore, StoreUnavailable
 from monitor.store.writer import ResultWriter
 from monitor.telemetry.scrape import Scrapes
-from monitor.writer_metrics import WriterCollector
 from tests.store.factory import record
 from tests.store.test_store import closed_port
 from tests.store.test_writer import Log

@@ -40,7 +40,11 @@ def pycache() -> Path:
     cache = Path(tempfile.gettempdir()) / f"smokewatch-test-pycache-{os.getuid()}"
     cache.mkdir(exist_ok=True)
     subprocess.run(
-        [sys.executable, "-c", "import monitor.cli, monitor.api.app, monitor.serve, uvicorn"],
+        [
+            sys.executable,
+            "-c",
+            "import monitor.cli.commands, monitor.api.app, monitor.runtime.serve, uvicorn",
+        ],
         env=with_pycache(dict(os.environ), cache),
         check=True,
         timeout=WARM_UP_TIMEOUT_S,

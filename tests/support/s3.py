@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from monitor.artifacts.settings import ArtifactSettings
+from monitor.config.artifacts import ArtifactSettings
 from tests.support.processes import HOST, free_port
 
 ACCESS_KEY = "moto-test-key"

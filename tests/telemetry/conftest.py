@@ -15,7 +15,7 @@ import pytest
 from examples.demo_target import DemoTargetThread, TargetState
 from monitor.config import load_config
 from monitor.runner import CheckRun
-from monitor.runtime import Runtime
+from monitor.runtime.runtime import Runtime
 from tests.telemetry.helpers import (
     DatagramListener,
     Recorder,

@@ -25,7 +25,7 @@ from monitor.runner import CheckRun
 from probes.base import ProbeResult, Status
 
 if TYPE_CHECKING:
-    from monitor.runtime import Runtime
+    from monitor.runtime.runtime import Runtime
 
 HOST = "127.0.0.1"
 

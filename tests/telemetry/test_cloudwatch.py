@@ -19,6 +19,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
+from monitor.config.telemetry import CloudWatchSettings
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
 from monitor.telemetry.base import ExportContext
@@ -29,7 +30,6 @@ from monitor.telemetry.cloudwatch import (
     batches,
     datum_size,
 )
-from monitor.telemetry.settings import CloudWatchSettings
 from probes.base import Status
 from tests.support.processes import free_port
 from tests.support.s3 import ACCESS_KEY, SECRET_KEY

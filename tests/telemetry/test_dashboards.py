@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from monitor.config.telemetry import TelemetrySettings
 from monitor.telemetry.datadog import METRICS, SERVICE_CHECK
 from monitor.telemetry.hub import build_telemetry
-from monitor.telemetry.settings import TelemetrySettings
 from probes.base import Status
 from tests.support.prometheus import PrometheusServer
 from tests.telemetry.helpers import json_logger, make_run

@@ -17,6 +17,7 @@ from datadog_api_client.v2.model.metric_point import MetricPoint
 from datadog_api_client.v2.model.metric_series import MetricSeries
 from prometheus_client import CollectorRegistry
 
+from monitor.config.telemetry import DatadogSettings, DogStatsdSettings
 from monitor.errors import MonitorError
 from monitor.telemetry.base import ExportContext
 from monitor.telemetry.datadog import (
@@ -27,7 +28,6 @@ from monitor.telemetry.datadog import (
     statsd_target,
 )
 from monitor.telemetry.datadog_agentless import AgentlessExporter
-from monitor.telemetry.settings import DatadogSettings, DogStatsdSettings
 from probes.base import Status
 from tests.support.processes import free_port
 from tests.telemetry.helpers import DatagramListener, Recorder, json_logger, log_events, make_run

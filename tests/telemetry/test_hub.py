@@ -13,11 +13,11 @@ from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from monitor.config import load_config
+from monitor.config.telemetry import HeartbeatSettings, TelemetrySettings
 from monitor.errors import MonitorError
 from monitor.runner import CheckRun
 from monitor.telemetry.base import ExportContext, Exporter
 from monitor.telemetry.hub import EXPORTERS, Telemetry, build_telemetry, run_interval
-from monitor.telemetry.settings import HeartbeatSettings, TelemetrySettings
 from tests.support.processes import free_port
 from tests.telemetry.helpers import Recorder, json_logger, log_events, make_run
 

@@ -20,11 +20,11 @@ from prometheus_client import CollectorRegistry
 
 from examples.demo_target import DemoTargetThread
 from monitor.config import load_config
+from monitor.config.telemetry import NewRelicSettings
 from monitor.errors import MonitorError
-from monitor.runtime import Runtime
+from monitor.runtime.runtime import Runtime
 from monitor.telemetry.base import MAX_PENDING_POINTS, ExportContext
 from monitor.telemetry.newrelic import NewRelicExporter
-from monitor.telemetry.settings import NewRelicSettings
 from probes.base import Status
 from tests.support.processes import free_port
 from tests.telemetry.helpers import Recorder, RunChecks, json_logger, log_events, make_run

@@ -12,9 +12,9 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from prometheus_client import CollectorRegistry
 
+from monitor.config.telemetry import OtlpSettings
 from monitor.telemetry.base import ExportContext
 from monitor.telemetry.otlp import OtlpExporter
-from monitor.telemetry.settings import OtlpSettings
 from probes.base import Status
 from tests.telemetry.helpers import Received, Recorder, json_logger, log_events, make_run
 

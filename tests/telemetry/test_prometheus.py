@@ -17,11 +17,11 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
+from monitor.config.telemetry import DEFAULT_BUCKETS, TelemetrySettings
 from monitor.runner import CheckRun
 from monitor.telemetry.exposition import negotiate
 from monitor.telemetry.hub import Telemetry, build_telemetry
 from monitor.telemetry.scrape import Scrapes, render
-from monitor.telemetry.settings import DEFAULT_BUCKETS, TelemetrySettings
 from probes.base import ProbeContext, Status
 from probes.http import PROBE, HttpSpec
 from tests.support.prometheus import PrometheusServer

@@ -13,11 +13,11 @@ import pytest
 import trustme
 from prometheus_client import CollectorRegistry
 
+from monitor.config.telemetry import PushgatewaySettings, TelemetrySettings
 from monitor.runner import CheckRun
-from monitor.runtime import Runtime
+from monitor.runtime.runtime import Runtime
 from monitor.telemetry.hub import Telemetry, build_telemetry
 from monitor.telemetry.pushgateway import PushOutcome
-from monitor.telemetry.settings import PushgatewaySettings, TelemetrySettings
 from tests.support.processes import free_port
 from tests.support.prometheus import PrometheusServer, PushgatewayServer
 from tests.telemetry.helpers import (

@@ -21,9 +21,9 @@ from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
+from monitor.config.telemetry import TelemetrySettings
 from monitor.telemetry.hub import build_telemetry
 from monitor.telemetry.render import render_openmetrics, render_text
-from monitor.telemetry.settings import TelemetrySettings
 from probes.base import Status
 from tests.telemetry.helpers import json_logger, make_run
 

@@ -10,7 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from monitor.cli import app
+from monitor.cli.commands import app
 from tests.alerting.export.conftest import HERE, SHIPPED
 
 CONFIG = """\

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from monitor.alerting.hub import Alerting
 from monitor.artifacts.ingest import artifact_names, store_evidence
 from monitor.artifacts.store import ArtifactStore
-from monitor.spool import Spool
+from monitor.runtime.spool import Spool
 from monitor.store import ResultStore, StoreError, StoreUnavailable
 
 BATCH = 200

@@ -16,7 +16,7 @@ from typing import Protocol
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from monitor.shard import Shard
+from monitor.scheduling.shard import Shard
 
 QUANTILES = (0.5, 0.95, 1.0)
 

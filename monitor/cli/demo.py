@@ -29,11 +29,11 @@ from sqlalchemy.engine import make_url
 
 from examples.demo_target import DemoTargetThread, TargetState
 from examples.demo_target.state import RateLimiter
+from monitor.cli.output import make_console, print_runs
 from monitor.config.loader import LoadedConfig, load_config
 from monitor.config.models import MIN_INTERVAL
-from monitor.output import make_console, print_runs
-from monitor.runtime import Runtime
-from monitor.spool import spool_path
+from monitor.runtime.runtime import Runtime
+from monitor.runtime.spool import spool_path
 from monitor.store import database_url
 from monitor.store.urls import sqlite_file
 
@@ -142,8 +142,8 @@ async def _serve(
 ) -> int:
     # The service stack loads only when serving.
     from monitor.api.app import create_app  # noqa: PLC0415
-    from monitor.serve import serve  # noqa: PLC0415
-    from monitor.service import Service  # noqa: PLC0415
+    from monitor.runtime.serve import serve  # noqa: PLC0415
+    from monitor.runtime.service import Service  # noqa: PLC0415
 
     service = Service(loaded, region=DEMO_REGIONS[0])
     app = create_app(service, log=service.log.bind(component="api"))

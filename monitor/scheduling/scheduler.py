@@ -2,7 +2,7 @@
 
 A job's id is its check's name.  Its trigger is the check's interval (or its 5-field
 cron expression, in UTC) shifted by a fixed delay of up to ``scheduler.jitter``, capped
-at a tenth of the period: one delay per check, from its name (:mod:`monitor.triggers`),
+at a tenth of the period: one delay per check, from its name (:mod:`monitor.scheduling.triggers`),
 so checks that share an interval are spread and each still runs exactly every interval.
 ``max_instances=1`` and ``coalesce`` mean a slow check is never overlapped by itself
 and a backlog of missed runs collapses into one (each due time folded away is logged,
@@ -49,11 +49,11 @@ from apscheduler.triggers.date import (  # type: ignore[import-untyped]  # no ty
     DateTrigger,
 )
 
-from monitor.budgets import origin_loads, period_s
+from monitor.config.cron import cron_trigger
 from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
-from monitor.cron import cron_trigger
-from monitor.triggers import AlignedInterval, Shifted, fixed_offset_s
+from monitor.scheduling.budgets import origin_loads, period_s
+from monitor.scheduling.triggers import AlignedInterval, Shifted, fixed_offset_s
 
 RunCheck = Callable[[str], Awaitable[object]]
 # Asked before a regular run with the time it was due; ``False``: another replica runs it.
@@ -72,7 +72,9 @@ class JobPlan:
     recheck_s: float = 0.0
     holders: tuple[str, ...] = ()  # run at once after a failing run of this check
     offset_s: float = 0.0  # the check's fixed delay after each slot: [0, jitter_s)
-    paced: bool = False  # its origin's budget is tight (monitor.budgets): no run at start
+    paced: bool = (
+        False  # its origin's budget is tight (monitor.scheduling.budgets): no run at start
+    )
 
     def trigger(self, start: datetime) -> Any:
         """The job's trigger, scheduled at ``start``: an interval check's first slot is an
@@ -88,7 +90,7 @@ def plan_jobs(config: SmokewatchConfig, checks: Iterable[CheckCommon]) -> dict[s
     """The job of each check (a cron expression is only parsed when its job is scheduled).
 
     Interval checks of an origin whose budget they would overrun are paced
-    (:mod:`monitor.budgets`): interval stretched, runs spread evenly, no run at start.
+    (:mod:`monitor.scheduling.budgets`): interval stretched, runs spread evenly, no run at start.
     """
     checks = list(checks)
     settings = config.scheduler
@@ -169,7 +171,7 @@ class CheckScheduler:
     ) -> None:
         self._run = run
         self._log = log
-        # Sharded (monitor.shard): a regular run first claims its due time, and interval
+        # Sharded (monitor.scheduling.shard): a regular run first claims its due time, and interval
         # grids start at ``anchor`` (the epoch) so every replica computes the same due times.
         self._claim = claim
         self._anchor = anchor

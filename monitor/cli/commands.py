@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from monitor.cli_notices import incident_app, maintenance_app
+from monitor.cli.notices import incident_app, maintenance_app
 from monitor.errors import ConfigError, SmokewatchError
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def _fail(message: str) -> typer.Exit:
 
 def _declared_region(loaded: LoadedConfig, region: str | None) -> str:
     """This instance's region; one the config does not declare is an error (exit 2)."""
-    from monitor.runtime import resolve_region  # noqa: PLC0415 -- only commands that run
+    from monitor.runtime.runtime import resolve_region  # noqa: PLC0415 -- only commands that run
 
     name = resolve_region(region, os.environ)
     declared = loaded.config.regions
@@ -153,7 +153,7 @@ def validate(
     stand-in value, so CI can validate without the production secrets.  An origin whose
     checks cannot fit its request budget at their intervals is a problem (exit 2).
     """
-    from monitor.budgets import budget_problems  # noqa: PLC0415 -- the config models: only here
+    from monitor.scheduling.budgets import budget_problems  # noqa: PLC0415 -- the config models: only here
 
     loaded = _load(config, allow_unset=not strict)
     over_budget = budget_problems(loaded)
@@ -180,7 +180,7 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="overwrite existing files")] = False,
 ) -> None:
     """Write a commented starter smokewatch.yaml and alert-rules.yaml that validate as written."""
-    from monitor.starter import write_starter  # noqa: PLC0415
+    from monitor.cli.starter import write_starter  # noqa: PLC0415
 
     try:
         written = write_starter(config, url, force=force)
@@ -218,8 +218,8 @@ def check(
     names = [c.name for c in loaded.config.checks]
     if name not in names:
         raise _fail(f"no check named {name!r} (checks: {', '.join(names)})")
-    from monitor.output import exit_code_for, make_console, print_check_detail  # noqa: PLC0415
-    from monitor.runtime import Runtime  # noqa: PLC0415
+    from monitor.cli.output import exit_code_for, make_console, print_check_detail  # noqa: PLC0415
+    from monitor.runtime.runtime import Runtime  # noqa: PLC0415
 
     async def go() -> int:
         async with Runtime(loaded, region=region, use_store=False) as rt:
@@ -265,20 +265,20 @@ def run(
         )
     loaded = _load(config)
     region = _declared_region(loaded, region)
-    from monitor.selection import select_checks  # noqa: PLC0415
+    from monitor.cli.selection import select_checks  # noqa: PLC0415
 
     try:
         names = select_checks(loaded.config, region, names=checks or [], tags=tags or [])
     except SmokewatchError as exc:
         raise _fail(str(exc)) from None
-    from monitor.output import (  # noqa: PLC0415 -- the run stack loads only to run
+    from monitor.cli.output import (  # noqa: PLC0415 -- the run stack loads only to run
         exit_code_for,
         make_console,
         print_runs,
         runs_as_json,
         write_junit,
     )
-    from monitor.runtime import Runtime  # noqa: PLC0415
+    from monitor.runtime.runtime import Runtime  # noqa: PLC0415
 
     async def go() -> int:
         async with Runtime(loaded, region=region) as rt:
@@ -302,7 +302,7 @@ def run(
 
 def _free_port(host: str, port: int, *, make_hint: bool = False) -> None:
     """Exit 2 at once, before anything starts, when ``host:port`` cannot be listened on."""
-    from monitor.listen import bind  # noqa: PLC0415
+    from monitor.runtime.listen import bind  # noqa: PLC0415
 
     try:
         bind(host, port).close()
@@ -348,8 +348,8 @@ def serve(  # noqa: PLR0917 -- typer maps each parameter to an option
     _reachable_store(loaded)
     # The API stack loads only for 'serve'.
     from monitor.api.app import create_app  # noqa: PLC0415
-    from monitor.serve import serve as serve_app  # noqa: PLC0415
-    from monitor.service import Service  # noqa: PLC0415
+    from monitor.runtime.serve import serve as serve_app  # noqa: PLC0415
+    from monitor.runtime.service import Service  # noqa: PLC0415
 
     service = Service(loaded, region=region, scheduler=not no_scheduler, role=roles[role])
     api = create_app(service, log=service.log.bind(component="api"))
@@ -372,7 +372,7 @@ def demo(
     """Start the bundled demo target and serve smokewatch watching it (SQLite, status page)."""
     if not runs:
         _free_port(host, port, make_hint=True)
-    from monitor.demo import run_demo  # noqa: PLC0415 -- the demo target loads only for 'demo'
+    from monitor.cli.demo import run_demo  # noqa: PLC0415 -- the demo target loads only for 'demo'
 
     raise typer.Exit(
         _run_async(lambda: run_demo(interval_s=interval, max_runs=runs, host=host, port=port))

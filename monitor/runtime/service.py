@@ -6,16 +6,16 @@
     await service.reload()    # new config in force; a bad one changes nothing
     await service.stop()      # running checks get scheduler.shutdown_grace to finish
 
-One replica per region leads (holds the :class:`~monitor.leader.RegionLease`) and runs
+One replica per region leads (holds the :class:`~monitor.scheduling.leader.RegionLease`) and runs
 the region's checks on their schedules; the others poll the lease every
 ``scheduler.lease_poll`` and take over when the leader goes.  A leader keeps leading
-through a store outage (its results go to the local spool, :mod:`monitor.spool`, and
-are replayed when the store answers, :mod:`monitor.replay`) and drops its jobs only
-once it learns another replica holds the lease (:mod:`monitor.leader`).  Every run,
+through a store outage (its results go to the local spool, :mod:`monitor.runtime.spool`, and
+are replayed when the store answers, :mod:`monitor.runtime.replay`) and drops its jobs only
+once it learns another replica holds the lease (:mod:`monitor.scheduling.leader`).  Every run,
 scheduled or asked for, goes through ``Runtime.run_once``: the same path as
 ``smokewatch run --once``.
 
-A reload builds a new :class:`~monitor.runtime.Runtime`; the old one closes once the
+A reload builds a new :class:`~monitor.runtime.runtime.Runtime`; the old one closes once the
 runs it started have finished.  Results live in the store and survive both.
 """
 
@@ -46,18 +46,18 @@ from monitor.contract import (
     UnknownCheck,
 )
 from monitor.errors import ConfigError, ConfigProblem
-from monitor.leader import LeaseError, RegionLease
-from monitor.replay import Replayer
 from monitor.runner import CheckRun, new_run_id
-from monitor.runtime import Runtime, resolve_region
-from monitor.scheduler import CheckScheduler, JobPlan, plan_jobs
-from monitor.shard import Role, Shard, takes
-from monitor.shard_metrics import ShardCollector, quantile
-from monitor.spool import SHARD_SLOTS, spool_for
+from monitor.runtime.replay import Replayer
+from monitor.runtime.runtime import Runtime, resolve_region
+from monitor.runtime.spool import SHARD_SLOTS, spool_for
+from monitor.scheduling.leader import LeaseError, RegionLease
+from monitor.scheduling.scheduler import CheckScheduler, JobPlan, plan_jobs
+from monitor.scheduling.shard import Role, Shard, takes
+from monitor.scheduling.shard_metrics import ShardCollector, quantile
+from monitor.scheduling.triggers import EPOCH
 from monitor.store import ResultStore, StoreError, database_url
 from monitor.store.members import Member, MemberStore
 from monitor.telemetry.scrape import Exposition
-from monitor.triggers import EPOCH
 from probes.base import Status
 
 READY_PING_TIMEOUT_S = 2.0
@@ -186,12 +186,10 @@ class Service:
             components["store"] = "unreachable"
         if self._scheduling:
             components["scheduler"] = self._scheduler_state()
-        runtime = self._gen.runtime
         # A replica whose role takes no browser checks (``--role http``) never needs Chromium.
         takes_browser = self._shard is None or takes(self._shard.role, "browser")
-        if takes_browser and any(c.kind == "browser" for c in runtime.runner.checks_for_region()):
-            pool = runtime.browser_pool
-            components["browser"] = "ok" if pool is not None and pool.launches else "unavailable"
+        if takes_browser and (browser := self._gen.runtime.browser_state()) is not None:
+            components["browser"] = browser
         return Readiness(
             components,
             self._role,
@@ -246,9 +244,7 @@ class Service:
             raise RuntimeError("the service is already started")
         if self._sharing and self._spool is not None:
             self._spool.claim()  # SpoolBusyError (nothing opened yet): every slot is taken
-        await _enter(self._gen.runtime)
-        if self._gen.runtime.alerting is not None:
-            await self._gen.runtime.alerting.start()
+        await self._gen.runtime.open()
         self._started = True
         if self._spool is not None:
             self._replayer = Replayer(self._spool, log=self.log)
@@ -290,7 +286,7 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._replay_task
         await self._replay()  # what the last runs spooled, if the store takes it now
-        await _exit(self._gen.runtime)
+        await self._gen.runtime.close()
         if self._spool is not None:
             self._spool.close()
         if self._lease is not None:
@@ -314,7 +310,7 @@ class Service:
     async def run_now(self, check: str) -> CheckRun:
         if not self._started or self._stopped:
             raise RuntimeError("the service is not running")
-        known = {c.name for c in self._gen.runtime.runner.checks_for_region()}
+        known = {c.name for c in self._gen.runtime.scheduled_checks()}
         if check not in known:
             raise UnknownCheck(check)
         # Shielded: a caller that goes away (a closed HTTP request) does not cancel the run.
@@ -382,9 +378,7 @@ class Service:
             if not self._started:
                 self._gen = _Generation(runtime)
                 return loaded
-            await _enter(runtime)  # a store that cannot open: nothing changes either
-            if runtime.alerting is not None:
-                await runtime.alerting.start()
+            await runtime.open()  # a store that cannot open: nothing changes either
             if loaded.config.storage.url != self._gen.runtime.config.storage.url:
                 self.log.warning(
                     "config.storage_changed",
@@ -411,7 +405,7 @@ class Service:
                 await asyncio.wait(set(gen.tasks))
         finally:
             self._old.discard(gen)
-            await _exit(gen.runtime)
+            await gen.runtime.close()
 
     # -- leadership ----------------------------------------------------------------
 
@@ -467,7 +461,7 @@ class Service:
         self._role = "standby"
         self.log.warning("lease.lost", region=self._region, reason=reason)
 
-    # -- sharing the region's checks (monitor.shard) ---------------------------------
+    # -- sharing the region's checks (monitor.scheduling.shard) ---------------------------------
 
     async def _join(self) -> None:
         settings = self.loaded.config.scheduler
@@ -540,7 +534,7 @@ class Service:
         if all(m.member != shard.member for m in live):
             live.append(Member(shard.member, shard.role, self._joined_at, now))
         plans = self._plans()
-        scheduled = frozenset(shard.assign(self._gen.runtime.runner.checks_for_region(), live, now))
+        scheduled = frozenset(shard.assign(self._gen.runtime.scheduled_checks(), live, now))
         if self._shard_jobs == (scheduled, plans):
             return
         self._shard_jobs = (scheduled, plans)
@@ -590,10 +584,10 @@ class Service:
 
     def _plans(self) -> dict[str, JobPlan]:
         runtime = self._gen.runtime
-        return plan_jobs(runtime.config, runtime.runner.checks_for_region())
+        return plan_jobs(runtime.config, runtime.scheduled_checks())
 
     def _check_names(self) -> list[str]:
-        return [c.name for c in self._gen.runtime.runner.checks_for_region()]
+        return [c.name for c in self._gen.runtime.scheduled_checks()]
 
     def _new_runtime(self, loaded: LoadedConfig) -> Runtime:
         runtime = Runtime(
@@ -623,15 +617,3 @@ def require_declared_region(loaded: LoadedConfig, region: str) -> None:
             f"(regions: {', '.join(declared)}); restart it with --region to change region",
         )
         raise ConfigError([problem])
-
-
-async def _enter(runtime: Runtime) -> None:
-    try:
-        await runtime.__aenter__()
-    except BaseException:
-        await runtime.__aexit__(None, None, None)
-        raise
-
-
-async def _exit(runtime: Runtime) -> None:
-    await runtime.__aexit__(None, None, None)

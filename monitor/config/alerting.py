@@ -10,7 +10,7 @@ alerting:
     owner_timeout: 10s         # a sender silent this long is gone: its claims are free
     drain_timeout: 30s         # run --once: how long to keep delivering before exiting
   channels: {...}              # see monitor/alerting/notifiers/settings.py
-  region_health: {...}         # see monitor/alerting/region_settings.py
+  region_health: {...}         # see monitor/config/regions.py
 ```
 """
 
@@ -21,7 +21,7 @@ from datetime import timedelta
 from pydantic import Field, model_validator
 
 from monitor.alerting.notifiers.channels import ChannelSettings
-from monitor.alerting.region_settings import RegionHealthSettings
+from monitor.config.regions import RegionHealthSettings
 from monitor.modeltypes import Duration, Strict
 from probes.retry import backoff_s
 

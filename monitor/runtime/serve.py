@@ -31,7 +31,7 @@ from starlette.types import ASGIApp
 from monitor.api.limits import bounded_h11
 from monitor.contract import ServiceView
 from monitor.errors import ConfigError
-from monitor.listen import bind
+from monitor.runtime.listen import bind
 
 EXIT_OK, EXIT_ERROR = 0, 2
 MAX_HEADER_BYTES = 16 * 1024  # request line and headers; more is answered 400

@@ -32,16 +32,17 @@ from monitor.artifacts.build import build_artifact_store
 from monitor.artifacts.ingest import artifact_names, keep_on_disk, store_evidence
 from monitor.artifacts.links import ArtifactLink
 from monitor.artifacts.store import ArtifactStore
-from monitor.budgets import origin_loads
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
 from monitor.errors import ArtifactError
 from monitor.logging import make_logger
-from monitor.ratelimit import HostBudget
 from monitor.redact import Redactor
 from monitor.runner import CheckRun, Runner, new_run_id
-from monitor.spool import Spool
-from monitor.spool_metrics import SpoolCollector
+from monitor.runtime.spool import Spool
+from monitor.runtime.spool_metrics import SpoolCollector
+from monitor.runtime.writer_metrics import WriterCollector
+from monitor.scheduling.budgets import origin_loads
+from monitor.scheduling.ratelimit import HostBudget
 from monitor.store import ResultRecord, ResultStore, StoreError, database_url
 from monitor.store.alerts import AlertStore
 from monitor.store.heartbeats import HeartbeatLedger
@@ -49,7 +50,6 @@ from monitor.store.writer import ResultWriter
 from monitor.telemetry.hub import Telemetry, build_telemetry, run_interval
 from monitor.telemetry.scrape import Scrapes
 from monitor.version import smokewatch_version
-from monitor.writer_metrics import WriterCollector
 from probes.browser_artifacts import ArtifactStore as ScratchDirectory
 from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
 from probes.heartbeat import HEARTBEAT_RESOURCE
@@ -216,6 +216,33 @@ class Runtime:
         )
         return self
 
+    async def open(self) -> None:
+        """Enter and start alerting, for a holder that outlives one ``async with`` (the
+        service); what opened is closed again when entering fails."""
+        try:
+            await self.__aenter__()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        if self.alerting is not None:
+            await self.alerting.start()
+
+    async def close(self) -> None:
+        """Close what :meth:`open` opened."""
+        await self.__aexit__(None, None, None)
+
+    def scheduled_checks(self) -> list[CheckCommon]:
+        """The enabled checks of this region: what the scheduler plans and shards assign."""
+        return self.runner.checks_for_region()
+
+    def browser_state(self) -> str | None:
+        """``ok`` when Chromium is up for this region's browser checks, ``unavailable`` when
+        it could not start, ``None`` when the region has no browser check."""
+        if not any(c.kind == "browser" for c in self.scheduled_checks()):
+            return None
+        pool = self.browser_pool
+        return "ok" if pool is not None and pool.launches else "unavailable"
+
     def watch(self, collector: LiveCollector) -> None:
         """Register a collector read at scrape time; its ``state()`` joins the /metrics
         cache key, so a change it shows is never served stale."""
@@ -259,7 +286,7 @@ class Runtime:
 
     def _report_budgets(self) -> None:
         """Tell at load which origins' checks do not fit their request budget (and are paced
-        by ``serve``'s scheduler, :mod:`monitor.budgets`)."""
+        by ``serve``'s scheduler, :mod:`monitor.scheduling.budgets`)."""
         for load in origin_loads(self.config, self._region_checks()):
             if load.overcommitted:
                 self.log.warning(

@@ -6,7 +6,7 @@
 An origin's *needed* rate is the requests its checks send per second when each runs
 once per interval (an ``http`` or ``websocket`` check one request, a ``flow`` one per
 step at that origin; retries and rechecks come on top, so they are not counted);
-its *allowed* rate is its budget (:mod:`monitor.ratelimit`): ``fraction`` of the
+its *allowed* rate is its budget (:mod:`monitor.scheduling.ratelimit`): ``fraction`` of the
 declared limit per window.  Browser checks do not draw on the budget.
 
 ``validate`` reports an origin whose needed rate exceeds its allowed rate as a problem;
@@ -25,13 +25,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from monitor.config.cron import cron_period_s
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon, HostLimit
 from monitor.config.root import SmokewatchConfig
 from monitor.config.source import YamlDocument, read_yaml
-from monitor.cron import cron_period_s
 from monitor.errors import ConfigError, ConfigProblem
-from monitor.ratelimit import budget_key, share, window_s
+from monitor.scheduling.ratelimit import budget_key, share, window_s
 from probes.base import origin_of
 
 _SINGLE_URL_KINDS = frozenset({"http", "websocket"})

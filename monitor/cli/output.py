@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.artifacts.links import ArtifactLink
-from monitor.plaintable import Column, render
+from monitor.cli.plaintable import Column, render
 from monitor.runner import CheckRun
 from probes.base import Status
 
@@ -91,7 +91,7 @@ def print_runs(console: Console, runs: Sequence[CheckRun]) -> None:
     """The run's table, its artifact lines and a count per status.
 
     A terminal gets Rich's coloured table fitted to its width; a log or pipe the same
-    box drawn as plain text (``monitor.plaintable``), a row per line, at any size.
+    box drawn as plain text (``monitor.cli.plaintable``), a row per line, at any size.
     """
     title = f"smokewatch run ({runs[0].region if runs else 'no checks'})"
     if console.is_terminal:

@@ -7,7 +7,7 @@
 ``smoke_test_store_write_retries_total``     counter    bursts tried again (database locked or down)
 ``smoke_test_store_write_failures_total``    counter    results given back (serve spools them)
 
-Results spooled and replayed are the spool's (:mod:`monitor.spool_metrics`).  The
+Results spooled and replayed are the spool's (:mod:`monitor.runtime.spool_metrics`).  The
 counters count from the writer's start: a config reload starts a new writer.
 """
 

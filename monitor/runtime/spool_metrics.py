@@ -1,4 +1,5 @@
-"""The spool's Prometheus metrics, read from the :class:`~monitor.spool.Spool` at scrape time.
+"""The spool's Prometheus metrics, read from the :class:`~monitor.runtime.spool.Spool` at
+scrape time.
 
 ``smoke_test_spooled_results``              gauge    results waiting in the spool for the store
 ``smoke_test_spool_oldest_age_seconds``     gauge    age of the oldest waiting result (0: none)
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from monitor.spool import Spool
+from monitor.runtime.spool import Spool
 
 
 def now_utc() -> datetime:

@@ -1,0 +1,1 @@
+"""The command line: its commands, their output, the starter config and the demo."""

@@ -1,0 +1,1 @@
+"""The running service: runtime, spool and replay, the HTTP server, their metrics."""
