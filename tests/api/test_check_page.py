@@ -41,7 +41,7 @@ def timed(
         "pay-api",
         region,
         status,
-        started_at=NOW - ago,
+        started_at=datetime.now(UTC).replace(microsecond=0) - ago,  # the page's windows end now
         timings=timings,
         duration_ms=duration_ms,
         **fields,

@@ -26,8 +26,11 @@ class TestVersion:
 
 
 class TestCompletion:
-    def test_bash_completion_script(self, cli: Run) -> None:
+    def test_bash_completion_script(self, cli: Run, monkeypatch: pytest.MonkeyPatch) -> None:
         """`--show-completion bash` prints a script that registers the completer."""
+        # Typer otherwise ignores the shell named and asks shellingham for the parent shell,
+        # which a pytest started outside a shell (a CI runner, a detached job) does not have.
+        monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
         done = cli("--show-completion", "bash")
         assert done.code == 0
         assert "complete -o default -F _smokewatch_completion smokewatch" in done.stdout

@@ -27,6 +27,8 @@ def config(tmp_path: Path, db: str) -> Path:
     body = PREAMBLE.format(
         interval="2s", lease_poll="500ms", grace="5s", run_at_start="false", db=db
     ).replace("scheduler:\n", "api:\n  cache: 0s\nscheduler:\n  shard: true\n  heartbeat: 1s\n")
+    # Both members spool in the test's directory (each takes its own slot), not the cwd.
+    body = body.replace("storage:\n", f"storage:\n  spool_path: {tmp_path / 'smokewatch.spool'}\n")
     lines = [
         f"  - name: s{i}\n    kind: http\n    url: ${{TARGET}}/health\n" for i in range(CHECKS)
     ]
