@@ -37,7 +37,7 @@ from monitor.runtime.spool import spool_path
 from monitor.store import database_url
 from monitor.store.urls import sqlite_file
 
-DEMO_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "smokewatch.yaml"
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "smokewatch.yaml"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 -- the demo target's own test account
 DEMO_REGIONS = ("demo-east", "demo-west")
 DEMO_LIMIT = 200  # the demo target's declared requests a minute (X-RateLimit-Limit)
