@@ -305,22 +305,29 @@ class Runner:
         return replace(
             result,
             message=r.text(result.message),
-            assertions=[
-                replace(
-                    a, name=r.text(a.name), expected=r.text(a.expected), actual=r.text(a.actual)
-                )
-                for a in result.assertions
-            ],
+            assertions=[_redact_assertion(r, a) for a in result.assertions],
             details=r.data(result.details),
             artifacts=[r.text(a) for a in result.artifacts],
             attachments=[_redact_attachment(r, a) for a in result.attachments],
         )
 
 
+def _redact_assertion(redactor: Redactor, outcome: AssertionOutcome) -> AssertionOutcome:
+    """``outcome`` with secrets masked; the same (frozen) object when there was none."""
+    name, expected, actual = (
+        redactor.text(outcome.name),
+        redactor.text(outcome.expected),
+        redactor.text(outcome.actual),
+    )
+    if (name, expected, actual) == (outcome.name, outcome.expected, outcome.actual):
+        return outcome
+    return replace(outcome, name=name, expected=expected, actual=actual)
+
+
 def _with_reason(result: ProbeResult, log: Any) -> ProbeResult:
     """Every ``fail`` and ``error`` has a reason; one a probe forgot is a bug: ``internal``."""
     if result.status.ok:
-        return replace(result, reason=None)
+        return result if result.reason is None else replace(result, reason=None)
     if result.reason is None:
         log.warning("probe.no_reason", status=result.status.value, message=result.message)
         return replace(result, reason=FailureReason.INTERNAL)
