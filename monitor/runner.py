@@ -123,6 +123,8 @@ class Runner:
     rng: random.Random = field(default_factory=random.Random)
     _semaphore: asyncio.Semaphore | None = None
     _browser_semaphore: asyncio.Semaphore | None = None  # browser checks: a pool of their own
+    # Each check's effective settings, by the check object (kept, so its id stays its own).
+    _settings: dict[int, tuple[CheckCommon, CheckDefaults]] = field(default_factory=dict)
 
     def checks_for_region(self, names: Iterable[str] | None = None) -> list[CheckCommon]:
         """Enabled checks that run in this region (all, or the ``names`` given)."""
@@ -154,7 +156,7 @@ class Runner:
             return await self._run(check, run_id)
 
     async def _run(self, check: CheckCommon, run_id: str) -> CheckRun:
-        settings = self.config.settings_for(check)
+        settings = self._settings_for(check)
         log = self.log.bind(check=check.name, region=self.region, run_id=run_id)
         started_at = datetime.now(UTC)
         t0 = time.perf_counter()
@@ -235,6 +237,17 @@ class Runner:
             wall_ms=wall_ms,
             wait_ms=waited_s * 1000.0,
         )
+
+    def _settings_for(self, check: CheckCommon) -> CheckDefaults:
+        """``config.settings_for(check)``, computed once per check (a pydantic copy each)."""
+        hit = self._settings.get(id(check))
+        if hit is not None and hit[0] is check:
+            return hit[1]
+        if len(self._settings) > 2 * len(self.config.checks):  # checks not from this config
+            self._settings.clear()
+        settings = self.config.settings_for(check)
+        self._settings[id(check)] = (check, settings)
+        return settings
 
     async def _attempt(
         self, check: CheckCommon, settings: CheckDefaults, run_id: str, gate: RequestGate
