@@ -5,7 +5,9 @@
 1. Throughput and CPU per probe against a fast local target (in its own process):
    smokewatch's ``probes.http.PROBE.run`` on the runtime's shared client (no
    keep-alive: a fresh connection per probe, over ``probes.http_wire``), the same
-   probe on httpx's own httpcore transport (how the client was built before
+   check through the runner (``Runner.run_check`` of a ``Runtime`` without a store:
+   context, timeout, redaction, the ``check.done`` JSON log line to /dev/null), the
+   same probe on httpx's own httpcore transport (how the client was built before
    ``http_wire``: the "before" row), the exporter's ``/probe`` endpoint (its CPU
    from ``/proc``), and a new ``AsyncClient`` per probe (the anti-pattern).  The
    tools alternate in ``--rounds``; CPU per probe is the median of the rounds.
@@ -23,11 +25,14 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import quote
 
 if __package__ in (None, ""):  # run as a script: make the repo root importable for ``bench.*``
@@ -38,7 +43,9 @@ import httpx
 from bench.procs import HOST, Exporter, Target, cpu_seconds
 from bench.profiling import profile_report
 from bench.rawhttp import KeepAliveConnection, get_once
-from monitor.runtime.runtime import build_client
+from monitor.config import load_config
+from monitor.config.models import CheckCommon
+from monitor.runtime.runtime import Runtime, build_client
 from probes.assertions import Expectations
 from probes.base import ProbeContext, Status
 from probes.http import PROBE, HttpSpec
@@ -48,6 +55,17 @@ HEADERS = {"User-Agent": "smokewatch-bench", "X-Synthetic-Monitor": "bench"}
 CPU_GOAL_RATIO = 1.2
 TIMING_GOAL_MS = 0.5  # over the raw socket's own error
 SW = "smokewatch, shared client"
+SW_RUNNER = "smokewatch, through the runner"
+RUNNER_CONFIG = """\
+rate_limit:
+  fraction: 1.0
+  default: {{limit: 10000000}}
+  learn_from_headers: false
+defaults: {{retries: 0, timeout: 10s}}
+alert_rules: null
+checks:
+  - {{name: fast, kind: http, url: '{url}'}}
+"""
 SW_CORE = "smokewatch, httpcore transport (before)"
 BLACKBOX = "blackbox exporter"
 WARMUP = 50
@@ -133,6 +151,27 @@ class Tools:
         )
         self.core_ctx = ProbeContext(client=self.core_client, headers=HEADERS)
         self.conns = [KeepAliveConnection(HOST, exporter.port) for _ in range(concurrency)]
+        self._stack = AsyncExitStack()
+        self.runtime: Runtime | None = None
+        self.check: CheckCommon | None = None
+
+    async def open_runtime(self) -> None:
+        """A ``Runtime`` as ``check`` builds it (no store), logging JSON lines to /dev/null."""
+        folder = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+        path = folder / "smokewatch.yaml"
+        path.write_text(RUNNER_CONFIG.format(url=self.target.url("/fast")))
+        log = self._stack.enter_context(_devnull())
+        runtime = Runtime(
+            load_config(path, env={}), region="local", use_store=False, log_stream=log, env={}
+        )
+        self.runtime = await self._stack.enter_async_context(runtime)
+        self.check = self.runtime.config.checks[0]
+
+    async def through_runner(self) -> bool:
+        if self.runtime is None or self.check is None:
+            raise RuntimeError("open_runtime() first")
+        run = await self.runtime.runner.run_check(self.check)
+        return run.status is Status.PASS
 
     def spec(self, path: str) -> HttpSpec:
         return HttpSpec.model_validate({"url": self.target.url(path), "expect": Expectations()})
@@ -156,10 +195,15 @@ class Tools:
         return parse_metrics(response.body)
 
     async def close(self) -> None:
+        await self._stack.aclose()
         await self.client.aclose()
         await self.core_client.aclose()
         for conn in self.conns:
             await conn.close()
+
+
+def _devnull() -> TextIO:
+    return Path(os.devnull).open("w")  # the caller's exit stack closes it
 
 
 async def drive(call: Call, concurrency: int, max_probes: int, max_s: float) -> tuple[int, int]:
@@ -227,6 +271,9 @@ async def throughput(tools: Tools, args: argparse.Namespace) -> list[RateRow]:
         ok, _timings = await tools.smokewatch(fast)
         return ok
 
+    async def sw_runner(_: int) -> bool:
+        return await tools.through_runner()
+
     async def sw_core(_: int) -> bool:
         ok, _timings = await tools.smokewatch(fast, core=True)
         return ok
@@ -242,6 +289,7 @@ async def throughput(tools: Tools, args: argparse.Namespace) -> list[RateRow]:
     per_round, limit = max(1, args.max_probes // rounds), args.max_seconds / rounds
     tools_under_test = (
         (SW, sw, None),
+        (SW_RUNNER, sw_runner, None),
         (SW_CORE, sw_core, None),
         (BLACKBOX, bb, tools.exporter.pid),
     )
@@ -395,6 +443,11 @@ def print_goals(rates: list[RateRow], errors: list[ErrorRow]) -> bool:
         f"\ngoal CPU/probe <= {CPU_GOAL_RATIO:g}x exporter (conc 1): {ratio:.2f}x -> "
         f"{'met' if met else 'MISSED'}"
     )
+    runner = cpu(SW_RUNNER) / cpu(BLACKBOX)
+    print(
+        f"goal CPU/check through the runner <= {CPU_GOAL_RATIO:g}x exporter (conc 1): "
+        f"{runner:.2f}x -> {'met' if runner <= CPU_GOAL_RATIO else 'MISSED'}"
+    )
     floor = {r.delay_ms: r.median for r in errors if r.tool.startswith("raw asyncio")}
     for r in errors:
         if r.tool == SW_TOTAL and r.delay_ms > 0:
@@ -410,6 +463,7 @@ def print_goals(rates: list[RateRow], errors: list[ErrorRow]) -> bool:
 async def main_async(args: argparse.Namespace, target: Target, exporter: Exporter) -> None:
     tools = Tools(target, exporter, max(args.concurrency))
     try:
+        await tools.open_runtime()
         rates = await throughput(tools, args)
         print_rates(rates)
         report = await timing(tools, args.timing_n, args.delays)

@@ -23,19 +23,24 @@ from typing import Any
 from probes.scrub import is_credential_name, mask_named
 
 MASK = "***"
+_KNOWN_LENGTH = 200  # texts up to this long are remembered once redacted ...
+_KNOWN_TEXTS = 2048  # ... this many at most
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/\s:@]+):[^/\s@]+@", re.I)
 
 
 class Redactor:
     """Masks secrets in text and in JSON-like data.  Immutable; extend with :meth:`with_secrets`."""
 
-    __slots__ = ("_pattern", "_secrets")
+    __slots__ = ("_known", "_pattern", "_secrets")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets = frozenset(s for s in secrets if s)
         # Longest first, so a secret that contains another is masked whole.
         ordered = sorted(self._secrets, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        # Short texts already redacted (a log line's level, kind, status, check name,
+        # message): the same few come back on every check.  Cleared when full.
+        self._known: dict[str, str] = {}
 
     @property
     def secrets(self) -> frozenset[str]:
@@ -46,6 +51,17 @@ class Redactor:
         return Redactor(self._secrets | extra) if extra else self
 
     def text(self, value: str) -> str:
+        known = self._known.get(value)
+        if known is not None:
+            return known
+        masked = self._mask(value)
+        if len(value) <= _KNOWN_LENGTH:
+            if len(self._known) >= _KNOWN_TEXTS:
+                self._known.clear()
+            self._known[value] = masked
+        return masked
+
+    def _mask(self, value: str) -> str:
         if self._pattern is not None:
             value = self._pattern.sub(MASK, value)
         if "://" in value:

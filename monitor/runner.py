@@ -123,6 +123,8 @@ class Runner:
     rng: random.Random = field(default_factory=random.Random)
     _semaphore: asyncio.Semaphore | None = None
     _browser_semaphore: asyncio.Semaphore | None = None  # browser checks: a pool of their own
+    # Each check's effective settings, by the check object (kept, so its id stays its own).
+    _settings: dict[int, tuple[CheckCommon, CheckDefaults]] = field(default_factory=dict)
 
     def checks_for_region(self, names: Iterable[str] | None = None) -> list[CheckCommon]:
         """Enabled checks that run in this region (all, or the ``names`` given)."""
@@ -154,7 +156,7 @@ class Runner:
             return await self._run(check, run_id)
 
     async def _run(self, check: CheckCommon, run_id: str) -> CheckRun:
-        settings = self.config.settings_for(check)
+        settings = self._settings_for(check)
         log = self.log.bind(check=check.name, region=self.region, run_id=run_id)
         started_at = datetime.now(UTC)
         t0 = time.perf_counter()
@@ -236,6 +238,17 @@ class Runner:
             wait_ms=waited_s * 1000.0,
         )
 
+    def _settings_for(self, check: CheckCommon) -> CheckDefaults:
+        """``config.settings_for(check)``, computed once per check (a pydantic copy each)."""
+        hit = self._settings.get(id(check))
+        if hit is not None and hit[0] is check:
+            return hit[1]
+        if len(self._settings) > 2 * len(self.config.checks):  # checks not from this config
+            self._settings.clear()
+        settings = self.config.settings_for(check)
+        self._settings[id(check)] = (check, settings)
+        return settings
+
     async def _attempt(
         self, check: CheckCommon, settings: CheckDefaults, run_id: str, gate: RequestGate
     ) -> ProbeResult:
@@ -305,22 +318,29 @@ class Runner:
         return replace(
             result,
             message=r.text(result.message),
-            assertions=[
-                replace(
-                    a, name=r.text(a.name), expected=r.text(a.expected), actual=r.text(a.actual)
-                )
-                for a in result.assertions
-            ],
+            assertions=[_redact_assertion(r, a) for a in result.assertions],
             details=r.data(result.details),
             artifacts=[r.text(a) for a in result.artifacts],
             attachments=[_redact_attachment(r, a) for a in result.attachments],
         )
 
 
+def _redact_assertion(redactor: Redactor, outcome: AssertionOutcome) -> AssertionOutcome:
+    """``outcome`` with secrets masked; the same (frozen) object when there was none."""
+    name, expected, actual = (
+        redactor.text(outcome.name),
+        redactor.text(outcome.expected),
+        redactor.text(outcome.actual),
+    )
+    if (name, expected, actual) == (outcome.name, outcome.expected, outcome.actual):
+        return outcome
+    return replace(outcome, name=name, expected=expected, actual=actual)
+
+
 def _with_reason(result: ProbeResult, log: Any) -> ProbeResult:
     """Every ``fail`` and ``error`` has a reason; one a probe forgot is a bug: ``internal``."""
     if result.status.ok:
-        return replace(result, reason=None)
+        return result if result.reason is None else replace(result, reason=None)
     if result.reason is None:
         log.warning("probe.no_reason", status=result.status.value, message=result.message)
         return replace(result, reason=FailureReason.INTERNAL)

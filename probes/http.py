@@ -285,7 +285,7 @@ async def send(
         truncated=truncated,
         url=str(response.url.copy_with(userinfo=b"") if response.url.userinfo else response.url),
         http_version=response.http_version,
-        encoding=response.charset_encoding or "utf-8",
+        encoding=_charset(response),
         timings=timer.as_dict(),
         tls_days_left=_days_left(not_after),
         tls_not_after=not_after,
@@ -303,6 +303,18 @@ async def _read_capped(response: httpx.Response, limit: int) -> tuple[bytes, boo
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks), False
+
+
+def _charset(response: httpx.Response) -> str:
+    """The body's charset, utf-8 when the response names none.
+
+    ``charset_encoding`` parses ``Content-Type`` through an email message (~0.1 ms); a
+    header without the word "charset" has no such parameter, so it is asked only then.
+    """
+    content_type = response.headers.get("content-type")
+    if content_type is None or "charset" not in content_type.lower():
+        return "utf-8"
+    return response.charset_encoding or "utf-8"
 
 
 def _tls_not_after(response: httpx.Response) -> float | None:

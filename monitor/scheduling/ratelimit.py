@@ -121,6 +121,8 @@ class HostBudget:
 def budget_key(settings: RateLimit, origin: str) -> tuple[str, HostLimit | None]:
     """The budget key of ``origin`` and its configured limit: origin, else bare host."""
     hosts = settings.hosts
+    if not hosts:  # the common case; no need to parse the origin on every request
+        return origin, None
     if origin in hosts:
         return origin, hosts[origin]
     host = urlsplit(origin).hostname if "://" in origin else origin

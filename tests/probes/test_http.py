@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 from ruamel.yaml import YAML
 
+from monitor.runtime.runtime import build_client
 from probes.base import ProbeContext, Status
 from probes.http import (
     PROBE,
@@ -22,6 +23,7 @@ from probes.http import (
     InvalidRequestError,
     RequestFailedError,
     RequestTimeoutError,
+    _charset,
     parse_retry_after,
     send,
 )
@@ -495,3 +497,36 @@ class TestHttpProbe:
         assert "top-secret-token" not in text
         assert "s3cr3t-session-token" not in text
         assert '"status"' in text
+
+
+class TestSharedClientCost:
+    async def test_a_response_cookie_stays_out_of_the_shared_client(
+        self, server: LiveServer
+    ) -> None:
+        """A Set-Cookie answered to an http check is never kept by the runtime's shared client."""
+        async with build_client() as client:
+            ctx = ProbeContext(client=client, headers=MARKER_HEADERS, deadline_s=5.0)
+            result = await PROBE.run(spec(server.url("/headers")), ctx)
+            echoed = await send(ctx, method="GET", url=server.url("/echo"))
+        assert result.status is Status.PASS, result.message
+        assert not client.cookies
+        assert "cookie" not in echoed.json()["headers"]
+
+    @pytest.mark.parametrize(
+        "content_type",
+        [
+            None,
+            "application/json",
+            "text/plain; charset=utf-8",
+            "text/html; charset=ISO-8859-1",
+            'text/plain; CHARSET="windows-1252"',
+            "text/plain; format=flowed",
+            "text/plain; charset*=utf-8''latin-1",
+        ],
+        ids=["none", "no-charset", "utf-8", "latin-1", "quoted-upper", "other-param", "rfc2231"],
+    )
+    def test_the_charset_read_is_httpx_own(self, content_type: str | None) -> None:
+        """The body's charset is what httpx reads from Content-Type, utf-8 when it names none."""
+        headers = {} if content_type is None else {"Content-Type": content_type}
+        response = httpx.Response(200, headers=headers)
+        assert _charset(response) == (response.charset_encoding or "utf-8")
