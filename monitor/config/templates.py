@@ -117,6 +117,8 @@ def template_problems(rule: AlertRule, check: str | None = None) -> list[tuple[s
     Rendered with a sample value, and with no value (``None``) as well when the rule
     can notify without data (``no_data: alert`` or ``ok``).
     """
+    if not rule.annotations:
+        return []  # nothing to check: jinja2 stays unloaded
     from jinja2 import TemplateError  # noqa: PLC0415 -- loaded with the environment
 
     env = environment()
