@@ -1,8 +1,11 @@
 """Start-up time of the ``smokewatch`` command: the median of N whole-process runs.
 
 Each command runs N times (after one warm-up that fills the bytecode cache), and
-``python -c pass`` runs beside it as the floor no Python command can beat.  The run-once
-row runs one HTTP check against a tiny loopback server started here.  Wall time and the
+``python -c pass`` runs beside it as the floor no Python command can beat.  ``validate``
+runs on three configs: one HTTP check, the bundled demo config (examples/, with its alert
+rules; its ``${DEMO_TARGET_URL}`` set), and the README's example (its first YAML block under
+"Configuration", unset variables as warnings).  The run-once row runs one HTTP check
+against a tiny loopback server started here.  Wall time and the
 child's CPU time (user + system) are both reported: on a loaded machine CPU time is the
 steadier of the two.  ``--tree`` times another source tree (an older commit, unpacked);
 ``--peer`` times a second tree in the same run, interleaved run by run with the first, and
@@ -40,6 +43,20 @@ checks:
     kind: http
     url: http://127.0.0.1:{port}/health
 """
+
+
+DEMO_ENV = {
+    "DEMO_TARGET_URL": "http://127.0.0.1:9",
+    "DEMO_TARGET_URL_WS": "ws://127.0.0.1:9",
+    "SMOKE_TEST_PASSWORD": "x",
+}
+
+
+def readme_example() -> str:
+    """The README's example smokewatch.yaml: the first YAML block under "## Configuration"."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Configuration\n", 1)[1]
+    return section.split("```yaml\n", 1)[1].split("```", 1)[0]
 
 
 class _Ok(http.server.BaseHTTPRequestHandler):
@@ -107,10 +124,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "smokewatch.yaml"
         config.write_text(CONFIG.format(db=Path(tmp) / "results.db", port=server.server_address[1]))
+        readme = Path(tmp) / "readme" / "smokewatch.yaml"
+        readme.parent.mkdir()
+        readme.write_text(readme_example())
+        demo = REPO / "examples" / "smokewatch.yaml"
         envs = []
         for i, tree in enumerate(trees):
             env = {
                 **os.environ,
+                **DEMO_ENV,
                 "PYTHONPATH": str(tree.resolve()),
                 "PYTHONPYCACHEPREFIX": str(Path(tmp) / f"pycache{i}"),
             }
@@ -122,7 +144,9 @@ def main() -> None:
         rows = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "smokewatch --help": [*CLI, "--help"],
-            "smokewatch validate": [*CLI, "validate", "-c", str(config)],
+            "smokewatch validate (1 HTTP check)": [*CLI, "validate", "-c", str(config)],
+            "smokewatch validate (demo config)": [*CLI, "validate", "-c", str(demo)],
+            "smokewatch validate (README example)": [*CLI, "validate", "-c", str(readme)],
             "smokewatch run --once (1 HTTP check)": [*CLI, "run", "--once", "-c", str(config)],
         }
         cache = "no bytecode cache" if args.no_bytecode else "bytecode cached"

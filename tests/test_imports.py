@@ -5,8 +5,8 @@ module level or inside a function, counts; imports under ``if TYPE_CHECKING:`` d
 not.  Two graphs are checked.  Modules: no cycle at all, so no package needs lazy
 loading or a side-effect import to load in any order.  Packages (each first-level
 package of ``monitor/``, each loose module of ``monitor/``, and ``probes``): no cycle
-once the edges in :data:`CONFIG_READS_ALERTING` are set aside (the config package
-checking channel kinds, target names and templates against alerting's notifiers).
+at all, none set aside (the config package owns the channels' settings, target rules and
+template checks; alerting imports them, never the other way round).
 monitor/'s top level holds only the leaf helpers of :data:`TOP_LEVEL`; every other
 module lives in a package.  Synthetic graphs show the checks fail.
 """
@@ -21,20 +21,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 Graph = Mapping[str, set[str]]
-
-# Module edges from the config package into the notifiers and templates it validates
-# against (channel kinds, target names, template syntax); the settings models themselves
-# live in monitor/config/.  Inverting these is issue 14's remaining work.
-CONFIG_READS_ALERTING: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("monitor.config.alerting", "monitor.alerting.notifiers.channels"),
-        ("monitor.config.regions", "monitor.alerting.notifiers.targets"),
-        ("monitor.config.loader", "monitor.alerting.notifiers.channels"),
-        ("monitor.config.loader", "monitor.alerting.notifiers.registry"),
-        ("monitor.config.loader", "monitor.alerting.templating"),
-        ("monitor.config.rules", "monitor.alerting.notifiers.targets"),
-    }
-)
 
 # The only modules at monitor/'s top level: leaf helpers every package may use.
 TOP_LEVEL: frozenset[str] = frozenset(
@@ -107,17 +93,12 @@ def package_of(module: str) -> str:
     return ".".join(parts[:2])
 
 
-def package_graph(modules: Graph, skip: frozenset[tuple[str, str]]) -> dict[str, set[str]]:
-    """Package -> the packages it imports, without the ``skip`` edges (and the imports of
-    their targets' parent packages, which they imply)."""
-
-    def skipped(source: str, target: str) -> bool:
-        return any(s == source and (t == target or t.startswith(f"{target}.")) for s, t in skip)
-
+def package_graph(modules: Graph) -> dict[str, set[str]]:
+    """Package -> the packages it imports."""
     graph: dict[str, set[str]] = {package_of(m): set() for m in modules}
     for source, targets in modules.items():
         for target in targets:
-            if package_of(source) != package_of(target) and not skipped(source, target):
+            if package_of(source) != package_of(target):
                 graph[package_of(source)].add(package_of(target))
     return graph
 
@@ -169,13 +150,19 @@ class TestTheCode:
         assert find_cycle(modules) == []
 
     def test_no_package_cycle(self, modules: dict[str, set[str]]) -> None:
-        """Packages form no cycle once the config package's reads of alerting are set aside."""
-        assert find_cycle(package_graph(modules, CONFIG_READS_ALERTING)) == []
+        """Packages form no cycle: no edge is set aside."""
+        assert find_cycle(package_graph(modules)) == []
 
-    def test_the_set_aside_edges_exist(self, modules: dict[str, set[str]]) -> None:
-        """Each set-aside edge is real, so the list shrinks when an edge goes."""
-        missing = [e for e in CONFIG_READS_ALERTING if e[1] not in modules.get(e[0], set())]
-        assert sorted(missing) == []
+    def test_config_imports_nothing_of_alerting(self, modules: dict[str, set[str]]) -> None:
+        """The config package validates channels, targets and templates on its own."""
+        reads = sorted(
+            f"{m} -> {t}"
+            for m, targets in modules.items()
+            if package_of(m) == "monitor.config"
+            for t in targets
+            if package_of(t) == "monitor.alerting"
+        )
+        assert reads == []
 
     def test_top_level_holds_only_leaf_helpers(self, modules: dict[str, set[str]]) -> None:
         """Every module of monitor/ outside a package is one of the named leaf helpers."""
@@ -231,7 +218,7 @@ class TestTheChecks:
         for targets in edges.values():
             for target in targets:
                 graph.setdefault(target, set())
-        assert find_cycle(package_graph(graph, frozenset())) == cycle
+        assert find_cycle(package_graph(graph)) == cycle
 
     def test_probes_importing_monitor_is_caught(self) -> None:
         """An import of monitor/ from probes/ is reported by name."""

@@ -7,32 +7,17 @@ back (:meth:`from_json`) and gives it to the :class:`Notifier` of its channel.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from monitor.config.targets import split_target
 from monitor.errors import MonitorError
 
 # ``flapping``: the group changes state too often; one message when it starts, and the
 # firing or resolved one when it settles.
 Kind = Literal["firing", "resolved", "reminder", "no_data", "flapping"]
 Severity = Literal["critical", "warning", "info"]
-
-
-# A channel name (the registry's keys: monitor.alerting.notifiers.registry.CHANNELS).
-_CHANNEL = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def split_target(target: str) -> tuple[str, str]:
-    """``"slack:#alerts"`` -> ``("slack", "#alerts")``; a bare address is e-mail.
-
-    Whether the channel exists is the registry's to say (``target_problem``).
-    """
-    head, sep, rest = target.partition(":")
-    if sep and _CHANNEL.match(head):
-        return head, rest
-    return "email", target
 
 
 @dataclass(frozen=True, slots=True)

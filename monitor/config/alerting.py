@@ -9,7 +9,7 @@ alerting:
     claim_lease: 2m            # the longest a claimed row is reserved for its sender
     owner_timeout: 10s         # a sender silent this long is gone: its claims are free
     drain_timeout: 30s         # run --once: how long to keep delivering before exiting
-  channels: {...}              # see monitor/alerting/notifiers/settings.py
+  channels: {...}              # see monitor/config/channels.py
   region_health: {...}         # see monitor/config/regions.py
 ```
 """
@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from pydantic import Field, model_validator
 
-from monitor.alerting.notifiers.channels import ChannelSettings
+from monitor.config.channels import ChannelSettings
 from monitor.config.regions import RegionHealthSettings
 from monitor.modeltypes import Duration, Strict
 from probes.retry import backoff_s

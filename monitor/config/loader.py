@@ -15,9 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from monitor.alerting.notifiers.channels import ChannelSettings
-from monitor.alerting.notifiers.registry import target_problem
-from monitor.alerting.templating import template_problems
+from monitor.config.channels import ChannelSettings
 from monitor.config.interpolate import interpolate
 from monitor.config.items import LOCATED, config_item_problems, rules_item_problems
 from monitor.config.models import CheckCommon
@@ -25,6 +23,8 @@ from monitor.config.root import CHECK_MODELS, SmokewatchConfig
 from monitor.config.rules import METRIC_KINDS, AlertRule, AlertRules
 from monitor.config.source import Loc, YamlDocument, read_yaml
 from monitor.config.storage import storage_problem
+from monitor.config.targets import target_problem
+from monitor.config.templates import template_problems
 from monitor.errors import ConfigError, ConfigProblem
 from probes import PROBES
 from probes.base import SpecSecrets

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from monitor.alerting.notifiers.targets import NotifyTarget
+from monitor.config.targets import NotifyTarget
 from monitor.modeltypes import Strict
 
 # The rule name of the region self-health alert (reserved: no user rule may take it).

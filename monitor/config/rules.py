@@ -31,10 +31,10 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.alerting.notifiers.targets import NotifyTarget
 from monitor.config.cron import cron_trigger
 from monitor.config.durations import Duration
 from monitor.config.models import NAME_PATTERN, Strict
+from monitor.config.targets import NotifyTarget
 
 METRICS: dict[str, str] = {
     "smoke_test.success": "ratio",

@@ -22,17 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import (
-    AliasEvent,
-    CollectionEndEvent,
-    CollectionStartEvent,
-    ScalarEvent,
-)
-from ruamel.yaml.reader import ReaderError
-
 from monitor.config import fastyaml
 from monitor.errors import ConfigError, ConfigProblem, SmokewatchError
 
@@ -76,34 +65,46 @@ class _RefusedError(SmokewatchError):
 def read_yaml(path: Path) -> YamlDocument:
     """Parse ``path`` within bounds; raise ``ConfigError`` naming the file and line."""
     text = _read_text(path)
-    yaml = YAML(typ="rt")
     try:
         _check_flow_depth(text)
         # libyaml when it reads as ruamel would (the common case, ~30x faster), else None
         fast = fastyaml.read_fast(text, max_depth=MAX_DEPTH, max_nodes=MAX_NODES)
         if fast is not None:
             return YamlDocument(path=path, data=fast[0], lines=fast[1])
-        _check_events(yaml.parse(text))
-        raw = yaml.load(text)
         doc = YamlDocument(path=path, data=None)
-        doc.data = _Plain(doc.lines).convert(raw, ())
+        doc.data = _Plain(doc.lines).convert(_read_with_ruamel(text), ())
     except _RefusedError as exc:
         raise _error(path, exc.message, exc.line) from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise _error(path, f"invalid YAML: {exc.problem or exc.context}", line) from None
-    except ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        problem = f"invalid YAML: {exc.reason} (character {exc.character!r})"
-        raise _error(path, problem, line) from None
-    except YAMLError as exc:
-        raise _error(path, f"invalid YAML: {exc}") from None
     except RecursionError:  # the bounds above make this unreachable; never a traceback anyway
         raise _error(path, f"nested too deeply (at most {MAX_DEPTH} levels)") from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         raise _error(path, f"invalid value: {exc}") from None
     return doc
+
+
+def _read_with_ruamel(text: str) -> Any:
+    """``text`` through ruamel (round-trip nodes); its errors as :class:`_RefusedError`.
+
+    Imported here: most files take the libyaml path, and ruamel costs ~20 ms to import.
+    """
+    from ruamel.yaml import YAML  # noqa: PLC0415
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError  # noqa: PLC0415
+    from ruamel.yaml.reader import ReaderError  # noqa: PLC0415
+
+    yaml = YAML(typ="rt")
+    try:
+        _check_events(yaml.parse(text))
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise _RefusedError(f"invalid YAML: {exc.problem or exc.context}", line) from None
+    except ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        problem = f"invalid YAML: {exc.reason} (character {exc.character!r})"
+        raise _RefusedError(problem, line) from None
+    except YAMLError as exc:
+        raise _RefusedError(f"invalid YAML: {exc}", None) from None
 
 
 def _error(path: Path, message: str, line: int | None = None) -> ConfigError:
@@ -156,6 +157,13 @@ def _check_events(events: Iterable[Any]) -> None:
     Works on the parser's event stream, which is flat: the size of every anchored
     node is counted once, and each alias adds that size without expanding anything.
     """
+    from ruamel.yaml.events import (  # noqa: PLC0415 -- loaded with ruamel, when used
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        ScalarEvent,
+    )
+
     counter = _Counter()
     for event in events:
         line = event.start_mark.line + 1 if event.start_mark is not None else None
@@ -226,6 +234,8 @@ class _Plain:
     nodes: int = 0
 
     def convert(self, node: Any, loc: Loc) -> Any:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq  # noqa: PLC0415
+
         self.nodes += 1
         if self.nodes > MAX_NODES:  # _check_events stops this first; a second guard
             raise _RefusedError(f"too many values (more than {MAX_NODES:,})", self.lines.get(loc))

@@ -4,6 +4,7 @@ busy port fails before anything runs, and output without a terminal is not wrapp
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -92,8 +93,17 @@ NOT_FOR_VALIDATE = (*HEAVY, "httpx", "apscheduler", "rich", "markdown_it")
 
 def _imported_by_command(dump: Path, *args: str) -> tuple[int, set[str]]:
     """Exit code of ``smokewatch ARGS`` run in a fresh interpreter, and the top-level packages
-    it had loaded when it exited, written to ``dump`` at exit (a ``probes.lazy`` module whose
-    code has not run does not count)."""
+    it had loaded when it exited (see :func:`_modules_of_command`)."""
+    code, names = _modules_of_command(dump, *args)
+    return code, {name.partition(".")[0] for name in names}
+
+
+def _modules_of_command(
+    dump: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, set[str]]:
+    """Exit code of ``smokewatch ARGS`` run in a fresh interpreter, and every module it had
+    loaded when it exited, written to ``dump`` at exit (a ``probes.lazy`` module whose code
+    has not run does not count)."""
     code = (
         "import atexit, json, sys\n"
         "from pathlib import Path\n"
@@ -110,9 +120,9 @@ def _imported_by_command(dump: Path, *args: str) -> tuple[int, set[str]]:
         text=True,
         timeout=60,
         check=False,
+        env=None if env is None else {**os.environ, **env},
     )
-    names = json.loads(dump.read_text())
-    return done.returncode, {name.partition(".")[0] for name in names}
+    return done.returncode, set(json.loads(dump.read_text()))
 
 
 class TestCommandImports:
@@ -155,6 +165,64 @@ class TestCommandImports:
         assert code == exit_code
         assert "probes" in loaded  # the check can see what was imported
         assert sorted(loaded & set(NOT_FOR_VALIDATE)) == []
+
+
+# What validate used to load and no longer does: the notifier registry with every notifier
+# and its client code (monitor.alerting), ruamel (libyaml reads ordinary files), and jinja2
+# when no rule has annotation templates to check.
+NOT_LOADED_BY_VALIDATE = ("monitor.alerting", "ruamel", "jinja2", "apprise", "aiosmtplib")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+RULES_WITHOUT_TEMPLATES = (
+    "alerts:\n  - {name: down, condition: smoke_test.success < 0.9, window: 5m, "
+    "notify: [oncall@example.com, 'slack:#alerts', 'webhook:ops']}\n"
+)
+CHANNELS = (
+    "alerting:\n  channels:\n    slack: {webhook_url: 'https://hooks.example.com/x'}\n"
+    "    email: {host: smtp.example.com, from_address: smokewatch@example.com}\n"
+    "    webhooks: {ops: {url: 'https://hooks.example.com/ops'}}\n"
+)
+
+
+class TestValidateLoadsNoAlerting:
+    """`smokewatch validate` checks channels, notify targets and templates with the config
+    package alone: no notifier, no alerting module, no YAML round-trip reader."""
+
+    def test_rules_and_channels_without_templates(self, tmp_path: Path) -> None:
+        """Rules notifying three configured channels are checked without monitor.alerting,
+        ruamel or jinja2 (nothing to render)."""
+        config = tmp_path / "smokewatch.yaml"
+        config.write_text(
+            f"storage: {{url: 'sqlite:///{tmp_path}/x.db'}}\n{CHANNELS}"
+            "checks:\n  - {name: health, kind: http, url: 'http://127.0.0.1:9/health'}\n"
+        )
+        (tmp_path / "alert-rules.yaml").write_text(RULES_WITHOUT_TEMPLATES)
+        code, loaded = _modules_of_command(
+            tmp_path / "modules.json", "validate", "--config", str(config)
+        )
+        assert code == 0
+        assert "monitor.config.targets" in loaded  # the check can see what was loaded
+        found = sorted(m for m in loaded if m.split(".")[0] in NOT_LOADED_BY_VALIDATE)
+        found += sorted(m for m in loaded if m.startswith("monitor.alerting"))
+        assert found == []
+
+    def test_the_demo_config(self, tmp_path: Path) -> None:
+        """The bundled demo config, with its alert rules (templates: jinja2 loads to check
+        them), loads nothing of monitor.alerting."""
+        env = {
+            "DEMO_TARGET_URL": "http://127.0.0.1:9",
+            "DEMO_TARGET_URL_WS": "ws://127.0.0.1:9",
+            "SMOKE_TEST_PASSWORD": "x",
+        }
+        code, loaded = _modules_of_command(
+            tmp_path / "modules.json",
+            "validate",
+            "--config",
+            str(EXAMPLES / "smokewatch.yaml"),
+            env=env,
+        )
+        assert code == 0
+        assert "jinja2" in loaded  # the check can see what was loaded
+        assert sorted(m for m in loaded if m.startswith(("monitor.alerting", "ruamel"))) == []
 
 
 @pytest.fixture

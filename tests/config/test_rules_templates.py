@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from monitor.alerting.templating import format_value, render_annotations
+from monitor.alerting.templating import render_annotations
 from monitor.config.rules import AlertRule
+from monitor.config.templates import format_value
 
 
 def rule(condition: str = "smoke_test.success < 0.9", **fields: Any) -> AlertRule:

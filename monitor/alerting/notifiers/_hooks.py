@@ -21,7 +21,7 @@ from monitor.alerting.notifiers._http import (
     post_checked,
     secrets_of,
 )
-from monitor.alerting.notifiers.settings import secret_values_of
+from monitor.config.channel_settings import secret_values_of
 from monitor.redact import Redactor
 
 

@@ -20,54 +20,19 @@ Needs the ``apprise`` extra (``pip install 'smokewatch[apprise]'``).
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import re
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-
-from pydantic import Field, SecretStr, field_validator
 
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._http import configured, is_retryable_status
-from monitor.alerting.notifiers.settings import Timeout
-from monitor.modeltypes import Strict
+from monitor.config.channel_settings import AppriseSettings, apprise_library
 
 if TYPE_CHECKING:
     import apprise as apprise_lib
 
 NOTIFY_TYPE = {"critical": "failure", "warning": "warning", "info": "info"}
 _LOGGED_STATUS = re.compile(r"\berror=(\d{3})\b")
-EXTRA_HINT = "the apprise channel needs the apprise library: pip install 'smokewatch[apprise]'"
-
-
-def _library() -> Any:
-    if importlib.util.find_spec("apprise") is None:
-        raise ValueError(EXTRA_HINT)
-    import apprise as apprise_lib  # noqa: PLC0415 -- an optional extra, imported when used
-
-    return apprise_lib
-
-
-class AppriseSettings(Strict):
-    """One named list of apprise URLs; every one of them gets each notification."""
-
-    urls: list[SecretStr] = Field(
-        min_length=1, description="apprise URLs (secret: most carry a token), e.g. ntfy://topic"
-    )
-    timeout: Timeout = Field(timedelta(seconds=30), description="bound on one notification")
-
-    @field_validator("urls")
-    @classmethod
-    def _urls_apprise_knows(cls, urls: list[SecretStr]) -> list[SecretStr]:
-        library = _library()
-        for i, url in enumerate(urls):
-            if library.Apprise.instantiate(url.get_secret_value()) is None:
-                # The URL itself is never quoted: it carries the token.
-                raise ValueError(
-                    f"urls[{i}] is not a URL apprise supports (unknown scheme, or a part missing)"
-                )
-        return urls
 
 
 def body(n: Notification) -> str:
@@ -99,7 +64,7 @@ class AppriseNotifier:
     channel = "apprise"
 
     def __init__(self, settings: dict[str, AppriseSettings], *, log: Any) -> None:
-        library = _library()
+        library = apprise_library()
         self._library = library
         self._entries: dict[str, tuple[Any, float]] = {}
         for name, entry in settings.items():

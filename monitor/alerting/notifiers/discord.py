@@ -15,16 +15,12 @@ token: it is a secret.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
-
-from pydantic import Field
 
 from monitor.alerting.notification import Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._hooks import HookNotifier
-from monitor.alerting.notifiers.settings import SecretHttpUrl, Timeout
-from monitor.modeltypes import Strict
+from monitor.config.channel_settings import DiscordSettings
 
 # Discord's limits (developer docs, "Embed Limits").
 MAX_EMBEDS = 10
@@ -34,16 +30,6 @@ MAX_DESCRIPTION = 4096
 MAX_FIELD_NAME = 256
 MAX_FIELD_VALUE = 1024
 MAX_CONTENT = 2000
-
-
-class DiscordSettings(Strict):
-    """One Discord channel webhook."""
-
-    url: SecretHttpUrl = Field(
-        description="the webhook URL, https://discord.com/api/webhooks/ID/TOKEN (secret)"
-    )
-    username: str = Field("smokewatch", min_length=1, description="the name the message shows")
-    timeout: Timeout = Field(timedelta(seconds=10), description="bound on one request")
 
 
 def _field(name: str, value: str, *, inline: bool = True) -> dict[str, Any]:

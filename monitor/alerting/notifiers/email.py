@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
-from monitor.alerting.notifiers.settings import EmailSettings
+from monitor.config.channel_settings import EmailSettings
 from monitor.redact import Redactor
 from probes.lazy import lazy_import
 

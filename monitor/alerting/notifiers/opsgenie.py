@@ -20,20 +20,15 @@ Opsgenie answers 202.  Failures map as in :mod:`._http`: 429 (``Retry-After`` ho
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
-
-from pydantic import Field, SecretStr
 
 from monitor.alerting.notification import Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._http import build_client, configured, post_checked
-from monitor.alerting.notifiers.settings import HttpUrl, Timeout
-from monitor.modeltypes import Strict
+from monitor.config.channel_settings import OpsgenieSettings
 from monitor.redact import Redactor
 
-API_URLS = {"us": "https://api.opsgenie.com", "eu": "https://api.eu.opsgenie.com"}
 PRIORITY = {"critical": "P1", "warning": "P3", "info": "P5"}
 MAX_ALIAS = 512
 MAX_MESSAGE = 130
@@ -41,26 +36,6 @@ MAX_DESCRIPTION = 15000
 MAX_TAGS = 20
 MAX_TAG = 50
 MAX_DETAIL = 8000
-
-
-class OpsgenieSettings(Strict):
-    """One Opsgenie API integration (its API key decides the team the alerts go to)."""
-
-    api_key: SecretStr = Field(description="the API integration's key (secret)")
-    region: Literal["us", "eu"] = Field(
-        "us", description="us: api.opsgenie.com; eu: api.eu.opsgenie.com"
-    )
-    api_url: HttpUrl | None = Field(
-        None, description="overrides the region's API base URL (a proxy, a test server)"
-    )
-    tags: list[str] = Field(
-        default_factory=list, description="tags added to every alert (up to 20 in all)"
-    )
-    timeout: Timeout = Field(timedelta(seconds=10), description="bound on one request")
-
-    @property
-    def base_url(self) -> str:
-        return self.api_url or API_URLS[self.region]
 
 
 def alias(n: Notification) -> str:

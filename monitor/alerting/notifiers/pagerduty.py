@@ -18,7 +18,7 @@ from typing import Any
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._http import build_client, post_json, raise_for_status
-from monitor.alerting.notifiers.settings import PagerDutySettings
+from monitor.config.channel_settings import PagerDutySettings
 from monitor.redact import Redactor
 
 MAX_DEDUP_KEY = 255

@@ -21,7 +21,7 @@ from typing import Any
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._http import build_client, post_json, raise_for_status, secrets_of
-from monitor.alerting.notifiers.settings import SlackSettings
+from monitor.config.channel_settings import SlackSettings
 from monitor.redact import Redactor
 
 EMOJI = {

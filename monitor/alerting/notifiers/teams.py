@@ -15,31 +15,17 @@ webhook URL carries its signature (``sig=``): it is a secret.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
-
-from pydantic import Field
 
 from monitor.alerting.notification import Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._hooks import HookNotifier
-from monitor.alerting.notifiers.settings import SecretHttpUrl, Timeout
-from monitor.modeltypes import Strict
 
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CARD_VERSION = "1.4"  # what Teams renders everywhere (desktop, web, mobile)
 MAX_EVIDENCE = 10
 # Adaptive Card colours (theme names, not RGB).
 COLOUR = {"critical": "attention", "warning": "warning", "info": "accent"}
-
-
-class TeamsSettings(Strict):
-    """One Teams Workflows webhook."""
-
-    url: SecretHttpUrl = Field(
-        description="the workflow's HTTP POST URL (secret: it carries the signature `sig=`)"
-    )
-    timeout: Timeout = Field(timedelta(seconds=10), description="bound on one request")
 
 
 def _colour(n: Notification) -> str:

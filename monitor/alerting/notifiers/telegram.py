@@ -17,39 +17,16 @@ The bot token is in the request path: it is a secret, masked in every error.
 from __future__ import annotations
 
 import html
-import re
-from datetime import timedelta
 from typing import Any
-
-from pydantic import Field, SecretStr
 
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._http import build_client, post_json, raise_for_status, secrets_of
-from monitor.alerting.notifiers.settings import HttpUrl, Timeout
-from monitor.modeltypes import Strict
+from monitor.config.channel_settings import TelegramSettings
 from monitor.redact import Redactor
 
 MAX_TEXT = 4096
-CHAT_ID = re.compile(r"^(-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31})$")
 EMOJI = {"firing": "🚨", "reminder": "🔁", "resolved": "✅", "no_data": "❔", "flapping": "⚠️"}
-
-
-class TelegramSettings(Strict):
-    """A Telegram bot (made with @BotFather) that posts to the chats the targets name."""
-
-    bot_token: SecretStr = Field(description="the bot's token, 123456:ABC-... (secret)")
-    api_url: HttpUrl = Field(
-        "https://api.telegram.org", description="Bot API base URL (a local Bot API server)"
-    )
-    timeout: Timeout = Field(timedelta(seconds=10), description="bound on one message")
-
-
-def chat_problem(address: str) -> str | None:
-    """Why ``address`` is not a Telegram chat; None when it is one."""
-    if CHAT_ID.match(address):
-        return None
-    return f"{address!r} is not a Telegram chat id (a number such as -1001234567890, or @channel)"
 
 
 def _e(text: str) -> str:

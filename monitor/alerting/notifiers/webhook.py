@@ -27,7 +27,7 @@ from typing import Any
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
 from monitor.alerting.notifiers._http import build_client, post_json, raise_for_status, secrets_of
-from monitor.alerting.notifiers.settings import WebhookSettings
+from monitor.config.channel_settings import WebhookSettings
 from monitor.redact import Redactor
 
 ZERO_TIME = "0001-01-01T00:00:00Z"

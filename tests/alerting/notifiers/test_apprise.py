@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from monitor.alerting.notification import DeliveryError
-from monitor.alerting.notifiers.apprise import AppriseNotifier, AppriseSettings
+from monitor.alerting.notifiers.apprise import AppriseNotifier
+from monitor.config.channel_settings import AppriseSettings
 from tests.alerting.notifiers.samples import PLAIN_LINES, failing, sample
 from tests.alerting.notifiers.servers import HttpServer, Reply
 

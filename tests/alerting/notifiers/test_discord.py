@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from monitor.alerting.notification import DeliveryError
-from monitor.alerting.notifiers.discord import DiscordNotifier, DiscordSettings, message
+from monitor.alerting.notifiers.discord import DiscordNotifier, message
+from monitor.config.channel_settings import DiscordSettings
 from tests.alerting.notifiers.samples import ARTIFACT, RUNBOOK, STATUS_PAGE, failing, sample
 from tests.alerting.notifiers.servers import HttpServer, Reply
 

@@ -11,7 +11,7 @@ import pytest
 
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers.email import EmailNotifier, build_message
-from monitor.alerting.notifiers.settings import EmailSettings
+from monitor.config.channel_settings import EmailSettings
 from tests.alerting.notifiers.conftest import Certs
 from tests.alerting.notifiers.samples import AT, RUNBOOK, STATUS_PAGE, sample
 from tests.alerting.notifiers.servers import (

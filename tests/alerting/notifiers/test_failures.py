@@ -19,14 +19,22 @@ import pytest
 
 from monitor.alerting.notification import DeliveryError, Kind, Notification, Notifier
 from monitor.alerting.notifiers._http import retry_after_s
-from monitor.alerting.notifiers.discord import DiscordNotifier, DiscordSettings
-from monitor.alerting.notifiers.opsgenie import OpsgenieNotifier, OpsgenieSettings
+from monitor.alerting.notifiers.discord import DiscordNotifier
+from monitor.alerting.notifiers.opsgenie import OpsgenieNotifier
 from monitor.alerting.notifiers.pagerduty import PagerDutyNotifier
-from monitor.alerting.notifiers.settings import PagerDutySettings, SlackSettings, WebhookSettings
 from monitor.alerting.notifiers.slack import SlackNotifier
-from monitor.alerting.notifiers.teams import TeamsNotifier, TeamsSettings
-from monitor.alerting.notifiers.telegram import TelegramNotifier, TelegramSettings
+from monitor.alerting.notifiers.teams import TeamsNotifier
+from monitor.alerting.notifiers.telegram import TelegramNotifier
 from monitor.alerting.notifiers.webhook import WebhookNotifier
+from monitor.config.channel_settings import (
+    DiscordSettings,
+    OpsgenieSettings,
+    PagerDutySettings,
+    SlackSettings,
+    TeamsSettings,
+    TelegramSettings,
+    WebhookSettings,
+)
 from tests.alerting.notifiers.samples import sample
 from tests.alerting.notifiers.servers import HOST, HttpServer, Reply, free_port
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from monitor.alerting.notification import DeliveryError
-from monitor.alerting.notifiers.opsgenie import OpsgenieNotifier, OpsgenieSettings, create
+from monitor.alerting.notifiers.opsgenie import OpsgenieNotifier, create
+from monitor.config.channel_settings import OpsgenieSettings
 from tests.alerting.notifiers.samples import (
     ALERT_KEY,
     PLAIN_LINES,

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.alerting.notification import DeliveryError
 from monitor.alerting.notifiers.pagerduty import PagerDutyNotifier, event
-from monitor.alerting.notifiers.settings import PagerDutySettings
+from monitor.config.channel_settings import PagerDutySettings
 from tests.alerting.notifiers.samples import ALERT_KEY, RUNBOOK, STATUS_PAGE, sample
 from tests.alerting.notifiers.servers import HttpServer, Reply
 

@@ -20,19 +20,15 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError
 
 from monitor.alerting.notification import DeliveryError, Notification
-from monitor.alerting.notifiers import (
-    CHANNELS,
-    Channel,
-    ChannelSettings,
-    build_notifiers,
-    target_problem,
-)
+from monitor.alerting.notifiers import CHANNELS, Channel, build_notifiers
 from monitor.alerting.notifiers._hooks import HookNotifier
 from monitor.alerting.notifiers.registry import registry
-from monitor.alerting.notifiers.settings import SecretHttpUrl, Timeout, secret_values_of
 from monitor.api.scrub import Scrubber
+from monitor.config.channel_settings import SecretHttpUrl, Timeout, secret_values_of
+from monitor.config.channels import ChannelSettings
 from monitor.config.loader import load_config
 from monitor.config.models import Strict
+from monitor.config.targets import CHANNEL_KINDS, ChannelKind, target_problem
 from monitor.errors import ConfigError, RegistryError
 from monitor.logging import make_logger
 from monitor.redact import Redactor
@@ -67,7 +63,7 @@ class LeakyNotifier(HookNotifier):
         return {"account": self._keys[notification.address], "text": notification.summary}
 
 
-LEAKY = Channel("leaky", LeakySettings, LeakyNotifier, "'leaky:NAME'")
+LEAKY = Channel(ChannelKind("leaky", LeakySettings, "'leaky:NAME'"), LeakyNotifier)
 
 
 def leaky_sample(url: str) -> Sample:
@@ -185,6 +181,10 @@ class TestRegistry:
         ]
         assert missing == []
 
+    def test_every_channel_kind_has_its_notifier(self) -> None:
+        """The config's channel kinds and the notifiers are one list, in one order."""
+        assert [c.kind for c in CHANNELS.values()] == list(CHANNEL_KINDS.values())
+
     def test_every_entry_has_a_sample(self) -> None:
         """The secret and field checks below cover every registered channel."""
         assert sorted(SAMPLES) == sorted(CHANNELS)
@@ -208,7 +208,7 @@ class TestRegistryRefusesBrokenEntries:
                 id="no-settings-section",
             ),
             pytest.param(
-                [Channel("Ops-Chat", LeakySettings, LeakyNotifier, "'Ops-Chat:NAME'")],
+                [Channel(ChannelKind("Ops-Chat", LeakySettings, "'Ops-Chat:NAME'"), LeakyNotifier)],
                 "channel 'Ops-Chat': a name is lower-case letters, digits and '_'",
                 id="unspellable-name",
             ),

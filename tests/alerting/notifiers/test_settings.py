@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from monitor.alerting.notifiers import ChannelSettings, EmailSettings
+from monitor.config.channel_settings import EmailSettings
+from monitor.config.channels import ChannelSettings
 
 SECRETS = {
     "slack": {

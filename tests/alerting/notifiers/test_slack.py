@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from monitor.alerting.notification import DeliveryError, Notification
-from monitor.alerting.notifiers.settings import SlackSettings
 from monitor.alerting.notifiers.slack import SlackNotifier, message
+from monitor.config.channel_settings import SlackSettings
 from tests.alerting.notifiers.samples import RUNBOOK, STATUS_PAGE, sample
 from tests.alerting.notifiers.servers import HttpServer, Reply
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from monitor.alerting.notification import DeliveryError
-from monitor.alerting.notifiers.teams import TeamsNotifier, TeamsSettings
+from monitor.alerting.notifiers.teams import TeamsNotifier
+from monitor.config.channel_settings import TeamsSettings
 from tests.alerting.notifiers.samples import ARTIFACT, RUNBOOK, STATUS_PAGE, failing, sample
 from tests.alerting.notifiers.servers import HttpServer, Reply
 

@@ -8,13 +8,9 @@ from typing import Any
 import pytest
 
 from monitor.alerting.notification import DeliveryError
-from monitor.alerting.notifiers.telegram import (
-    MAX_TEXT,
-    TelegramNotifier,
-    TelegramSettings,
-    chat_problem,
-    text,
-)
+from monitor.alerting.notifiers.telegram import MAX_TEXT, TelegramNotifier, text
+from monitor.config.channel_settings import TelegramSettings
+from monitor.config.targets import chat_problem
 from tests.alerting.notifiers.samples import ARTIFACT, RUNBOOK, STATUS_PAGE, failing, sample
 from tests.alerting.notifiers.servers import HttpServer, Reply
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from monitor.alerting.notification import DeliveryError, Notification
-from monitor.alerting.notifiers.settings import WebhookSettings
 from monitor.alerting.notifiers.webhook import WebhookNotifier, payload
+from monitor.config.channel_settings import WebhookSettings
 from tests.alerting.notifiers.samples import ALERT_KEY, RUNBOOK, STATUS_PAGE, sample
 from tests.alerting.notifiers.servers import HttpServer
 

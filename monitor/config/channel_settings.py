@@ -1,4 +1,8 @@
-"""Settings of the first channels (Slack, e-mail, webhooks, PagerDuty) and the fields all share.
+"""Every channel's settings model (``alerting.channels.<section>``) and the fields all share.
+
+The config package owns them (the loader validates them, :mod:`monitor.config.targets`
+checks targets against them); each notifier of ``monitor.alerting.notifiers`` reads its
+own.  Validating a config therefore imports no notifier and no client library.
 
 Every channel is off until its section is present.  Whatever can open a door (webhook
 URLs, tokens, routing keys, passwords, header values) is a ``SecretStr``: it never shows
@@ -11,11 +15,12 @@ escape all of that: the registry test (tests/alerting/notifiers/test_registry.py
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from email.utils import parseaddr
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -32,6 +37,8 @@ from monitor.modeltypes import NAME_PATTERN, Duration, Strict
 
 EMAIL_ADDRESS = re.compile(r"^[^@\s:<>]+@[^@\s<>]+\.[^@\s<>]+$")
 SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+OPSGENIE_API_URLS = {"us": "https://api.opsgenie.com", "eu": "https://api.eu.opsgenie.com"}
+APPRISE_HINT = "the apprise channel needs the apprise library: pip install 'smokewatch[apprise]'"
 ChannelName = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 
@@ -201,3 +208,82 @@ class PagerDutySettings(Strict):
     @classmethod
     def _url_http(cls, value: str) -> str:
         return http_url(value, "url")
+
+
+class TeamsSettings(Strict):
+    """One Teams Workflows webhook."""
+
+    url: SecretHttpUrl = Field(
+        description="the workflow's HTTP POST URL (secret: it carries the signature `sig=`)"
+    )
+    timeout: Timeout = Field(timedelta(seconds=10), description="bound on one request")
+
+
+class OpsgenieSettings(Strict):
+    """One Opsgenie API integration (its API key decides the team the alerts go to)."""
+
+    api_key: SecretStr = Field(description="the API integration's key (secret)")
+    region: Literal["us", "eu"] = Field(
+        "us", description="us: api.opsgenie.com; eu: api.eu.opsgenie.com"
+    )
+    api_url: HttpUrl | None = Field(
+        None, description="overrides the region's API base URL (a proxy, a test server)"
+    )
+    tags: list[str] = Field(
+        default_factory=list, description="tags added to every alert (up to 20 in all)"
+    )
+    timeout: Timeout = Field(timedelta(seconds=10), description="bound on one request")
+
+    @property
+    def base_url(self) -> str:
+        return self.api_url or OPSGENIE_API_URLS[self.region]
+
+
+class DiscordSettings(Strict):
+    """One Discord channel webhook."""
+
+    url: SecretHttpUrl = Field(
+        description="the webhook URL, https://discord.com/api/webhooks/ID/TOKEN (secret)"
+    )
+    username: str = Field("smokewatch", min_length=1, description="the name the message shows")
+    timeout: Timeout = Field(timedelta(seconds=10), description="bound on one request")
+
+
+class TelegramSettings(Strict):
+    """A Telegram bot (made with @BotFather) that posts to the chats the targets name."""
+
+    bot_token: SecretStr = Field(description="the bot's token, 123456:ABC-... (secret)")
+    api_url: HttpUrl = Field(
+        "https://api.telegram.org", description="Bot API base URL (a local Bot API server)"
+    )
+    timeout: Timeout = Field(timedelta(seconds=10), description="bound on one message")
+
+
+def apprise_library() -> Any:
+    """The apprise module (an optional extra); ``ValueError`` saying how to install it."""
+    if importlib.util.find_spec("apprise") is None:
+        raise ValueError(APPRISE_HINT)
+    import apprise as apprise_lib  # noqa: PLC0415 -- an optional extra, imported when used
+
+    return apprise_lib
+
+
+class AppriseSettings(Strict):
+    """One named list of apprise URLs; every one of them gets each notification."""
+
+    urls: list[SecretStr] = Field(
+        min_length=1, description="apprise URLs (secret: most carry a token), e.g. ntfy://topic"
+    )
+    timeout: Timeout = Field(timedelta(seconds=30), description="bound on one notification")
+
+    @field_validator("urls")
+    @classmethod
+    def _urls_apprise_knows(cls, urls: list[SecretStr]) -> list[SecretStr]:
+        library = apprise_library()
+        for i, url in enumerate(urls):
+            if library.Apprise.instantiate(url.get_secret_value()) is None:
+                # The URL itself is never quoted: it carries the token.
+                raise ValueError(
+                    f"urls[{i}] is not a URL apprise supports (unknown scheme, or a part missing)"
+                )
+        return urls

@@ -1,6 +1,6 @@
 """``alerting.channels`` in ``smokewatch.yaml``: one section per registered channel.
 
-Each field is the section of one entry of :data:`monitor.alerting.notifiers.registry.CHANNELS`
+Each field is the section of one entry of :data:`monitor.config.targets.CHANNEL_KINDS`
 (the registry test proves they match, field for field): a single section for a channel
 whose target names an address (``slack:#x``, an e-mail address, ``telegram:CHAT_ID``),
 entries by name for the others (``webhook:NAME``...).
@@ -25,19 +25,19 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from monitor.alerting.notifiers.apprise import AppriseSettings
-from monitor.alerting.notifiers.discord import DiscordSettings
-from monitor.alerting.notifiers.opsgenie import OpsgenieSettings
-from monitor.alerting.notifiers.settings import (
+from monitor.config.channel_settings import (
+    AppriseSettings,
     ChannelName,
+    DiscordSettings,
     EmailSettings,
+    OpsgenieSettings,
     PagerDutySettings,
     SlackSettings,
+    TeamsSettings,
+    TelegramSettings,
     WebhookSettings,
     secret_values_of,
 )
-from monitor.alerting.notifiers.teams import TeamsSettings
-from monitor.alerting.notifiers.telegram import TelegramSettings
 from monitor.modeltypes import Strict
 
 
