@@ -8,9 +8,9 @@ two into one discriminated union over ``kind``.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, WithJsonSchema, field_validator
 
 from monitor.config.cron import cron_trigger
 from monitor.config.durations import Duration, format_duration
@@ -26,6 +26,20 @@ MIN_INTERVAL = timedelta(seconds=1)
 MIN_TIMEOUT = timedelta(milliseconds=10)
 MIN_LEASE_POLL = timedelta(milliseconds=100)
 RetryOn = Literal["connection", "timeout", "5xx", "429", "fail"]
+
+
+def _status_as_text(value: object) -> object:
+    """YAML reads a bare ``429`` as a number; as a retry reason it is the text ``"429"``
+    (``429.0`` too: JSON, and so the schema, cannot tell the two apart)."""
+    return "429" if value == 429 and not isinstance(value, bool) else value
+
+
+# A retry reason as the config writes it: ``429`` may be bare, as the README shows it.
+RetryReason = Annotated[
+    RetryOn,
+    BeforeValidator(_status_as_text),
+    WithJsonSchema({"enum": [*get_args(RetryOn), 429]}),
+]
 
 
 class Backoff(Strict):
@@ -72,7 +86,7 @@ class CheckDefaults(Strict):
     backoff: Backoff = Field(
         Backoff(), description="waits between retries: initial * factor^n, capped at max"
     )
-    retry_on: tuple[RetryOn, ...] = Field(
+    retry_on: tuple[RetryReason, ...] = Field(
         ("connection", "timeout", "5xx", "429"),
         description="what a retry may fix; 'fail' retries any failure (not recommended)",
     )
@@ -105,7 +119,7 @@ class CheckCommon(Strict):
     backoff: Backoff | None = Field(
         None, description="waits between retries (default: defaults.backoff)"
     )
-    retry_on: tuple[RetryOn, ...] | None = Field(
+    retry_on: tuple[RetryReason, ...] | None = Field(
         None, description="what a retry may fix (default: defaults.retry_on)"
     )
     regions: tuple[str, ...] | None = Field(None, description="run only in these regions")

@@ -381,6 +381,52 @@ checks:
 """
 
 
+def readme_example() -> str:
+    """The README's example smokewatch.yaml: the first YAML block under "## Configuration"."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Configuration\n", 1)[1]
+    return section.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+class TestReadmeExample:
+    def test_the_readme_example_passes_schema_and_validate(self, cli: Run, tmp_path: Path) -> None:
+        """What the README shows is what smokewatch takes: its Configuration example passes
+        the JSON Schema and ``validate`` (its ``${VAR}`` placeholders only warn)."""
+        example = readme_example()
+        Draft202012Validator(json.loads(cli("schema").stdout)).validate(
+            YAML(typ="safe").load(example)
+        )
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(example)
+        done = cli("validate", "--config", str(path))
+        assert done.code == 0, done.stderr
+
+    @pytest.mark.parametrize(
+        ("retry_on", "valid"),
+        [
+            ("[connection, 429]", True),
+            ('[5xx, "429"]', True),
+            ("[429.0]", True),
+            ("[true]", False),
+            ("[428]", False),
+            ("[4xx]", False),
+        ],
+        ids=["bare-429", "quoted-429", "same-number-as-json", "bool", "other-code", "unknown-text"],
+    )
+    def test_retry_on_takes_429_bare_or_quoted(
+        self, cli: Run, tmp_path: Path, retry_on: str, valid: bool
+    ) -> None:
+        """YAML reads a bare ``429`` as a number; schema and loader both take it as the
+        reason ``"429"`` and refuse any other number."""
+        config = GOOD_CHECK + f"    retry_on: {retry_on}\n"
+        schema = Draft202012Validator(json.loads(cli("schema").stdout))
+        assert schema.is_valid(YAML(typ="safe").load(config)) is valid
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(config + "alert_rules: null\n")
+        done = cli("validate", "--config", str(path))
+        assert (done.code, "retry_on" in done.stderr) == ((0, False) if valid else (2, True))
+
+
 class TestUnsetVariables:
     @pytest.fixture
     def config(self, tmp_path: Path) -> Path:
