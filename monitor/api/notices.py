@@ -12,7 +12,7 @@ stand.  The checks of an ``in_progress`` or ``verifying`` maintenance are "under
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Final
@@ -22,6 +22,7 @@ from monitor.config.root import SmokewatchConfig
 from monitor.config.rules import AlertRules, MaintenanceWindow
 from monitor.contract import ServiceView
 from monitor.store.notices import NoticeKind, NoticeRecord, NoticeStore, NoticeUpdate
+from monitor.store.records import record_values
 
 WINDOW_HORIZON: Final = timedelta(days=7)  # a config window is shown this long ahead
 NOTICES_READ: Final = 50
@@ -58,6 +59,9 @@ class Notice:
     @property
     def closed(self) -> bool:
         return self.status in ("resolved", "completed")
+
+
+_FIELDS: Final = tuple(f.name for f in fields(Notice))
 
 
 def notice_id(number: int) -> str:
@@ -105,21 +109,13 @@ def from_record(record: NoticeRecord, config: SmokewatchConfig, now: datetime) -
     if status == "completed" and resolved is None:
         resolved = record.scheduled_until  # completed by the clock
     return Notice(
-        id=notice_id(record.id),
-        kind=record.kind,
-        name=record.name,
-        status=status,
-        impact=record.impact,
-        components=record.components,
-        checks=affected_checks(record.components, config),
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-        started_at=record.started_at,
-        scheduled_for=record.scheduled_for,
-        scheduled_until=record.scheduled_until,
-        monitoring_at=record.monitoring_at,
-        resolved_at=resolved,
-        updates=record.updates,
+        **{
+            **record_values(record, _FIELDS),
+            "id": notice_id(record.id),
+            "status": status,
+            "checks": affected_checks(record.components, config),
+            "resolved_at": resolved,
+        }
     )
 
 

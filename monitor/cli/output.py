@@ -14,6 +14,7 @@ from rich.table import Table
 from monitor.artifacts.links import ArtifactLink
 from monitor.cli.plaintable import Column, render
 from monitor.runner import CheckRun
+from monitor.store.records import RESULT_FIELDS, record_values
 from probes.base import Status
 
 _STYLE = {
@@ -169,31 +170,22 @@ def _attachment(link: ArtifactLink) -> str:
     return link.location
 
 
+# The record's fields, in order; the stored id and the artifacts' links come after.
+_JSON_FIELDS = tuple(name for name in RESULT_FIELDS if name not in ("artifacts", "id"))
+
+
 def runs_as_json(runs: Sequence[CheckRun]) -> list[dict[str, Any]]:
+    """A result record per run (times rounded to the microsecond), as ``--json`` prints it."""
     out: list[dict[str, Any]] = []
     for run in runs:
         record = run.to_record()
-        out.append(
-            {
-                "check": record.check,
-                "kind": record.kind,
-                "region": record.region,
-                "run_id": record.run_id,
-                "started_at": record.started_at.isoformat(),
-                "duration_ms": round(record.duration_ms, 3),
-                "wall_ms": round(record.wall_ms, 3),
-                "wait_ms": round(record.wait_ms, 3),
-                "status": record.status,
-                "attempts": record.attempts,
-                "message": record.message,
-                "reason": record.reason,
-                "timings": record.timings,
-                "assertions": record.assertions,
-                "details": record.details,
-                "result_id": run.result_id,
-                "artifacts": [link.as_json() for link in run_links(run)],
-            }
-        )
+        item = record_values(record, _JSON_FIELDS)
+        item["started_at"] = record.started_at.isoformat()
+        for name in ("duration_ms", "wall_ms", "wait_ms"):
+            item[name] = round(item[name], 3)
+        item["result_id"] = run.result_id
+        item["artifacts"] = [link.as_json() for link in run_links(run)]
+        out.append(item)
     return out
 
 

@@ -10,7 +10,7 @@ outages are not notices: they stay in ``incidents`` (:mod:`monitor.store.inciden
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Final, Literal
 
@@ -61,6 +61,11 @@ class NoticeRecord:
     def closed(self) -> bool:
         """Resolved (incident) or completed (maintenance) by a person."""
         return self.resolved_at is not None
+
+
+# A ``notices`` column per field but ``updates`` (rows of ``notice_updates``, one a field).
+_COLUMNS: Final = tuple(f.name for f in fields(NoticeRecord) if f.name != "updates")
+_UPDATE_COLUMNS: Final = tuple(f.name for f in fields(NoticeUpdate))
 
 
 class NoticeStore:
@@ -187,31 +192,14 @@ async def _read(conn: AsyncConnection, ids: list[int]) -> list[NoticeRecord]:
     updates: dict[int, list[NoticeUpdate]] = {i: [] for i in ids}
     query = select(notice_updates).where(u.notice_id.in_(ids)).order_by(u.notice_id, u.id)
     for r in (await conn.execute(query)).mappings():
-        updates[int(r["notice_id"])].append(
-            NoticeUpdate(
-                id=int(r["id"]),
-                notice_id=int(r["notice_id"]),
-                status=r["status"],
-                body=r["body"],
-                created_at=r["created_at"],
-            )
-        )
+        updates[int(r["notice_id"])].append(NoticeUpdate(**{n: r[n] for n in _UPDATE_COLUMNS}))
     return [
         NoticeRecord(
-            id=i,
-            kind=rows[i]["kind"],
-            name=rows[i]["name"],
-            status=rows[i]["status"],
-            impact=rows[i]["impact"],
-            components=tuple(rows[i]["components"]),
-            created_at=rows[i]["created_at"],
-            updated_at=rows[i]["updated_at"],
-            started_at=rows[i]["started_at"],
-            scheduled_for=rows[i]["scheduled_for"],
-            scheduled_until=rows[i]["scheduled_until"],
-            monitoring_at=rows[i]["monitoring_at"],
-            resolved_at=rows[i]["resolved_at"],
-            updates=tuple(updates[i]),
+            **{
+                **{name: rows[i][name] for name in _COLUMNS},
+                "components": tuple(rows[i]["components"]),
+                "updates": tuple(updates[i]),
+            }
         )
         for i in ids
         if i in rows

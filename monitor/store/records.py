@@ -9,19 +9,28 @@ about the target, so they count neither up nor down (both are tallied as
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from probes.base import Status
 from probes.reasons import FailureReason
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 Period = Literal["hour", "day"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ResultRecord:
     """One completed check run (after retries), as stored.
+
+    The one list of a result's fields: the store's rows (:mod:`monitor.store.rows`), the
+    spool's lines, ``run --once --json`` and the API's result models are made from it
+    (``tests/store/test_record_fields.py`` holds the ``results`` table and the API's
+    models to it).  Its order is the order of ``run --once --json``'s keys.
 
     ``run_id`` is the uuid4 hex of the run: one ``run --once`` or one scheduled
     execution.  ``started_at`` is tz-aware; it is stored and read back in UTC.
@@ -32,23 +41,34 @@ class ResultRecord:
     ``id`` is ``None`` until the record is read back from the store.
     """
 
-    run_id: str
     check: str
     kind: str  # http | flow | browser | websocket
     region: str
+    run_id: str
     started_at: datetime
     duration_ms: float
+    wall_ms: float = 0.0
+    wait_ms: float = 0.0
     status: Status
     attempts: int
     message: str
+    reason: FailureReason | None = None  # set on fail and error (README, "Failure reasons")
     timings: dict[str, float]  # milliseconds by phase
     assertions: list[dict[str, object]]
     details: dict[str, object]
     artifacts: list[str]
     id: int | None = None
-    wall_ms: float = 0.0
-    wait_ms: float = 0.0
-    reason: FailureReason | None = None  # set on fail and error (README, "Failure reasons")
+
+
+RESULT_FIELDS: Final = tuple(f.name for f in fields(ResultRecord))
+"""Every field of :class:`ResultRecord`, in its order."""
+
+
+def record_values(record: DataclassInstance, names: Iterable[str]) -> dict[str, Any]:
+    """The values of those ``names`` that are fields of ``record`` (a dataclass): the part of
+    a record that a model made from it shares, by name."""
+    own = {f.name for f in fields(record)}
+    return {name: getattr(record, name) for name in names if name in own}
 
 
 def uptime_ratio(passed: int, degraded: int, failed: int) -> float | None:

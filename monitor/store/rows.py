@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import RowMapping, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from monitor.store.records import ResultRecord
+from monitor.store.records import RESULT_FIELDS, ResultRecord
 from probes.base import Status
 from probes.reasons import FailureReason
 
@@ -27,44 +27,21 @@ def upsert_insert(conn: AsyncConnection, table: Table) -> sqlite.Insert | postgr
     return sqlite.insert(table)
 
 
+# Every field but ``id``, which the database assigns.
+_COLUMNS: Final = tuple(name for name in RESULT_FIELDS if name != "id")
+
+
 def to_row(record: ResultRecord) -> dict[str, Any]:
-    return {
-        "run_id": record.run_id,
-        "check": record.check,
-        "kind": record.kind,
-        "region": record.region,
-        "started_at": record.started_at,
-        "duration_ms": record.duration_ms,
-        "wall_ms": record.wall_ms,
-        "wait_ms": record.wait_ms,
-        "status": Status(record.status).value,
-        "attempts": record.attempts,
-        "message": record.message,
-        "reason": None if record.reason is None else record.reason.value,
-        "timings": record.timings,
-        "assertions": record.assertions,
-        "details": record.details,
-        "artifacts": record.artifacts,
-    }
+    """The ``results`` row of ``record``: a column per field, enums as their values."""
+    row = {name: getattr(record, name) for name in _COLUMNS}
+    row["status"] = Status(record.status).value
+    row["reason"] = None if record.reason is None else record.reason.value
+    return row
 
 
 def from_row(row: RowMapping) -> ResultRecord:
-    return ResultRecord(
-        id=row["id"],
-        run_id=row["run_id"],
-        check=row["check"],
-        kind=row["kind"],
-        region=row["region"],
-        started_at=row["started_at"],
-        duration_ms=row["duration_ms"],
-        wall_ms=row["wall_ms"],
-        wait_ms=row["wait_ms"],
-        status=Status(row["status"]),
-        attempts=row["attempts"],
-        message=row["message"],
-        reason=FailureReason(row["reason"]) if row["reason"] else None,
-        timings=row["timings"],
-        assertions=row["assertions"],
-        details=row["details"],
-        artifacts=row["artifacts"],
-    )
+    """The record a ``results`` row holds (``id`` included)."""
+    values = {name: row[name] for name in RESULT_FIELDS}
+    values["status"] = Status(row["status"])
+    values["reason"] = FailureReason(row["reason"]) if row["reason"] else None
+    return ResultRecord(**values)

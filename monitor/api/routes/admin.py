@@ -13,6 +13,7 @@ from monitor.api.routes.checks import CheckId
 from monitor.api.snapshot import result_status
 from monitor.contract import UnknownCheck
 from monitor.errors import ConfigError
+from monitor.store.records import record_values
 
 
 def router(ctx: ApiContext) -> APIRouter:
@@ -36,29 +37,22 @@ def router(ctx: ApiContext) -> APIRouter:
             ) from None
         ctx.cache.clear()
         return RunReport(
-            check=run.check,
-            kind=run.kind,
-            region=run.region,
-            run_id=run.run_id,
-            started_at=run.started_at,
-            duration_ms=run.duration_ms,
-            wall_ms=run.wall_ms,
-            wait_ms=run.wait_ms,
-            attempts=run.attempts,
-            status=result_status(run.status),
-            message=ctx.scrubber().text(run.result.message),
-            reason=run.result.reason,
-            result_id=run.result_id,
-            artifacts=[
-                ArtifactItem(
-                    name=link.name,
-                    size=link.size,
-                    content_type=link.content_type,
-                    url=link.url or "",
-                )
-                for link in run.links
-                if link.url is not None
-            ],
+            **{
+                **record_values(run.to_record(), RunReport.model_fields),
+                "status": result_status(run.status),
+                "message": ctx.scrubber().text(run.result.message),
+                "result_id": run.result_id,
+                "artifacts": [
+                    ArtifactItem(
+                        name=link.name,
+                        size=link.size,
+                        content_type=link.content_type,
+                        url=link.url or "",
+                    )
+                    for link in run.links
+                    if link.url is not None
+                ],
+            }
         )
 
     @api.post(

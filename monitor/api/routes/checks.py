@@ -29,6 +29,7 @@ from monitor.config.models import CheckCommon
 from monitor.config.root import SmokewatchConfig
 from monitor.store import ResultRecord
 from monitor.store.artifacts import ArtifactRecord
+from monitor.store.records import record_values
 
 WINDOWS: dict[str, timedelta] = {
     "24h": timedelta(hours=24),
@@ -67,22 +68,20 @@ def check_info(check: CheckCommon, config: SmokewatchConfig, scrubber: Scrubber)
 def result_item(
     record: ResultRecord, scrubber: Scrubber, artifacts: list[ArtifactItem] | None = None
 ) -> ResultItem:
+    """The API's view of a stored result: its fields, scrubbed where a person wrote text."""
     return ResultItem(
-        id=record.id or 0,
-        run_id=record.run_id,
-        region=record.region,
-        started_at=record.started_at,
-        duration_ms=record.duration_ms,
-        wall_ms=record.wall_ms,
-        wait_ms=record.wait_ms,
-        status=result_status(record.status),
-        attempts=record.attempts,
-        message=scrubber.text(record.message),
-        reason=record.reason,
-        timings=dict(record.timings),
-        assertions=[AssertionItem.model_validate(scrubber.data(a)) for a in record.assertions],
-        details=scrubber.data(record.details),
-        artifacts=artifacts or [],
+        **{
+            **record_values(record, ResultItem.model_fields),
+            "id": record.id or 0,
+            "status": result_status(record.status),
+            "message": scrubber.text(record.message),
+            "timings": dict(record.timings),
+            "assertions": [
+                AssertionItem.model_validate(scrubber.data(a)) for a in record.assertions
+            ],
+            "details": scrubber.data(record.details),
+            "artifacts": artifacts or [],
+        }
     )
 
 

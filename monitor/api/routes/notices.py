@@ -29,6 +29,7 @@ from monitor.api.notices import from_record, shown_to, unknown_component
 from monitor.api.routes import errors
 from monitor.config.root import SmokewatchConfig
 from monitor.store.notices import NoticeKind, NoticeRecord, NoticeStore
+from monitor.store.records import record_values
 
 PREFIX = "/api/v1/status-page"
 MAX_LISTED = 200
@@ -49,24 +50,16 @@ def notice_out(
             return None
         notice = kept[0]
     return NoticeOut(
-        id=record.id,
-        statuspage_id=notice.id,
-        kind=record.kind,
-        name=notice.name,
-        status=notice.status,
-        impact=notice.impact,
-        components=list(notice.components),
-        created_at=notice.created_at,
-        updated_at=notice.updated_at,
-        started_at=notice.started_at,
-        scheduled_for=notice.scheduled_for,
-        scheduled_until=notice.scheduled_until,
-        monitoring_at=notice.monitoring_at,
-        resolved_at=notice.resolved_at,
-        updates=[
-            NoticeUpdateOut(status=u.status, body=u.body, created_at=u.created_at)
-            for u in notice.updates
-        ],
+        **{
+            **record_values(notice, NoticeOut.model_fields),
+            "id": record.id,
+            "statuspage_id": notice.id,
+            "components": list(notice.components),
+            "updates": [
+                NoticeUpdateOut(status=u.status, body=u.body, created_at=u.created_at)
+                for u in notice.updates
+            ],
+        }
     )
 
 
@@ -76,6 +69,33 @@ def check_components(components: list[str], config: SmokewatchConfig) -> None:
         problem = unknown_component(component, config)
         if problem is not None:
             raise ApiError(422, "invalid_parameter", f"body field 'components.{index}': {problem}")
+
+
+async def create_notice(
+    store: NoticeStore,
+    config: SmokewatchConfig,
+    kind: NoticeKind,
+    body: NewIncident | NewMaintenance,
+    *,
+    status: str,
+    started_at: datetime | None = None,
+    scheduled_for: datetime | None = None,
+    scheduled_until: datetime | None = None,
+) -> NoticeRecord:
+    """Store a new notice of ``kind`` once its components check out (else a 422)."""
+    check_components(body.components, config)
+    return await store.create(
+        kind,
+        name=body.name,
+        status=status,
+        impact=body.impact,
+        components=body.components,
+        body=body.body,
+        at=datetime.now(UTC),
+        started_at=started_at,
+        scheduled_for=scheduled_for,
+        scheduled_until=scheduled_until,
+    )
 
 
 def router(ctx: ApiContext) -> APIRouter:
@@ -136,17 +156,9 @@ def router(ctx: ApiContext) -> APIRouter:
     )
     async def open_incident(body: NewIncident) -> NoticeOut:
         """Its first update carries ``body``; later ones are posted to ``.../{id}/updates``."""
-        check_components(body.components, ctx.config)
-        now = datetime.now(UTC)
-        record = await notices().create(
-            "incident",
-            name=body.name,
-            status=body.status,
-            impact=body.impact,
-            components=body.components,
-            body=body.body,
-            at=now,
-            started_at=body.started_at.astimezone(UTC) if body.started_at else None,
+        started = body.started_at.astimezone(UTC) if body.started_at else None
+        record = await create_notice(
+            notices(), ctx.config, "incident", body, status=body.status, started_at=started
         )
         ctx.log.info("api.incident_opened", notice=record.id, impact=body.impact)
         return written(record)
@@ -195,15 +207,12 @@ def router(ctx: ApiContext) -> APIRouter:
     async def schedule_maintenance(body: NewMaintenance) -> NoticeOut:
         """Shown as scheduled until ``scheduled_for``, in progress until ``scheduled_until``
         (its checks "under maintenance"), then completed, unless an update says otherwise."""
-        check_components(body.components, ctx.config)
-        record = await notices().create(
+        record = await create_notice(
+            notices(),
+            ctx.config,
             "maintenance",
-            name=body.name,
+            body,
             status="scheduled",
-            impact=body.impact,
-            components=body.components,
-            body=body.body,
-            at=datetime.now(UTC),
             scheduled_for=body.scheduled_for.astimezone(UTC),
             scheduled_until=body.scheduled_until.astimezone(UTC),
         )
