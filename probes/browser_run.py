@@ -63,11 +63,17 @@ class BrowserRun:
         self.failure_png: bytes | None = None  # the page as the journey failed, before cleanup
         self.stem: Path | None = None  # where this failure's artifacts go, once it has one
         self.raw_trace: Path | None = None  # the trace, stopped as the journey failed
+        self.key = f"{ctx.region}/{ctx.check_name}"
+        self.tracing = spec.trace and (spec.trace_every_attempt or pool.tracing_wanted(self.key))
 
     async def execute(self) -> ProbeResult:
+        failed = True
         try:
-            return await self._execute()
+            result = await self._execute()
+            failed = result.status in (Status.FAIL, Status.ERROR)
+            return result
         finally:
+            self.pool.remember(self.key, failed=failed)
             if self.raw_trace is not None:  # kept traces were consumed; this one was not
                 await asyncio.to_thread(self.raw_trace.unlink, missing_ok=True)
 
@@ -75,7 +81,7 @@ class BrowserRun:
         page = await self.context.new_page()
         try:
             await self.watch.attach(self.context, page)
-            if self.spec.trace:
+            if self.tracing:
                 # Without DOM snapshots Playwright records no network either (its HAR
                 # tracer runs only with them): a trace without them shows too little.
                 await self.context.tracing.start(screenshots=False, snapshots=True)
@@ -119,7 +125,7 @@ class BrowserRun:
         with contextlib.suppress(PlaywrightError, OSError):
             if self.spec.screenshot:
                 self.failure_png = await page.screenshot(full_page=True, timeout=5000)
-            if self.spec.trace:
+            if self.tracing:
                 raw = self._stem().with_suffix(".trace-raw")
                 await asyncio.to_thread(raw.parent.mkdir, parents=True, exist_ok=True)
                 self.raw_trace = raw
@@ -333,7 +339,7 @@ class BrowserRun:
             if self.spec.screenshot:
                 png = self.failure_png or await page.screenshot(full_page=True, timeout=5000)
                 saved.append(str(await store.save_screenshot(stem, png)))
-            if self.spec.trace:
+            if self.tracing:
                 raw = self.raw_trace
                 if raw is None:
                     raw = stem.parent / f"{stem.name}.trace-raw"

@@ -113,7 +113,13 @@ class TestPageLoadTrace:
         self, browser_pool: BrowserPool, browser_client: httpx.AsyncClient, site: _Site
     ) -> None:
         """A failing homepage check keeps a trace holding the page's requests and its DOM."""
-        check = spec(site, "/plain", required_selectors=["#absent"], selector_timeout_ms=500)
+        check = spec(
+            site,
+            "/plain",
+            required_selectors=["#absent"],
+            selector_timeout_ms=500,
+            trace_every_attempt=True,
+        )
         result = await PROBE.run(check, probe_context(browser_client, browser_pool, deadline_s=30))
         assert result.status is Status.FAIL, result.message
         trace = next(Path(p) for p in result.artifacts if p.endswith(".zip"))
