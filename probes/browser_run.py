@@ -63,6 +63,7 @@ class BrowserRun:
         self.failure_png: bytes | None = None  # the page as the journey failed, before cleanup
         self.stem: Path | None = None  # where this failure's artifacts go, once it has one
         self.raw_trace: Path | None = None  # the trace, stopped as the journey failed
+        self.seen_visible: frozenset[str] = frozenset()  # required selectors seen at load
         self.key = f"{ctx.region}/{ctx.check_name}"
         self.tracing = spec.trace and (spec.trace_every_attempt or pool.tracing_wanted(self.key))
 
@@ -168,7 +169,8 @@ class BrowserRun:
         if code >= 500 or code == 429:
             self.transient = True
         await self._wait_loaded(page, nav_start)
-        self.timings.update(await navigation_timings(page))
+        timings, self.seen_visible = await navigation_timings(page, self.spec.required_selectors)
+        self.timings.update(timings)
         self._budgets()
         return code < 400
 
@@ -226,9 +228,10 @@ class BrowserRun:
 
         async def visible(selector: str) -> AssertionOutcome:
             locator = page.locator(selector).first
-            # After the load event a required element is nearly always there: one look,
-            # no polling; wait (polling) only for one that is not visible yet.
-            passed = await locator.is_visible()
+            # After the load event a required element is nearly always there: the timing
+            # call looked already (plain CSS); else one look, and a wait (polling) only for
+            # one that is not visible yet.
+            passed = selector in self.seen_visible or await locator.is_visible()
             if not passed:
                 try:
                     await locator.wait_for(state="visible", timeout=timeout)

@@ -40,6 +40,14 @@ PAGES: dict[str, str] = {
 window.addEventListener("load", () => setTimeout(() => {
   document.getElementById("late").hidden = false; }, 800));
 </script></body></html>""",
+    # Elements plain CSS finds but that are not visible, one in a shadow root, one only
+    # Playwright's own selector syntax names.
+    "/hidden": """<!doctype html><html><body><h1 id="main">Hidden</h1>
+<p id="gone" style="display:none">x</p><p id="ghost" style="visibility:hidden">x</p>
+<p id="empty" style="width:0;height:0;overflow:hidden"></p><div id="host"></div><script>
+document.getElementById("host").attachShadow({mode: "open"}).innerHTML =
+  '<span id="shadowed">in a shadow root</span>';
+</script></body></html>""",
     "/fetch-put": _WRITE.format(script='fetch("/sink", {method: "PUT", body: "x"});'),
     "/xhr-delete": _WRITE.format(
         script='const x = new XMLHttpRequest(); x.open("DELETE", "/sink"); x.send();'
@@ -173,6 +181,42 @@ class TestSelectors:
         check = spec(site, "/late", required_selectors=["#main", "#late"])
         result = await PROBE.run(check, probe_context(browser_client, browser_pool, deadline_s=30))
         assert result.status is Status.PASS, result.message
+
+    @pytest.mark.parametrize(
+        ("selector", "passes"),
+        [
+            ("#main", True),
+            ("#gone", False),
+            ("#ghost", False),
+            ("#empty", False),
+            ("#absent", False),
+            ("#shadowed", True),
+            ("h1:has-text('Hidden')", True),
+            ("text=in a shadow root", True),
+        ],
+        ids=[
+            "visible",
+            "display-none",
+            "visibility-hidden",
+            "empty-box",
+            "absent",
+            "in-shadow-root",
+            "playwright-has-text",
+            "playwright-text",
+        ],
+    )
+    async def test_visibility_is_judged_as_playwright_judges_it(
+        self,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
+        site: _Site,
+        selector: str,
+        passes: bool,
+    ) -> None:
+        """The look taken with the timings passes only what Playwright calls visible."""
+        check = spec(site, "/hidden", required_selectors=[selector], selector_timeout_ms=300)
+        result = await PROBE.run(check, probe_context(browser_client, browser_pool, deadline_s=30))
+        assert (result.status is Status.PASS) is passes, result.message
 
 
 class TestWritesBlocked:
