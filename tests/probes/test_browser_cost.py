@@ -53,6 +53,16 @@ document.getElementById("host").attachShadow({mode: "open"}).innerHTML =
         script='const x = new XMLHttpRequest(); x.open("DELETE", "/sink"); x.send();'
     ),
     "/beacon": _WRITE.format(script='navigator.sendBeacon("/sink", "x");'),
+    "/fetch-post": _WRITE.format(script='fetch("/sink", {method: "POST", body: "x"});'),
+    # A form posted while the page parses: the write is the document's own navigation.
+    "/form-post": """<!doctype html><html><body><h1 id="main">Form</h1>
+<form id="f" method="post" action="/sink"><input name="q" value="x"></form>
+<script>document.getElementById("f").submit();</script></body></html>""",
+    # A write sent from another page of the context: a popup the page opens, while it parses.
+    "/popup-write": """<!doctype html><html><body><h1 id="main">Popup</h1><script>
+const w = window.open("about:blank");
+w.fetch(location.origin + "/sink", {method: "POST", body: "x"});
+</script></body></html>""",
 }
 
 
@@ -226,8 +236,10 @@ class TestWritesBlocked:
             ("/fetch-put", "PUT"),
             ("/xhr-delete", "DELETE"),
             ("/beacon", "POST"),
+            ("/fetch-post", "POST"),
+            ("/form-post", "POST"),
         ],
-        ids=["fetch-put", "xhr-delete", "send-beacon"],
+        ids=["fetch-put", "xhr-delete", "send-beacon", "fetch-post", "form-post"],
     )
     async def test_every_kind_of_write_from_the_page_is_blocked(
         self,
@@ -244,4 +256,16 @@ class TestWritesBlocked:
         )
         blocked = result.details["blocked_requests"]
         assert blocked == {"count": 1, "requests": [{"method": method, "url": "/sink"}]}
+        assert [m for m in site.methods if m[1] == "/sink"] == []
+
+    async def test_a_write_from_a_popup_never_reaches_the_target(
+        self, browser_pool: BrowserPool, browser_client: httpx.AsyncClient, site: _Site
+    ) -> None:
+        """A popup's POST is held by the guard until the check's context closes: never sent."""
+        site.methods.clear()
+        result = await PROBE.run(
+            spec(site, "/popup-write"), probe_context(browser_client, browser_pool, deadline_s=30)
+        )
+        assert result.status is Status.PASS, result.message
+        assert ("GET", "/popup-write") in site.methods
         assert [m for m in site.methods if m[1] == "/sink"] == []
