@@ -31,9 +31,10 @@ KEEP_REQUESTS: Final = 20
 _SELF_INFLICTED = re.compile(r"ERR_BLOCKED_BY_CLIENT|net::ERR_ABORTED|NS_BINDING_ABORTED")
 
 # LCP is observed from the start of every document by an init script (one observer,
-# no per-check waiting); TIMINGS_JS reads it with Navigation Timing in one call that
-# waits (a frame, 100 ms at most) only when nothing has painted yet.  The value sits
-# under a registered Symbol, which the page's own scripts do not enumerate.
+# no per-check waiting); TIMINGS_JS reads it with Navigation Timing (and which required
+# selectors are already visible) in one call that waits (a frame, 100 ms at most) only
+# when nothing has painted yet.  The value sits under a registered Symbol, which the
+# page's own scripts do not enumerate.
 LCP_OBSERVER_JS: Final = """(() => {
   const key = Symbol.for("smokewatch.lcp");
   try {
@@ -44,7 +45,7 @@ LCP_OBSERVER_JS: Final = """(() => {
   } catch (e) {}
 })();"""
 
-TIMINGS_JS: Final = """async () => {
+TIMINGS_JS: Final = """async (selectors) => {
   const key = Symbol.for("smokewatch.lcp");
   if (window[key] === undefined) {
     // Not painted (or not yet delivered): give it one frame, at most 100 ms.
@@ -53,14 +54,33 @@ TIMINGS_JS: Final = """async () => {
       setTimeout(resolve, 100);
     });
   }
+  // Required selectors that plain CSS finds visible, as Playwright judges it (checkVisibility,
+  // visibility: visible, a non-empty box); anything else is left to Playwright's locators.
+  const visible = selectors.filter((selector) => {
+    try {
+      const el = document.querySelector(selector);
+      if (!el) return false;
+      const style = getComputedStyle(el);
+      if (style.display === "contents") return false;
+      if (el.checkVisibility && !el.checkVisibility()) return false;
+      if (style.visibility !== "visible") return false;
+      const rect = el.getBoundingClientRect();
+      return rect.width > 0 && rect.height > 0;
+    } catch (e) {
+      return false;  // not plain CSS (a Playwright selector): ask Playwright
+    }
+  });
   const lcp = window[key] ?? null;
   const nav = performance.getEntriesByType("navigation")[0];
-  if (!nav) return { lcp };
+  if (!nav) return { timings: { lcp }, visible };
   return {
-    ttfb: nav.responseStart,
-    dcl: nav.domContentLoadedEventEnd || null,
-    load: nav.loadEventEnd || nav.loadEventStart || null,
-    lcp,
+    timings: {
+      ttfb: nav.responseStart,
+      dcl: nav.domContentLoadedEventEnd || null,
+      load: nav.loadEventEnd || nav.loadEventStart || null,
+      lcp,
+    },
+    visible,
   };
 }"""
 
@@ -193,13 +213,26 @@ def _counted(items: list[Any], keep: int, key: str) -> dict[str, JSONValue]:
     return {"count": len(items), key: items[:keep]}
 
 
-async def navigation_timings(page: Page) -> dict[str, float]:
-    """TTFB, DOMContentLoaded, load and LCP of the current document, in ms."""
-    raw = await page.evaluate(TIMINGS_JS)
+async def navigation_timings(
+    page: Page, selectors: Sequence[str] = ()
+) -> tuple[dict[str, float], frozenset[str]]:
+    """TTFB, DOMContentLoaded, load and LCP of the current document, in ms; and which of
+    ``selectors`` are plain CSS already visible (one call: the others are Playwright's to
+    judge, and a selector not in the set is not thereby invisible)."""
+    raw = await page.evaluate(TIMINGS_JS, list(selectors))
     if not isinstance(raw, dict):
-        return {}
+        return {}, frozenset()
+    timings = raw.get("timings")
+    visible = raw.get("visible")
+    found = (
+        frozenset(v for v in visible if isinstance(v, str))
+        if isinstance(visible, list)
+        else frozenset()
+    )
+    if not isinstance(timings, dict):
+        return {}, found
     return {
         key: round(float(value), 1)
-        for key, value in raw.items()
+        for key, value in timings.items()
         if isinstance(value, int | float) and value > 0
-    }
+    }, found

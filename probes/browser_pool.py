@@ -119,6 +119,7 @@ class BrowserPool:
         args: Sequence[str] = LAUNCH_ARGS,
         artifacts_dir: str | Path = "smokewatch-artifacts",
         keep_artifacts: int = 50,
+        trace_every_attempt: bool = False,
     ) -> None:
         if max_checks < 1:
             raise ValueError("max_checks must be at least 1")
@@ -129,6 +130,7 @@ class BrowserPool:
         self.launch_timeout_s = launch_timeout_s
         self.args = tuple(args)
         self.artifacts = ArtifactStore(artifacts_dir, keep=keep_artifacts)
+        self.trace_every_attempt = trace_every_attempt
         self.launches = 0  # browsers started so far
         self.checks = 0  # contexts handed out so far
         self.version: str | None = None  # of the browser launched last
@@ -137,6 +139,7 @@ class BrowserPool:
         self._retiring: list[_Slot] = []
         self._lock = asyncio.Lock()
         self._closed = False
+        self._failing: set[str] = set()  # checks whose last attempt failed: trace the next
 
     async def __aenter__(self) -> Self:
         return self
@@ -178,6 +181,22 @@ class BrowserPool:
                         f"could not open a browser context: {_first_line(exc.message)}"
                     ) from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def tracing_wanted(self, check: str) -> bool:
+        """Whether ``check``'s attempt should record a trace: its last attempt failed.
+
+        Tracing costs every check it runs in (DOM snapshots, the network log), and a
+        trace is kept only by a failure: the attempt after a failure (the runner's
+        retry, the recheck, the next run) records it, so a failure that holds has one.
+        """
+        return self.trace_every_attempt or check in self._failing
+
+    def remember(self, check: str, *, failed: bool) -> None:
+        """Note how ``check``'s attempt ended, for :meth:`tracing_wanted`."""
+        if failed:
+            self._failing.add(check)
+        else:
+            self._failing.discard(check)
 
     async def start(self) -> None:
         """Launch the browser now rather than on the first check."""

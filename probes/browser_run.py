@@ -63,11 +63,18 @@ class BrowserRun:
         self.failure_png: bytes | None = None  # the page as the journey failed, before cleanup
         self.stem: Path | None = None  # where this failure's artifacts go, once it has one
         self.raw_trace: Path | None = None  # the trace, stopped as the journey failed
+        self.seen_visible: frozenset[str] = frozenset()  # required selectors seen at load
+        self.key = f"{ctx.region}/{ctx.check_name}"
+        self.tracing = spec.trace and (spec.trace_every_attempt or pool.tracing_wanted(self.key))
 
     async def execute(self) -> ProbeResult:
+        failed = True
         try:
-            return await self._execute()
+            result = await self._execute()
+            failed = result.status in (Status.FAIL, Status.ERROR)
+            return result
         finally:
+            self.pool.remember(self.key, failed=failed)
             if self.raw_trace is not None:  # kept traces were consumed; this one was not
                 await asyncio.to_thread(self.raw_trace.unlink, missing_ok=True)
 
@@ -75,7 +82,7 @@ class BrowserRun:
         page = await self.context.new_page()
         try:
             await self.watch.attach(self.context, page)
-            if self.spec.trace:
+            if self.tracing:
                 # Without DOM snapshots Playwright records no network either (its HAR
                 # tracer runs only with them): a trace without them shows too little.
                 await self.context.tracing.start(screenshots=False, snapshots=True)
@@ -119,7 +126,7 @@ class BrowserRun:
         with contextlib.suppress(PlaywrightError, OSError):
             if self.spec.screenshot:
                 self.failure_png = await page.screenshot(full_page=True, timeout=5000)
-            if self.spec.trace:
+            if self.tracing:
                 raw = self._stem().with_suffix(".trace-raw")
                 await asyncio.to_thread(raw.parent.mkdir, parents=True, exist_ok=True)
                 self.raw_trace = raw
@@ -162,7 +169,8 @@ class BrowserRun:
         if code >= 500 or code == 429:
             self.transient = True
         await self._wait_loaded(page, nav_start)
-        self.timings.update(await navigation_timings(page))
+        timings, self.seen_visible = await navigation_timings(page, self.spec.required_selectors)
+        self.timings.update(timings)
         self._budgets()
         return code < 400
 
@@ -220,9 +228,10 @@ class BrowserRun:
 
         async def visible(selector: str) -> AssertionOutcome:
             locator = page.locator(selector).first
-            # After the load event a required element is nearly always there: one look,
-            # no polling; wait (polling) only for one that is not visible yet.
-            passed = await locator.is_visible()
+            # After the load event a required element is nearly always there: the timing
+            # call looked already (plain CSS); else one look, and a wait (polling) only for
+            # one that is not visible yet.
+            passed = selector in self.seen_visible or await locator.is_visible()
             if not passed:
                 try:
                     await locator.wait_for(state="visible", timeout=timeout)
@@ -333,7 +342,7 @@ class BrowserRun:
             if self.spec.screenshot:
                 png = self.failure_png or await page.screenshot(full_page=True, timeout=5000)
                 saved.append(str(await store.save_screenshot(stem, png)))
-            if self.spec.trace:
+            if self.tracing:
                 raw = self.raw_trace
                 if raw is None:
                     raw = stem.parent / f"{stem.name}.trace-raw"

@@ -37,12 +37,16 @@ SECRET_IN_URL = """\
   url: ${TARGET}/api/v1/status?api_key=${STATUS_API_KEY}
   expect: {status: [201]}
 """
+# Retried on failure: the first attempt records no trace, the retry (the evidence) does.
 BROKEN_PAGE = """\
 - name: home-browser
   kind: browser
   url: ${TARGET}/
   required_selectors: ["#no-such-element"]
   selector_timeout_ms: 500
+  retries: 1
+  retry_on: [fail]
+  backoff: {initial: 10ms, max: 50ms}
 """
 
 
@@ -98,12 +102,14 @@ class TestHttpEvidence:
 @pytest.mark.browser
 class TestBrowserEvidence:
     def test_screenshot_and_trace_are_reachable_by_url(self, start_api: StartApi) -> None:
-        """A browser check failing in real Chromium links a PNG and a trace zip that open."""
+        """A browser check failing in real Chromium, then on its retry, links the retry's PNG
+        and trace zip, and both open."""
         api = start_api(api=API, checks=BROKEN_PAGE)
         seen, fetched = run_and_fetch(api, "home-browser")
         result = seen["result"]
         assert isinstance(result, dict)
         assert result["status"] == "fail"
+        assert [a["attempt"] for a in result["details"]["attempts"]] == [1, 2]
         assert sorted(fetched) == ["screenshot.png", "trace.zip"]
         assert fetched["screenshot.png"].content.startswith(b"\x89PNG\r\n\x1a\n")
         assert fetched["screenshot.png"].headers["content-type"] == "image/png"

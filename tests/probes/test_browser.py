@@ -209,10 +209,11 @@ class TestArtifacts:
         target: TargetState,
         browser_artifacts: Path,
     ) -> None:
-        """A failed check stores a PNG and a trace zip, named by check, and lists their paths."""
+        """A failed check tracing every attempt stores a PNG and a trace zip, named by check."""
         target.set_faults(js_exception=True)
         result = await PROBE.run(
-            homepage_spec(served.url), probe_context(browser_client, browser_pool, name="home")
+            homepage_spec(served.url, trace_every_attempt=True),
+            probe_context(browser_client, browser_pool, name="home"),
         )
         assert result.status is Status.FAIL
         paths = [Path(p) for p in result.artifacts]
@@ -220,6 +221,28 @@ class TestArtifacts:
         assert all(p.parent == browser_artifacts and p.name.startswith("home-") for p in paths)
         assert paths[0].read_bytes().startswith(b"\x89PNG")
         assert paths[1].read_bytes().startswith(b"PK")
+
+    async def test_the_attempt_after_a_failure_records_the_trace(
+        self,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
+        served: DemoTargetThread,
+        target: TargetState,
+    ) -> None:
+        """A first failure keeps a screenshot and no trace, the next attempt the same verdict
+        and a trace; a pass ends the tracing."""
+        spec = homepage_spec(served.url)
+        ctx = probe_context(browser_client, browser_pool, name="home-retried")
+        suffixes, verdicts = [], []
+        for faulty in (True, True, False, True):
+            target.set_faults(missing_element=faulty)
+            result = await PROBE.run(spec, ctx)
+            suffixes.append([Path(p).suffix for p in result.artifacts])
+            verdicts.append((result.status, result.message, result.reason))
+        assert suffixes == [[".png"], [".png", ".zip"], [], [".png"]]
+        assert verdicts[0] == verdicts[1] == verdicts[3]
+        assert verdicts[0][0] is Status.FAIL
+        assert verdicts[2][0] is Status.PASS
 
     async def test_a_pass_exports_nothing(
         self,

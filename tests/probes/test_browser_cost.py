@@ -40,11 +40,29 @@ PAGES: dict[str, str] = {
 window.addEventListener("load", () => setTimeout(() => {
   document.getElementById("late").hidden = false; }, 800));
 </script></body></html>""",
+    # Elements plain CSS finds but that are not visible, one in a shadow root, one only
+    # Playwright's own selector syntax names.
+    "/hidden": """<!doctype html><html><body><h1 id="main">Hidden</h1>
+<p id="gone" style="display:none">x</p><p id="ghost" style="visibility:hidden">x</p>
+<p id="empty" style="width:0;height:0;overflow:hidden"></p><div id="host"></div><script>
+document.getElementById("host").attachShadow({mode: "open"}).innerHTML =
+  '<span id="shadowed">in a shadow root</span>';
+</script></body></html>""",
     "/fetch-put": _WRITE.format(script='fetch("/sink", {method: "PUT", body: "x"});'),
     "/xhr-delete": _WRITE.format(
         script='const x = new XMLHttpRequest(); x.open("DELETE", "/sink"); x.send();'
     ),
     "/beacon": _WRITE.format(script='navigator.sendBeacon("/sink", "x");'),
+    "/fetch-post": _WRITE.format(script='fetch("/sink", {method: "POST", body: "x"});'),
+    # A form posted while the page parses: the write is the document's own navigation.
+    "/form-post": """<!doctype html><html><body><h1 id="main">Form</h1>
+<form id="f" method="post" action="/sink"><input name="q" value="x"></form>
+<script>document.getElementById("f").submit();</script></body></html>""",
+    # A write sent from another page of the context: a popup the page opens, while it parses.
+    "/popup-write": """<!doctype html><html><body><h1 id="main">Popup</h1><script>
+const w = window.open("about:blank");
+w.fetch(location.origin + "/sink", {method: "POST", body: "x"});
+</script></body></html>""",
 }
 
 
@@ -113,7 +131,13 @@ class TestPageLoadTrace:
         self, browser_pool: BrowserPool, browser_client: httpx.AsyncClient, site: _Site
     ) -> None:
         """A failing homepage check keeps a trace holding the page's requests and its DOM."""
-        check = spec(site, "/plain", required_selectors=["#absent"], selector_timeout_ms=500)
+        check = spec(
+            site,
+            "/plain",
+            required_selectors=["#absent"],
+            selector_timeout_ms=500,
+            trace_every_attempt=True,
+        )
         result = await PROBE.run(check, probe_context(browser_client, browser_pool, deadline_s=30))
         assert result.status is Status.FAIL, result.message
         trace = next(Path(p) for p in result.artifacts if p.endswith(".zip"))
@@ -168,6 +192,42 @@ class TestSelectors:
         result = await PROBE.run(check, probe_context(browser_client, browser_pool, deadline_s=30))
         assert result.status is Status.PASS, result.message
 
+    @pytest.mark.parametrize(
+        ("selector", "passes"),
+        [
+            ("#main", True),
+            ("#gone", False),
+            ("#ghost", False),
+            ("#empty", False),
+            ("#absent", False),
+            ("#shadowed", True),
+            ("h1:has-text('Hidden')", True),
+            ("text=in a shadow root", True),
+        ],
+        ids=[
+            "visible",
+            "display-none",
+            "visibility-hidden",
+            "empty-box",
+            "absent",
+            "in-shadow-root",
+            "playwright-has-text",
+            "playwright-text",
+        ],
+    )
+    async def test_visibility_is_judged_as_playwright_judges_it(
+        self,
+        browser_pool: BrowserPool,
+        browser_client: httpx.AsyncClient,
+        site: _Site,
+        selector: str,
+        passes: bool,
+    ) -> None:
+        """The look taken with the timings passes only what Playwright calls visible."""
+        check = spec(site, "/hidden", required_selectors=[selector], selector_timeout_ms=300)
+        result = await PROBE.run(check, probe_context(browser_client, browser_pool, deadline_s=30))
+        assert (result.status is Status.PASS) is passes, result.message
+
 
 class TestWritesBlocked:
     @pytest.mark.parametrize(
@@ -176,8 +236,10 @@ class TestWritesBlocked:
             ("/fetch-put", "PUT"),
             ("/xhr-delete", "DELETE"),
             ("/beacon", "POST"),
+            ("/fetch-post", "POST"),
+            ("/form-post", "POST"),
         ],
-        ids=["fetch-put", "xhr-delete", "send-beacon"],
+        ids=["fetch-put", "xhr-delete", "send-beacon", "fetch-post", "form-post"],
     )
     async def test_every_kind_of_write_from_the_page_is_blocked(
         self,
@@ -194,4 +256,16 @@ class TestWritesBlocked:
         )
         blocked = result.details["blocked_requests"]
         assert blocked == {"count": 1, "requests": [{"method": method, "url": "/sink"}]}
+        assert [m for m in site.methods if m[1] == "/sink"] == []
+
+    async def test_a_write_from_a_popup_never_reaches_the_target(
+        self, browser_pool: BrowserPool, browser_client: httpx.AsyncClient, site: _Site
+    ) -> None:
+        """A popup's POST is held by the guard until the check's context closes: never sent."""
+        site.methods.clear()
+        result = await PROBE.run(
+            spec(site, "/popup-write"), probe_context(browser_client, browser_pool, deadline_s=30)
+        )
+        assert result.status is Status.PASS, result.message
+        assert ("GET", "/popup-write") in site.methods
         assert [m for m in site.methods if m[1] == "/sink"] == []

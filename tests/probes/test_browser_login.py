@@ -102,7 +102,9 @@ class TestSecrets:
         extra: tuple[dict[str, str], ...],
     ) -> None:
         """Neither the result, nor artifact names, nor the trace's contents hold the password."""
-        spec = login_spec(served.url, password=password, extra_steps=extra)
+        spec = login_spec(served.url, password=password, extra_steps=extra).model_copy(
+            update={"trace_every_attempt": True}
+        )
         result = await PROBE.run(spec, probe_context(browser_client, browser_pool, name="login"))
         assert result.status is Status.FAIL
         assert password not in shown(result)

@@ -58,7 +58,9 @@ async def failed_journey(
     pool: BrowserPool, client: httpx.AsyncClient, served: DemoTargetThread, target: TargetState
 ) -> tuple[ProbeResult, str]:
     """Run the login journey failing after login; return the result and the session's token."""
-    spec = login_spec(served.url, extra_steps=(MISSING,))
+    spec = login_spec(served.url, extra_steps=(MISSING,)).model_copy(
+        update={"trace_every_attempt": True}
+    )
     result = await PROBE.run(spec, probe_context(client, pool, name="login-scrub"))
     assert result.status is Status.FAIL, result.message
     assert result.message.startswith("step 6: expect_visible #no-such-widget")
