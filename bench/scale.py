@@ -202,7 +202,9 @@ def lateness_s(
     for check, times in starts.items():
         offset = offsets.get(check, 0.0)
         for at in sorted(times)[1:]:
-            k = max(1, round((at - t0 - offset) / interval_s))
+            # The latest slot at or before the start: a run later than an interval is
+            # the run of its newest due time (older ones were folded into it).
+            k = max(1, math.floor((at - t0 - offset) / interval_s))
             late.append(at - (t0 + k * interval_s + offset))
     return late
 
