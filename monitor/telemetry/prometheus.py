@@ -194,7 +194,8 @@ class _ChecksCollector:
         return self._families({}, {})
 
     def collect(self) -> Iterator[Metric]:
-        """The families, each check's lines formatted again only if it ran since."""
+        """The families; their lines are made when first read, each check's formatted
+        again only if it ran since."""
         with self._lock:  # a consistent snapshot of what changed, rendered outside the lock
             changes = dict(self._changes)
             kept = {
@@ -202,24 +203,33 @@ class _ChecksCollector:
             }
             stale = {labels: _copy(c) for labels, c in self._checks.items() if labels not in kept}
             last_run = dict(self._last_run)
-        fresh = self._render(stale)
-        if fresh is None:  # a line only prometheus_client renders: every family as it is
-            return self._families(self._snapshot(), last_run)
-        with self._lock:
-            for labels, lines in fresh.items():
-                if self._lines.get(labels, (-1, {}))[0] < changes[labels]:
-                    self._lines[labels] = (changes[labels], lines)
-        chunks = [kept.get(labels) or fresh[labels] for labels in changes]
+        bodies = _LazyBodies(lambda: self._keep(changes, kept, stale))
         samples = _LazySamples(lambda: self._families(self._snapshot(), {}))
         out: list[Metric] = []
         for family in self._families({}, last_run):
             if family.name == HEARTBEAT:
                 out.append(family)
                 continue
-            body = "".join([lines.get(family.name, "") for lines in chunks])
-            out.append(RenderedFamily(family.name, family.documentation, family.type, body,
-                                      samples.maker(family.name)))  # fmt: skip
+            body, made = bodies.maker(family.name), samples.maker(family.name)
+            out.append(RenderedFamily(family.name, family.documentation, family.type, body, made))
         return iter(out)
+
+    def _keep(
+        self,
+        changes: dict[Labels, int],
+        kept: dict[Labels, dict[str, str]],
+        stale: dict[Labels, _Check],
+    ) -> list[dict[str, str]] | None:
+        """Every check's lines per family, in order: the kept ones and the ``stale`` ones
+        formatted again (and kept); ``None`` if a family cannot be kept so."""
+        fresh = self._render(stale)
+        if fresh is None:
+            return None
+        with self._lock:
+            for labels, lines in fresh.items():
+                if self._lines.get(labels, (-1, {}))[0] < changes[labels]:
+                    self._lines[labels] = (changes[labels], lines)
+        return [kept.get(labels) or fresh[labels] for labels in changes]
 
     def _snapshot(self) -> dict[Labels, _Check]:
         with self._lock:
@@ -304,6 +314,25 @@ def _copy(c: _Check) -> _Check:
     return _Check(list(c.buckets), c.total_s, dict(c.runs), dict(c.gauges),
                   {name: dict(p) for name, p in c.phased.items()}, c.cleanup_failures,
                   dict(c.failures))  # fmt: skip
+
+
+class _LazyBodies:
+    """Every family's body from one pass over the checks, made when the first is read."""
+
+    def __init__(self, chunks: Callable[[], list[dict[str, str]] | None]) -> None:
+        self._chunks = chunks
+        self._made = False
+        self._by_check: list[dict[str, str]] | None = None
+
+    def maker(self, name: str) -> Callable[[], str | None]:
+        return lambda: self._body(name)
+
+    def _body(self, name: str) -> str | None:
+        if not self._made:
+            self._by_check, self._made = self._chunks(), True
+        if self._by_check is None:
+            return None
+        return "".join([lines.get(name, "") for lines in self._by_check])
 
 
 class _LazySamples:

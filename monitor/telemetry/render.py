@@ -45,21 +45,26 @@ EOF: Final = "# EOF\n"
 
 
 class RenderedFamily(Metric):
-    """A family whose sample lines are already rendered (by :class:`SampleLines`).
+    """A family whose sample lines may come already rendered (by :class:`SampleLines`).
 
-    ``body`` is what both formats print after the family's header.  ``samples`` are
-    made by ``make_samples`` only when something else reads them (a Pushgateway push,
-    ``registry.get_sample_value``); they may be newer than ``body``, never older.
+    ``body`` is what both formats print after the family's header, or ``None`` when the
+    lines could not be kept (then the samples are rendered as any family's).  Both are
+    made only when read: ``samples`` only when something else reads them (a Pushgateway
+    push, ``registry.get_sample_value``); they may be newer than ``body``, never older.
     """
 
     def __init__(
-        self, name: str, documentation: str, typ: str, body: str,
-        make_samples: Callable[[], list[Sample]],
+        self, name: str, documentation: str, typ: str,
+        make_body: Callable[[], str | None], make_samples: Callable[[], list[Sample]],
     ) -> None:  # fmt: skip
         super().__init__(name, documentation, typ)
-        self.body = body
+        self._make_body = make_body
         self._make_samples = make_samples
         self._samples: list[Sample] | None = None
+
+    @property
+    def body(self) -> str | None:
+        return self._make_body()
 
     @property  # lazy: made when first read
     def samples(self) -> list[Sample]:
@@ -172,8 +177,8 @@ def _text_family(metric: Metric, memo: _Memo) -> list[str] | None:
         shown = name
     doc = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
     lines = [f"# HELP {shown} {doc}\n# TYPE {shown} {_TEXT_TYPES.get(mtype, mtype)}\n"]
-    if isinstance(metric, RenderedFamily):
-        lines.append(metric.body)
+    if isinstance(metric, RenderedFamily) and (body := metric.body) is not None:
+        lines.append(body)
         return lines
     split = {name + suffix: suffix for suffix in _TEXT_SPLIT}
     moved: dict[str, list[str]] = {}
@@ -201,8 +206,8 @@ def _openmetrics_family(metric: Metric, memo: _Memo) -> list[str] | None:
     lines = [f"# HELP {name} {doc}\n# TYPE {name} {metric.type}\n"]
     if metric.unit:
         lines.append(f"# UNIT {name} {metric.unit}\n")
-    if isinstance(metric, RenderedFamily):
-        lines.append(metric.body)
+    if isinstance(metric, RenderedFamily) and (body := metric.body) is not None:
+        lines.append(body)
         return lines
     for s in metric.samples:
         line = _line(s, memo)
