@@ -298,6 +298,7 @@ def measure_smokewatch(args: argparse.Namespace, target: Target, tmp: Path) -> d
                 ("p99_ms", 1000 * rank(poller.latencies, 0.99)),
                 ("max_ms", 1000 * max(poller.latencies, default=float("nan"))),
                 ("failed", poller.failures),
+                ("answered", len(poller.latencies)),  # a stalled server is asked less
             )
         },
         "store_errors_logged": events.get("result.spooled", 0) + events.get("run.failed", 0),
