@@ -254,7 +254,8 @@ def measure_smokewatch(args: argparse.Namespace, target: Target, tmp: Path) -> d
     try:
         wait_until_up(port, "/health", timeout_s=START_TIMEOUT_S)
         cpu0 = cpu_seconds(proc.pid)
-        pollers = {name: ApiPoller(port, path) for name, path in POLLED.items()}
+        polled = {name: path for name, path in POLLED.items() if name in args.poll}
+        pollers = {name: ApiPoller(port, path) for name, path in polled.items()}
         for poller in pollers.values():
             poller.start()
         end = time.monotonic() + args.duration
@@ -353,6 +354,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=150.0, help="seconds measured")
     parser.add_argument("--repo", type=Path, default=REPO, help="the checkout whose serve runs")
     parser.add_argument("--no-peers", action="store_true", help="skip blackbox and raw asyncio")
+    parser.add_argument(
+        "--poll",
+        nargs="*",
+        default=list(POLLED),
+        choices=list(POLLED),
+        help="which answers to poll every 100 ms (default: all; each costs the server CPU)",
+    )
     return parser.parse_args(argv)
 
 
