@@ -15,7 +15,10 @@ the server's CPU and RSS every second and reads one check's results from the API
 - CPU per check: the server's CPU from ready to stop / results stored;
 - RSS: the largest sample;
 - store growth per 1,000 results: database size (checkpointed) minus an empty store's;
-- schedule: mean gap between one check's runs, and p95 lateness (gap minus interval);
+- schedule: mean gap between one check's runs, p95 of (gap minus interval), and
+  lateness against the due time: each regular run's start minus ``start + k * interval +
+  the check's fixed offset`` (offsets from the served checkout's own ``plan_jobs``; the
+  start from the runs themselves: the least late run counts as on time);
 - results lost: runs the server logged as done minus results in the store (goal 0);
 - API p99 (and max) during the run of ``GET /api/v1/checks/<id>/results``,
   ``/api/v1/status``, the page ``/`` and ``/metrics`` (gzip), each polled every 100 ms.
@@ -43,7 +46,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -164,17 +167,69 @@ def log_events(log: Path) -> dict[str, int]:
     return counts
 
 
-def schedule_figures(db: Path, interval_s: int) -> tuple[float, float, int, int]:
-    """Mean gap between a check's runs (after its second), p95 lateness (gap - interval),
-    results, errors."""
+PLAN_OFFSETS = """\
+import json, sys
+from pathlib import Path
+from monitor.config.loader import load_config
+from monitor.scheduling.scheduler import plan_jobs
+config = load_config(Path(sys.argv[1])).config
+plans = plan_jobs(config, [c for c in config.checks if c.enabled])
+print(json.dumps({name: plan.offset_s for name, plan in plans.items()}))
+"""
+
+
+def plan_offsets(repo: Path, config: Path) -> dict[str, float]:
+    """Each check's fixed delay after its slots, as the served checkout plans it."""
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    cmd = [sys.executable, "-c", PLAN_OFFSETS, str(config)]
+    out = subprocess.run(cmd, cwd=repo, env=env, check=True, capture_output=True, text=True)
+    offsets: dict[str, float] = json.loads(out.stdout)
+    return offsets
+
+
+def _epoch_s(raw: object) -> float:
+    at = datetime.fromisoformat(str(raw))
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+EARLY_MAX_S = 5.0  # how much later than its due time a run at start may be dispatched
+
+
+def lateness_s(
+    starts: dict[str, list[float]], offsets: dict[str, float], interval_s: int
+) -> list[float]:
+    """Each regular run's start minus its due time ``t0 + k * interval + offset``, in
+    ``[0, interval)`` (a run later than that is the run of a newer due time; the server
+    logs the ones it folded).  ``t0``, when the jobs were scheduled and the runs at start
+    were due, is before the earliest start by the most any regular run seems early
+    (up to ``EARLY_MAX_S``): the least late run counts as on time."""
+    rough = min(min(times) for times in starts.values())
+    phases = []
+    for check, times in starts.items():
+        offset = offsets.get(check, 0.0)
+        for at in sorted(times)[1:]:
+            since = at - rough - offset
+            phases.append((since + interval_s / 2) % interval_s - interval_s / 2)
+    early = [-p for p in phases if -EARLY_MAX_S < p < 0]
+    shift = max(early, default=0.0)
+    return [p + shift if p + shift >= 0 else p + shift + interval_s for p in phases]
+
+
+def schedule_figures(
+    db: Path, interval_s: int, offsets: dict[str, float]
+) -> tuple[float, float, list[float], int, int]:
+    """Mean gap between a check's runs (after its second), p95 of (gap - interval), each
+    regular run's lateness, results, errors."""
     conn = sqlite3.connect(db)
     try:
         rows = conn.execute('SELECT "check", started_at, status FROM results').fetchall()
     finally:
         conn.close()
     starts: dict[str, list[datetime]] = {}
+    epochs: dict[str, list[float]] = {}
     for check, started, _ in rows:
         starts.setdefault(check, []).append(datetime.fromisoformat(str(started)))
+        epochs.setdefault(check, []).append(_epoch_s(started))
     gaps = []
     for times in starts.values():
         times.sort()
@@ -184,20 +239,23 @@ def schedule_figures(db: Path, interval_s: int) -> tuple[float, float, int, int]
     late = [g - interval_s for g in gaps]
     errors = sum(1 for *_, status in rows if status == "error")
     mean = statistics.fmean(gaps) if gaps else float("nan")
-    return mean, rank(late, 0.95), len(rows), errors
+    late_due = lateness_s(epochs, offsets, interval_s) if epochs else []
+    return mean, rank(late, 0.95), late_due, len(rows), errors
 
 
 def measure_smokewatch(args: argparse.Namespace, target: Target, tmp: Path) -> dict[str, float]:
     db, config, log = tmp / "results.db", tmp / "smokewatch.yaml", tmp / "serve.log"
     write_config(config, db, target.url("/fast"), args.checks, args.interval)
     empty = empty_store_bytes(args.repo, tmp)
+    offsets = plan_offsets(args.repo, config)
     port = free_port()
     proc = serve(args.repo, config, port, log)
     rss: list[int] = []
     try:
         wait_until_up(port, "/health", timeout_s=START_TIMEOUT_S)
         cpu0 = cpu_seconds(proc.pid)
-        pollers = {name: ApiPoller(port, path) for name, path in POLLED.items()}
+        polled = {name: path for name, path in POLLED.items() if name in args.poll}
+        pollers = {name: ApiPoller(port, path) for name, path in polled.items()}
         for poller in pollers.values():
             poller.start()
         end = time.monotonic() + args.duration
@@ -216,7 +274,7 @@ def measure_smokewatch(args: argparse.Namespace, target: Target, tmp: Path) -> d
             proc.kill()
             proc.wait()
     events = log_events(log)
-    mean_gap, p95_late, stored, errors = schedule_figures(db, args.interval)
+    mean_gap, p95_late, late_due, stored, errors = schedule_figures(db, args.interval, offsets)
     done = events.get("check.done", 0)
     spool = Path(f"{db}.spool")
     spooled_left = len(spool.read_text().splitlines()) if spool.exists() else 0
@@ -225,7 +283,10 @@ def measure_smokewatch(args: argparse.Namespace, target: Target, tmp: Path) -> d
         "rss_mib": max(rss, default=0) / 2**20,
         "store_kib_per_1000": (db_bytes(db) - empty) / 1024 / max(stored, 1) * 1000,
         "mean_gap_s": mean_gap,
-        "p95_late_s": p95_late,
+        "p95_gap_late_s": p95_late,
+        "due_late_p50_s": rank(late_due, 0.5),
+        "due_late_p95_s": rank(late_due, 0.95),
+        "due_late_max_s": max(late_due, default=float("nan")),
         "runs_done": done,
         "stored": stored,
         "errors": errors,
@@ -238,6 +299,7 @@ def measure_smokewatch(args: argparse.Namespace, target: Target, tmp: Path) -> d
                 ("p99_ms", 1000 * rank(poller.latencies, 0.99)),
                 ("max_ms", 1000 * max(poller.latencies, default=float("nan"))),
                 ("failed", poller.failures),
+                ("answered", len(poller.latencies)),  # a stalled server is asked less
             )
         },
         "store_errors_logged": events.get("result.spooled", 0) + events.get("run.failed", 0),
@@ -292,6 +354,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=150.0, help="seconds measured")
     parser.add_argument("--repo", type=Path, default=REPO, help="the checkout whose serve runs")
     parser.add_argument("--no-peers", action="store_true", help="skip blackbox and raw asyncio")
+    parser.add_argument(
+        "--poll",
+        nargs="*",
+        default=list(POLLED),
+        choices=list(POLLED),
+        help="which answers to poll every 100 ms (default: all; each costs the server CPU)",
+    )
     return parser.parse_args(argv)
 
 

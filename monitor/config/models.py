@@ -367,7 +367,7 @@ class SchedulerSettings(Strict):
     jitter: Duration = Field(
         timedelta(seconds=30),
         description="spread of the fixed per-check delay after each slot (derived from the "
-        "check's name), at most a tenth of the check's interval",
+        "check's name), at most half the check's interval",
     )
     misfire_grace: Duration = Field(
         timedelta(minutes=5), description="a run this late is still run; later ones are skipped"

@@ -478,8 +478,11 @@ class Runtime:
         if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY_S:
             return
         assert self.store is not None  # noqa: S101 -- run_once only calls this with a store
-        await self.store.prune(datetime.now(UTC) - self.config.storage.retention)
+        # Claimed before the await: runs that finish while it prunes must not prune too (a
+        # start-up burst of 1,000 checks began ~1,400 prunes, each a write competing with
+        # the result writer).  A failed prune is tried again PRUNE_EVERY_S later.
         self._pruned_at = now
+        await self.store.prune(datetime.now(UTC) - self.config.storage.retention)
         busy = self._artifact_prune is not None and not self._artifact_prune.done()
         if self.artifacts is not None and not busy:
             # In the background: a slow bucket must never hold up a run (nor the next one).

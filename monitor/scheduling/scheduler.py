@@ -2,7 +2,7 @@
 
 A job's id is its check's name.  Its trigger is the check's interval (or its 5-field
 cron expression, in UTC) shifted by a fixed delay of up to ``scheduler.jitter``, capped
-at a tenth of the period: one delay per check, from its name (:mod:`monitor.scheduling.triggers`),
+at half the period: one delay per check, from its name (:mod:`monitor.scheduling.triggers`),
 so checks that share an interval are spread and each still runs exactly every interval.
 ``max_instances=1`` and ``coalesce`` mean a slow check is never overlapped by itself
 and a backlog of missed runs collapses into one (each due time folded away is logged,
@@ -101,7 +101,9 @@ def plan_jobs(config: SmokewatchConfig, checks: Iterable[CheckCommon]) -> dict[s
     plans: dict[str, JobPlan] = {}
     for check in checks:
         interval_s = config.settings_for(check).interval.total_seconds()
-        jitter_s = min(max_jitter, period_s(config, check) / 10)
+        # Up to half the period: 1,000 checks a minute spread over 30 s, not 6 s, so a
+        # burst never queues behind the concurrency limit (that wait is lateness).
+        jitter_s = min(max_jitter, period_s(config, check) / 2)
         offset_s = fixed_offset_s(check.name, jitter_s)
         paced = check.cron is None and check.name in pacing
         if paced:

@@ -10,12 +10,17 @@ distinct value; metric and label names are checked once each.
 A family this fast path does not cover (exemplars, native histograms, sample
 timestamps, names outside the legacy character set) is rendered by
 ``prometheus_client`` itself, so the output never differs from it.
+
+A collector that keeps its families' sample lines between renders (only what changed
+is formatted again: ``monitor.telemetry.prometheus``) hands them over as a
+:class:`RenderedFamily`: its ``body`` is printed after the family's header as it is.
+:class:`SampleLines` makes such a body, the same bytes both formats print.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from prometheus_client import generate_latest
@@ -37,6 +42,62 @@ _TEXT_TYPES: Final = {
     "unknown": "untyped",
 }
 EOF: Final = "# EOF\n"
+
+
+class RenderedFamily(Metric):
+    """A family whose sample lines may come already rendered (by :class:`SampleLines`).
+
+    ``body`` is what both formats print after the family's header, or ``None`` when the
+    lines could not be kept (then the samples are rendered as any family's).  Both are
+    made only when read: ``samples`` only when something else reads them (a Pushgateway
+    push, ``registry.get_sample_value``); they may be newer than ``body``, never older.
+    """
+
+    def __init__(
+        self, name: str, documentation: str, typ: str,
+        make_body: Callable[[], str | None], make_samples: Callable[[], list[Sample]],
+    ) -> None:  # fmt: skip
+        super().__init__(name, documentation, typ)
+        self._make_body = make_body
+        self._make_samples = make_samples
+        self._samples: list[Sample] | None = None
+
+    @property
+    def body(self) -> str | None:
+        return self._make_body()
+
+    @property  # lazy: made when first read
+    def samples(self) -> list[Sample]:
+        if self._samples is None:
+            self._samples = self._make_samples()
+        return self._samples
+
+    @samples.setter
+    def samples(self, value: list[Sample]) -> None:
+        self._samples = value or None  # Metric.__init__ sets []: still to be made
+
+
+class SampleLines:
+    """Families' sample lines as both formats print them, label sets formatted once."""
+
+    def __init__(self) -> None:
+        self._memo = _Memo()
+
+    def family(self, metric: Metric) -> str | None:
+        """The sample lines of ``metric``; ``None`` for one only ``prometheus_client``
+        renders, or whose lines the two formats print differently."""
+        name, out = metric.name, []
+        if not _METRIC_NAME.match(name) or ":" in name:
+            return None
+        moved = {name + suffix for suffix in _TEXT_SPLIT}
+        for s in metric.samples:
+            line = _line(s, self._memo)
+            if line is None or s.name in moved:
+                return None
+            if s.name != name and not (_METRIC_NAME.match(s.name) and _LABEL_NAME.match(s.name)):
+                return None
+            out.append(line)
+        return "".join(out)
 
 
 class _One:
@@ -116,6 +177,9 @@ def _text_family(metric: Metric, memo: _Memo) -> list[str] | None:
         shown = name
     doc = metric.documentation.replace("\\", r"\\").replace("\n", r"\n")
     lines = [f"# HELP {shown} {doc}\n# TYPE {shown} {_TEXT_TYPES.get(mtype, mtype)}\n"]
+    if isinstance(metric, RenderedFamily) and (body := metric.body) is not None:
+        lines.append(body)
+        return lines
     split = {name + suffix: suffix for suffix in _TEXT_SPLIT}
     moved: dict[str, list[str]] = {}
     for s in metric.samples:
@@ -142,6 +206,9 @@ def _openmetrics_family(metric: Metric, memo: _Memo) -> list[str] | None:
     lines = [f"# HELP {name} {doc}\n# TYPE {name} {metric.type}\n"]
     if metric.unit:
         lines.append(f"# UNIT {name} {metric.unit}\n")
+    if isinstance(metric, RenderedFamily) and (body := metric.body) is not None:
+        lines.append(body)
+        return lines
     for s in metric.samples:
         line = _line(s, memo)
         if line is None or (s.name != name and not _LABEL_NAME.match(s.name)):

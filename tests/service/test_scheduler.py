@@ -106,13 +106,13 @@ def jittered_plans(write_config: WriteConfig) -> dict[str, JobPlan]:
 
 
 class TestPlanJobs:
-    def test_jitter_is_capped_at_a_tenth_of_the_period(
+    def test_jitter_is_capped_at_half_the_period(
         self, write_config: WriteConfig, tmp_path: Path
     ) -> None:
-        """Jitter is scheduler.jitter, at most a tenth of each check's interval or cron period."""
+        """Jitter is scheduler.jitter, at most half of each check's interval or cron period."""
         plans = jittered_plans(write_config)
         assert {name: p.jitter_s for name, p in plans.items()} == {
-            "fast": 1.0,
+            "fast": 5.0,
             "slow": 30.0,
             "hourly": 30.0,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,26 @@ class TestRunOnceWrites:
         assert len(runs) == CHECKS
         assert sorted((run.check, run.result_id) for run in runs) == sorted(stored)
         assert await asyncio.to_thread(database.exists)
+
+
+class TestPrune:
+    async def test_runs_that_finish_together_prune_once(
+        self, served: DemoTargetThread, tmp_path: Path
+    ) -> None:
+        """Checks run one by one at the same time (as serve starts them) prune the store
+        once between them, not once each (the store's prune is wrapped to count its calls,
+        the real one still runs)."""
+        database = tmp_path / "results.db"
+        loaded = load_config(write_config(tmp_path / "sw.yaml", database), {"TARGET": served.url})
+        async with Runtime(loaded, env={}) as runtime:
+            assert runtime.store is not None
+            store, prunes = runtime.store, list[datetime]()
+            real_prune = store.prune
+
+            async def counted(older_than: datetime) -> int:
+                prunes.append(older_than)
+                return await real_prune(older_than)
+
+            store.prune = counted  # type: ignore[method-assign]
+            runs = await asyncio.gather(*(runtime.run_once([f"check-{n}"]) for n in range(CHECKS)))
+        assert (len(runs), len(prunes)) == (CHECKS, 1)

@@ -22,7 +22,8 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
 from monitor.config.telemetry import TelemetrySettings
-from monitor.telemetry.hub import build_telemetry
+from monitor.runner import CheckRun
+from monitor.telemetry.hub import Telemetry, build_telemetry
 from monitor.telemetry.render import render_openmetrics, render_text
 from probes.base import Status
 from tests.telemetry.helpers import json_logger, make_run
@@ -151,3 +152,57 @@ class TestRender:
             [PROMTOOL, "check", "metrics"], input=body, capture_output=True, check=False
         )
         assert (checked.returncode, checked.stdout + checked.stderr) == (0, b"")
+
+
+def telemetry_on(registry: CollectorRegistry) -> Telemetry:
+    log, _ = json_logger()
+    return build_telemetry(
+        TelemetrySettings(), registry=registry, region="eu", env={}, log=log, version="1"
+    )
+
+
+def https_run(check: str, not_after: float | None) -> CheckRun:
+    details: dict[str, object] = {"status_code": 200}
+    if not_after is not None:
+        details["tls_not_after"] = not_after
+    return make_run(
+        check=check, timings={"connect": 1.0, "tls": 2.0, "total": 9.0}, details=details
+    )
+
+
+# Runs recorded after a first render, which kept every check's lines.
+CHANGES = [
+    pytest.param([make_run(check="c1", status=Status.FAIL, duration_ms=7.0)], id="one-check-ran"),
+    pytest.param([make_run(check="new", kind="tcp")], id="a-new-check"),
+    pytest.param([https_run("c2", None)], id="a-series-gone"),
+    pytest.param([make_run(check='a "quoted"\\name')], id="escaped-label-value"),
+    pytest.param([make_run(check="c3", region="us")], id="another-region"),
+]
+
+
+class TestKeptLines:
+    @pytest.mark.parametrize("changes", CHANGES)
+    def test_a_render_after_runs_is_prometheus_clients_bytes(self, changes: list[CheckRun]) -> None:
+        """After a first render kept each check's lines, a render that follows new runs
+        still gives prometheus_client's exact bytes in both formats."""
+        registry = CollectorRegistry(auto_describe=True)
+        telemetry = telemetry_on(registry)
+        telemetry.record([make_run(check=f"c{n}", duration_ms=10.0 * n) for n in range(5)])
+        telemetry.record([https_run("c2", 1.8e9)])
+        render_text(registry), render_openmetrics(registry)
+        telemetry.record(changes)
+        assert (render_text(registry), render_openmetrics(registry)) == (
+            generate_latest(registry),
+            openmetrics.generate_latest(registry),  # type: ignore[no-untyped-call]
+        )
+
+    def test_samples_are_there_for_other_readers(self) -> None:
+        """The kept families still have samples (a Pushgateway push reads them), newest values."""
+        registry = CollectorRegistry(auto_describe=True)
+        telemetry = telemetry_on(registry)
+        telemetry.record([make_run(check="api", status=Status.PASS)])
+        render_text(registry)
+        telemetry.record([make_run(check="api", status=Status.FAIL)])
+        labels = {"check": "api", "kind": "http", "region": "eu-west-1"}
+        assert registry.get_sample_value("smoke_test_success", labels) == 0.0
+        assert registry.get_sample_value("smoke_test_runs_total", {**labels, "result": "fail"}) == 1
