@@ -32,8 +32,8 @@ _SELF_INFLICTED = re.compile(r"ERR_BLOCKED_BY_CLIENT|net::ERR_ABORTED|NS_BINDING
 
 # LCP is observed from the start of every document by an init script (one observer,
 # no per-check waiting); TIMINGS_JS reads it with Navigation Timing (and which required
-# selectors are already visible) in one call that waits (a frame, 100 ms at most) only
-# when nothing has painted yet.  The value sits under a registered Symbol, which the
+# selectors are already visible) in one call that waits for the LCP entry (300 ms at
+# most) only when none has been delivered yet.  The value sits under a registered Symbol, which the
 # page's own scripts do not enumerate.
 LCP_OBSERVER_JS: Final = """(() => {
   const key = Symbol.for("smokewatch.lcp");
@@ -48,10 +48,23 @@ LCP_OBSERVER_JS: Final = """(() => {
 TIMINGS_JS: Final = """async (selectors) => {
   const key = Symbol.for("smokewatch.lcp");
   if (window[key] === undefined) {
-    // Not painted (or not yet delivered): give it one frame, at most 100 ms.
+    // Not painted, or the entry not delivered yet (a busy renderer delivers it late):
+    // wait for it, at most 300 ms (a page with no contentful paint has no LCP).
     await new Promise((resolve) => {
-      requestAnimationFrame(() => setTimeout(resolve, 0));
-      setTimeout(resolve, 100);
+      const cap = setTimeout(resolve, 300);
+      try {
+        new PerformanceObserver((list, observer) => {
+          const entries = list.getEntries();
+          if (!entries.length) return;
+          window[key] ??= entries[entries.length - 1].startTime;
+          observer.disconnect();
+          clearTimeout(cap);
+          resolve();
+        }).observe({ type: "largest-contentful-paint", buffered: true });
+      } catch (e) {
+        clearTimeout(cap);
+        resolve();
+      }
     });
   }
   // Required selectors that plain CSS finds visible, as Playwright judges it (checkVisibility,
