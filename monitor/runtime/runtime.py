@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
-from typing import Any, Protocol, Self, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, Self, TextIO
 
 import httpx
 from prometheus_client import CollectorRegistry
@@ -51,10 +51,13 @@ from monitor.telemetry.hub import Telemetry, build_telemetry, run_interval
 from monitor.telemetry.scrape import Scrapes
 from monitor.version import smokewatch_version
 from probes.browser_artifacts import ArtifactStore as ScratchDirectory
-from probes.browser_pool import POOL_RESOURCE, BrowserError, BrowserPool
 from probes.heartbeat import HEARTBEAT_RESOURCE
 from probes.http_wire import WireTransport
 from probes.lazy import load_pending
+
+if TYPE_CHECKING:
+    # Playwright (~0.2 s) loads only for a region with a browser check (_start_browser).
+    from probes.browser_pool import BrowserPool
 
 
 class LiveCollector(Collector, Protocol):
@@ -276,6 +279,8 @@ class Runtime:
         """Shared objects probes find by name: the browser pool, the heartbeat ledger."""
         resources: dict[str, object] = {}
         if self.browser_pool is not None:
+            from probes.browser_pool import POOL_RESOURCE  # noqa: PLC0415 -- loaded with the pool
+
             resources[POOL_RESOURCE] = self.browser_pool
         if self.store is not None:
             resources[HEARTBEAT_RESOURCE] = HeartbeatLedger(self.store)
@@ -333,6 +338,8 @@ class Runtime:
 
     async def _start_browser(self) -> None:
         """One Chromium shared by every browser check, launched now so no check pays for it."""
+        from probes.browser_pool import BrowserError, BrowserPool  # noqa: PLC0415 -- Playwright
+
         settings = self.config.browser
         self.browser_pool = BrowserPool(
             executable_path=settings.executable_path,

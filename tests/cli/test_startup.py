@@ -225,6 +225,43 @@ class TestValidateLoadsNoAlerting:
         assert sorted(m for m in loaded if m.startswith(("monitor.alerting", "ruamel"))) == []
 
 
+# What `run --once` of HTTP checks never needs: the browser, the API stack, and (on a store
+# already at the newest schema) alembic and its templates.
+NOT_FOR_HTTP_RUN = ("playwright", "fastapi", "uvicorn", "starlette")
+NOT_FOR_MIGRATED_RUN = (*NOT_FOR_HTTP_RUN, "alembic", "mako")
+
+
+class TestRunOnceImports:
+    @pytest.mark.parametrize(
+        ("runs", "unwanted"),
+        [(1, NOT_FOR_HTTP_RUN), (2, NOT_FOR_MIGRATED_RUN)],
+        ids=["fresh-store", "migrated-store"],
+    )
+    def test_an_http_run_loads_neither_browser_nor_api(
+        self,
+        tmp_path: Path,
+        served_url: str,
+        monkeypatch: pytest.MonkeyPatch,
+        runs: int,
+        unwanted: tuple[str, ...],
+    ) -> None:
+        """`run --once` of an HTTP check stores its result without loading Playwright or the
+        API stack, and, once the store is at the newest schema, without alembic."""
+        monkeypatch.delenv("SMOKEWATCH_DATABASE_URL", raising=False)
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(
+            f"storage: {{url: 'sqlite:///{tmp_path}/x.db'}}\nalert_rules: null\n"
+            f"checks:\n  - {{name: health, kind: http, url: '{served_url}/health'}}\n"
+        )
+        for _ in range(runs):
+            code, loaded = _imported_by_command(
+                tmp_path / "modules.json", "run", "--once", "--config", str(path)
+            )
+            assert code == 0
+        assert {"httpx", "sqlalchemy"} <= loaded  # the check can see what was imported
+        assert sorted(loaded & set(unwanted)) == []
+
+
 @pytest.fixture
 def taken_port() -> Iterator[int]:
     """A loopback port another process is listening on."""

@@ -20,10 +20,11 @@ from monitor.store import (
     StoreUnavailable,
     database_url,
 )
+from monitor.store.migrate import HEAD_REVISION, upgrade
 from probes.base import Status
 from tests.store.factory import T0, record
 from tests.support.postgres import PostgresCluster, psql
-from tests.support.stores import head_revision
+from tests.support.stores import head_revision, previous_revision
 
 SECRET = "s3cret-Pa55"  # a fake password that must never show up in errors
 
@@ -248,6 +249,23 @@ class TestMigrations:
             for s in stores:
                 await s.close()
         assert len(set(ids)) == 3
+        assert await alembic_versions(store_url) == [head_revision()]
+
+    def test_head_revision_is_the_newest_migration(self) -> None:
+        """The revision a store checks before loading alembic is alembic's head."""
+        assert head_revision() == HEAD_REVISION
+
+    async def test_a_store_one_revision_behind_is_upgraded(self, store_url: str) -> None:
+        """A database at the revision before the head (an older smokewatch's) is migrated
+        to the head on open, through alembic as before."""
+        engine = create_async_engine(database_url(store_url))
+        try:
+            await upgrade(engine, revision=previous_revision())
+        finally:
+            await engine.dispose()
+        assert await alembic_versions(store_url) == [previous_revision()]
+        async with await ResultStore.open(store_url) as store:
+            await store.add(record())
         assert await alembic_versions(store_url) == [head_revision()]
 
     async def test_without_migrations_writes_fail(self, store_url: str) -> None:

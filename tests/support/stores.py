@@ -43,3 +43,11 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
+
+
+def previous_revision() -> str:
+    """The revision just before the newest (a store an older smokewatch left behind)."""
+    script = ScriptDirectory.from_config(alembic_config()).get_revision(head_revision())
+    assert script is not None
+    assert isinstance(script.down_revision, str)
+    return script.down_revision
