@@ -12,15 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal, Protocol
 
 from probes.base import Status
 from probes.reasons import FailureReason
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
 Period = Literal["hour", "day"]
+
+
+class DataclassInstance(Protocol):
+    """Any dataclass instance (typeshed's private ``_typeshed.DataclassInstance``)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
