@@ -417,10 +417,10 @@ class Service:
     async def _lease_step(self, lease: RegionLease) -> None:
         try:
             if lease.held:
-                connection_lost = lease.lost.is_set()
+                retaken = lease.retaken
                 if not await lease.verify():
                     self._follow("another replica holds the lease")
-                elif connection_lost or self._lease_problem is not None:
+                elif lease.retaken != retaken or self._lease_problem is not None:
                     self.log.info("lease.retaken", region=self._region)
             elif await lease.acquire():
                 self._lead()

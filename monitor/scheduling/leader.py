@@ -86,6 +86,7 @@ class RegionLease:
         url = make_url(database_url(storage_url))
         self.held = False
         self.confirmed = False  # held on a live connection (False: store unreachable)
+        self.retaken = 0  # times the held lease was taken again on a new session
         self._backend = _backend_for(url, region, self._connection_lost)
 
     @property
@@ -106,7 +107,9 @@ class RegionLease:
     async def verify(self) -> bool:
         """Whether this replica still leads; ``False`` only once another replica holds the lease.
 
-        A held lease whose connection died is taken again on a new connection.  Raises
+        A held lease whose connection died is taken again on a new connection (counted in
+        :attr:`retaken`, however the death was noticed: by asyncpg's termination listener
+        or by this call's own query failing).  Raises
         :class:`LeaseError` when the database cannot be reached: the lease is then kept,
         unconfirmed, and tried again at the next call.
         """
@@ -123,6 +126,7 @@ class RegionLease:
             self.lost.set()
             return False
         self.confirmed = True
+        self.retaken += 1
         return True
 
     async def wait_lost(self, timeout_s: float) -> bool:

@@ -8,22 +8,22 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from monitor.scheduling.leader import LeaseError, RegionLease, lease_key
 from monitor.store import database_url
-from tests.support.postgres import StoppableCluster
+from tests.support.postgres import (
+    KILL_LEASE_SESSIONS,
+    PostgresCluster,
+    StoppableCluster,
+    psql,
+)
 
 
 async def _kill_lease_sessions(admin: AsyncEngine) -> None:
     async with admin.connect() as conn:
-        await conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                "WHERE locktype = 'advisory' AND granted"
-            )
-        )
+        await conn.execute(text(KILL_LEASE_SESSIONS.format(database="current_database()")))
 
 
 class TestLeaseKey:
@@ -114,6 +114,26 @@ class TestPostgresLease:
             await admin.dispose()
             await lease.release()
             await standby.release()
+
+    async def test_a_death_found_by_verify_itself_is_counted_as_retaken(
+        self, postgres_cluster: PostgresCluster, pg_database: str
+    ) -> None:
+        """A session killed while the event loop is busy (so the termination listener has not
+        run) is found by verify's own query: the lock is taken back and counted in
+        ``retaken``, so the service can say so."""
+        lease = RegionLease(pg_database, "eu")
+        database = make_url(pg_database).database
+        try:
+            assert await lease.acquire()
+            assert lease.retaken == 0
+            psql(postgres_cluster, KILL_LEASE_SESSIONS.format(database=f"'{database}'"))
+            assert not lease.lost.is_set()  # the loop has not run since: nothing noticed yet
+            assert await lease.verify()
+            assert (lease.held, lease.confirmed, lease.retaken) == (True, True, 1)
+            assert await lease.verify()
+            assert lease.retaken == 1  # a live session is kept, not counted again
+        finally:
+            await lease.release()
 
     async def test_a_standby_that_took_it_first_ends_the_lease(self, pg_database: str) -> None:
         """The holder steps down only once it learns another replica holds the lock."""

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from monitor.store import database_url
 from tests.service.conftest import HEALTH, Running, StartService, WriteConfig, eventually
+from tests.support.postgres import KILL_LEASE_SESSIONS
 
 pytestmark = pytest.mark.postgres
 
@@ -65,19 +66,16 @@ class TestOneRegion:
         admin = create_async_engine(database_url(pg_database))
         try:
             async with admin.connect() as conn:
-                await conn.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                        "WHERE locktype = 'advisory' AND granted"
-                    )
-                )
+                await conn.execute(text(KILL_LEASE_SESSIONS.format(database="current_database()")))
         finally:
             await admin.dispose()
 
         async def handled() -> bool:
             return bool(leader.events("lease.lost") or leader.events("lease.retaken"))
 
-        assert await eventually(handled, timeout_s=2) < 0.5
+        # However the death is noticed (asyncpg's listener or the next poll's query), the
+        # leader says what it did.  No timing: the poll is 200 ms and CI may be slow.
+        await eventually(handled, timeout_s=10)
 
         async def one_leads() -> bool:
             roles = [leader.service.role, standby.service.role]

@@ -182,6 +182,14 @@ def postgres_url(postgres_cluster: PostgresCluster) -> str:
     return postgres_cluster.url
 
 
+# Ends the sessions holding an advisory lock (a scheduler lease) in one database only:
+# the cluster is shared by the whole test session.  ``{database}`` is an SQL expression.
+KILL_LEASE_SESSIONS = (
+    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = {database})"
+)
+
+
 def psql(cluster: PostgresCluster, sql: str) -> None:
     """Run one SQL statement as the superuser on the cluster's ``postgres`` database."""
     done = subprocess.run(  # fixed arguments; sql holds only names we generated
