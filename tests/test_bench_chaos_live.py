@@ -11,7 +11,8 @@ from bench import chaos_live
 from bench.chaos import Figures, format_table
 
 MINUTES = 0.6  # one 16 s outage centred in 36 s: ~10 s quiet on both sides
-WALL_LIMIT_S = 90.0
+# A bound on the run, not a speed figure: ~50 s alone, 90 s at load 10 on 2 cores.
+WALL_LIMIT_S = 240.0
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def tables() -> dict[str, Figures]:
     return {t.scenario.removeprefix("live, "): t for t in out}
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)  # the first test also runs the module fixture (the live bench)
 @pytest.mark.parametrize("channel", ["e-mail", "webhook"])
 class TestLiveChaos:
     """One real outage under 5 % random 503s and jitter, through both channels."""
