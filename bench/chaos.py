@@ -78,7 +78,7 @@ from bench.chaos_sim import (
 from monitor.alerting.hub import Alerting
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
-from monitor.config.root import SmokewatchConfig
+from monitor.config.root import SmokewatchConfig, config_model
 from monitor.config.rules import AlertRule, AlertRules
 from monitor.logging import make_logger
 from monitor.redact import Redactor
@@ -318,7 +318,7 @@ def build_config(scenario: Scenario, rule: dict[str, Any], features: Features) -
     alerting: dict[str, Any] = {}
     if features.region_health:
         alerting["region_health"] = {"notify": [NOTIFY], "severity": "critical"}
-    config = SmokewatchConfig.model_validate(
+    config = config_model().model_validate(
         {
             "regions": scenario.regions,
             "defaults": scenario.defaults,

@@ -28,7 +28,7 @@ if __package__ in (None, ""):  # run as a script: make the repo root importable
 
 from monitor.api.notices import read_notices
 from monitor.config.loader import LoadedConfig
-from monitor.config.root import SmokewatchConfig
+from monitor.config.root import config_model
 from monitor.config.rules import AlertRules
 from monitor.store import ResultStore
 from monitor.store.notices import NoticeStore
@@ -55,7 +55,7 @@ async def main(args: argparse.Namespace) -> None:
     checks = [
         {"name": f"check-{n:03}", "kind": "http", "url": "https://example.com/"} for n in range(150)
     ]
-    config = SmokewatchConfig.model_validate({"checks": checks})
+    config = config_model().model_validate({"checks": checks})
     rules = AlertRules.model_validate(
         {"maintenance": [{"name": "nightly", "cron": "0 2 * * *", "duration": "1h"}]}
     )

@@ -29,7 +29,13 @@ _URL_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^/\s:@]+)
 
 
 class Redactor:
-    """Masks secrets in text and in JSON-like data.  Immutable; extend with :meth:`with_secrets`."""
+    """Masks secrets in text and in JSON-like data.
+
+    Its secrets never change (extend them with :meth:`with_secrets`, which returns a new
+    Redactor), so what it masks never changes either; its only state is a memo of short
+    texts already masked (at most ``_KNOWN_TEXTS`` of up to ``_KNOWN_LENGTH`` characters,
+    cleared when full), which changes its speed, never its output.
+    """
 
     __slots__ = ("_known", "_pattern", "_secrets")
 

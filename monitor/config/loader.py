@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,7 +19,7 @@ from monitor.config.channels import ChannelSettings
 from monitor.config.interpolate import interpolate
 from monitor.config.items import LOCATED, config_item_problems, rules_item_problems
 from monitor.config.models import CheckCommon
-from monitor.config.root import CHECK_MODELS, SmokewatchConfig
+from monitor.config.root import SmokewatchConfig, config_model, kinds_named
 from monitor.config.rules import METRIC_KINDS, AlertRule, AlertRules
 from monitor.config.source import Loc, YamlDocument, read_yaml
 from monitor.config.storage import storage_problem
@@ -68,7 +68,7 @@ def load_config(
     doc = read_yaml(path)
     config = _validate(
         doc,
-        SmokewatchConfig,
+        SmokewatchConfig,  # with the check models of the kinds it names: config_model
         env=env,
         secrets=secrets,
         found=found,
@@ -161,7 +161,9 @@ def _rules_against(
         return []
     kept = [c for i, c in enumerate(checks) if i not in found.broken]
     try:
-        partial = SmokewatchConfig.model_validate({**found.data, "checks": kept}, context=LOCATED)
+        partial = config_model(kinds_named({"checks": kept})).model_validate(
+            {**found.data, "checks": kept}, context=LOCATED
+        )
     except ValidationError:
         return []  # more than checks is broken: nothing to cross-check against
     names = [
@@ -248,14 +250,16 @@ def _validate(
     located = items(result.data)
     for loc, message in located:
         problems.append(_problem(doc, loc, message, section_items))
-    if model is SmokewatchConfig and isinstance(result.data, dict):
+    is_config = model is SmokewatchConfig
+    if is_config and isinstance(result.data, dict):
         found.data.update(result.data)
         seen = [loc for loc, _ in [*result.problems, *located]] + (
             [loc for loc, _ in result.unset] if not found.allow_unset else []
         )
         found.broken.update(_check_indices(seen))
     try:
-        validated = model.model_validate(result.data, context=LOCATED)
+        target = cast(type[ModelT], config_model(kinds_named(result.data))) if is_config else model
+        validated = target.model_validate(result.data, context=LOCATED)
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
             loc = _data_loc(result.data, tuple(error["loc"]))
@@ -267,7 +271,7 @@ def _validate(
             if loc in unset:
                 message += f" (the value stands in for ${{{unset[loc]}}}, which is not set)"
             problems.append(_problem(doc, loc, message, section_items))
-            if model is SmokewatchConfig:
+            if is_config:
                 found.broken.update(_check_indices([loc]))
         return None
     return None if located or result.problems else validated
@@ -285,7 +289,7 @@ _KIND_ERRORS = frozenset({"union_tag_not_found", "union_tag_invalid"})
 
 def _kind_message(ctx: dict[str, Any]) -> str:
     """A check without a known ``kind``, said plainly (pydantic speaks of discriminators)."""
-    expected = ", ".join(CHECK_MODELS)
+    expected = ", ".join(PROBES)
     found = ctx.get("tag")
     if found is None:
         return f"required: one of {expected}"

@@ -1,7 +1,16 @@
-"""The whole ``smokewatch.yaml``: sections plus the check union built from ``probes.PROBES``."""
+"""The whole ``smokewatch.yaml``: sections plus the check union built from ``probes.PROBES``.
+
+A check kind's model costs its probe module's import and a pydantic build (10-90 ms
+each), so loading a config builds only the kinds it names: :func:`config_model`.
+:class:`SmokewatchConfig` is every section but the checks (the type code annotates
+with); ``config_model()`` with no kinds is the model of every kind (the JSON Schema),
+and ``CHECK_MODELS`` is built on first use of the name (a module ``__getattr__``).
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any, Union, cast
 
 from pydantic import BaseModel, Field, ValidationInfo, create_model, model_validator
@@ -55,18 +64,17 @@ def check_model(kind: str, spec: type[BaseModel]) -> type[CheckCommon]:
     return cast(type[CheckCommon], model)
 
 
-CHECK_MODELS: dict[str, type[CheckCommon]] = {
-    kind: check_model(kind, probe.spec_model) for kind, probe in PROBES.items()
-}
-
-if TYPE_CHECKING:
-    AnyCheck = CheckCommon
-else:
-    AnyCheck = Annotated[Union[tuple(CHECK_MODELS.values())], Field(discriminator="kind")]  # noqa: UP007 -- a runtime-built union needs Union[...]
+@functools.cache
+def _kind_model(kind: str) -> type[CheckCommon]:
+    """The check model of one registered ``kind``, built once."""
+    return check_model(kind, PROBES[kind].spec_model)
 
 
 class SmokewatchConfig(Strict):
-    """``smokewatch.yaml``."""
+    """``smokewatch.yaml`` without its checks: :func:`config_model` adds the check union."""
+
+    if TYPE_CHECKING:
+        checks: tuple[CheckCommon, ...]
 
     version: int = Field(1, ge=1, le=1, description="the config format version (1)")
     regions: tuple[str, ...] = Field(
@@ -106,9 +114,6 @@ class SmokewatchConfig(Strict):
     alert_rules: str | None = Field(
         "alert-rules.yaml", description="path of the alert rules, relative to this file"
     )
-    checks: tuple[AnyCheck, ...] = Field(
-        (), description="the checks: each has a name and a kind (http, flow, websocket, browser)"
-    )
 
     @model_validator(mode="after")
     def _check_names_unique_and_regions_known(self, info: ValidationInfo) -> SmokewatchConfig:
@@ -147,3 +152,51 @@ class SmokewatchConfig(Strict):
             if getattr(check, field) is not None
         }
         return self.defaults.model_copy(update=overrides)
+
+
+_FALLBACK_KIND = "http"  # the union of a config that names no registered kind
+
+
+@functools.cache
+def _config_model(kinds: tuple[str, ...]) -> type[SmokewatchConfig]:
+    models = tuple(_kind_model(k) for k in kinds)
+    any_check = Annotated[Union[models], Field(discriminator="kind")]  # type: ignore[valid-type]  # noqa: UP007 -- a runtime-built union needs Union[...]
+    described = "the checks: each has a name and a kind (http, flow, websocket, browser)"
+    return create_model(
+        "SmokewatchConfig",
+        __base__=SmokewatchConfig,
+        __doc__="``smokewatch.yaml``.",
+        __module__=__name__,
+        checks=(tuple[any_check, ...], Field((), description=described)),
+    )
+
+
+def config_model(kinds: Iterable[object] | None = None) -> type[SmokewatchConfig]:
+    """The config model whose check union holds ``kinds`` (registered ones; None: all).
+
+    An unregistered or missing kind fails the union alike whichever kinds it holds
+    (``union_tag_invalid``/``union_tag_not_found``), so errors are the same as with
+    every kind; only kinds nobody names are never built.
+    """
+    wanted = set(PROBES) if kinds is None else {k for k in kinds if isinstance(k, str)}
+    chosen = tuple(k for k in PROBES if k in wanted) or (_FALLBACK_KIND,)
+    return _config_model(chosen)
+
+
+def kinds_named(data: object) -> list[object]:
+    """The ``kind`` of each check in raw (interpolated) ``smokewatch.yaml`` data."""
+    checks = data.get("checks") if isinstance(data, dict) else None
+    if not isinstance(checks, list):
+        return []
+    return [c.get("kind") for c in checks if isinstance(c, dict)]
+
+
+if TYPE_CHECKING:
+    CHECK_MODELS: dict[str, type[CheckCommon]]
+else:
+
+    def __getattr__(name: str) -> Any:
+        """``CHECK_MODELS`` (every kind's check model), built on first use."""
+        if name == "CHECK_MODELS":
+            return {kind: _kind_model(kind) for kind in PROBES}
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,7 +18,7 @@ from monitor.alerting.hub import Alerting
 from monitor.alerting.notification import Notifier
 from monitor.config.alerting import AlertingSettings
 from monitor.config.loader import LoadedConfig
-from monitor.config.root import SmokewatchConfig
+from monitor.config.root import config_model
 from monitor.config.rules import AlertRules
 from monitor.logging import make_logger
 from monitor.redact import Redactor
@@ -77,7 +77,7 @@ def loaded_config(
     public_url: str | None = None,
 ) -> LoadedConfig:
     """A LoadedConfig built in memory (no files): the checks above and ``rules``."""
-    config = SmokewatchConfig.model_validate(
+    config = config_model().model_validate(
         {
             "regions": list(regions),
             "checks": CHECKS if checks is None else checks,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.alerting.inhibit import Dependencies
-from monitor.config.root import SmokewatchConfig
+from monitor.config.root import config_model
 from tests.alerting.conftest import MakeHarness, loaded_config, result
 
 RULE = """
@@ -46,7 +46,7 @@ async def tick(harness: Any, minutes: float, statuses: dict[str, str]) -> None:
 class TestDependencies:
     def test_dependents_are_transitive_and_parents_come_first(self) -> None:
         """A grandchild is a dependent too; ordering puts every parent before its children."""
-        config = SmokewatchConfig.model_validate(
+        config = config_model().model_validate(
             {
                 "checks": [
                     {"name": "c", "kind": "http", "url": "http://x/", "depends_on": ["b"]},

@@ -11,12 +11,12 @@ import pytest
 from monitor.api.notice_models import NoticeOut
 from monitor.api.notices import Notice
 from monitor.api.routes.notices import notice_out
-from monitor.config.root import SmokewatchConfig
+from monitor.config.root import config_model
 from monitor.store.notices import NoticeRecord, NoticeUpdate
 from monitor.store.schema import notice_updates, notices
 
 RECORD = {f.name for f in fields(NoticeRecord)}
-CONFIG = SmokewatchConfig.model_validate(
+CONFIG = config_model().model_validate(
     {"checks": [{"name": "api", "kind": "http", "url": "https://api.example.com/health"}]}
 )
 AT = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)

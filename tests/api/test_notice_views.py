@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.api.notices import maintenance_status, window_notice
-from monitor.config.root import SmokewatchConfig
+from monitor.config.root import config_model
 from monitor.config.rules import MaintenanceWindow
 from monitor.store.notices import NoticeRecord
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)  # a Wednesday
-CONFIG = SmokewatchConfig.model_validate(
+CONFIG = config_model().model_validate(
     {
         "checks": [
             {"name": "pay-api", "kind": "http", "url": "https://pay.example.com/health"},

@@ -318,3 +318,45 @@ class TestNoTerminal:
         assert len(rows) == 1
         assert "some-status-this-target-never-reports" in rows[0]
         assert len(rows[0]) > 120
+
+
+# Each kind's module, imported (and its check model built) only when a config names it.
+KIND_MODULES = {
+    "http": "probes.http",
+    "flow": "probes.flow",
+    "websocket": "probes.websocket",
+    "browser": "probes.browser",
+    "tcp": "probes.tcp",
+    "tls": "probes.tls",
+    "dns": "probes.dnsquery",
+    "heartbeat": "probes.heartbeat",
+}
+
+
+class TestValidateBuildsNamedKindsOnly:
+    @pytest.mark.parametrize(
+        ("check", "code", "modules"),
+        [
+            ("{name: h, kind: http, url: 'http://127.0.0.1:9/'}", 0, {"probes.http"}),
+            ("{name: h, kind: browser, url: 'http://127.0.0.1:9/'}", 0, {"probes.browser"}),
+            ("{name: h, kind: tcp, host: 127.0.0.1, port: 9}", 0, {"probes.tcp"}),
+            # a config naming no registered kind validates against http's union
+            ("{name: h, kind: htp, url: 'http://127.0.0.1:9/'}", 2, {"probes.http"}),
+        ],
+        ids=["http", "browser", "tcp", "unknown-kind"],
+    )
+    def test_validate_imports_only_the_probe_modules_the_config_names(
+        self, tmp_path: Path, check: str, code: int, modules: set[str]
+    ) -> None:
+        """`smokewatch validate` imports the probe module of each kind its checks name and
+        none of the other kinds' modules (each costs 10-90 ms and a pydantic build)."""
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(
+            f"storage: {{url: 'sqlite:///{tmp_path}/x.db'}}\nalert_rules: null\n"
+            f"checks:\n  - {check}\n"
+        )
+        exit_code, loaded = _modules_of_command(
+            tmp_path / "modules.json", "validate", "--config", str(path)
+        )
+        assert exit_code == code
+        assert loaded & set(KIND_MODULES.values()) == modules

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from monitor.config import load_config
-from monitor.config.alerting import AlertingSettings
 from monitor.config.loader import _cross_check
-from monitor.config.root import SmokewatchConfig
+from monitor.config.root import config_model
 from monitor.config.rules import AlertRules
 from monitor.config.source import read_yaml
 from monitor.errors import ConfigError, ConfigProblem
@@ -53,12 +52,6 @@ def one_rule(body: str) -> str:
     return "alerts:\n  - name: r\n" + textwrap.indent(textwrap.dedent(body), "    ")
 
 
-class WiredConfig(SmokewatchConfig):
-    """smokewatch.yaml with its ``alerting:`` section (as the service wires it)."""
-
-    alerting: AlertingSettings = AlertingSettings()
-
-
 def target_problems(
     tmp_path: Path, notify: list[str], alerting: dict[str, Any]
 ) -> list[ConfigProblem]:
@@ -67,7 +60,7 @@ def target_problems(
     targets = "".join(f"      - '{t}'\n" for t in notify)
     path.write_text(one_rule("condition: smoke_test.success < 0.9\nnotify:\n") + targets)
     doc = read_yaml(path)
-    config = WiredConfig.model_validate({"checks": CHECKS, "alerting": alerting})
+    config = config_model().model_validate({"checks": CHECKS, "alerting": alerting})
     return _cross_check(doc, AlertRules.model_validate(doc.data), config)
 
 
