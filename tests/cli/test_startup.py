@@ -227,7 +227,7 @@ class TestValidateLoadsNoAlerting:
 
 # What `run --once` of HTTP checks never needs: the browser, the API stack, and (on a store
 # already at the newest schema) alembic and its templates.
-NOT_FOR_HTTP_RUN = ("playwright", "fastapi", "uvicorn", "starlette")
+NOT_FOR_HTTP_RUN = ("playwright", "fastapi", "uvicorn", "starlette", "aiosmtplib")
 NOT_FOR_MIGRATED_RUN = (*NOT_FOR_HTTP_RUN, "alembic", "mako")
 
 

@@ -21,18 +21,12 @@ import ssl
 from collections.abc import Iterable
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from monitor.alerting.notification import DeliveryError, Notification
 from monitor.alerting.notifiers import _text
 from monitor.config.channel_settings import EmailSettings
 from monitor.redact import Redactor
-from probes.lazy import lazy_import
-
-if TYPE_CHECKING:
-    import aiosmtplib
-else:
-    aiosmtplib = lazy_import("aiosmtplib")  # loads when mail is sent: validate needs settings only
 
 _MSGID_SAFE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
@@ -130,6 +124,8 @@ def build_message(n: Notification, *, from_address: str) -> EmailMessage:
 
 def _smtp_error(exc: Exception, redactor: Redactor) -> DeliveryError:
     """An SMTP failure as a delivery error: 4xx and transport trouble retry, 5xx do not."""
+    import aiosmtplib  # noqa: PLC0415 -- loaded by send() already
+
     what = "smtp"
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
@@ -172,6 +168,10 @@ class EmailNotifier:
         self._log = log
 
     async def send(self, notification: Notification) -> None:
+        # Imported at the first mail, not at start-up: delivery is outside every check's
+        # timings, so the runtime need not preload it (load_pending) for a run without mail.
+        import aiosmtplib  # noqa: PLC0415
+
         s = self._settings
         try:
             msg = build_message(notification, from_address=s.from_address)
