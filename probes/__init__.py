@@ -1,32 +1,20 @@
 """Probes: each module measures one kind of thing against a target.
 
 ``PROBES`` is the registry, checked by a test that every entry satisfies the
-``Probe`` protocol.  Adding a kind is one module and one line here; a kind registered
-twice is a ``DuplicateKindError`` at import, never a silent replacement.
+``Probe`` protocol.  Adding a kind is one module and one line here (kind -> module); a
+module whose ``PROBE`` names another kind is a ``DuplicateKindError`` when it is
+looked up, never a silent replacement of that kind.
 
 ``PROBES`` imports a kind's module on first use: ``smokewatch validate`` builds the
 models of the kinds a config names only (each module costs 10-90 ms to import).
 """
 
 import importlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from probes.base import Probe
 from probes.errors import DuplicateKindError
-
-
-def registry(probes: Iterable[Probe[Any]]) -> dict[str, Probe[Any]]:
-    """Key ``probes`` by kind; a kind registered twice is a :class:`DuplicateKindError`."""
-    by_kind: dict[str, Probe[Any]] = {}
-    for probe in probes:
-        if (first := by_kind.get(probe.kind)) is not None:
-            raise DuplicateKindError(
-                f"probe kind {probe.kind!r} is registered twice: {_origin(first)} "
-                f"and {_origin(probe)}"
-            )
-        by_kind[probe.kind] = probe
-    return by_kind
 
 
 def _origin(probe: Probe[Any]) -> str:
@@ -39,7 +27,7 @@ class LazyRegistry(Mapping[str, Probe[Any]]):
     """Kind -> probe, importing the kind's module (``probes.<module>``) on first lookup.
 
     A module whose ``PROBE`` has another kind than its key is a
-    :class:`DuplicateKindError`, as a kind registered twice is for :func:`registry`.
+    :class:`DuplicateKindError`: two keys would otherwise run one probe.
     """
 
     def __init__(self, modules: Mapping[str, str]) -> None:
@@ -84,4 +72,4 @@ PROBES: Mapping[str, Probe[Any]] = LazyRegistry(
 # control check must not turn their verdicts suspect.
 INBOUND_KINDS: frozenset[str] = frozenset({"heartbeat"})
 
-__all__ = ["INBOUND_KINDS", "PROBES", "LazyRegistry", "Probe", "registry"]
+__all__ = ["INBOUND_KINDS", "PROBES", "LazyRegistry", "Probe"]

@@ -371,7 +371,10 @@ class Service:
         async with self._reload_lock:
             if self._stopped:
                 raise RuntimeError("the service is stopped")
-            loaded = load_config(self.loaded.path, self._env)  # ConfigError: nothing changes
+            # In a thread: parsing, validating and importing a newly named check kind would
+            # otherwise hold the loop while running checks are inside their timings.  A
+            # ConfigError: nothing changes.
+            loaded = await asyncio.to_thread(load_config, self.loaded.path, self._env)
             if self._scheduling:
                 require_declared_region(loaded, self._region)
             runtime = self._new_runtime(loaded)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from monitor.config.models import CheckCommon
 from monitor.config.root import CHECK_MODELS, check_model
 from monitor.errors import RegistryError
-from probes import PROBES, http, registry, tcp, tls
+from probes import PROBES, LazyRegistry, http, tcp, tls
 from probes.base import Probe
 from probes.errors import DuplicateKindError, ProbeError
 
@@ -91,52 +91,41 @@ class TestCheckModel:
         assert (check.kind, check.timeout) == ("bad", timedelta(seconds=2))
 
 
-class _Another:
-    """A second probe that claims the ``http`` kind, as a copied module would."""
-
-    kind = "http"
-    spec_model = _Fine
-
-    async def run(self, spec: _Fine, ctx: object) -> None:
-        """Never called: the registry refuses this probe before anything runs."""
-
-
-class TestDuplicateKinds:
-    """Registering two probes under one kind is a registry error, never a silent replacement."""
+class TestMisregisteredKinds:
+    """A kind whose module's probe is another kind is a registry error, never a silent run
+    of the wrong probe."""
 
     @pytest.mark.parametrize(
-        ("probes", "error"),
+        ("modules", "kind", "error"),
         [
             pytest.param(
-                [http.PROBE, http.PROBE],
-                "probe kind 'http' is registered twice: probes.http.HttpSpec and "
-                "probes.http.HttpSpec",
-                id="same-probe-twice",
+                {"tcp": "http"},
+                "tcp",
+                "probe module probes.http is registered as 'tcp' but its PROBE is 'http' "
+                "(probes.http.HttpSpec)",
+                id="another-kind's-module",
             ),
             pytest.param(
-                [http.PROBE, tcp.PROBE, _Another()],
-                "probe kind 'http' is registered twice: probes.http.HttpSpec and "
-                "tests.probes.test_registry._Fine",
-                id="another-probe-same-kind",
+                {"http": "http", "dns": "tls"},
+                "dns",
+                "probe module probes.tls is registered as 'dns' but its PROBE is 'tls'",
+                id="among-right-ones",
             ),
-            pytest.param([tcp.PROBE, tls.PROBE, tcp.PROBE], "probe kind 'tcp'", id="not-adjacent"),
         ],
     )
-    def test_a_kind_registered_twice_is_refused(self, probes: list[Any], error: str) -> None:
-        """The error is a ProbeError naming the kind and where both probes come from."""
+    def test_a_module_of_another_kind_is_refused(
+        self, modules: dict[str, str], kind: str, error: str
+    ) -> None:
+        """The error is a ProbeError naming the module, the key and the probe's own kind."""
+        lazy = LazyRegistry(modules)
         with pytest.raises(DuplicateKindError) as caught:
-            registry(probes)
+            lazy[kind]
         assert isinstance(caught.value, ProbeError)
         assert str(caught.value).startswith(error)
 
-    @pytest.mark.parametrize(
-        "probes",
-        [
-            pytest.param([], id="none"),
-            pytest.param([http.PROBE], id="one"),
-            pytest.param([http.PROBE, tcp.PROBE, tls.PROBE], id="three-kinds"),
-        ],
-    )
-    def test_distinct_kinds_are_keyed_by_kind(self, probes: list[Any]) -> None:
-        """Probes of distinct kinds are all registered, each under its own kind."""
-        assert registry(probes) == {probe.kind: probe for probe in probes}
+    def test_right_modules_are_keyed_by_kind(self) -> None:
+        """Every kind is listed in order, and looks up its own module's probe."""
+        lazy = LazyRegistry({"http": "http", "tcp": "tcp", "tls": "tls"})
+        assert list(lazy) == ["http", "tcp", "tls"]
+        assert len(lazy) == 3
+        assert dict(lazy) == {"http": http.PROBE, "tcp": tcp.PROBE, "tls": tls.PROBE}

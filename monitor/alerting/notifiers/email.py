@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import importlib
 import re
 import ssl
 from collections.abc import Iterable
@@ -166,11 +167,13 @@ class EmailNotifier:
             # Built once (reading the CA file fails fast at startup, not at the first alert).
             self._tls = ssl.create_default_context(cafile=settings.ca_file)
         self._log = log
+        # Loaded with the channel, at start-up: an import at the first mail would hold the
+        # event loop (~30 ms) while checks may be inside their timings.  A run without an
+        # e-mail channel never loads it.
+        importlib.import_module("aiosmtplib")
 
     async def send(self, notification: Notification) -> None:
-        # Imported at the first mail, not at start-up: delivery is outside every check's
-        # timings, so the runtime need not preload it (load_pending) for a run without mail.
-        import aiosmtplib  # noqa: PLC0415
+        import aiosmtplib  # noqa: PLC0415 -- loaded when this notifier was built
 
         s = self._settings
         try:

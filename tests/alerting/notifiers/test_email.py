@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
@@ -277,3 +280,26 @@ class TestDelivery:
         assert caught.value.retryable is False
         assert "certificate" in caught.value.message
         assert srv.handler.delivered == []
+
+
+class TestLoading:
+    def test_the_smtp_client_loads_when_the_channel_is_built_not_at_the_first_mail(self) -> None:
+        """In a fresh interpreter, aiosmtplib is absent until an e-mail notifier is built, and
+        loaded once it is: never imported on the event loop while checks run."""
+        script = textwrap.dedent(
+            """
+            import sys
+            from monitor.alerting.notifiers.email import EmailNotifier
+            from monitor.config.channel_settings import EmailSettings
+            before = "aiosmtplib" in sys.modules
+            settings = EmailSettings(
+                host="127.0.0.1", port=25, security="none", from_address="a@example.com"
+            )
+            EmailNotifier(settings, log=None)
+            print(before, "aiosmtplib" in sys.modules)
+            """
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        )
+        assert done.stdout.split() == ["False", "True"]
