@@ -3,8 +3,7 @@
 A check kind's model costs its probe module's import and a pydantic build (10-90 ms
 each), so loading a config builds only the kinds it names: :func:`config_model`.
 :class:`SmokewatchConfig` is every section but the checks (the type code annotates
-with); ``config_model()`` with no kinds is the model of every kind (the JSON Schema),
-and ``CHECK_MODELS`` is built on first use of the name (a module ``__getattr__``).
+with); ``config_model()`` with no kinds is the model of every kind (the JSON Schema).
 """
 
 from __future__ import annotations
@@ -65,7 +64,7 @@ def check_model(kind: str, spec: type[BaseModel]) -> type[CheckCommon]:
 
 
 @functools.cache
-def _kind_model(kind: str) -> type[CheckCommon]:
+def kind_model(kind: str) -> type[CheckCommon]:
     """The check model of one registered ``kind``, built once."""
     return check_model(kind, PROBES[kind].spec_model)
 
@@ -159,7 +158,7 @@ _FALLBACK_KIND = "http"  # the union of a config that names no registered kind
 
 @functools.cache
 def _config_model(kinds: tuple[str, ...]) -> type[SmokewatchConfig]:
-    models = tuple(_kind_model(k) for k in kinds)
+    models = tuple(kind_model(k) for k in kinds)
     any_check = Annotated[Union[models], Field(discriminator="kind")]  # type: ignore[valid-type]  # noqa: UP007 -- a runtime-built union needs Union[...]
     described = "the checks: each has a name and a kind (http, flow, websocket, browser)"
     return create_model(
@@ -189,14 +188,3 @@ def kinds_named(data: object) -> list[object]:
     if not isinstance(checks, list):
         return []
     return [c.get("kind") for c in checks if isinstance(c, dict)]
-
-
-if TYPE_CHECKING:
-    CHECK_MODELS: dict[str, type[CheckCommon]]
-else:
-
-    def __getattr__(name: str) -> Any:
-        """``CHECK_MODELS`` (every kind's check model), built on first use."""
-        if name == "CHECK_MODELS":
-            return {kind: _kind_model(kind) for kind in PROBES}
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
