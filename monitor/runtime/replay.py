@@ -8,8 +8,8 @@ dropping each batch from the spool once the store holds it; it stops at the firs
 result the store cannot take (still unreachable) and the next pass resumes there.  A
 crash between storing a batch and dropping it replays that batch again, which stores
 nothing twice (``ResultStore.add`` is idempotent).  A result the store refuses while
-it answers (``SELECT 1`` works) would block the spool for good: it is moved to
-``<spool>.rejected`` and logged.
+it answers (``SELECT 1`` works) would block the spool for good: tried ``TRIES`` times, each
+after the store answered, it is moved to ``<spool>.rejected`` and logged.
 
 A spooled result's evidence waited as files in ``runner.artifacts_dir`` (their
 absolute paths in the record's ``artifacts``): once the result is stored, with
@@ -34,10 +34,14 @@ from monitor.alerting.hub import Alerting
 from monitor.artifacts.ingest import artifact_names, store_evidence
 from monitor.artifacts.store import ArtifactStore
 from monitor.runtime.spool import Spool
-from monitor.store import ResultStore, StoreError, StoreUnavailable
+from monitor.store import ResultRecord, ResultStore, StoreError, StoreUnavailable
 
 BATCH = 200
 REJECTED_SUFFIX = ".rejected"
+# Tries of one result before it is set aside, each after the store answered ``SELECT 1``:
+# an error that passes by itself (a server finishing its start-up answers the first
+# connection "starting up" and the ping just after) must never cost a result.
+TRIES = 2
 
 _Next = Literal["more", "stop", "reject"]
 
@@ -115,33 +119,49 @@ class Replayer:
         for spooled in self.spool.head(count):
             files = [p for p in spooled.artifacts if Path(p).is_absolute()]
             record = replace(spooled, artifacts=artifact_names(files)) if files else spooled
-            try:
-                result_id = await store.add(record)
-                if artifacts is not None and files:
-                    await store_evidence(
-                        artifacts,
-                        result_id,
-                        record.check,
-                        files=files,
-                        public_url=None,
-                        log=self._log,
-                    )
-            except StoreUnavailable:
-                return done, "stop"
-            except StoreError as exc:
-                if not await _answers(store):
+            failure: StoreError | None = None
+            for _ in range(TRIES):
+                try:
+                    await _store_one(store, artifacts, record, files, log=self._log)
+                except StoreUnavailable:
                     return done, "stop"
+                except StoreError as exc:
+                    if not await _answers(store):
+                        return done, "stop"
+                    failure = exc  # answering again: try once more before setting it aside
+                    continue
+                failure = None
+                break
+            if failure is not None:
                 self._log.error(
                     "spool.result_rejected",
                     check=record.check,
                     run_id=record.run_id,
-                    reason=str(exc),
+                    reason=str(failure),
+                    tries=TRIES,
                     kept_in=str(self.spool.path) + REJECTED_SUFFIX,
                 )
                 return done, "reject"
             done += 1
             checks.add(record.check)
         return done, "more"
+
+
+async def _store_one(
+    store: ResultStore,
+    artifacts: ArtifactStore | None,
+    record: ResultRecord,
+    files: list[str],
+    *,
+    log: Any,
+) -> None:
+    """Store one spooled result and its waiting evidence files (idempotent: a second try
+    of a result already stored finds its id)."""
+    result_id = await store.add(record)
+    if artifacts is not None and files:
+        await store_evidence(
+            artifacts, result_id, record.check, files=files, public_url=None, log=log
+        )
 
 
 async def _answers(store: ResultStore) -> bool:

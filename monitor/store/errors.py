@@ -18,6 +18,13 @@ from monitor.errors import SmokewatchError
 
 # Errors that mean "cannot reach the database", as opposed to "the database said no".
 _UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, OSError, TimeoutError)
+# PostgreSQL's SQLSTATEs for a server that is there but not taking work for now: asyncpg's
+# errors for them reach SQLAlchemy as a plain ``DBAPIError``.  Class 08 is a connection
+# exception; 57P01-57P03 are an administrator's or a crash's shutdown and "the database
+# system is starting up" (or shutting down), which every restart answers for a moment; 53300
+# is too many connections.  Each passes by itself, so a write is tried again or spooled.
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08",)
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
 class StoreError(SmokewatchError):
@@ -30,8 +37,14 @@ class StoreUnavailable(StoreError):  # noqa: N818 -- the name the rest of smokew
 
 def is_unavailable(exc: BaseException) -> bool:
     """Does ``exc`` mean the database cannot be reached (rather than that it refused)?"""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        state = getattr(exc.orig, "sqlstate", None)
+        if isinstance(state, str) and (
+            state in _UNAVAILABLE_SQLSTATES or state.startswith(_UNAVAILABLE_SQLSTATE_CLASSES)
+        ):
+            return True
     return isinstance(exc, _UNAVAILABLE)
 
 

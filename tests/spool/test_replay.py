@@ -3,11 +3,13 @@ once."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]  # no stubs; tests open raw sessions with it
 import pytest
 import structlog
 
@@ -19,6 +21,7 @@ from monitor.store import ResultStore
 from tests.alerting.conftest import Clock, at, loaded_config, result
 from tests.spool.test_spool import records
 from tests.store.factory import table_rows
+from tests.support.postgres import StoppableCluster
 
 DOWN = """
 alerts:
@@ -123,6 +126,80 @@ class TestRejected:
         async with await ResultStore.open(pg_database) as store:
             await Replayer(spool, log=quiet_log()).replay(store)
         assert bad.run_id in rejected_text(spool)
+
+    async def test_a_result_refused_once_then_taken_is_stored(
+        self, spool: Spool, pg_database: str
+    ) -> None:
+        """A refusal that passes by itself (here a trigger that fails the first insert
+        only, as a server finishing its start-up refuses the first session) costs no
+        result: it is tried again once the store answers, and nothing is set aside."""
+        written = records(3)
+        for r in written:
+            spool.append(r)
+        async with await ResultStore.open(pg_database) as store:
+            await run_sql(pg_database, FAIL_FIRST_INSERT)
+            report = await Replayer(spool, log=quiet_log()).replay(store)
+        rows = await table_rows(pg_database, "SELECT run_id FROM results ORDER BY id")
+        assert (report.replayed, report.left) == (3, 0)
+        assert [row[0] for row in rows] == [r.run_id for r in written]
+        assert not any_set_aside(spool)
+
+
+@pytest.mark.postgres
+class TestReplayWhilePostgresStarts:
+    async def test_restarts_under_a_busy_replay_set_nothing_aside(
+        self, spool: Spool, stoppable_postgres: StoppableCluster
+    ) -> None:
+        """PostgreSQL restarted three times while the replay tries every few milliseconds:
+        each start answers "the database system is starting up" for a moment (and
+        ``SELECT 1`` just after).  Every result is stored once, in order, none set aside."""
+        url = stoppable_postgres.url
+        written = records(RESTARTS * 4)
+        replayer = Replayer(spool, log=quiet_log())
+        async with await ResultStore.open(url) as store:
+            for restart in range(RESTARTS):
+                stoppable_postgres.stop()
+                for r in written[restart * 4 : (restart + 1) * 4]:
+                    spool.append(r)
+                starting = asyncio.create_task(asyncio.to_thread(stoppable_postgres.start))
+                async with asyncio.timeout(60):
+                    while spool.pending or not starting.done():
+                        await replayer.replay(store)
+                        await asyncio.sleep(0.002)
+                await starting
+        rows = await table_rows(url, "SELECT run_id FROM results ORDER BY id")
+        assert [row[0] for row in rows] == [r.run_id for r in written]
+        assert not any_set_aside(spool)
+
+
+RESTARTS = 3
+# Fails the first insert into ``results`` after it is created, and none after: a sequence
+# is not rolled back with the transaction that failed.
+FAIL_FIRST_INSERT = [
+    "CREATE SEQUENCE refusals",
+    """CREATE FUNCTION refuse_once() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF nextval('refusals') = 1 THEN
+            RAISE EXCEPTION 'refused once, for the test';
+        END IF;
+        RETURN NEW;
+    END $$""",
+    "CREATE TRIGGER refuse_once BEFORE INSERT ON results "
+    "FOR EACH ROW EXECUTE FUNCTION refuse_once()",
+]
+
+
+async def run_sql(url: str, statements: list[str]) -> None:
+    session = await asyncpg.connect(url)
+    try:
+        for statement in statements:
+            await session.execute(statement)
+    finally:
+        await session.close()
+
+
+def any_set_aside(spool: Spool) -> bool:
+    return Path(str(spool.path) + REJECTED_SUFFIX).exists()
 
 
 def rejected_text(spool: Spool) -> str:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]  # no stubs; tests open raw sessions with it
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -23,7 +24,7 @@ from monitor.store import (
 from monitor.store.migrate import HEAD_REVISION, upgrade
 from probes.base import Status
 from tests.store.factory import T0, record
-from tests.support.postgres import PostgresCluster, psql
+from tests.support.postgres import PostgresCluster, StoppableCluster, psql
 from tests.support.stores import head_revision, previous_revision
 
 SECRET = "s3cret-Pa55"  # a fake password that must never show up in errors
@@ -35,6 +36,18 @@ def closed_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+async def refusing_new_sessions(url: str, timeout_s: float = 10.0) -> None:
+    """Wait until the server answers a new session with "cannot connect now" (57P03)."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            try:
+                session = await asyncpg.connect(url)
+            except asyncpg.CannotConnectNowError:
+                return
+            await session.close()
+            await asyncio.sleep(0.05)
 
 
 class TestRoundTrip:
@@ -222,6 +235,30 @@ class TestAvailability:
         finally:
             await store.close()
         assert SECRET not in str(caught.value)
+
+    @pytest.mark.postgres
+    async def test_a_server_refusing_new_sessions_for_now_is_unavailable(
+        self, stoppable_postgres: StoppableCluster
+    ) -> None:
+        """PostgreSQL shutting down (or starting up) answers a new session with SQLSTATE
+        57P03, "cannot connect now", which reaches SQLAlchemy as a plain DBAPIError: it is
+        StoreUnavailable, so the writer tries the burst again and the replay waits, rather
+        than a refusal that sets a spooled result aside for good."""
+        url = stoppable_postgres.url
+        async with await ResultStore.open(url):
+            pass  # the schema exists; no pooled session survives into the shutdown
+        holder = await asyncpg.connect(url)
+        try:
+            stoppable_postgres.stop_smart()  # waits for our open session: refuses new ones
+            await refusing_new_sessions(url)
+            store = await ResultStore.open(url, migrate=False)
+            try:
+                with pytest.raises(StoreUnavailable, match="shutting down"):
+                    await store.add(record("api"))
+            finally:
+                await store.close()
+        finally:
+            await holder.close()
 
     async def test_sqlite_path_that_cannot_exist(self, tmp_path: Path) -> None:
         """A SQLite path under a regular file cannot be opened: StoreUnavailable."""

@@ -242,6 +242,19 @@ class StoppableCluster:
             pytest.fail(f"pg_ctl stop failed: {done.stdout}{done.stderr}", pytrace=False)
         self.running = False
 
+    def stop_smart(self) -> None:
+        """Begin a "smart" shutdown and return at once: sessions already open go on, new
+        ones are refused with SQLSTATE 57P03 ("the database system is shutting down")
+        until the last session ends and the server stops."""
+        done = _run(
+            [str(self.cluster.bin_dir / "pg_ctl"), "-D", str(self.cluster.data_dir),
+             "-m", "smart", "-W", "stop"],
+            cwd=self.cluster.root,
+        )  # fmt: skip
+        if done.returncode != 0:
+            pytest.fail(f"pg_ctl stop failed: {done.stdout}{done.stderr}", pytrace=False)
+        self.running = False
+
     def start(self) -> None:
         """Start it again on the same port (the URL does not change)."""
         failure = _pg_ctl_start(self.cluster)
