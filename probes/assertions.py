@@ -43,8 +43,10 @@ if TYPE_CHECKING:
     JsonQuery = jsonpath.JSONPath | jsonpath.CompoundJSONPath
     SchemaValidator = jsonschema.Draft202012Validator
 else:  # load when a check uses a JSON path or a JSON Schema: validate stays light
-    jsonpath = lazy_import("jsonpath")
-    jsonschema = lazy_import("jsonschema")
+    # Not preloaded (probes.lazy): the validators below compile every JSON path and check
+    # every schema, so a config with such an assertion has loaded them before any check.
+    jsonpath = lazy_import("jsonpath", preload=False)
+    jsonschema = lazy_import("jsonschema", preload=False)
 
 SNIPPET_CHARS: Final = 80
 _PATH_KEY = re.compile(r"[A-Za-z_][\w-]*")  # the names in a JSON path ($.auth['token'])

@@ -26,14 +26,27 @@ import threading
 from types import ModuleType
 
 _LOCK = threading.Lock()
+# Names bound only with ``preload=False``: :func:`load_pending` leaves them to their first
+# use.  Process-wide, as ``sys.modules`` is: a binding with ``preload`` takes a name out.
+_ON_DEMAND: set[str] = set()
 
 
-def lazy_import(name: str) -> ModuleType:
-    """``name`` as a module that executes on first attribute access (or the loaded one)."""
+def lazy_import(name: str, *, preload: bool = True) -> ModuleType:
+    """``name`` as a module that executes on first attribute access (or the loaded one).
+
+    ``preload=False`` is for a library that loading a config already runs whenever a check
+    needs it (a validator that compiles every JSON path): :func:`load_pending` then skips
+    it, so a config that never uses it never pays for it.  Bound by several modules, a
+    name is preloaded if any of them asks.
+    """
     with _LOCK:
+        if preload:
+            _ON_DEMAND.discard(name)
         loaded = sys.modules.get(name)
         if loaded is not None:
             return loaded
+        if not preload:
+            _ON_DEMAND.add(name)
         parent, _, child = name.rpartition(".")
         parent_module = importlib.import_module(parent) if parent else None
         spec = importlib.util.find_spec(name)
@@ -50,12 +63,13 @@ def lazy_import(name: str) -> ModuleType:
 
 
 def load_pending() -> None:
-    """Run every module bound lazily whose code has not run yet.
+    """Run every module bound lazily whose code has not run yet, but those bound with
+    ``preload=False`` (loading the config ran them if a check needs them).
 
     The service calls this as it starts, before any check: a library that loads during
     a check would count its import time in that check's timings (and could push a
     first run past its budget).
     """
-    for module in list(sys.modules.values()):
-        if type(module).__name__ == "_LazyModule":
+    for name, module in list(sys.modules.items()):
+        if type(module).__name__ == "_LazyModule" and name not in _ON_DEMAND:
             _ = module.__dict__  # any attribute read runs the module

@@ -85,6 +85,52 @@ class TestLazyImports:
         assert sorted(loaded & set(RUN_TIME)) == []
 
 
+class TestPreloading:
+    """Libraries a check runs with are running before its first run, and only those."""
+
+    def test_run_once_of_a_plain_http_check_never_loads_the_json_libraries(
+        self, tmp_path: Path
+    ) -> None:
+        """No JSON assertion, no schema: `run --once` loads httpx but neither jsonpath nor
+        jsonschema (about 90 ms of start-up)."""
+        config = tmp_path / "smokewatch.yaml"
+        config.write_text(
+            f"storage: {{url: 'sqlite:///{tmp_path / 'r.db'}'}}\nalert_rules: null\n"
+            "checks:\n  - {name: health, kind: http, url: 'http://127.0.0.1:9/health'}\n"
+        )
+        code, loaded = _imported_by_command(
+            tmp_path / "modules.json", "run", "--once", "-c", str(config)
+        )
+        assert code == 1  # nothing listens on port 9: the check ran and did not pass
+        assert "httpx" in loaded
+        assert sorted(loaded & {"jsonpath", "jsonschema"}) == []
+
+    def test_json_and_schema_assertions_load_their_libraries_with_the_config(
+        self, tmp_path: Path
+    ) -> None:
+        """With a JSON assertion and a schema, loading the config (before any check is
+        timed) has already run jsonpath and jsonschema."""
+        config = tmp_path / "smokewatch.yaml"
+        config.write_text(
+            "storage: {url: 'sqlite:///x.db'}\nalert_rules: null\n"
+            "checks:\n  - name: api\n    kind: http\n    url: http://127.0.0.1:9/api\n"
+            "    expect:\n      json: [{path: $.status, equals: ok}]\n"
+            "      json_schema: {type: object}\n"
+        )
+        code = (
+            "import json, sys\nfrom pathlib import Path\n"
+            "from monitor.config.loader import load_config\n"
+            f"load_config(Path({str(config)!r}), {{}})\n"
+            "print(json.dumps(sorted(n for n, m in sys.modules.items() "
+            "if type(m).__name__ != '_LazyModule')))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        )
+        loaded = set(json.loads(done.stdout))
+        assert {"jsonpath", "jsonschema"} <= loaded
+
+
 # What a command must not load to answer: the run stack, the API stack, the browser, and
 # Rich/markdown-it (Typer's rich help, ~0.3 s) and asyncio (only commands that run something).
 NOT_FOR_HELP = (*HEAVY, "httpx", "apscheduler", "rich", "markdown_it", "asyncio")

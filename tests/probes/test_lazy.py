@@ -64,3 +64,19 @@ class TestLazyImport:
         before = list(parent.RUNS)
         load_pending()
         assert (before, parent.RUNS) == ([], ["child"])
+
+    def test_load_pending_leaves_what_is_bound_for_use_on_demand(self, package: Path) -> None:
+        """A module bound with ``preload=False`` (the config's validators load it when a check
+        needs it) is left to its first use."""
+        child = lazy_import(f"{PACKAGE}.child", preload=False)
+        parent = sys.modules[PACKAGE]
+        load_pending()
+        assert parent.RUNS == []
+        assert (child.VALUE, parent.RUNS) == (42, ["child"])
+
+    def test_a_name_bound_twice_is_preloaded_if_either_asks(self, package: Path) -> None:
+        """Bound on demand by one module and with preload by another, it is preloaded."""
+        lazy_import(f"{PACKAGE}.child", preload=False)
+        lazy_import(f"{PACKAGE}.child")
+        load_pending()
+        assert sys.modules[PACKAGE].RUNS == ["child"]
