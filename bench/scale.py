@@ -19,7 +19,8 @@ the server's CPU and RSS every second and reads one check's results from the API
   lateness against the due time: each regular run's start minus ``start + k * interval +
   the check's fixed offset`` (offsets from the served checkout's own ``plan_jobs``; the
   start from the runs themselves: the least late run counts as on time);
-- results lost: runs the server logged as done minus results in the store (goal 0);
+- results lost: runs the server logged as done minus results in the store (goal 0), and
+  the runs cancelled when ``scheduler.shutdown_grace`` ran out at the stop;
 - API p99 (and max) during the run of ``GET /api/v1/checks/<id>/results``,
   ``/api/v1/status``, the page ``/`` and ``/metrics`` (gzip), each polled every 100 ms.
 
@@ -167,6 +168,19 @@ def log_events(log: Path) -> dict[str, int]:
     return counts
 
 
+def cancelled_at_stop(log: Path) -> int:
+    """Runs still going when ``scheduler.shutdown_grace`` ran out at SIGTERM (cancelled)."""
+    cancelled = 0
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("event") == "service.runs_cancelled":
+            cancelled += int(event.get("runs", 0))
+    return cancelled
+
+
 PLAN_OFFSETS = """\
 import json, sys
 from pathlib import Path
@@ -292,6 +306,7 @@ def measure_smokewatch(args: argparse.Namespace, target: Target, tmp: Path) -> d
         "errors": errors,
         "lost": done - stored - spooled_left,
         "spooled_left": spooled_left,
+        "cancelled_at_stop": cancelled_at_stop(log),
         **{
             f"{name}_{figure}": value
             for name, poller in pollers.items()
