@@ -47,6 +47,22 @@ def _imported_after(statement: str) -> set[str]:
     return {name.partition(".")[0] for name in json.loads(done.stdout)}
 
 
+def _loaded_by_config(config: Path) -> set[str]:
+    """Every module a fresh interpreter has run after ``load_config(config)`` (a module bound
+    by ``probes.lazy`` whose code has not run does not count)."""
+    code = (
+        "import json, sys\nfrom pathlib import Path\n"
+        "from monitor.config.loader import load_config\n"
+        f"load_config(Path({str(config)!r}), {{}})\n"
+        "print(json.dumps(sorted(n for n, m in sys.modules.items() "
+        "if type(m).__name__ != '_LazyModule')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    return set(json.loads(done.stdout))
+
+
 class TestLazyImports:
     def test_importing_the_cli_loads_no_heavy_package(self) -> None:
         """`import monitor.cli.commands` (what `--help` costs) loads neither Playwright, SQLAlchemy,
@@ -70,17 +86,7 @@ class TestLazyImports:
             "storage: {url: 'sqlite:///x.db'}\nalert_rules: null\n"
             "checks:\n  - {name: health, kind: http, url: 'http://127.0.0.1:9/health'}\n"
         )
-        code = (
-            "import json, sys\nfrom pathlib import Path\n"
-            "from monitor.config.loader import load_config\n"
-            f"load_config(Path({str(config)!r}), {{}})\n"
-            "print(json.dumps(sorted(n for n, m in sys.modules.items() "
-            "if type(m).__name__ != '_LazyModule')))"
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-        )
-        loaded = set(json.loads(done.stdout))
+        loaded = _loaded_by_config(config)
         assert "monitor.config.root" in loaded  # the check can see what was loaded
         assert sorted(loaded & set(RUN_TIME)) == []
 
@@ -117,17 +123,7 @@ class TestPreloading:
             "    expect:\n      json: [{path: $.status, equals: ok}]\n"
             "      json_schema: {type: object}\n"
         )
-        code = (
-            "import json, sys\nfrom pathlib import Path\n"
-            "from monitor.config.loader import load_config\n"
-            f"load_config(Path({str(config)!r}), {{}})\n"
-            "print(json.dumps(sorted(n for n, m in sys.modules.items() "
-            "if type(m).__name__ != '_LazyModule')))"
-        )
-        done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-        )
-        loaded = set(json.loads(done.stdout))
+        loaded = _loaded_by_config(config)
         assert {"jsonpath", "jsonschema"} <= loaded
 
 

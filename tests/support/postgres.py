@@ -233,22 +233,18 @@ class StoppableCluster:
 
     def stop(self) -> None:
         """Stop the server the way an operator would (``pg_ctl stop -m fast``): sessions end."""
-        done = _run(
-            [str(self.cluster.bin_dir / "pg_ctl"), "-D", str(self.cluster.data_dir),
-             "-m", "fast", "-w", "stop"],
-            cwd=self.cluster.root,
-        )  # fmt: skip
-        if done.returncode != 0:
-            pytest.fail(f"pg_ctl stop failed: {done.stdout}{done.stderr}", pytrace=False)
-        self.running = False
+        self._pg_ctl_stop("fast", "-w")
 
     def stop_smart(self) -> None:
         """Begin a "smart" shutdown and return at once: sessions already open go on, new
         ones are refused with SQLSTATE 57P03 ("the database system is shutting down")
         until the last session ends and the server stops."""
+        self._pg_ctl_stop("smart", "-W")
+
+    def _pg_ctl_stop(self, mode: str, wait: str) -> None:
         done = _run(
             [str(self.cluster.bin_dir / "pg_ctl"), "-D", str(self.cluster.data_dir),
-             "-m", "smart", "-W", "stop"],
+             "-m", mode, wait, "stop"],
             cwd=self.cluster.root,
         )  # fmt: skip
         if done.returncode != 0:
