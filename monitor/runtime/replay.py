@@ -123,16 +123,14 @@ class Replayer:
             for _ in range(TRIES):
                 try:
                     await _store_one(store, artifacts, record, files, log=self._log)
+                    break
                 except StoreUnavailable:
                     return done, "stop"
                 except StoreError as exc:
                     if not await _answers(store):
                         return done, "stop"
                     failure = exc  # answering again: try once more before setting it aside
-                    continue
-                failure = None
-                break
-            if failure is not None:
+            else:
                 self._log.error(
                     "spool.result_rejected",
                     check=record.check,
