@@ -183,6 +183,7 @@ class Runtime:
         self.client: httpx.AsyncClient | None = None
         self._runner: Runner | None = None
         self.browser_pool: BrowserPool | None = None
+        self._recording: set[asyncio.Task[list[CheckRun]]] = set()  # see run_once
 
     async def __aenter__(self) -> Self:
         load_pending()  # the probes' libraries load now, never inside a check's timings
@@ -292,6 +293,7 @@ class Runtime:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self.settle()
         await self._finish_artifact_prune()
         if self.telemetry is not None:
             await self.telemetry.close()
@@ -363,9 +365,41 @@ class Runtime:
     async def run_once(
         self, names: Iterable[str] | None = None, *, run_id: str | None = None
     ) -> list[CheckRun]:
-        """Run the region's checks (or those named) once; store, track incidents, export."""
+        """Run the region's checks (or those named) once; store, track incidents, export.
+
+        Cancelling it cancels the checks still running.  Once they have all finished, their
+        results have verdicts: recording them (store or spool, alerts, metrics) goes on
+        if the caller is cancelled (``serve``'s stop at the end of ``shutdown_grace``), and
+        :meth:`settle` (and closing) waits for it.
+        """
         checks = self.runner.checks_for_region(names)
         runs = await self.runner.run_all(checks, run_id=run_id or new_run_id())
+        recording = asyncio.create_task(self._record(runs), name="smokewatch-record")
+        self._recording.add(recording)
+        recording.add_done_callback(self._recording.discard)
+        try:
+            return await asyncio.shield(recording)
+        except asyncio.CancelledError:
+            recording.add_done_callback(self._recorded_unawaited)
+            raise
+
+    @property
+    def recording(self) -> int:
+        """Finished runs whose results are still being recorded."""
+        return len(self._recording)
+
+    async def settle(self) -> None:
+        """Wait until every finished run's result is recorded (stored or spooled)."""
+        while self._recording:
+            await asyncio.wait(set(self._recording))
+
+    def _recorded_unawaited(self, task: asyncio.Task[list[CheckRun]]) -> None:
+        """Log what recording a cancelled caller's runs raised (no caller is left to)."""
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self.log.error("run.record_failed", error=type(exc).__name__, detail=str(exc))
+
+    async def _record(self, runs: list[CheckRun]) -> list[CheckRun]:
+        """Store the runs' results (or spool them), then alert, prune and export."""
         if self.store is not None:
             # Before storing: results taken while the region's control checks fail are suspect.
             runs = await SuspectMarker(self.config, AlertStore(self.store)).mark(runs)

@@ -304,6 +304,12 @@ class Service:
             for task in late:
                 task.cancel()
             await asyncio.wait(late, timeout=CANCEL_TIMEOUT_S)
+        # Cancelling a run whose checks had finished leaves its result to be recorded
+        # (Runtime.run_once): stored, or spooled for the replay below.  Never dropped.
+        runtime = self._gen.runtime
+        if runtime.recording:
+            self.log.info("service.recording_results", runs=runtime.recording)
+            await runtime.settle()
 
     # -- runs ----------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ result exactly once when PostgreSQL is back.
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import signal
 import textwrap
 import time
@@ -234,3 +236,50 @@ class TestRunInFlight:
                 metric(generate_latest(runtime.registry).decode(), "smoke_test_spooled_results")
                 == 0
             )
+
+    async def test_runs_cancelled_while_their_results_wait_for_the_store_are_spooled(
+        self,
+        stoppable_postgres: StoppableCluster,
+        served: DemoTargetThread,
+        tmp_path: Path,
+    ) -> None:
+        """serve's stop cancels the runs still going when shutdown_grace ends.  A run whose
+        check has finished has a verdict: cancelled while its result waits for a stopped
+        PostgreSQL (the writer between its tries), the result is spooled all the same, and
+        stored once PostgreSQL is back."""
+        config = write_config(
+            tmp_path / "smokewatch.yaml", stoppable_postgres.url, tmp_path / "sw.spool", CHECKS
+        )
+        spool = Spool(tmp_path / "sw.spool")
+        loaded = load_config(config, {"TARGET": served.url})
+        log = io.StringIO()
+        async with Runtime(loaded, spool=spool, env={}, log_stream=log) as runtime:
+            writer = runtime.writer
+            assert writer is not None
+            await asyncio.to_thread(stoppable_postgres.stop)
+            runs = [asyncio.create_task(runtime.run_once([name])) for name in CHECKS]
+
+            async def waiting_for_the_store() -> bool:
+                return len(_events(log, "check.done")) == len(CHECKS) and writer.retries >= 1
+
+            await eventually(waiting_for_the_store, timeout_s=WAIT_S)
+            for run in runs:
+                run.cancel()
+            await asyncio.wait(runs)
+            assert any(run.cancelled() for run in runs)  # (a run that failed first is spooled)
+        done = sorted(event["run_id"] for event in _events(log, "check.done"))
+        assert sorted(record.run_id for record in spool.head(100)) == done
+        await asyncio.to_thread(stoppable_postgres.start)
+        store = await ResultStore.open(stoppable_postgres.url)
+        try:
+            report = await Replayer(spool, log=runtime.log).replay(store)
+            assert (report.replayed, report.left) == (len(CHECKS), 0)
+            stored = [r.run_id for name in CHECKS for r in await store.results(name)]
+        finally:
+            await store.close()
+        assert sorted(stored) == done
+
+
+def _events(log: io.StringIO, event: str) -> list[dict[str, Any]]:
+    lines = log.getvalue().splitlines()
+    return [e for e in map(json.loads, lines) if e.get("event") == event]
