@@ -21,7 +21,7 @@ import random
 import ssl
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -128,14 +128,11 @@ class Runner:
 
     def checks_for_region(self, names: Iterable[str] | None = None) -> list[CheckCommon]:
         """Enabled checks that run in this region (all, or the ``names`` given)."""
-        wanted = set(names) if names is not None else None
-        return [
-            c
-            for c in self.config.checks
-            if c.enabled
-            and (wanted is None or c.name in wanted)
-            and (c.regions is None or self.region in c.regions)
-        ]
+        checks: Sequence[CheckCommon] = self.config.checks
+        if names is not None:  # a scheduled run names one check of thousands: no scan
+            positions = self.config.positions
+            checks = [checks[i] for i in sorted({positions[n] for n in names if n in positions})]
+        return [c for c in checks if c.enabled and (c.regions is None or self.region in c.regions)]
 
     async def run_all(
         self, checks: Iterable[CheckCommon], *, run_id: str | None = None

@@ -63,9 +63,7 @@ SUSPECT_DETAIL = "suspect"
 def control_checks(config: SmokewatchConfig, region: str | None = None) -> list[CheckCommon]:
     """The enabled control checks (that run in ``region``, when given)."""
     return [
-        c
-        for c in config.checks
-        if c.enabled and c.control and (region is None or c.regions is None or region in c.regions)
+        c for c in config.controls if region is None or c.regions is None or region in c.regions
     ]
 
 

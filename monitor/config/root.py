@@ -9,10 +9,16 @@ with); ``config_model()`` with no kinds is the model of every kind (the JSON Sch
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Union, cast
 
-from pydantic import BaseModel, Field, ValidationInfo, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationInfo,
+    create_model,
+    model_validator,
+)
 
 from monitor.config.alerting import AlertingSettings
 from monitor.config.artifacts import ArtifactSettings
@@ -67,6 +73,18 @@ def check_model(kind: str, spec: type[BaseModel]) -> type[CheckCommon]:
 def kind_model(kind: str) -> type[CheckCommon]:
     """The check model of one registered ``kind``, built once."""
     return check_model(kind, PROBES[kind].spec_model)
+
+
+_INDEX_KEY = "_check_index"
+
+
+class _CheckIndex:
+    """What per-run code looks up among a config's checks, computed once per checks tuple."""
+
+    def __init__(self, checks: tuple[CheckCommon, ...]) -> None:
+        self.checks = checks
+        self.positions = {check.name: i for i, check in enumerate(checks)}
+        self.controls = tuple(c for c in checks if c.enabled and c.control)
 
 
 class SmokewatchConfig(Strict):
@@ -138,10 +156,27 @@ class SmokewatchConfig(Strict):
         return self
 
     def check(self, name: str) -> CheckCommon:
-        for check in self.checks:
-            if check.name == name:
-                return check
-        raise KeyError(name)
+        return self.checks[self.positions[name]]
+
+    @property
+    def positions(self) -> Mapping[str, int]:
+        """Each check's index in ``checks``, by name (looked up per run: built once)."""
+        return self._index().positions
+
+    @property
+    def controls(self) -> tuple[CheckCommon, ...]:
+        """The enabled control checks (consulted per run: found once)."""
+        return self._index().controls
+
+    def _index(self) -> _CheckIndex:
+        # Kept in __dict__ beside the fields, as functools.cached_property would (model
+        # equality and dumps ignore it), and only for this very ``checks`` tuple: a
+        # model_copy that replaces the checks copies __dict__ and must not reuse it.
+        index = self.__dict__.get(_INDEX_KEY)
+        if not isinstance(index, _CheckIndex) or index.checks is not self.checks:
+            index = _CheckIndex(self.checks)
+            self.__dict__[_INDEX_KEY] = index
+        return index
 
     def settings_for(self, check: CheckCommon) -> CheckDefaults:
         """The effective interval/timeout/retries/backoff of ``check``."""
