@@ -6,8 +6,14 @@ computation, and an answer that expired less than ``ttl`` ago is served while a
 fresh one is computed in the background: no request waits on the store at expiry.
 
 Each answer may carry a ``version`` (the newest stored result's id): an answer of
-another version is never served, fresh or stale, so a result stored since the answer
+another version is not served, fresh or stale, so a result stored since the answer
 was made is on the next answer at once, whatever the ttl.
+
+Except for a costly answer: one that took ``SLOW_ANSWER_S`` or more to make (a status
+of thousands of checks; a key's first answer, which pays one-time costs, aside).  It
+is rebuilt at most once per ``REBUILD_FACTOR`` times what it cost, serving the answer
+it has meanwhile, so that results stored every few milliseconds cannot keep a core
+busy rebuilding it (at most a ``1 / REBUILD_FACTOR`` share per answer).
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+SLOW_ANSWER_S = 0.25
+REBUILD_FACTOR = 10.0
+
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
@@ -24,6 +33,8 @@ class _Entry:
     fresh_until: float
     stale_until: float
     version: int | None
+    made_at: float = 0.0
+    cost: float = 0.0  # seconds it took to make
 
 
 class AnswerCache:
@@ -50,13 +61,23 @@ class AnswerCache:
             return await compute()
         now = self._clock()
         entry = self._entries.get(key)
-        if entry is not None and entry.version != version:
-            entry = None  # made before the newest result was stored: never served
-        if entry is not None and now < entry.fresh_until:
-            return entry.value
+        served: bytes | None = None  # answered while a new answer is made
+        if entry is not None and entry.version == version:
+            if now < entry.fresh_until:
+                return entry.value
+            if now < entry.stale_until:
+                served = entry.value
+        elif entry is not None and entry.cost >= SLOW_ANSWER_S:
+            # Costly, and made before the newest result: rebuilt at most once per
+            # REBUILD_FACTOR times its cost, served meanwhile.
+            if now - entry.made_at < REBUILD_FACTOR * entry.cost:
+                return entry.value
+            if now < entry.stale_until:
+                served = entry.value
+        # (Any other answer made before the newest result is never served.)
         task = self._pending.get((key, version)) or self._start(key, ttl, compute, version)
-        if entry is not None and now < entry.stale_until:
-            return entry.value  # the task refreshes it for the next request
+        if served is not None:
+            return served  # the task refreshes it for the next request
         # shield: a requester that goes away must not cancel the others' answer.
         return await asyncio.shield(task)
 
@@ -70,6 +91,7 @@ class AnswerCache:
         self, key: str, ttl: float, compute: Callable[[], Awaitable[bytes]], version: int | None
     ) -> asyncio.Task[bytes]:
         generation = self._generation
+        started = self._clock()
 
         async def run() -> bytes:
             return await compute()
@@ -87,7 +109,11 @@ class AnswerCache:
             current = self._entries.get(key)
             if current is not None and (current.version or 0) > (version or 0):
                 return  # a newer answer is already in: keep it
-            self._entries[key] = _Entry(done.result(), now + ttl, now + 2 * ttl, version)
+            # A key's first answer pays one-time costs (templates, imports): not counted.
+            cost = 0.0 if current is None else now - started
+            self._entries[key] = _Entry(
+                done.result(), now + ttl, now + 2 * ttl, version, made_at=now, cost=cost
+            )
 
         task.add_done_callback(settle)
         self._tasks.add(task)

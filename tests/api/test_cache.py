@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.api.cache import AnswerCache
+from monitor.api.cache import REBUILD_FACTOR, SLOW_ANSWER_S, AnswerCache
 from probes.base import Status
 from tests.api.conftest import StartApi, result, seed
 
@@ -31,6 +31,19 @@ class Source:
         self.calls += 1
         await asyncio.sleep(self.delay)
         return str(self.calls).encode()
+
+
+class CostlySource(Source):
+    """Each answer takes ``cost`` seconds of ``clock`` to make (a status of thousands of
+    checks)."""
+
+    def __init__(self, clock: Clock, cost: float) -> None:
+        super().__init__()
+        self.clock, self.cost = clock, cost
+
+    async def __call__(self) -> bytes:
+        self.clock.now += self.cost
+        return await super().__call__()
 
 
 class TestAnswerCache:
@@ -137,3 +150,42 @@ class TestAnswerVersions:
         assert await cache.get("k", 60.0, source, version=2) == b"2"
         clock.now += 90.0  # stale, not expired: served only at its own version
         assert await cache.get("k", 60.0, source, version=3) == b"3"
+
+    async def test_a_costly_answer_is_rebuilt_at_most_once_per_ten_times_its_cost(
+        self,
+    ) -> None:
+        """Results stored every few milliseconds must not keep a core rebuilding an answer
+        that takes a second: until ten times its cost has passed it is served as it is,
+        then served once more while it is rebuilt in the background."""
+        clock = Clock()
+        source = CostlySource(clock, cost=1.0)
+        cache = AnswerCache(clock)
+        await cache.get("k", 60.0, source, version=0)  # a first answer: its cost not counted
+        assert await cache.get("k", 60.0, source, version=1) == b"2"
+        clock.now += REBUILD_FACTOR * 1.0 - 0.5
+        assert await cache.get("k", 60.0, source, version=2) == b"2"
+        assert source.calls == 2
+        clock.now += 0.5
+        assert await cache.get("k", 60.0, source, version=3) == b"2"  # while rebuilding
+        await asyncio.sleep(0.01)
+        assert await cache.get("k", 60.0, source, version=3) == b"3"
+        assert source.calls == 3
+
+    async def test_a_cheap_answer_is_rebuilt_for_every_newer_result(self) -> None:
+        """Under SLOW_ANSWER_S to make: the next request after a new result gets a new answer."""
+        clock = Clock()
+        source = CostlySource(clock, cost=SLOW_ANSWER_S / 2)
+        cache = AnswerCache(clock)
+        answers = [await cache.get("k", 60.0, source, version=v) for v in (1, 2, 3, 4)]
+        assert (answers, source.calls) == ([b"1", b"2", b"3", b"4"], 4)
+
+    async def test_a_costly_answer_long_past_its_ttl_is_rebuilt_first(self) -> None:
+        """Costly or not, an answer older than twice its ttl and its rebuild window is
+        never served for a newer result."""
+        clock = Clock()
+        source = CostlySource(clock, cost=1.0)
+        cache = AnswerCache(clock)
+        await cache.get("k", 2.0, source, version=0)
+        await cache.get("k", 2.0, source, version=1)
+        clock.now += REBUILD_FACTOR * 1.0 + 5.0
+        assert await cache.get("k", 2.0, source, version=2) == b"3"
