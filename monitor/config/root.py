@@ -12,13 +12,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, Union, cast
 
-from pydantic import (
-    BaseModel,
-    Field,
-    ValidationInfo,
-    create_model,
-    model_validator,
-)
+from pydantic import BaseModel, Field, ValidationInfo, create_model, model_validator
 
 from monitor.config.alerting import AlertingSettings
 from monitor.config.artifacts import ArtifactSettings
