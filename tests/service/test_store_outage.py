@@ -262,11 +262,12 @@ class TestRunInFlight:
             async def waiting_for_the_store() -> bool:
                 return len(_events(log, "check.done")) == len(CHECKS) and writer.retries >= 1
 
-            await eventually(waiting_for_the_store, timeout_s=WAIT_S)
+            await eventually(waiting_for_the_store, timeout_s=WAIT_S, step_s=0.01)
             for run in runs:
                 run.cancel()
             await asyncio.wait(runs)
-            assert any(run.cancelled() for run in runs)  # (a run that failed first is spooled)
+            # Usually all 4 are cancelled here; on a loaded machine a run's burst may have
+            # failed over to the spool before: either way, every result must be spooled.
         done = sorted(event["run_id"] for event in _events(log, "check.done"))
         assert sorted(record.run_id for record in spool.head(100)) == done
         await asyncio.to_thread(stoppable_postgres.start)
