@@ -373,15 +373,28 @@ class Runtime:
         :meth:`settle` (and closing) waits for it.
         """
         checks = self.runner.checks_for_region(names)
-        runs = await self.runner.run_all(checks, run_id=run_id or new_run_id())
-        recording = asyncio.create_task(self._record(runs), name="smokewatch-record")
-        self._recording.add(recording)
-        recording.add_done_callback(self._recording.discard)
+        probing = asyncio.ensure_future(self.runner.run_all(checks, run_id=run_id or new_run_id()))
+        try:
+            runs = await probing
+        except asyncio.CancelledError:
+            # Cancelled just as the checks finished: their results are recorded all the same.
+            if not probing.done():
+                probing.cancel()
+            elif not probing.cancelled() and probing.exception() is None:
+                self._start_recording(probing.result()).add_done_callback(self._recorded_unawaited)
+            raise
+        recording = self._start_recording(runs)
         try:
             return await asyncio.shield(recording)
         except asyncio.CancelledError:
             recording.add_done_callback(self._recorded_unawaited)
             raise
+
+    def _start_recording(self, runs: list[CheckRun]) -> asyncio.Task[list[CheckRun]]:
+        recording = asyncio.create_task(self._record(runs), name="smokewatch-record")
+        self._recording.add(recording)
+        recording.add_done_callback(self._recording.discard)
+        return recording
 
     @property
     def recording(self) -> int:
