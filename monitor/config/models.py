@@ -367,7 +367,8 @@ class SchedulerSettings(Strict):
     jitter: Duration = Field(
         timedelta(seconds=30),
         description="spread of the fixed per-check delay after each slot (derived from the "
-        "check's name), at most half the check's interval",
+        "check's name), at most half the check's interval; wider for a crowd that shares a "
+        "period (at most runner.concurrency runs due a second); 0s: no spread",
     )
     misfire_grace: Duration = Field(
         timedelta(minutes=5), description="a run this late is still run; later ones are skipped"

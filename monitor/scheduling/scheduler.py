@@ -4,6 +4,9 @@ A job's id is its check's name.  Its trigger is the check's interval (or its 5-f
 cron expression, in UTC) shifted by a fixed delay of up to ``scheduler.jitter``, capped
 at half the period: one delay per check, from its name (:mod:`monitor.scheduling.triggers`),
 so checks that share an interval are spread and each still runs exactly every interval.
+A crowd that shares a period is spread wider, up to half the period, so that at most
+``runner.concurrency`` of its runs (browser checks: ``browser_concurrency``) fall due
+per second.
 ``max_instances=1`` and ``coalesce`` mean a slow check is never overlapped by itself
 and a backlog of missed runs collapses into one (each due time folded away is logged,
 ``scheduler.run_skipped`` with reason ``folded``, and counted); a run later than
@@ -98,12 +101,18 @@ def plan_jobs(config: SmokewatchConfig, checks: Iterable[CheckCommon]) -> dict[s
     grace = max(1, math.ceil(settings.misfire_grace.total_seconds()))
     holders = holders_of(checks)
     pacing = _pacing(config, checks)
+    crowds = _crowds(config, [c for c in checks if c.cron is not None or c.name not in pacing])
     plans: dict[str, JobPlan] = {}
     for check in checks:
         interval_s = config.settings_for(check).interval.total_seconds()
-        # Up to half the period: 1,000 checks a minute spread over 30 s, not 6 s, so a
-        # burst never queues behind the concurrency limit (that wait is lateness).
-        jitter_s = min(max_jitter, period_s(config, check) / 2)
+        period = period_s(config, check)
+        # A crowd of checks that share a period is spread wider than the jitter, so that
+        # at most ``concurrency`` runs of a pool fall due per second: 10,000 checks every
+        # 30 minutes are 5.6 runs a second all along, not 333 a second for 30 s (a burst
+        # queues behind the concurrency limit, and that wait is lateness).  Up to half
+        # the period; no jitter (0 s) is no spread at all.
+        crowd_s = crowds.get((_pool(check), period), 0.0) if max_jitter > 0 else 0.0
+        jitter_s = min(max(max_jitter, crowd_s), period / 2)
         offset_s = fixed_offset_s(check.name, jitter_s)
         paced = check.cron is None and check.name in pacing
         if paced:
@@ -122,6 +131,24 @@ def plan_jobs(config: SmokewatchConfig, checks: Iterable[CheckCommon]) -> dict[s
             paced=paced,
         )
     return plans
+
+
+def _pool(check: CheckCommon) -> str:
+    """The runner pool a check's runs wait in (``monitor.runner``)."""
+    return "browser" if check.kind == "browser" else "default"
+
+
+def _crowds(
+    config: SmokewatchConfig, checks: Iterable[CheckCommon]
+) -> dict[tuple[str, float], float]:
+    """The spread, in seconds, that starts at most the pool's concurrency runs a second,
+    for each (pool, period) that ``checks`` share."""
+    counts: Counter[tuple[str, float]] = Counter(
+        (_pool(check), period_s(config, check)) for check in checks
+    )
+    runner = config.runner
+    per_second = {"default": runner.concurrency, "browser": runner.browser_concurrency}
+    return {key: count / per_second[key[0]] for key, count in counts.items()}
 
 
 def holders_of(checks: Sequence[CheckCommon]) -> dict[str, tuple[str, ...]]:

@@ -9,6 +9,7 @@ import io
 import itertools
 import json
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -118,6 +119,58 @@ class TestPlanJobs:
         }
         assert plans["hourly"].cron == "0 * * * *"
         assert plans["fast"].misfire_grace_s == 300
+
+
+def crowd_plans(write_config: WriteConfig, *, jitter: str = "30s") -> dict[str, JobPlan]:
+    """300 HTTP checks every 10 minutes, 100 every minute, 30 browser checks every 10
+    minutes; ``runner.concurrency`` 2, ``browser_concurrency`` 1."""
+    checks = [
+        f"- {{name: h{n}, kind: http, url: 'http://127.0.0.1:1/', interval: 10m}}"
+        for n in range(300)
+    ]
+    checks += [
+        f"- {{name: m{n}, kind: http, url: 'http://127.0.0.1:1/', interval: 1m}}"
+        for n in range(100)
+    ]
+    checks += [
+        f"- {{name: b{n}, kind: browser, url: 'http://127.0.0.1:1/', interval: 10m}}"
+        for n in range(30)
+    ]
+    config = write_config("\n".join(checks) + "\n")
+    text = config.read_text().replace("jitter: 0s", f"jitter: {jitter}")
+    config.write_text(text + "runner: {concurrency: 2, browser_concurrency: 1}\n")
+    loaded = load_config(config, {})
+    return plan_jobs(loaded.config, loaded.config.checks)
+
+
+class TestCrowdsAreSpread:
+    def test_a_crowd_sharing_a_period_is_spread_to_concurrency_runs_a_second(
+        self, write_config: WriteConfig
+    ) -> None:
+        """300 checks every 10 minutes with concurrency 2 are spread over 150 s, not the 30 s
+        jitter: 2 runs fall due a second on average, so none waits for a runner slot."""
+        plans = crowd_plans(write_config)
+        crowd = [p for name, p in plans.items() if name.startswith("h")]
+        assert {p.jitter_s for p in crowd} == {150.0}
+        offsets = sorted(p.offset_s for p in crowd)
+        assert offsets[-1] - offsets[0] > 120  # the delays use the whole spread
+        busiest = max(Counter(int(o) for o in offsets).values())
+        assert busiest < 10  # 300 in one 30 s window would put about 10 in every second
+
+    def test_each_pool_and_period_is_a_crowd_of_its_own_capped_at_half_the_period(
+        self, write_config: WriteConfig
+    ) -> None:
+        """Browser checks wait in their own pool (30 at 1 a second: 30 s, not counted with
+        the HTTP checks); 100 one-minute checks would need 50 s, but get half their period."""
+        plans = crowd_plans(write_config)
+        spread = {name[0]: p.jitter_s for name, p in plans.items()}
+        assert spread == {"h": 150.0, "m": 30.0, "b": 30.0}
+
+    def test_no_jitter_is_no_spread(self, write_config: WriteConfig) -> None:
+        """``scheduler.jitter: 0s`` keeps every check on its slot, however crowded."""
+        plans = crowd_plans(write_config, jitter="0s")
+        assert {p.jitter_s for p in plans.values()} == {0.0}
+        assert {p.offset_s for p in plans.values()} == {0.0}
 
 
 def fire_times(trigger: object, start: datetime, runs: int) -> list[datetime]:
