@@ -10,6 +10,7 @@ never make the page read green beside its own failures.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -137,18 +138,24 @@ async def take_snapshot(
     for record in await service.store.latest():
         by_check[record.check][record.region] = record
     alerts = await read_alerts(service)
-    checks: list[CheckSnapshot] = []
     regions = set(config.regions)
     if not config.regions or service.region in config.regions:
         regions.add(service.region)  # an API-only instance started without --region adds nothing
-    for check in config.checks:
-        if not check.enabled or not (check.public or private):
-            continue
-        item = check_snapshot(
-            config, check, by_check.get(check.name, {}), alerts.get(check.name, ()), taken
-        )
-        regions.update(item.latest)
-        checks.append(item)
+
+    def judge_all() -> list[CheckSnapshot]:
+        checks: list[CheckSnapshot] = []
+        for check in config.checks:
+            if not check.enabled or not (check.public or private):
+                continue
+            item = check_snapshot(
+                config, check, by_check.get(check.name, {}), alerts.get(check.name, ()), taken
+            )
+            regions.update(item.latest)
+            checks.append(item)
+        return checks
+
+    # In a thread: judging 10,000 checks is about 0.2 s of CPU the loop must not wait on.
+    checks = await asyncio.to_thread(judge_all)
     return Snapshot(taken, checks, sorted(regions))
 
 

@@ -190,14 +190,18 @@ class ResultStore:
         since: datetime,
         check: str | None = None,
         region: str | None = None,
+        checks: Collection[str] | None = None,
     ) -> list[StatsBucket]:
         """Hourly or daily buckets from the one ``since`` falls in on, ordered by (check, start).
 
-        Regions are summed unless ``region`` is given.
+        Regions are summed unless ``region`` is given; ``checks`` (at most 1,000) keeps
+        only those checks' buckets.
         """
         require_aware(since, "since")
         async with self._connect(f"reading {period} stats") as conn:
-            return await stats(conn, period=period, since=since, check=check, region=region)
+            return await stats(
+                conn, period=period, since=since, check=check, region=region, checks=checks
+            )
 
     async def uptime(
         self, check: str, *, since: datetime, region: str | None = None

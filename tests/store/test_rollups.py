@@ -17,6 +17,7 @@ from monitor.store.migrate import alembic_config, upgrade
 from monitor.store.rollups import bucket_start, rebuild_rollups
 from monitor.store.rows import to_row
 from monitor.store.schema import results
+from monitor.store.summaries import MAX_CHECKS_NAMED
 from probes.base import Status
 from tests.store.factory import T0, expected_buckets, random_records, record, table_rows
 
@@ -86,6 +87,21 @@ class TestStats:
         got = await store.stats(period="hour", since=T0, check=check, region=region)
         assert got == expected_buckets(records, "hour", since=T0, check=check, region=region)
         assert got
+
+    async def test_naming_checks_keeps_only_theirs(self, store: ResultStore) -> None:
+        """``checks`` keeps the named checks' buckets (a name with no results adds none)."""
+        records = random_records(60, seed=9)
+        await add_all(store, records)
+        got = await store.stats(period="day", since=T0, checks={"api", "login", "gone"})
+        expected = expected_buckets(records, "day", since=T0)
+        assert got == [b for b in expected if b.check in {"api", "login"}]
+        assert {b.check for b in got} == {"api", "login"}
+
+    async def test_naming_too_many_checks_is_refused(self, store: ResultStore) -> None:
+        """More checks than one query may bind is a ValueError naming the limit."""
+        names = {f"c{n}" for n in range(MAX_CHECKS_NAMED + 1)}
+        with pytest.raises(ValueError, match=f"at most {MAX_CHECKS_NAMED} checks"):
+            await store.stats(period="day", since=T0, checks=names)
 
     async def test_errors_are_counted_but_not_timed(self, store: ResultStore) -> None:
         """Errors count in total and errored, not in durations; a bucket of only errors has none."""
