@@ -171,8 +171,9 @@ class Runtime:
         self._live: list[LiveCollector] = []  # read at scrape time
         if spool is not None:
             self.watch(SpoolCollector(spool, self.region))
-        # /metrics answers, rendered in a thread once per change of _metrics_version().
-        self.scrapes = Scrapes(self.registry, self._metrics_version)
+        # /metrics answers, rendered in a thread once per change of the version (or of the
+        # live collectors' state); a costly render is bounded (monitor.telemetry.scrape).
+        self.scrapes = Scrapes(self.registry, self._metrics_version, state=self._live_state)
         self._pruned_at: float | None = None
         self._artifact_prune: asyncio.Task[None] | None = None
         self.telemetry: Telemetry | None = None
@@ -271,10 +272,12 @@ class Runtime:
         self.registry.register(collector)
 
     def _metrics_version(self) -> Hashable:
-        """Changes whenever the registry shows something new: telemetry recorded runs or
-        counted a failure, or a collector read at scrape time changed."""
-        generation = None if self.telemetry is None else self.telemetry.ctx.generation
-        return (generation, *(collector.state() for collector in self._live))
+        """Changes whenever telemetry recorded runs or counted a failure."""
+        return None if self.telemetry is None else self.telemetry.ctx.generation
+
+    def _live_state(self) -> Hashable:
+        """The state of the collectors read at scrape time: never served stale."""
+        return tuple(collector.state() for collector in self._live)
 
     def _resources(self) -> dict[str, object]:
         """Shared objects probes find by name: the browser pool, the heartbeat ledger."""

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from monitor.telemetry.scrape import Scrapes
+from monitor.telemetry.scrape import SLOW_RENDER_S, Scrapes
 
 # Bounds the test if a render ever ran on the loop (it would wait this long, then fail).
 WAIT_S = 60.0
@@ -137,3 +137,64 @@ class FirstOnly(Collector):
             first = self._calls == 1
         if first:
             yield from self._gate.collect()
+
+
+class Costly(Collector):
+    """A collector whose collect() advances a test clock by ``cost_s``: a render that costs
+    that much, without waiting for it."""
+
+    def __init__(self, clock: list[float], cost_s: float, gauge_value: list[float]) -> None:
+        self._clock = clock
+        self._cost_s = cost_s
+        self._value = gauge_value
+
+    def collect(self) -> Iterator[Metric]:
+        self._clock[0] += self._cost_s
+        family = GaugeMetricFamily("things", "Things")
+        family.add_metric([], self._value[0])
+        yield family
+
+
+def costly(cost_s: float) -> tuple[Scrapes, list[float], list[int], list[str], list[float]]:
+    """Scrapes of a render costing ``cost_s``: the clock, version, state and value to move."""
+    clock, version, state, value = [0.0], [0], ["ok"], [1.0]
+    registry = CollectorRegistry()
+    registry.register(Costly(clock, cost_s, value))
+    scrapes = Scrapes(registry, lambda: version[0], state=lambda: state[0], clock=lambda: clock[0])
+    return scrapes, clock, version, state, value
+
+
+class TestCostlyRenders:
+    async def test_a_costly_answer_is_rendered_again_at_most_once_per_ten_times_its_cost(
+        self,
+    ) -> None:
+        """A render of 1 s is served for newer versions until 10 s after it started; the
+        first scrape after that renders the newest value."""
+        scrapes, clock, version, _, value = costly(1.0)
+        first = await scrapes.get()
+        value[0], version[0] = 2.0, 1
+        clock[0] = 9.9
+        assert await scrapes.get() is first
+        clock[0] = 10.0
+        fresh = await scrapes.get()
+        assert b"things 2.0" in fresh.body
+        assert scrapes.renders == 2
+
+    async def test_a_cheap_answer_is_rendered_for_every_new_version(self) -> None:
+        """A render under SLOW_RENDER_S keeps the exact promise: a new version, a new render."""
+        scrapes, _, version, _, value = costly(SLOW_RENDER_S / 2)
+        await scrapes.get()
+        value[0], version[0] = 2.0, 1
+        assert b"things 2.0" in (await scrapes.get()).body
+        assert scrapes.renders == 2
+
+    async def test_a_state_change_is_rendered_at_once_however_costly(self) -> None:
+        """A live collector's change (the store went away) is never held back."""
+        scrapes, clock, _, state, value = costly(1.0)
+        first = await scrapes.get()
+        value[0], state[0] = 3.0, "store down"
+        clock[0] = 1.5
+        answer = await scrapes.get()
+        assert answer is not first
+        assert b"things 3.0" in answer.body
+        assert scrapes.renders == 2  # at 1.5 s, well inside the 10 s it would otherwise wait
