@@ -12,7 +12,6 @@ probe needs in through :class:`ProbeContext`.
 from __future__ import annotations
 
 import enum
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
@@ -24,6 +23,8 @@ from probes.errors import ProbeError
 from probes.reasons import FailureReason
 
 if TYPE_CHECKING:
+    import ssl  # annotations only, like httpx: ``validate`` never opens a socket
+
     import httpx  # annotations only: a spec model must not need httpx to load
 
 JSONValue = Any  # a value that came out of json.loads

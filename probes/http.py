@@ -18,7 +18,6 @@ A response of any status is not an exception: it is an :class:`Exchange`.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import re
@@ -44,7 +43,6 @@ from probes.base import (
     failure_cause,
     origin_of,
 )
-from probes.connection import os_cause
 from probes.errors import ProbeError
 from probes.lazy import lazy_import
 from probes.reasons import FailureReason, from_os_error
@@ -229,6 +227,8 @@ async def send(
     Raises only :class:`HttpProbeError` subclasses, plus :class:`~probes.base.GateClosed`
     from ``ctx.gate`` when the host's request budget is spent (the runner reports that).
     """
+    import asyncio  # noqa: PLC0415 -- 24 ms that ``validate`` of an http check never needs
+
     timeout = ctx.deadline_s if timeout_s is None else timeout_s
     timer = PhaseTimer()
     try:
@@ -357,6 +357,8 @@ def _translate(exc: httpx.HTTPError, timings: dict[str, float]) -> HttpProbeErro
     A socket or TLS error under it names the failure (:func:`~probes.connection.os_cause`);
     otherwise the first row of :data:`_HTTP_ERRORS` that the error is an instance of.
     """
+    from probes.connection import os_cause  # noqa: PLC0415 -- sockets: not for ``validate``
+
     if isinstance(exc, httpx.LocalProtocolError):
         return InvalidRequestError(f"invalid request: {clip(str(exc))}", timings=timings)
     label, transient, reason, detailed = next(

@@ -11,7 +11,6 @@ the password.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import tempfile
 from pathlib import Path
@@ -70,6 +69,8 @@ async def reach_store(raw: str, *, timeout_s: float = REACH_TIMEOUT_S) -> str | 
 
 
 async def _postgres_problem(url: URL, timeout_s: float) -> str | None:
+    import asyncio  # noqa: PLC0415 -- 20 ms that only an online check pays
+
     from sqlalchemy import text  # noqa: PLC0415
     from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
 

@@ -31,7 +31,7 @@ from monitor.config.models import CheckCommon, HostLimit
 from monitor.config.root import SmokewatchConfig
 from monitor.config.source import YamlDocument, read_yaml
 from monitor.errors import ConfigError, ConfigProblem
-from monitor.scheduling.ratelimit import budget_key, share, window_s
+from monitor.scheduling.shares import budget_key, share, window_s
 from probes.base import origin_of
 
 _SINGLE_URL_KINDS = frozenset({"http", "websocket"})

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from monitor.config.models import HostLimit, RateLimit
+from monitor.config.models import RateLimit
+from monitor.scheduling.shares import budget_key, share, window_s
 from probes.base import GateClosed
 from probes.retry import parse_retry_after
 
@@ -116,28 +115,6 @@ class HostBudget:
 
     def _share(self, limit: int) -> int:
         return share(self._settings, limit)
-
-
-def budget_key(settings: RateLimit, origin: str) -> tuple[str, HostLimit | None]:
-    """The budget key of ``origin`` and its configured limit: origin, else bare host."""
-    hosts = settings.hosts
-    if not hosts:  # the common case; no need to parse the origin on every request
-        return origin, None
-    if origin in hosts:
-        return origin, hosts[origin]
-    host = urlsplit(origin).hostname if "://" in origin else origin
-    if host is not None and host in hosts:
-        return host, hosts[host]
-    return origin, None
-
-
-def share(settings: RateLimit, limit: int) -> int:
-    """Requests per window the monitor allows itself of a declared ``limit``."""
-    return max(1, math.floor(limit * settings.fraction))
-
-
-def window_s(limit: HostLimit) -> float:
-    return max(limit.window.total_seconds(), 0.001)
 
 
 def _first_int(headers: httpx.Headers, *names: str) -> int | None:

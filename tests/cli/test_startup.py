@@ -267,6 +267,26 @@ class TestValidateLoadsNoAlerting:
         assert sorted(m for m in loaded if m.startswith(("monitor.alerting", "ruamel"))) == []
 
 
+class TestValidateNeedsNoEventLoop:
+    def test_http_checks_and_budgets_are_validated_without_asyncio(self, tmp_path: Path) -> None:
+        """`validate` of an HTTP check with a JSON assertion and a declared host budget (the
+        budget fit is checked) loads no asyncio: reading a config needs no event loop, and
+        asyncio is about 20 ms of start-up.  The store check, ``--online``, loads it."""
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(
+            f"storage: {{url: 'sqlite:///{tmp_path}/x.db'}}\nalert_rules: null\n"
+            "rate_limit: {hosts: {127.0.0.1: {limit: 100, window: 1m}}}\n"
+            "checks:\n  - {name: health, kind: http, url: 'http://127.0.0.1:9/health',"
+            " expect: {json: [{path: $.status, equals: ok}]}}\n"
+        )
+        code, loaded = _modules_of_command(
+            tmp_path / "modules.json", "validate", "--config", str(path)
+        )
+        assert code == 0
+        assert {"probes.http", "monitor.scheduling.budgets"} <= loaded  # it did check them
+        assert sorted(m for m in loaded if m.partition(".")[0] == "asyncio") == []
+
+
 # What `run --once` of HTTP checks never needs: the browser, the API stack, and (on a store
 # already at the newest schema) alembic and its templates.
 NOT_FOR_HTTP_RUN = ("playwright", "fastapi", "uvicorn", "starlette", "aiosmtplib")
