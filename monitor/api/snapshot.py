@@ -154,7 +154,7 @@ async def take_snapshot(
             checks.append(item)
         return checks
 
-    # In a thread: judging 10,000 checks is about 0.2 s of CPU the loop must not wait on.
+    # In a thread: judging thousands of checks is a burst of CPU the loop must not wait on.
     checks = await asyncio.to_thread(judge_all)
     return Snapshot(taken, checks, sorted(regions))
 
