@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 SCRIPT_LOCATION = "monitor.store:migrations"
 # The newest revision in ``migrations/versions`` (a test holds it to alembic's head): a
 # database already there opens without loading alembic and its migration scripts
-# (~0.3 s of a ``run --once``).  Bump it with every new migration.
+# (~0.3 s of a ``run --once``).  Bump it with every new migration, and rewrite the
+# snapshot a new SQLite database is made from: ``python -m monitor.store.fresh``.
 HEAD_REVISION = "0013"
 VERSION_TABLE = "alembic_version"
 
@@ -39,9 +40,22 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Bring the database up to ``revision`` in one transaction; a no-op when already there."""
+    """Bring the database up to ``revision`` in one transaction; a no-op when already there.
+
+    An empty SQLite database is brought to the head revision from the schema snapshot
+    (:mod:`monitor.store.fresh`), without alembic."""
     if revision == "head" and await _at_head(engine):
         return
+    await _migrate(engine, revision, snapshot=revision == "head")
+
+
+async def migrate_with_alembic(engine: AsyncEngine, revision: str = "head") -> None:
+    """:func:`upgrade` through the alembic migrations only, never from the snapshot
+    (the snapshot is written, and tested, from what this leaves)."""
+    await _migrate(engine, revision, snapshot=False)
+
+
+async def _migrate(engine: AsyncEngine, revision: str, *, snapshot: bool) -> None:
     async with engine.connect() as connection:
         await connection.execution_options(**{SQLITE_IMMEDIATE: True})
         async with connection.begin():
@@ -49,10 +63,16 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
                 await connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
                 )
-            await connection.run_sync(_upgrade, revision)
+            await connection.run_sync(_upgrade, revision, snapshot)
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
+def _upgrade(connection: Connection, revision: str, snapshot: bool) -> None:
+    # Under the write lock: of two processes creating one file, the second finds tables.
+    if snapshot:
+        from monitor.store.fresh import build  # noqa: PLC0415  (`python -m` runs it cleanly)
+
+        if build(connection, HEAD_REVISION):
+            return
     from alembic import command  # noqa: PLC0415
 
     command.upgrade(alembic_config(connection), revision)
