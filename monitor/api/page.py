@@ -4,11 +4,14 @@ Per check: its current status overall and per region, 90 daily uptime bars (one 
 query over the daily rollups for every check) and a 48-hour response-time sparkline
 (one query over the hourly rollups).  Colours always come with a text label.
 
-A page of more than :data:`FULL_ROWS` checks draws a full row only for each check that
-is not operational; the operational ones are listed by name and state under their
-group, each linking to its own page.  At 10,000 checks a full page was about 9 s of CPU
-and 900 KB compressed, to show mostly green bars nobody reads; a check that is down,
-degraded, recovering or without data is never folded away.
+A page of more than :data:`FULL_ROWS` checks draws a full row only for checks that are
+not operational, at most :data:`FULL_ROWS` of them, the most severe first (down,
+degraded, recovering, without data; config order within each); the operational ones
+are listed by name and state under their group, folded, each linking to its own page.
+At 10,000 checks a full page was about 9 s of CPU and 900 KB compressed, to show mostly
+green bars nobody reads.  A check that is not operational is never folded away: past
+the cap (a first start, when no check has data yet, or one outage behind thousands of
+checks) it is listed by name and state in an open list under its group.
 """
 
 from __future__ import annotations
@@ -28,13 +31,12 @@ from monitor.contract import ServiceView, StoreLag
 from monitor.store import AlertStore, IncidentRecord, ResultRecord, StatsBucket
 from monitor.store.artifacts import ArtifactRecord
 from monitor.store.outages import OutageSpan, outage_spans
-from monitor.store.summaries import MAX_CHECKS_NAMED
 
 DAYS = 90
 HOURS = 48
 INCIDENT_DAYS = 30
 INCIDENTS_SHOWN = 20
-FULL_ROWS = 100  # past this many checks, operational ones get a compact row
+FULL_ROWS = 100  # past this many checks, only this many not operational get a full row
 SPARK_W, SPARK_H, SPARK_PAD = 240, 40, 3
 
 STATE_LABEL = {
@@ -63,6 +65,7 @@ RESULT_CSS = {
     "error": "none",
     "suspect": "none",
 }
+SEVERITY = {"down": 0, "degraded": 1, "recovering": 2, "unknown": 3, "healthy": 4}
 STATE_CSS = {
     "healthy": "ok",
     "recovering": "minor",
@@ -112,12 +115,13 @@ class CheckRow:
 
 @dataclass(frozen=True, slots=True)
 class CompactRow:
-    """An operational check on a crowded page: its name and state, no history."""
+    """A check on a crowded page without a full row: its name and state, no history."""
 
     name: str
     href: str
     css: str
     label: str
+    operational: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +155,8 @@ class GroupSection:
     css: str
     label: str
     checks: list[CheckRow]
-    compact: list[CompactRow] = field(default_factory=list)  # after ``checks``
+    compact: list[CompactRow] = field(default_factory=list)  # operational, after ``checks``
+    overflow: list[CompactRow] = field(default_factory=list)  # not operational, past the cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,8 +423,22 @@ def check_href(name: str) -> str:
 def compact_row(item: CheckSnapshot) -> CompactRow:
     state = item.verdict.state
     return CompactRow(
-        item.check.name, check_href(item.check.name), STATE_CSS[state], STATE_LABEL[state]
+        item.check.name,
+        check_href(item.check.name),
+        STATE_CSS[state],
+        STATE_LABEL[state],
+        operational=state == "healthy",
     )
+
+
+def drawn_in_full(checks: list[CheckSnapshot]) -> set[str]:
+    """The checks given a full row: all of them up to :data:`FULL_ROWS`; past that, the
+    first :data:`FULL_ROWS` that are not operational, the most severe first."""
+    if len(checks) <= FULL_ROWS:
+        return {item.check.name for item in checks}
+    attention = [item for item in checks if item.verdict.state != "healthy"]
+    attention.sort(key=lambda item: SEVERITY[item.verdict.state])  # stable: config order
+    return {item.check.name for item in attention[:FULL_ROWS]}
 
 
 def group_sections(snapshot: Snapshot, rows: list[CheckRow | CompactRow]) -> list[GroupSection]:
@@ -435,7 +454,16 @@ def group_sections(snapshot: Snapshot, rows: list[CheckRow | CompactRow]) -> lis
         state = group_state(item.verdict.state for item, _ in pairs)
         full = [row for _, row in pairs if isinstance(row, CheckRow)]
         compact = [row for _, row in pairs if isinstance(row, CompactRow)]
-        sections.append(GroupSection(name, STATE_CSS[state], STATE_LABEL[state], full, compact))
+        sections.append(
+            GroupSection(
+                name,
+                STATE_CSS[state],
+                STATE_LABEL[state],
+                full,
+                [row for row in compact if row.operational],
+                [row for row in compact if not row.operational],
+            )
+        )
     return sections
 
 
@@ -456,10 +484,9 @@ async def build_page(
     first_day = today - timedelta(days=DAYS - 1)
     first_hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=HOURS - 1)
     store = service.store
-    crowded = len(snapshot.checks) > FULL_ROWS
-    full = {c.check.name for c in snapshot.checks if not crowded or c.verdict.state != "healthy"}
-    # Read the rollups of the full rows only, when few enough to name.
-    named = full if crowded and len(full) <= MAX_CHECKS_NAMED else None
+    full = drawn_in_full(snapshot.checks)
+    # Read the rollups of the full rows only: at most FULL_ROWS checks, few enough to name.
+    named = full if len(snapshot.checks) > FULL_ROWS else None
     days: dict[str, dict[datetime, StatsBucket]] = defaultdict(dict)
     for bucket in await store.stats(period="day", since=first_day, checks=named):
         days[bucket.check][bucket.start] = bucket

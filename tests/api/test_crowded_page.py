@@ -1,9 +1,11 @@
-"""Specifications of the status page past ``FULL_ROWS`` checks: a full row for every check
-that is not operational, a compact row (name, state, link) for each operational one."""
+"""Specifications of the status page past ``FULL_ROWS`` checks: a full row for each check
+that is not operational (up to FULL_ROWS of them, the most severe first), a compact row
+(name, state, link) for each operational one and for those past the cap."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from monitor.api.page import FULL_ROWS
@@ -21,15 +23,18 @@ def fleet(count: int) -> str:
     )
 
 
-def serve(start_api: StartApi, count: int, *, failing: str, unseeded: str) -> LiveApi:
-    """``count`` checks: ``failing`` fails, ``unseeded`` has no result, the rest pass."""
+def serve(
+    start_api: StartApi, count: int, *, failing: str, unseeded: str | Collection[str]
+) -> LiveApi:
+    """``count`` checks: ``failing`` fails, ``unseeded`` have no result, the rest pass."""
+    unseeded = {unseeded} if isinstance(unseeded, str) else set(unseeded)
     api = start_api(checks=fleet(count))
     seed(
         api,
         *(
             result(name, started_at=NOW, status=Status.FAIL if name == failing else Status.PASS)
             for name in (f"f{n:03d}" for n in range(count))
-            if name != unseeded
+            if name not in unseeded
         ),
     )
     return api
@@ -39,9 +44,10 @@ def full_rows(html: str) -> list[str]:
     return re.findall(r'<a class="name" id="check-[^"]+" href="[^"]+">([^<]+)</a>', html)
 
 
-def compact_rows(html: str) -> dict[str, str]:
-    """Check name -> state label, of the compact rows."""
-    found = re.search(r'<details class="compact">(.*?)</details>', html, re.S)
+def compact_rows(html: str, css: str = "compact") -> dict[str, str]:
+    """Check name -> state label, of the compact rows (``compact overflow``: the open list
+    of checks not operational past the cap)."""
+    found = re.search(rf'<details class="{css}"(?: open)?>(.*?)</details>', html, re.S)
     if found is None:
         return {}
     rows = re.findall(
@@ -79,3 +85,24 @@ class TestCrowdedPage:
         assert len(full_rows(html)) == FULL_ROWS
         assert html.count('<div class="bars"') == FULL_ROWS
         assert compact_rows(html) == {}
+
+    def test_past_the_cap_checks_not_operational_are_listed_open(self, start_api: StartApi) -> None:
+        """A first start of a big config: 105 of FULL_ROWS + 30 checks have no data yet and one
+        fails.  The failing one is drawn first (the most severe), then the first 99 without
+        data; the other 6 without data are listed by name and state in an open list, never
+        folded away, and the operational ones stay folded."""
+        count = FULL_ROWS + 30
+        waiting = [f"f{n:03d}" for n in range(20, 125)]
+        api = serve(start_api, count, failing="f007", unseeded=waiting)
+        with api.client() as client:
+            html = client.get("/").text
+        assert full_rows(html) == ["f007", *waiting[: FULL_ROWS - 1]]
+        assert html.count('<div class="bars"') == FULL_ROWS
+        overflow = compact_rows(html, "compact overflow")
+        assert overflow == dict.fromkeys(waiting[FULL_ROWS - 1 :], "No data")
+        assert '<details class="compact overflow" open>' in html
+        assert "6 more checks not operational" in html
+        operational = {f"f{n:03d}" for n in range(count)} - {"f007", *waiting}
+        assert compact_rows(html) == dict.fromkeys(operational, "Operational")
+        assert f"{len(operational)} more checks operational" in html
+        assert re.search(r"<h3[^>]*>Fleet</h3><span class=\"label major\">Down</span>", html)
