@@ -17,7 +17,10 @@ fill a batch).  Results are stored in the order they were submitted.
 A burst the database cannot take because it is unavailable or locked is tried again
 after each of ``retry_delays``; when the last try fails, every result of the burst
 gets the :class:`StoreError` and its caller falls back as it would for a single write
-(``serve`` spools it, :mod:`monitor.runtime.spool`).  A burst the database refuses for another
+(``serve`` spools it, :mod:`monitor.runtime.spool`), and so does every result queued
+behind it at that moment, without trying the store again: each burst would wait out the
+same tries (up to 16 s each behind a locked SQLite file), holding up the runs' recording
+and a shutdown.  The next burst submitted tries the store afresh.  A burst the database refuses for another
 reason is stored one result at a time, so one bad result fails alone.
 """
 
@@ -122,6 +125,7 @@ class ResultWriter:
             ids = await self._add_with_retries(records)
         except StoreUnavailable as exc:
             self._fail(batch, exc)
+            self._fail_queued(exc)
             return
         except StoreError:
             await self._write_one_by_one(batch)
@@ -167,6 +171,18 @@ class ResultWriter:
         self.bursts += 1
         self.written += results
         self.burst_sizes[bisect.bisect_left(BURST_BOUNDS, results)] += 1
+
+    def _fail_queued(self, exc: StoreUnavailable) -> None:
+        """Hand ``exc`` to every result queued now: the store just failed all its tries."""
+        queued: list[_Item] = []
+        while not self._queue.empty():
+            queued.append(self._queue.get_nowait())
+        if not queued:
+            return
+        self._log.warning("store.queue_failed", results=len(queued), reason=str(exc))
+        self._fail(queued, exc)
+        for _ in queued:
+            self._queue.task_done()
 
     def _fail(self, batch: list[_Item], exc: StoreError) -> None:
         for _, future in batch:

@@ -170,3 +170,27 @@ class TestResultWriter:
         finally:
             await writer.close()
             await store.close()
+
+    async def test_results_queued_behind_a_failed_burst_fail_with_it(self) -> None:
+        """When a burst has failed every try, the results queued behind it get the same
+        ``StoreUnavailable`` at once (their callers spool them) instead of each burst
+        waiting out its own tries; the store is tried again for the next submission."""
+        url = f"postgresql://smokewatch@127.0.0.1:{closed_port()}/none"
+        store = await ResultStore.open(url, migrate=False)
+        log = Log()
+        writer = ResultWriter(store, log=log, max_batch=10, retry_delays=(0.01, 0.02))
+        writer.start()
+        try:
+            pending = [await writer.submit(record()) for _ in range(50)]  # 10 taken, 40 queued
+            outcomes = await asyncio.gather(*pending, return_exceptions=True)
+            assert all(isinstance(o, StoreUnavailable) for o in outcomes)
+            events = [e for e, _ in log.events]
+            assert events.count("store.write_retry") == 2  # one burst's tries, not five
+            assert [f["results"] for e, f in log.events if e == "store.queue_failed"] == [40]
+            assert writer.failed == 50
+            with pytest.raises(StoreUnavailable):
+                await writer.write(record())
+            assert [e for e, _ in log.events].count("store.write_retry") == 4
+        finally:
+            await writer.close()
+            await store.close()
