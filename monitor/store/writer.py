@@ -20,8 +20,8 @@ gets the :class:`StoreError` and its caller falls back as it would for a single 
 (``serve`` spools it, :mod:`monitor.runtime.spool`), and so does every result queued
 behind it at that moment, without trying the store again: each burst would wait out the
 same tries (up to 16 s each behind a locked SQLite file), holding up the runs' recording
-and a shutdown.  The next burst submitted tries the store afresh.  A burst the database refuses for another
-reason is stored one result at a time, so one bad result fails alone.
+and a shutdown.  The next burst submitted tries the store afresh.  A burst the database
+refuses for another reason is stored one result at a time, so one bad result fails alone.
 """
 
 from __future__ import annotations
