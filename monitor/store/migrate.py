@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from monitor.store.engine import SQLITE_IMMEDIATE
+from monitor.store.fresh import build
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -17,7 +18,7 @@ SCRIPT_LOCATION = "monitor.store:migrations"
 # The newest revision in ``migrations/versions`` (a test holds it to alembic's head): a
 # database already there opens without loading alembic and its migration scripts
 # (~0.3 s of a ``run --once``).  Bump it with every new migration, and rewrite the
-# snapshot a new SQLite database is made from: ``python -m monitor.store.fresh``.
+# snapshot a new SQLite database is made from: ``python -m monitor.store.rewrite_snapshot``.
 HEAD_REVISION = "0013"
 VERSION_TABLE = "alembic_version"
 
@@ -68,11 +69,8 @@ async def _migrate(engine: AsyncEngine, revision: str, *, snapshot: bool) -> Non
 
 def _upgrade(connection: Connection, revision: str, snapshot: bool) -> None:
     # Under the write lock: of two processes creating one file, the second finds tables.
-    if snapshot:
-        from monitor.store.fresh import build  # noqa: PLC0415  (`python -m` runs it cleanly)
-
-        if build(connection, HEAD_REVISION):
-            return
+    if snapshot and build(connection, HEAD_REVISION):
+        return
     from alembic import command  # noqa: PLC0415
 
     command.upgrade(alembic_config(connection), revision)

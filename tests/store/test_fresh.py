@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from monitor.store import ResultStore
+from monitor.store import ResultStore, rewrite_snapshot
 from monitor.store.fresh import SNAPSHOT, build, parse, render, schema_of
 from monitor.store.migrate import HEAD_REVISION, migrate_with_alembic
 from tests.store.factory import record
 
-REWRITE = "uv run python -m monitor.store.fresh"
+REWRITE = "uv run python -m monitor.store.rewrite_snapshot"
 
 
 async def by_alembic(path: Path) -> None:
@@ -88,7 +88,7 @@ class TestSnapshot:
         """The point of the snapshot: opening a new store costs no alembic import."""
         code = textwrap.dedent(f"""
             import asyncio, sys
-            from monitor.store import ResultStore
+            from monitor.store import ResultStore, rewrite_snapshot
             async def main():
                 async with await ResultStore.open("sqlite:///{tmp_path / "new.db"}"):
                     pass
@@ -128,6 +128,16 @@ class TestSnapshot:
         """The file is split on ';': a statement holding one could not be read back."""
         with pytest.raises(ValueError, match="cannot be split back"):
             render(HEAD_REVISION, ["CREATE TABLE t (x TEXT DEFAULT ';')"])
+
+    def test_the_rewrite_command_writes_the_committed_file(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """``python -m monitor.store.rewrite_snapshot`` (here into a temporary file) writes
+        exactly what is committed: the file was made by it, not by hand."""
+        target = tmp_path / "sqlite_head.sql"
+        monkeypatch.setattr(rewrite_snapshot, "SNAPSHOT", target)
+        rewrite_snapshot.main()
+        assert target.read_text(encoding="utf-8") == SNAPSHOT.read_text(encoding="utf-8")
 
     def test_render_and_parse_round_trip(self) -> None:
         statements = ["CREATE TABLE a (x INTEGER)", "CREATE INDEX ix ON a (x)"]
