@@ -370,21 +370,24 @@ class Runtime:
     ) -> list[CheckRun]:
         """Run the region's checks (or those named) once; store, track incidents, export.
 
-        Cancelling it cancels the checks still running.  Once they have all finished, their
-        results have verdicts: recording them (store or spool, alerts, metrics) goes on
-        if the caller is cancelled (``serve``'s stop at the end of ``shutdown_grace``), and
-        :meth:`settle` (and closing) waits for it.
+        Cancelling it cancels the checks still running.  A check that has finished has a
+        verdict: recording it (store or spool, alerts, metrics) goes on if the caller is
+        cancelled (``serve``'s stop at the end of ``shutdown_grace``), whether or not the
+        other checks of the run had finished, and :meth:`settle` (and closing) waits for it.
         """
         checks = self.runner.checks_for_region(names)
-        probing = asyncio.ensure_future(self.runner.run_all(checks, run_id=run_id or new_run_id()))
+        run_id = run_id or new_run_id()
+        probes = [asyncio.ensure_future(self.runner.run_check(c, run_id=run_id)) for c in checks]
         try:
-            runs = await probing
+            runs = list(await asyncio.gather(*probes))
         except asyncio.CancelledError:
-            # Cancelled just as the checks finished: their results are recorded all the same.
-            if not probing.done():
-                probing.cancel()
-            elif not probing.cancelled() and probing.exception() is None:
-                self._start_recording(probing.result()).add_done_callback(self._recorded_unawaited)
+            # gather has cancelled the checks still running and waited for them; those that
+            # had finished (even an instant before the cancel) keep their results.
+            finished = [
+                p.result() for p in probes if p.done() and not p.cancelled() and not p.exception()
+            ]
+            if finished:
+                self._start_recording(finished).add_done_callback(self._recorded_unawaited)
             raise
         recording = self._start_recording(runs)
         try:

@@ -1,10 +1,13 @@
 """``run_once`` stores a run's results through the writer: a burst against a locked SQLite
-file is stored late, never lost (the demo target on real HTTP, a real SQLite file)."""
+file is stored late, never lost, and so is a finished check's result when its run is
+cancelled (the demo target on real HTTP, a real SQLite file)."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import textwrap
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -78,3 +81,74 @@ class TestPrune:
             store.prune = counted  # type: ignore[method-assign]
             runs = await asyncio.gather(*(runtime.run_once([f"check-{n}"]) for n in range(CHECKS)))
         assert (len(runs), len(prunes)) == (CHECKS, 1)
+
+
+def write_two_speeds(path: Path, database: Path) -> Path:
+    """``fast`` answers at once, ``slow`` after 20 s: a run of both is cancelled between."""
+    path.write_text(
+        textwrap.dedent(f"""\
+        defaults: {{retries: 0, timeout: 30s}}
+        rate_limit: {{fraction: 1.0, default: {{limit: 100000}}, learn_from_headers: false}}
+        storage: {{url: "sqlite:///{database}"}}
+        logging: {{format: json}}
+        alert_rules: null
+        checks:
+          - {{name: fast, kind: http, url: "${{TARGET}}/fast"}}
+          - {{name: slow, kind: http, url: "${{TARGET}}/delay?ms=20000"}}
+        """)
+    )
+    return path
+
+
+class DoneWatch(io.StringIO):
+    """A log stream that calls ``on_done`` as a check logs ``check.done`` (in that step of
+    the event loop, before the run has gathered the check's result)."""
+
+    on_done: Callable[[], object] = staticmethod(lambda: None)
+
+    def write(self, text: str, /) -> int:
+        if '"check.done"' in text:
+            self.on_done()
+        return super().write(text)
+
+
+class TestCancelledRuns:
+    async def test_a_finished_check_is_stored_when_the_run_is_cancelled_for_another(
+        self, served: DemoTargetThread, tmp_path: Path
+    ) -> None:
+        """serve's stop cancels a run whose ``slow`` check is still waiting on the target:
+        ``slow`` is cancelled (nothing was learnt), ``fast`` had finished and its verdict is
+        stored all the same."""
+        database = tmp_path / "results.db"
+        config = write_two_speeds(tmp_path / "sw.yaml", database)
+        loaded = load_config(config, {"TARGET": served.url})
+        log, fast_done = DoneWatch(), asyncio.Event()
+        log.on_done = fast_done.set
+        async with Runtime(loaded, env={}, log_stream=log) as runtime:
+            run = asyncio.create_task(runtime.run_once(["fast", "slow"]))
+            await fast_done.wait()
+            run.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await run
+            await runtime.settle()
+        stored = await table_rows(f"sqlite:///{database}", 'SELECT "check", status FROM results')
+        assert stored == [("fast", "pass")]
+
+    async def test_a_cancel_an_instant_after_the_check_finished_keeps_its_verdict(
+        self, served: DemoTargetThread, tmp_path: Path
+    ) -> None:
+        """The cancel lands in the event loop's next step after ``check.done`` (as a stop
+        can, polling every few milliseconds): the result is stored, not dropped with the
+        run that was about to gather it."""
+        database = tmp_path / "results.db"
+        config = write_two_speeds(tmp_path / "sw.yaml", database)
+        loaded = load_config(config, {"TARGET": served.url})
+        log = DoneWatch()
+        async with Runtime(loaded, env={}, log_stream=log) as runtime:
+            run = asyncio.create_task(runtime.run_once(["fast"]))
+            log.on_done = lambda: asyncio.get_running_loop().call_soon(run.cancel)
+            with pytest.raises(asyncio.CancelledError):
+                await run
+            await runtime.settle()
+        stored = await table_rows(f"sqlite:///{database}", 'SELECT "check", status FROM results')
+        assert stored == [("fast", "pass")]
