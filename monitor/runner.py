@@ -7,8 +7,10 @@ One code path serves ``check``, ``run --once`` and the scheduler.  For each chec
 3. retry only what a retry can fix (``retry_on``: connection errors, timeouts, 5xx,
    429 by default; never an assertion failing on a 200), sleeping
    ``initial * factor**n`` with +/- jitter, at least any ``Retry-After``;
-4. turn anything escaping the probe into an ``error`` result;
-5. redact every secret from the final result.
+4. measure once more, at once, a verdict set by a time budget that the monitor's own
+   event-loop hold-up during the attempt could explain (:mod:`monitor.looplag`);
+5. turn anything escaping the probe into an ``error`` result;
+6. redact every secret from the final result.
 
 Checks of one run go concurrently, bounded by ``runner.concurrency`` (browser checks by
 ``runner.browser_concurrency``, a pool of their own).
@@ -32,6 +34,7 @@ import structlog
 from monitor.artifacts.links import ArtifactLink
 from monitor.config.models import CheckCommon, CheckDefaults
 from monitor.config.root import SmokewatchConfig
+from monitor.looplag import LoopLag
 from monitor.redact import Redactor
 from monitor.store.records import ResultRecord
 from probes import PROBES
@@ -121,6 +124,7 @@ class Runner:
     tls: ssl.SSLContext | None = None  # the client's verifying context (ProbeContext.tls)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
+    lag: LoopLag = field(default_factory=LoopLag)  # the event loop's own hold-ups
     _semaphore: asyncio.Semaphore | None = None
     _browser_semaphore: asyncio.Semaphore | None = None  # browser checks: a pool of their own
     # Each check's effective settings, by the check object (kept, so its id stays its own).
@@ -163,13 +167,16 @@ class Runner:
         evidence: tuple[ProbeResult, float] | None = None  # last attempt that reached the target
         skipped: str | None = None
         tried: list[dict[str, object]] = []  # each attempt's outcome, for the evidence ledger
+        remeasured = False
         while True:
             attempts += 1
             gate.waited_s = 0.0
             a0 = time.perf_counter()
-            result = await self._attempt(check, settings, run_id, gate)
+            with self.lag.window() as held:
+                result = await self._attempt(check, settings, run_id, gate)
             waited_s += gate.waited_s
             probe_ms = max((time.perf_counter() - a0 - gate.waited_s) * 1000.0, 0.0)
+            result = _with_lag(result, held.lag_ms)
             tried.append(attempt_entry(attempts, result, probe_ms))
             if _reached_target(result):
                 evidence = (result, probe_ms)
@@ -178,38 +185,35 @@ class Runner:
                 # real attempt saw; an outage must never turn into ``error``.
                 skipped = result.message
                 break
-            if attempts > settings.retries or not _should_retry(result, settings):
+            step = self._next_step(settings, result, attempts, remeasured, held.lag_ms)
+            if step is None:
                 break
-            delay = self._backoff(settings, attempts, result.retry_after_s)
+            event, delay = step
             elapsed_s = time.perf_counter() - t0
             cap_s = run_cap_s(settings)
             if elapsed_s + delay + settings.timeout.total_seconds() > cap_s:
                 # The next attempt could end after the run cap: the next due run must not
                 # wait behind this one.  The evidence so far stands.
-                skipped = f"run cap: a retry could end after {cap_s:g} s (80% of the interval)"
+                next_one = "a retry" if event == "retry" else "a re-measurement"
+                skipped = f"run cap: {next_one} could end after {cap_s:g} s (80% of the interval)"
                 break
             log.info(
-                "check.retry",
+                f"check.{event}",
                 attempt=attempts,
                 status=result.status.value,
                 reason=self.redactor.text(result.message),
                 delay_s=round(delay, 3),
+                monitor_lag_ms=round(held.lag_ms, 1),
             )
+            if event == "remeasure":
+                remeasured = True
+                tried[-1]["then_remeasured"] = True
+                continue
             tried[-1]["then_waited_s"] = round(delay, 3)
             await self.sleep(delay)
             waited_s += delay
         wall_ms = (time.perf_counter() - t0) * 1000.0
-        if evidence is not None:  # the last attempt that reached the target
-            result, duration_ms = evidence
-            if skipped is not None:
-                result = replace(
-                    result,
-                    details={**result.details, "retry_skipped": skipped},
-                )
-        else:
-            duration_ms = probe_ms
-        if len(tried) > 1 or not result.status.ok:
-            result = replace(result, details={**result.details, "attempts": tried})
+        result, duration_ms = _final(evidence or (result, probe_ms), skipped, tried)
         result = self._redact(_with_reason(result, log))
         log.info(
             "check.done",
@@ -221,6 +225,7 @@ class Runner:
             wait_ms=round(waited_s * 1000.0, 1),
             message=result.message,
             reason=result.reason,
+            monitor_lag_ms=result.details.get("monitor_lag_ms"),
         )
         return CheckRun(
             check=check.name,
@@ -234,6 +239,23 @@ class Runner:
             wall_ms=wall_ms,
             wait_ms=waited_s * 1000.0,
         )
+
+    def _next_step(
+        self,
+        settings: CheckDefaults,
+        result: ProbeResult,
+        attempts: int,
+        remeasured: bool,
+        lag_ms: float,
+    ) -> tuple[str, float] | None:
+        """``("retry", backoff)``, ``("remeasure", 0)``, or None when the run is over."""
+        if attempts <= settings.retries and _should_retry(result, settings):
+            return "retry", self._backoff(settings, attempts, result.retry_after_s)
+        if not remeasured and held_up_verdict(result, lag_ms):
+            # A verdict about time that our own hold-up could explain: measure it again at
+            # once (once per run); the new measurement stands, whatever it says.
+            return "remeasure", 0.0
+        return None
 
     def _settings_for(self, check: CheckCommon) -> CheckDefaults:
         """``config.settings_for(check)``, computed once per check (a pydantic copy each)."""
@@ -322,6 +344,19 @@ class Runner:
         )
 
 
+def _final(
+    evidence: tuple[ProbeResult, float], skipped: str | None, tried: list[dict[str, object]]
+) -> tuple[ProbeResult, float]:
+    """The run's result and duration: the last attempt that reached the target (else the
+    last attempt), with why retries stopped early and, when it says more, the ledger."""
+    result, duration_ms = evidence
+    if skipped is not None:
+        result = replace(result, details={**result.details, "retry_skipped": skipped})
+    if len(tried) > 1 or not result.status.ok:
+        result = replace(result, details={**result.details, "attempts": tried})
+    return result, duration_ms
+
+
 def _redact_assertion(redactor: Redactor, outcome: AssertionOutcome) -> AssertionOutcome:
     """``outcome`` with secrets masked; the same (frozen) object when there was none."""
     name, expected, actual = (
@@ -353,13 +388,47 @@ def _redact_attachment(redactor: Redactor, attachment: Attachment) -> Attachment
 
 
 def attempt_entry(number: int, result: ProbeResult, probe_ms: float) -> dict[str, object]:
-    """One attempt as the ledger shows it: ``{attempt, status, message, probe_ms}``."""
-    return {
+    """One attempt as the ledger shows it: ``{attempt, status, message, probe_ms}``, and
+    ``monitor_lag_ms`` when the monitor's own event loop was held up during it."""
+    entry: dict[str, object] = {
         "attempt": number,
         "status": result.status.value,
         "message": result.message[:200],
         "probe_ms": round(probe_ms, 1),
     }
+    lag = result.details.get("monitor_lag_ms")
+    if lag is not None:
+        entry["monitor_lag_ms"] = lag
+    return entry
+
+
+# A hold-up of the monitor's event loop shorter than this is noise, not evidence.
+HELD_UP_MS = 10.0
+
+
+def _with_lag(result: ProbeResult, lag_ms: float) -> ProbeResult:
+    """``details.monitor_lag_ms`` on an attempt measured while the monitor was held up."""
+    if lag_ms < HELD_UP_MS:
+        return result
+    return replace(result, details={**result.details, "monitor_lag_ms": round(lag_ms, 1)})
+
+
+def held_up_verdict(result: ProbeResult, lag_ms: float) -> bool:
+    """Whether the monitor's own hold-up of ``lag_ms`` could have made this verdict.
+
+    Only a status set by time budgets alone qualifies (``response time``, ``load time``,
+    ``connect time``), with one of the deciding budgets exceeded by no more than the
+    hold-up.  A verdict that any other assertion shares is left alone, and so is a
+    timeout: retries cover those (``retry_on: timeout``), and its evidence carries
+    ``monitor_lag_ms``.
+    """
+    if lag_ms < HELD_UP_MS or result.status is Status.PASS or not result.status.measured:
+        return False
+    failed = [a for a in result.assertions if not a.passed]
+    if not failed or any(a.over_ms is None for a in failed):
+        return False
+    deciding = [a for a in failed if a.status_if_failed is result.status]
+    return any(a.over_ms is not None and a.over_ms <= lag_ms for a in deciding)
 
 
 RUN_CAP_SHARE = 0.8

@@ -254,16 +254,29 @@ class ResponseTime(BaseModel):
         actual = f"{total_ms:.0f} ms"
         if self.fail_ms is not None and total_ms > self.fail_ms:
             expected = f"<= {self.fail_ms:g} ms"
+            over = total_ms - self.fail_ms
             return AssertionOutcome(
-                "response time", False, expected, actual, reason=FailureReason.LATENCY
+                "response time", False, expected, actual, reason=FailureReason.LATENCY, over_ms=over
             )
         if self.degraded_ms is not None and total_ms > self.degraded_ms:
             expected = f"<= {self.degraded_ms:g} ms"
-            return AssertionOutcome("response time", False, expected, actual, Status.DEGRADED)
+            over = total_ms - self.degraded_ms
+            return AssertionOutcome(
+                "response time",
+                False,
+                expected,
+                actual,
+                Status.DEGRADED,
+                FailureReason.LATENCY,
+                over,
+            )
         budgets = [b for b in (self.degraded_ms, self.fail_ms) if b is not None]
         if not budgets:
             return None
-        return AssertionOutcome("response time", True, f"<= {min(budgets):g} ms", actual)
+        limit = min(budgets)
+        return AssertionOutcome(
+            "response time", True, f"<= {limit:g} ms", actual, over_ms=total_ms - limit
+        )
 
 
 def budget_outcomes(budget: ResponseTime | None, total_ms: float) -> list[AssertionOutcome]:

@@ -82,6 +82,9 @@ class AssertionOutcome:
     status_if_failed: Status = Status.FAIL
     # Why the check fails when this outcome decides it (README, "Failure reasons").
     reason: FailureReason = FailureReason.ASSERTION
+    # A time budget's outcome: how far the measurement was over its limit (negative:
+    # under).  The runner measures again when its own hold-up could explain the excess.
+    over_ms: float | None = None
 
     @property
     def fails(self) -> bool:

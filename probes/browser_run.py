@@ -218,6 +218,7 @@ class BrowserRun:
                         actual,
                         status,
                         FailureReason.LATENCY,
+                        None if load is None else load - limit,
                     )
                 )
         if load is None and budgets.fail_ms is None:

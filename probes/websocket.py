@@ -179,6 +179,7 @@ def _connect_budget(expect: WebSocketExpect, connect_ms: float) -> list[Assertio
                     actual=f"{connect_ms:.1f} ms",
                     status_if_failed=status,
                     reason=FailureReason.LATENCY,
+                    over_ms=connect_ms - limit,
                 )
             )
     return outcomes

@@ -31,6 +31,7 @@ TOP_LEVEL: frozenset[str] = frozenset(
         "monitor.dburl",
         "monitor.errors",
         "monitor.logging",
+        "monitor.looplag",
         "monitor.modeltypes",
         "monitor.redact",
         "monitor.runner",

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from monitor.alerting.evidence import median_timings, reasons_text, region_entry
-from monitor.alerting.notifiers._text import subject
+from monitor.alerting.notifiers._text import evidence_details, subject
 from monitor.store.records import ResultRecord
 from probes.base import Status
 from probes.reasons import FailureReason
@@ -116,3 +116,26 @@ def test_the_reason_variable_names_each_regions_newest_failure() -> None:
     assert reasons_text(runs, ["eu", "us", "ap"]) == "timeout"
     assert reasons_text(runs[:1] + runs[3:4], ["eu", "ap"]) == "connect, dns"
     assert reasons_text(runs, ["sa"]) == ""
+
+
+def test_the_attempts_row_says_when_smokewatch_itself_was_held_up() -> None:
+    """An attempt measured while smokewatch's loop was held up says so, and that it was
+    measured again (README, "Retries, run-time cap and rechecks")."""
+    entry = {
+        "message": "response time: expected <= 100 ms, got 312 ms",
+        "attempt_count": 2,
+        "attempts": [
+            {
+                "attempt": 1,
+                "status": "fail",
+                "probe_ms": 312.4,
+                "monitor_lag_ms": 280.0,
+                "then_remeasured": True,
+            },
+            {"attempt": 2, "status": "fail", "probe_ms": 305.0},
+        ],
+    }
+    rows = dict(evidence_details(entry))
+    assert rows["Attempts (2)"] == (
+        "#1 fail in 312 ms (smokewatch held up 280 ms), then measured again; #2 fail in 305 ms"
+    )

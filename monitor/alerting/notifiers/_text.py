@@ -166,9 +166,14 @@ def evidence_details(entry: dict[str, Any]) -> list[tuple[str, str]]:
     if attempts:
         shown = []
         for a in attempts:
-            waited = f", then waited {a['then_waited_s']:g} s" if "then_waited_s" in a else ""
+            held = (
+                f" (smokewatch held up {_ms(a['monitor_lag_ms'])})" if "monitor_lag_ms" in a else ""
+            )
+            then = ", then measured again" if a.get("then_remeasured") else ""
+            if "then_waited_s" in a:
+                then = f", then waited {a['then_waited_s']:g} s"
             shown.append(
-                f"#{a.get('attempt')} {a.get('status')} in {_ms(a.get('probe_ms'))}{waited}"
+                f"#{a.get('attempt')} {a.get('status')} in {_ms(a.get('probe_ms'))}{held}{then}"
             )
         rows.append((f"Attempts ({entry.get('attempt_count', len(attempts))})", "; ".join(shown)))
     if failing:
