@@ -4,9 +4,12 @@ The Runtime owns one :class:`BrowserPool` and hands it to probes through
 ``ProbeContext.resources[POOL_RESOURCE]``.  Each check gets a fresh browser
 context (its own cookies and storage, service workers blocked) from
 :meth:`BrowserPool.context`, closed when the check ends.  The browser process is
-replaced after ``max_checks`` checks, or when it has crashed, so a long-running
-service does not leak; a browser still serving checks is closed when its last
-context closes.
+replaced after ``max_checks`` checks, so a long-running service does not leak: the
+new one is launched beside it once a check has ended past the limit, and the old one
+serves on until the new one is up, so no check waits for (or is timed across) a
+planned restart.  A browser that crashed is replaced by the next check, which waits
+for the launch.  A browser still serving checks is closed when its last context
+closes.
 
 Errors raised here, both safe to show::
 
@@ -137,6 +140,7 @@ class BrowserPool:
         self._playwright: Playwright | None = None
         self._current: _Slot | None = None
         self._retiring: list[_Slot] = []
+        self._replacing: asyncio.Task[None] | None = None  # a replacement launching beside
         self._lock = asyncio.Lock()
         self._closed = False
         self._failing: set[str] = set()  # checks whose last attempt failed: trace the next
@@ -207,6 +211,9 @@ class BrowserPool:
 
     async def close(self) -> None:
         """Close every browser and the Playwright driver; the pool cannot be used after."""
+        if self._replacing is not None:  # a replacement launching: stopped, then closed
+            self._replacing.cancel()
+            await asyncio.wait([self._replacing])
         async with self._lock:
             self._closed = True
             slots = [*self._retiring, *([self._current] if self._current else [])]
@@ -223,12 +230,10 @@ class BrowserPool:
             if self._closed:
                 raise BrowserUnavailableError("the browser pool is closed")
             slot = self._current
-            if slot is not None and (
-                not slot.browser.is_connected() or slot.uses >= self.max_checks
-            ):
+            if slot is not None and not slot.browser.is_connected():
                 await self._retire(slot)
                 slot = None
-            if slot is None:
+            if slot is None:  # none yet, or it died: this check waits for a launch
                 slot = self._current = _Slot(await self._launch())
             slot.uses += 1
             slot.active += 1
@@ -240,6 +245,32 @@ class BrowserPool:
         if slot.retired and slot.active == 0 and slot in self._retiring:
             self._retiring.remove(slot)
             await self._close_browser(slot)
+        elif slot is self._current and slot.uses >= self.max_checks and self._replacing is None:
+            # Recycled beside: the old browser serves on until the new one is up, so no
+            # check ever waits for (or is timed across) a restart.
+            self._replacing = asyncio.get_running_loop().create_task(self._replace())
+
+    async def _replace(self) -> None:
+        try:
+            try:
+                browser = await self._launch()
+            except BrowserError:
+                return  # the old one serves on; the next check past the limit tries again
+            async with self._lock:
+                if self._closed:
+                    await self._close_browser(_Slot(browser))
+                    return
+                if self._current is not None:
+                    await self._retire(self._current)
+                self._current = _Slot(browser)
+        finally:
+            self._replacing = None
+
+    async def replaced(self) -> None:
+        """Wait until a replacement under way (``max_checks`` reached) is serving."""
+        task = self._replacing
+        if task is not None:
+            await asyncio.shield(task)
 
     async def _retire(self, slot: _Slot) -> None:
         slot.retired = True

@@ -17,7 +17,7 @@ from monitor.config import load_config
 from monitor.runtime.runtime import Runtime
 from probes.base import Status
 from probes.browser import PROBE
-from probes.browser_pool import BrowserPool
+from probes.browser_pool import BrowserPool, find_chromium
 from tests.support.browser import PASSWORD, homepage_spec, probe_context, started_pool
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -51,7 +51,33 @@ class TestRecycling:
                 await PROBE.run(spec, probe_context(browser_client, browser_pool)) for _ in range(3)
             ]
             assert [r.status for r in results] == [Status.PASS] * 3
+            await browser_pool.replaced()
             assert browser_pool.launches == 2
+            assert len(browser_processes()) == 1
+
+    async def test_a_planned_restart_is_never_on_a_checks_clock(
+        self,
+        tmp_path: Path,
+        browser_client: httpx.AsyncClient,
+        served: DemoTargetThread,
+        target: TargetState,
+    ) -> None:
+        """A Chromium that takes 3 s to start, restarted after every check: checks with a
+        2.5 s deadline still pass, each on a browser that is up (the old one serves while
+        the new one starts), and every restart is done by the end."""
+        slow = tmp_path / "slow-chromium"
+        real = find_chromium(None, None)
+        slow.write_text(f'#!/bin/sh\nsleep 3\nexec {real} "$@"\n')
+        slow.chmod(0o755)
+        async with started_pool(tmp_path, max_checks=1, executable_path=str(slow)) as pool:
+            spec = homepage_spec(served.url)
+            results = []
+            for _ in range(3):
+                context = probe_context(browser_client, pool, deadline_s=2.5)
+                results.append(await PROBE.run(spec, context))
+            assert [(r.status, r.message) for r in results] == [(Status.PASS, "ok")] * 3
+            await pool.replaced()
+            assert pool.launches >= 2
             assert len(browser_processes()) == 1
 
     async def test_a_crashed_browser_is_replaced_on_the_next_check(
