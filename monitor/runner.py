@@ -125,6 +125,7 @@ class Runner:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
     lag: LoopLag = field(default_factory=LoopLag)  # the event loop's own hold-ups
+    remeasures: int = 0  # verdicts measured again because a hold-up could explain them
     _semaphore: asyncio.Semaphore | None = None
     _browser_semaphore: asyncio.Semaphore | None = None  # browser checks: a pool of their own
     # Each check's effective settings, by the check object (kept, so its id stays its own).
@@ -207,6 +208,7 @@ class Runner:
             )
             if event == "remeasure":
                 remeasured = True
+                self.remeasures += 1
                 tried[-1]["then_remeasured"] = True
                 continue
             tried[-1]["then_waited_s"] = round(delay, 3)

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import load_config
 from monitor.looplag import LoopLag
@@ -113,18 +115,23 @@ CHECK = """\
 """
 
 
-async def run(
-    tmp_path: Path, url: str, checks: str = CHECK
-) -> tuple[CheckRun, list[dict[str, Any]]]:
-    """One ``run --once`` of ``checks`` (no store); the run and its JSON log events."""
+def runtime(tmp_path: Path, url: str, checks: str, log: io.StringIO) -> Runtime:
+    """A Runtime (no store) for ``checks`` against ``url``, logging JSON to ``log``."""
     path = tmp_path / "smokewatch.yaml"
     path.write_text(
         "defaults:\n  retries: 2\n  timeout: 5s\nalert_rules: null\nchecks:\n"
         + textwrap.indent(checks, "  ")
     )
-    log = io.StringIO()
     loaded = load_config(path, env={"TARGET": url})
-    async with Runtime(loaded, region="test", use_store=False, log_stream=log, env={}) as rt:
+    return Runtime(loaded, region="test", use_store=False, log_stream=log, env={})
+
+
+async def run(
+    tmp_path: Path, url: str, checks: str = CHECK
+) -> tuple[CheckRun, list[dict[str, Any]]]:
+    """One ``run --once`` of ``checks``; the run and its JSON log events."""
+    log = io.StringIO()
+    async with runtime(tmp_path, url, checks, log) as rt:
         (result,) = await rt.run_once()
     return result, [json.loads(line) for line in log.getvalue().splitlines()]
 
@@ -212,6 +219,23 @@ class TestAHeldUpMonitorInventsNoSlowness:
         result, _ = await run(tmp_path, fast.url)
         assert (result.status, result.attempts, fast.requests) == (Status.DEGRADED, 2, 2)
         assert result.result.details["monitor_lag_ms"] >= 200
+
+
+class TestTheHoldUpsAreMetrics:
+    async def test_held_up_time_and_remeasures_are_counted_per_region(
+        self, tmp_path: Path, fast: Target
+    ) -> None:
+        """/metrics shows how long the loop was held up while measuring, and each re-measure."""
+        hold_up_on(fast, 1, 0.3)
+        async with runtime(tmp_path, fast.url, CHECK, io.StringIO()) as rt:
+            await rt.run_once()
+            text = generate_latest(rt.registry).decode()
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        (held,) = families["smokewatch_loop_held_up_seconds"].samples
+        (again,) = families["smokewatch_remeasures"].samples
+        assert held.labels == {"region": "test"}
+        assert held.value >= 0.2
+        assert (again.labels, again.value) == ({"region": "test"}, 1.0)
 
 
 class TestLoopLag:

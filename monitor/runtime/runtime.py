@@ -38,6 +38,7 @@ from monitor.errors import ArtifactError
 from monitor.logging import make_logger
 from monitor.redact import Redactor
 from monitor.runner import CheckRun, Runner, new_run_id
+from monitor.runtime.lag_metrics import LagCollector
 from monitor.runtime.spool import Spool
 from monitor.runtime.spool_metrics import SpoolCollector
 from monitor.runtime.writer_metrics import WriterCollector
@@ -236,6 +237,7 @@ class Runtime:
             resources=self._resources(),
             tls=tls,
         )
+        self.registry.register(LagCollector(self._runner))
         return self
 
     async def open(self) -> None:
