@@ -292,7 +292,7 @@ class Runner:
         t0 = time.perf_counter()
         try:
             async with asyncio.timeout(timeout_s):
-                return await probe.run(check, ctx)
+                return _own_fault(await probe.run(check, ctx))
         except TimeoutError:
             elapsed = (time.perf_counter() - t0) * 1000.0
             return ProbeResult(
@@ -344,6 +344,14 @@ class Runner:
             artifacts=[r.text(a) for a in result.artifacts],
             attachments=[_redact_attachment(r, a) for a in result.attachments],
         )
+
+
+def _own_fault(result: ProbeResult) -> ProbeResult:
+    """A ``fail`` caused by the monitor's own exhaustion (``resources``) is an ``error``:
+    nothing was learnt about the target."""
+    if result.status is Status.FAIL and result.reason is FailureReason.RESOURCES:
+        return replace(result, status=Status.ERROR, transient=False)
+    return result
 
 
 def _final(

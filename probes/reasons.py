@@ -3,12 +3,16 @@
 The set is closed and documented (README, "Failure reasons"): alerts, the
 ``smoke_test_failures_total`` counter and the status page all speak it.  A probe
 picks the reason where it knows the fault (the socket error, the assertion that
-failed); the runner adds the ones only it can see (``budget``, ``internal``).
+failed); the runner adds the ones only it can see (``budget``, ``internal``).  A
+socket error that is the monitor's own exhaustion (``resources``: no file descriptor,
+socket buffer or memory left) is no news about the target: the runner makes that
+``fail`` an ``error``.
 """
 
 from __future__ import annotations
 
 import enum
+import errno
 import re
 import socket
 import ssl
@@ -37,6 +41,8 @@ class FailureReason(enum.StrEnum):
     LATE = "late"  # a heartbeat's job did not ping success in time (or a run never ended)
     JOB_FAILED = "job_failed"  # a heartbeat's job said it failed (its /fail signal)
     BUDGET = "budget"  # error: the monitor's request budget for the host is spent
+    # error: smokewatch itself ran out of open files, socket buffers or memory
+    RESOURCES = "resources"
     BROWSER_UNAVAILABLE = "browser_unavailable"  # error: no browser could be started
     STORE = "store"  # error: the result store could not be read (a heartbeat's pings)
     CONFIG = "config"  # error: the check cannot run as configured (invalid URL, unknown kind)
@@ -58,6 +64,10 @@ def from_chromium(message: str) -> FailureReason:
     return next((r for p, r in _CHROMIUM if p.search(message)), FailureReason.CONNECT)
 
 
+# errno values of a socket call that failed for want of the monitor's own resources.
+_OWN_LIMITS: Final = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
 def from_os_error(exc: BaseException) -> FailureReason | None:
     """The reason of a socket or TLS error found in ``exc``'s cause chain, if any."""
     cause: BaseException | None = exc
@@ -69,6 +79,7 @@ def from_os_error(exc: BaseException) -> FailureReason | None:
         if isinstance(cause, TimeoutError):
             return FailureReason.TIMEOUT
         if isinstance(cause, OSError):
-            return FailureReason.CONNECT
+            # The monitor's own exhaustion says nothing about the target.
+            return FailureReason.RESOURCES if cause.errno in _OWN_LIMITS else FailureReason.CONNECT
         cause = cause.__cause__ or cause.__context__
     return None
