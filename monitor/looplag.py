@@ -7,18 +7,17 @@ came back fast waits in the socket until the loop gets round to it, and the prob
 reports the target as slow.  That is the monitor's delay, not the target's.
 
 :class:`LoopLag` measures it the way a lag probe does: while any measurement is
-open, a task sleeps ``tick_s`` at a time and adds up how much later than asked it
-woke.  Overshoot up to ``slack_s`` per tick is timer noise (about 0.3 ms here) and
-is not counted.  A :meth:`window` reads the sum at its start and end; the sum
+open, a timer fires every ``tick_s`` and adds up how much later than asked it ran.
+Overshoot up to ``slack_s`` per tick is timer noise (about 0.3 ms here) and is not
+counted.  A :meth:`window` reads the sum at its start and end; the sum
 includes a tick that is late right now, so a hold-up still under way when the
-window closes counts too.  No task runs while no window is open.
+window closes counts too.  No timer is set while no window is open.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -41,32 +40,28 @@ class LagWindow:
 class LoopLag:
     """Adds up the running event loop's hold-ups while at least one window is open."""
 
-    def __init__(
-        self,
-        tick_s: float = TICK_S,
-        slack_s: float = SLACK_S,
-        clock: Callable[[], float] = time.perf_counter,
-    ) -> None:
+    def __init__(self, tick_s: float = TICK_S, slack_s: float = SLACK_S) -> None:
         self._tick_s = tick_s
         self._slack_s = slack_s
-        self._clock = clock
         self._total_s = 0.0
-        self._due: float | None = None  # when the sensor's current tick should wake
+        self._due: float | None = None  # when the sensor's current tick should run
         self._open = 0
-        self._task: asyncio.Task[None] | None = None
+        # A timer callback, not a task: 18 us per window instead of 44 (a cancelled task).
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def total_s(self) -> float:
         """Hold-ups so far, counting a tick that is overdue at this moment."""
-        if self._due is None:
+        if self._due is None or self._loop is None:
             return self._total_s
-        return self._total_s + max(self._clock() - self._due - self._slack_s, 0.0)
+        return self._total_s + max(self._loop.time() - self._due - self._slack_s, 0.0)
 
     @contextmanager
     def window(self) -> Iterator[LagWindow]:
         """Measure the hold-ups between entering and leaving (call on the event loop)."""
-        if self._task is None:
-            self._due = self._clock() + self._tick_s
-            self._task = asyncio.get_running_loop().create_task(self._sense())
+        if self._timer is None:
+            self._loop = asyncio.get_running_loop()
+            self._arm(self._loop, self._loop.time())
         self._open += 1
         window = LagWindow(start_s=self.total_s())
         try:
@@ -77,18 +72,20 @@ class LoopLag:
             if self._open == 0:
                 self._stop()
 
+    def _arm(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
+        self._due = now + self._tick_s
+        self._timer = loop.call_at(self._due, self._tick, loop, self._due)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        now = loop.time()
+        self._total_s += max(now - due - self._slack_s, 0.0)
+        self._arm(loop, now)
+
     def _stop(self) -> None:
         # Fold a tick late right now into the total, so that a later window's reading
         # of the total never goes down.
         self._total_s = self.total_s()
         self._due = None
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    async def _sense(self) -> None:
-        while self._due is not None:  # _stop() cancels this task as it clears _due
-            await asyncio.sleep(max(self._due - self._clock(), 0.0))
-            now = self._clock()
-            self._total_s += max(now - self._due - self._slack_s, 0.0)
-            self._due = now + self._tick_s
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
