@@ -169,9 +169,12 @@ def evidence_details(entry: dict[str, Any]) -> list[tuple[str, str]]:
             held = (
                 f" (smokewatch held up {_ms(a['monitor_lag_ms'])})" if "monitor_lag_ms" in a else ""
             )
-            then = ", then measured again" if a.get("then_remeasured") else ""
             if "then_waited_s" in a:
                 then = f", then waited {a['then_waited_s']:g} s"
+            elif a.get("then_remeasured"):
+                then = ", then measured again"
+            else:
+                then = ""
             shown.append(
                 f"#{a.get('attempt')} {a.get('status')} in {_ms(a.get('probe_ms'))}{held}{then}"
             )
