@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from monitor.runner import Runner
+from monitor.runtime.region_metrics import region_counter
 
 
 class LagCollector(Collector):
@@ -28,18 +29,17 @@ class LagCollector(Collector):
         self._runner = runner
 
     def collect(self) -> Iterator[Metric]:
-        runner, labels = self._runner, [self._runner.region]
-        held = CounterMetricFamily(
+        runner = self._runner
+        labels = [runner.region]
+        yield region_counter(
             "smokewatch_loop_held_up_seconds",
             "How long smokewatch's event loop was held up while checks were measuring",
-            labels=["region"],
+            labels,
+            runner.lag.total_s(),
         )
-        held.add_metric(labels, runner.lag.total_s())
-        yield held
-        again = CounterMetricFamily(
+        yield region_counter(
             "smokewatch_remeasures",
             "Verdicts set by a time budget measured again because the hold-up could explain them",
-            labels=["region"],
+            labels,
+            runner.remeasures,
         )
-        again.add_metric(labels, runner.remeasures)
-        yield again

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator
 from datetime import UTC, datetime
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
+from monitor.runtime.region_metrics import region_counter, region_gauge
 from monitor.runtime.spool import Spool
 
 
@@ -46,42 +47,30 @@ class SpoolCollector(Collector):
         spool, labels = self._spool, [self._region]
         oldest = spool.oldest_at
         age = max(0.0, (self._clock() - oldest).total_seconds()) if oldest is not None else 0.0
-        yield _gauge(
+        yield region_gauge(
             "smoke_test_spooled_results",
             "Results waiting in the local spool for the store",
             labels,
             spool.pending,
         )
-        yield _gauge(
+        yield region_gauge(
             "smoke_test_spool_oldest_age_seconds",
             "Age of the oldest result waiting in the spool (0 when none waits)",
             labels,
             age,
         )
-        yield _counter(
+        yield region_counter(
             "smoke_test_results_spooled",
             "Results written to the spool because the store could not take them",
             labels,
             spool.spooled_total,
         )
-        yield _counter(
+        yield region_counter(
             "smoke_test_results_replayed",
             "Spooled results the store has taken",
             labels,
             spool.replayed_total,
         )
-        yield _counter("smoke_test_results_spool_dropped",
+        yield region_counter("smoke_test_results_spool_dropped",
                        "Results lost: the spool was full or another process owns it",
                        labels, spool.dropped_total)  # fmt: skip
-
-
-def _gauge(name: str, doc: str, labels: list[str], value: float) -> Metric:
-    family = GaugeMetricFamily(name, doc, labels=["region"])
-    family.add_metric(labels, value)
-    return family
-
-
-def _counter(name: str, doc: str, labels: list[str], value: float) -> Metric:
-    family = CounterMetricFamily(name, doc, labels=["region"])
-    family.add_metric(labels, value)
-    return family

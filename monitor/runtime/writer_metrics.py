@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.metrics_core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from monitor.runtime.region_metrics import region_counter, region_gauge
 from monitor.store.writer import BURST_BOUNDS, ResultWriter
 
 _LE = [*(floatToGoString(b) for b in BURST_BOUNDS), "+Inf"]  # type: ignore[no-untyped-call]  # unannotated upstream
@@ -39,15 +40,18 @@ class WriterCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         w, labels = self._writer, [self._region]
-        queued = GaugeMetricFamily(
+        yield region_gauge(
             "smoke_test_store_queued_results",
             "Results waiting for the writer (the queue is bounded: runs wait when it is full)",
-            labels=["region"],
+            labels,
+            w.pending,
         )
-        queued.add_metric(labels, w.pending)
-        yield queued
-        yield _counter("smoke_test_store_bursts", "Result transactions committed", w.bursts, labels)
-        yield _counter("smoke_test_store_results_written", "Results stored", w.written, labels)
+        yield region_counter(
+            "smoke_test_store_bursts", "Result transactions committed", labels, w.bursts
+        )
+        yield region_counter(
+            "smoke_test_store_results_written", "Results stored", labels, w.written
+        )
         sizes = HistogramMetricFamily(
             "smoke_test_store_burst_results",
             "Results per committed transaction (a burst is what queued while the last committed)",
@@ -59,21 +63,15 @@ class WriterCollector(Collector):
             cumulative.append((le, float(total)))
         sizes.add_metric(labels, cumulative, float(w.written))
         yield sizes
-        yield _counter(
+        yield region_counter(
             "smoke_test_store_write_retries",
             "Result transactions tried again because the database was locked or unreachable",
-            w.retries,
             labels,
+            w.retries,
         )
-        yield _counter(
+        yield region_counter(
             "smoke_test_store_write_failures",
             "Results the writer could not store and gave back (serve spools them)",
-            w.failed,
             labels,
+            w.failed,
         )
-
-
-def _counter(name: str, doc: str, value: float, labels: list[str]) -> Metric:
-    family = CounterMetricFamily(name, doc, labels=["region"])
-    family.add_metric(labels, value)
-    return family
