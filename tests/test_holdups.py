@@ -15,7 +15,6 @@ import asyncio
 import io
 import json
 import textwrap
-import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +30,7 @@ from monitor.looplag import LoopLag
 from monitor.runner import CheckRun
 from monitor.runtime.runtime import Runtime
 from probes.base import Status
+from tests.support.serving import serving
 
 
 class Target(ThreadingHTTPServer):
@@ -68,26 +68,16 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
 
-def target(delay_s: float) -> Iterator[Target]:
-    server = Target(delay_s)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 @pytest.fixture
 def fast() -> Iterator[Target]:
-    yield from target(0.02)
+    with serving(Target(0.02)) as server:
+        yield server
 
 
 @pytest.fixture
 def slow() -> Iterator[Target]:
-    yield from target(0.2)
+    with serving(Target(0.2)) as server:
+        yield server
 
 
 def block(seconds: float) -> None:

@@ -8,7 +8,6 @@ import io
 import json
 import socket
 import ssl
-import threading
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
@@ -23,6 +22,7 @@ from monitor.logging import make_logger
 from monitor.redact import Redactor
 from monitor.runner import CheckRun
 from probes.base import ProbeResult, Status
+from tests.support.serving import serving
 
 if TYPE_CHECKING:
     from monitor.runtime.runtime import Runtime
@@ -168,14 +168,8 @@ def serve(
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @contextmanager
