@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import structlog
@@ -114,7 +114,7 @@ class Runner:
 
     config: SmokewatchConfig
     client: httpx.AsyncClient
-    gate: RequestGate
+    gate: ServiceGate
     redactor: Redactor
     region: str
     headers: Mapping[str, str]
@@ -175,6 +175,7 @@ class Runner:
             a0 = time.perf_counter()
             with self.lag.window() as held:
                 result = await self._attempt(check, settings, run_id, gate)
+            gate.counted = True  # only a re-measurement goes uncounted
             waited_s += gate.waited_s
             probe_ms = max((time.perf_counter() - a0 - gate.waited_s) * 1000.0, 0.0)
             result = _with_lag(result, held.lag_ms)
@@ -207,9 +208,7 @@ class Runner:
                 monitor_lag_ms=round(held.lag_ms, 1),
             )
             if event == "remeasure":
-                remeasured = True
-                self.remeasures += 1
-                tried[-1]["then_remeasured"] = True
+                remeasured = self._remeasure(tried[-1], gate)
                 continue
             tried[-1]["then_waited_s"] = round(delay, 3)
             await self.sleep(delay)
@@ -258,6 +257,14 @@ class Runner:
             # once (once per run); the new measurement stands, whatever it says.
             return "remeasure", 0.0
         return None
+
+    def _remeasure(self, last: dict[str, object], gate: _TimedGate) -> bool:
+        """Set up the re-measurement: marked in the ledger, counted in the metric, and not
+        counted by the rate budget (our fault, not a request the schedule planned)."""
+        self.remeasures += 1
+        last["then_remeasured"] = True
+        gate.counted = False
+        return True
 
     def _settings_for(self, check: CheckCommon) -> CheckDefaults:
         """``config.settings_for(check)``, computed once per check (a pydantic copy each)."""
@@ -449,17 +456,30 @@ def run_cap_s(settings: CheckDefaults) -> float:
     return RUN_CAP_SHARE * settings.interval.total_seconds()
 
 
-class _TimedGate:
-    """Wraps the service's gate to measure how long one run waited for request budget."""
+class ServiceGate(RequestGate, Protocol):
+    """The service's gate (:class:`~monitor.scheduling.ratelimit.HostBudget`): it can also
+    admit a request that its budget does not count."""
 
-    def __init__(self, inner: RequestGate) -> None:
+    async def acquire_uncounted(self, host: str) -> None:
+        """Wait only while ``host`` is closed (a 429); raise ``GateClosed`` if too long."""
+
+
+class _TimedGate:
+    """Wraps the service's gate to measure how long one run waited for request budget;
+    while ``counted`` is off (a re-measurement), the budget does not count its requests."""
+
+    def __init__(self, inner: ServiceGate) -> None:
         self.inner = inner
         self.waited_s = 0.0
+        self.counted = True
 
     async def acquire(self, host: str) -> None:
         t0 = time.perf_counter()
         try:
-            await self.inner.acquire(host)
+            if self.counted:
+                await self.inner.acquire(host)
+            else:
+                await self.inner.acquire_uncounted(host)
         finally:
             self.waited_s += time.perf_counter() - t0
 

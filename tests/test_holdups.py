@@ -105,11 +105,12 @@ CHECK = """\
 """
 
 
-def runtime(tmp_path: Path, url: str, checks: str, log: io.StringIO) -> Runtime:
+def runtime(tmp_path: Path, url: str, checks: str, log: io.StringIO, extra: str = "") -> Runtime:
     """A Runtime (no store) for ``checks`` against ``url``, logging JSON to ``log``."""
     path = tmp_path / "smokewatch.yaml"
     path.write_text(
-        "defaults:\n  retries: 2\n  timeout: 5s\nalert_rules: null\nchecks:\n"
+        extra
+        + "defaults:\n  retries: 2\n  timeout: 5s\nalert_rules: null\nchecks:\n"
         + textwrap.indent(checks, "  ")
     )
     loaded = load_config(path, env={"TARGET": url})
@@ -209,6 +210,28 @@ class TestAHeldUpMonitorInventsNoSlowness:
         result, _ = await run(tmp_path, fast.url)
         assert (result.status, result.attempts, fast.requests) == (Status.DEGRADED, 2, 2)
         assert result.result.details["monitor_lag_ms"] >= 200
+
+
+class TestTheBudgetDoesNotPayForOurHoldUps:
+    async def test_a_remeasurement_leaves_the_budget_to_the_checks_planned(
+        self, tmp_path: Path, fast: Target
+    ) -> None:
+        """A budget of 2 requests a minute for 2 checks, one after the other: the first is
+        held up and measured again, and the second still gets its request (its slot was
+        not spent on the re-measurement)."""
+        hold_up_on(fast, 1, 0.3)
+        checks = CHECK + CHECK.replace("name: api", "name: second")
+        budget = (
+            "runner: {concurrency: 1}\n"
+            f"rate_limit: {{fraction: 1.0, max_wait: 1s, hosts: {{'{fast.url}': "
+            "{limit: 2, window: 1m}}}\n"
+        )
+        log = io.StringIO()
+        async with runtime(tmp_path, fast.url, checks, log, budget) as rt:
+            first, second = await rt.run_once()
+        assert (first.status, first.attempts) == (Status.PASS, 2)
+        assert (second.status, second.attempts) == (Status.PASS, 1), second.result.message
+        assert fast.requests == 3
 
 
 class TestTheHoldUpsAreMetrics:

@@ -85,6 +85,29 @@ class TestHostBudget:
         with pytest.raises(GateClosed, match=r"t\.example"):
             await gate.acquire("t.example")
 
+    async def test_an_uncounted_request_needs_no_budget_but_respects_a_429(self) -> None:
+        """A re-measurement is admitted with the budget spent, and is not counted; a 429
+        still holds it (and one beyond max_wait refuses it)."""
+        clock = FakeClock()
+        gate = budget(
+            clock,
+            hosts={"t.example": HostLimit(limit=1, window=timedelta(minutes=1))},
+            fraction=1.0,
+            max_wait=timedelta(seconds=5),
+        )
+        await gate.acquire("t.example")
+        await gate.acquire_uncounted("t.example")
+        assert clock.slept == []
+        gate.observe("t.example", response(429, Retry_After="3"))
+        await gate.acquire_uncounted("t.example")
+        assert clock.slept == [pytest.approx(3.0)]
+        gate.observe("t.example", response(429, Retry_After="120"))
+        with pytest.raises(GateClosed, match=r"t\.example"):
+            await gate.acquire_uncounted("t.example")
+        clock.now += 180  # the 429 and the window are over: the one slot is free again
+        await gate.acquire("t.example")
+        assert clock.slept == [pytest.approx(3.0)]
+
     async def test_remaining_zero_waits_for_the_reset(self) -> None:
         """X-RateLimit-Remaining: 0 with a reset delta holds requests until then."""
         clock = FakeClock()

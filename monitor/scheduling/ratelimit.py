@@ -84,6 +84,16 @@ class HostBudget:
                     )
                 await self._sleep(wait)
 
+    async def acquire_uncounted(self, host: str) -> None:
+        """Admit a request the budget does not count (a re-measurement of a verdict the
+        monitor's own hold-up could explain): it waits only while the origin is closed by
+        a 429 or an exhausted ``X-RateLimit-Remaining``, and never behind counted requests."""
+        wait = max(self._host(host).closed_until - self._clock(), 0.0)
+        if wait > self._settings.max_wait.total_seconds():
+            raise GateClosed(f"{host} asked for no requests for {wait:.0f} s (429 or rate limit)")
+        if wait > 0:
+            await self._sleep(wait)
+
     def observe(self, host: str, response: httpx.Response) -> None:
         state = self._host(host)
         headers = response.headers
