@@ -32,6 +32,7 @@ REASON_TEXT: Final[dict[FailureReason, str]] = {
     R.LATE: "the job did not report in time",
     R.JOB_FAILED: "the job reported a failure",
     R.BUDGET: "request budget spent",
+    R.RESOURCES: "smokewatch ran out of open files or memory",
     R.BROWSER_UNAVAILABLE: "no browser",
     R.STORE: "result store unreadable",
     R.CONFIG: "cannot run as configured",
