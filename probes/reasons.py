@@ -14,9 +14,16 @@ from __future__ import annotations
 import enum
 import errno
 import re
-import socket
-import ssl
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from probes.lazy import lazy_import
+
+if TYPE_CHECKING:
+    import socket
+    import ssl
+else:  # only an error of a socket or TLS call ever needs them: loading a config does not
+    socket = lazy_import("socket")
+    ssl = lazy_import("ssl")
 
 
 class FailureReason(enum.StrEnum):

@@ -162,7 +162,7 @@ def validate(
     if online:
         _reachable_store(loaded)
     checks = len(loaded.config.checks)
-    rules = len(loaded.rules.alerts)
+    rules = len(loaded.read_rules.alerts) if loaded.read_rules is not None else 0
     typer.echo(
         typer.style("ok", fg="green") + f": {loaded.path} ({checks} check{'s' * (checks != 1)}, "
         f"{rules} alert rule{'s' * (rules != 1)})"

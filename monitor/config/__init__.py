@@ -2,20 +2,18 @@
 
 The settings modules of alerting, telemetry and artifacts, which the root model
 holds, build on :mod:`monitor.modeltypes` (a leaf), not on this package, so this
-package imports its loader at once: no lazy loading, no import-order rules.
+package imports its loader at once: no lazy loading, no import-order rules.  The
+alert rules' models are not exported here: ``monitor.config.rules`` loads only for a
+config with a rules file (or code that asks for rules), not with every config.
 """
 
 from monitor.config.loader import LoadedConfig, load_config, resolve_config_path
 from monitor.config.models import CheckCommon, CheckDefaults
 from monitor.config.root import SmokewatchConfig
-from monitor.config.rules import AlertRule, AlertRules, Condition
 
 __all__ = [
-    "AlertRule",
-    "AlertRules",
     "CheckCommon",
     "CheckDefaults",
-    "Condition",
     "LoadedConfig",
     "SmokewatchConfig",
     "load_config",

@@ -11,10 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.config.dependencies import dependency_problems
-from monitor.config.regions import REGION_RULE
 from monitor.config.source import Loc
 
-# Rule names smokewatch's own alerts use (monitor.alerting.region_health).
+# The rule name of the region self-health alert (monitor.alerting.region_health): no
+# user rule may take it.  Here, not in monitor.config.regions (which re-exports it),
+# so checking a config's items does not load the region-health and channel models.
+REGION_RULE = "region_unhealthy"
+# Rule names smokewatch's own alerts use.
 RESERVED_RULES = frozenset({REGION_RULE})
 # Validation context telling the models these are checked here, with lines.
 LOCATED = {"items_checked": True}

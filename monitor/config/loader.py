@@ -7,27 +7,28 @@ each naming the file, the line, the item and the field.  Nothing half-loads.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
-from monitor.config.channels import ChannelSettings
 from monitor.config.interpolate import interpolate
 from monitor.config.items import LOCATED, config_item_problems, rules_item_problems
 from monitor.config.models import CheckCommon
-from monitor.config.root import SmokewatchConfig, config_model, kinds_named
-from monitor.config.rules import METRIC_KINDS, AlertRule, AlertRules
+from monitor.config.root import SmokewatchConfig, config_model, kinds_named, sections_written
 from monitor.config.source import Loc, YamlDocument, read_yaml
 from monitor.config.storage import storage_problem
-from monitor.config.targets import target_problem
-from monitor.config.templates import template_problems
 from monitor.errors import ConfigError, ConfigProblem
 from probes import PROBES
 from probes.base import SpecSecrets
+
+if TYPE_CHECKING:
+    from monitor.config.channels import ChannelSettings
+    from monitor.config.rules import AlertRule, AlertRules
 
 DEFAULT_CONFIG = "smokewatch.yaml"
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -38,11 +39,24 @@ class LoadedConfig:
     """A valid config, its rules, and every secret value that must never be shown."""
 
     config: SmokewatchConfig
-    rules: AlertRules
+    read_rules: AlertRules | None  # None: no rules file was read
     secrets: frozenset[str]
     path: Path
     rules_path: Path | None
     warnings: tuple[ConfigProblem, ...] = ()  # unset ${VAR}s, when allowed
+
+    @property
+    def rules(self) -> AlertRules:
+        """The alert rules read, or none; the empty set is built on first use, so a
+        command that never looks (``validate`` without rules) never loads their models."""
+        return self.read_rules if self.read_rules is not None else _no_rules()
+
+
+@functools.cache
+def _no_rules() -> AlertRules:
+    from monitor.config.rules import AlertRules  # noqa: PLC0415 -- see LoadedConfig.rules
+
+    return AlertRules()
 
 
 def resolve_config_path(explicit: str | Path | None, env: Mapping[str, str]) -> Path:
@@ -80,7 +94,7 @@ def load_config(
             ConfigProblem(str(path), "no checks defined: add at least one under 'checks:'")
         )
 
-    rules = AlertRules()
+    rules: AlertRules | None = None  # none read: LoadedConfig.rules builds the empty set
     rules_path: Path | None = None
     raw_rules = (
         doc.data.get("alert_rules", "alert-rules.yaml") if isinstance(doc.data, dict) else None
@@ -94,6 +108,9 @@ def load_config(
             except ConfigError as exc:
                 problems.extend(exc.problems)
             else:
+                # The rules' models (and the channels' they name) load only with a file.
+                from monitor.config.rules import AlertRules  # noqa: PLC0415
+
                 parsed = _validate(
                     rules_doc,
                     AlertRules,
@@ -123,7 +140,8 @@ def load_config(
         raise ConfigError(problems)
     # Channel secrets count also when written literally (not through ${ENV}): the
     # Runtime's redactor and the API's scrubber both mask what is here.
-    secrets.update(config.alerting.channels.secret_values())
+    if config.given("alerting"):
+        secrets.update(config.alerting.channels.secret_values())
     # Likewise secrets a check's kind holds in its own fields (a heartbeat's token).
     secrets.update(
         v
@@ -161,9 +179,9 @@ def _rules_against(
         return []
     kept = [c for i, c in enumerate(checks) if i not in found.broken]
     try:
-        partial = config_model(kinds_named({"checks": kept})).model_validate(
-            {**found.data, "checks": kept}, context=LOCATED
-        )
+        partial = config_model(
+            kinds_named({"checks": kept}), sections_written(found.data)
+        ).model_validate({**found.data, "checks": kept}, context=LOCATED)
     except ValidationError:
         return []  # more than checks is broken: nothing to cross-check against
     names = [
@@ -203,6 +221,10 @@ def _storage_problem(doc: YamlDocument, message: str, *, from_env: bool) -> Conf
 
 def _region_health_problems(doc: YamlDocument, config: SmokewatchConfig) -> list[ConfigProblem]:
     """Every ``alerting.region_health.notify`` target must be deliverable."""
+    if not config.given("alerting"):
+        return []  # the defaults notify no one
+    from monitor.config.targets import target_problem  # noqa: PLC0415 -- with alerting only
+
     alerting = config.alerting
     if not alerting.enabled:
         return []
@@ -258,7 +280,13 @@ def _validate(
         )
         found.broken.update(_check_indices(seen))
     try:
-        target = cast(type[ModelT], config_model(kinds_named(result.data))) if is_config else model
+        target = (
+            cast(
+                type[ModelT], config_model(kinds_named(result.data), sections_written(result.data))
+            )
+            if is_config
+            else model
+        )
         validated = target.model_validate(result.data, context=LOCATED)
     except ValidationError as exc:
         for error in exc.errors(include_url=False, include_input=False):
@@ -416,6 +444,8 @@ def _rule_problems(
         found += _selection_problems(rule, config, selected)
     found += _notify_problems(rule, config)
     example = selected[0].name if selected else None
+    from monitor.config.templates import template_problems  # noqa: PLC0415 -- with rules only
+
     found += [(("annotations", key), msg) for key, msg in template_problems(rule, example)]
     return found
 
@@ -439,6 +469,8 @@ def _selection_problems(
     if not selected:
         field = "checks" if rule.checks else "kinds" if rule.kinds else "regions"
         return [((field,), "checks, kinds and regions together select no check")]
+    from monitor.config.rules import METRIC_KINDS  # noqa: PLC0415 -- with rules only
+
     found: list[tuple[Loc, str]] = []
     metric = rule.condition.metric
     wanted = METRIC_KINDS.get(metric)
@@ -468,6 +500,8 @@ def _notify_problems(rule: AlertRule, config: SmokewatchConfig) -> list[tuple[Lo
     alerting = getattr(config, "alerting", None)
     if alerting is None or not alerting.enabled:
         return []
+    from monitor.config.targets import target_problem  # noqa: PLC0415 -- with rules only
+
     channels: ChannelSettings = alerting.channels
     found: list[tuple[Loc, str]] = []
     for i, target in enumerate(rule.notify):

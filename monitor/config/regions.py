@@ -22,11 +22,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from monitor.config.items import REGION_RULE as REGION_RULE  # noqa: PLC0414 -- its home
 from monitor.config.targets import NotifyTarget
 from monitor.modeltypes import Strict
-
-# The rule name of the region self-health alert (reserved: no user rule may take it).
-REGION_RULE = "region_unhealthy"
 
 
 def region_alert_key(region: str) -> str:

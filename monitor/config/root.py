@@ -2,20 +2,24 @@
 
 A check kind's model costs its probe module's import and a pydantic build (10-90 ms
 each), so loading a config builds only the kinds it names: :func:`config_model`.
-:class:`SmokewatchConfig` is every section but the checks (the type code annotates
-with); ``config_model()`` with no kinds is the model of every kind (the JSON Schema).
+The same holds for the sections of optional features (``telemetry``, ``alerting``,
+``artifacts``: about 40 ms of models together): a config that does not write one gets
+a model without it, and reading the attribute gives its defaults, built on first use
+(:meth:`SmokewatchConfig.given` tells the two apart).  :class:`SmokewatchConfig` is
+every section but those and the checks (the type code annotates with);
+``config_model()`` with no arguments is the model of every kind and every section
+(the JSON Schema).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Annotated, Any, Union, cast
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, Union, cast
 
 from pydantic import BaseModel, Field, ValidationInfo, create_model, model_validator
 
-from monitor.config.alerting import AlertingSettings
-from monitor.config.artifacts import ArtifactSettings
 from monitor.config.dependencies import dependency_problems
 from monitor.config.models import (
     ApiSettings,
@@ -29,9 +33,13 @@ from monitor.config.models import (
     Storage,
     Strict,
 )
-from monitor.config.telemetry import TelemetrySettings
 from monitor.errors import RegistryError
 from probes import PROBES
+
+if TYPE_CHECKING:
+    from monitor.config.alerting import AlertingSettings
+    from monitor.config.artifacts import ArtifactSettings
+    from monitor.config.telemetry import TelemetrySettings
 
 
 def _names(model: type[BaseModel]) -> dict[str, str]:
@@ -86,6 +94,9 @@ class SmokewatchConfig(Strict):
 
     if TYPE_CHECKING:
         checks: tuple[CheckCommon, ...]
+        telemetry: TelemetrySettings
+        alerting: AlertingSettings
+        artifacts: ArtifactSettings
 
     version: int = Field(1, ge=1, le=1, description="the config format version (1)")
     regions: tuple[str, ...] = Field(
@@ -108,16 +119,6 @@ class SmokewatchConfig(Strict):
     api: ApiSettings = Field(ApiSettings(), description="the status API and page served by serve")
     scheduler: SchedulerSettings = Field(
         SchedulerSettings(), description="serve's scheduler: leases, shutdown grace"
-    )
-    telemetry: TelemetrySettings = Field(
-        TelemetrySettings(), description="metrics export: Prometheus, Pushgateway, Datadog, OTLP"
-    )
-    alerting: AlertingSettings = Field(
-        AlertingSettings(), description="alert evaluation, delivery and notifier channels"
-    )
-    artifacts: ArtifactSettings = Field(
-        ArtifactSettings(),
-        description="where failure artifacts (screenshots, traces, bodies) are kept",
     )
     secrets: tuple[str, ...] = Field(
         (), description="extra environment variable names whose values are secret"
@@ -148,6 +149,18 @@ class SmokewatchConfig(Strict):
         for _, message in dependency_problems(entries):
             raise ValueError(message)
         return self
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # Only for what normal lookup did not find: a section this model lacks.
+            if name in _SECTIONS:
+                return section_default(name)
+            return super().__getattr__(name)
+
+    def given(self, section: str) -> bool:
+        """Whether ``section`` was written in the file (else it holds its defaults)."""
+        return section not in _SECTIONS or section in type(self).model_fields
 
     def check(self, name: str) -> CheckCommon:
         return self.checks[self.positions[name]]
@@ -182,33 +195,88 @@ class SmokewatchConfig(Strict):
         return self.defaults.model_copy(update=overrides)
 
 
+class _Section(NamedTuple):
+    """A section built only when a config writes it: where its model is, what it is for."""
+
+    module: str
+    model: str
+    description: str
+
+    def load(self) -> type[Strict]:
+        return cast(type[Strict], getattr(importlib.import_module(self.module), self.model))
+
+
+# In the order the JSON Schema lists them, after the sections SmokewatchConfig holds.
+_SECTIONS = {
+    "telemetry": _Section(
+        "monitor.config.telemetry",
+        "TelemetrySettings",
+        "metrics export: Prometheus, Pushgateway, Datadog, OTLP",
+    ),
+    "alerting": _Section(
+        "monitor.config.alerting",
+        "AlertingSettings",
+        "alert evaluation, delivery and notifier channels",
+    ),
+    "artifacts": _Section(
+        "monitor.config.artifacts",
+        "ArtifactSettings",
+        "where failure artifacts (screenshots, traces, bodies) are kept",
+    ),
+}
+
+
+@functools.cache
+def section_default(name: str) -> Strict:
+    """The defaults of section ``name``, built once (the models are frozen: one serves all)."""
+    return _SECTIONS[name].load()()
+
+
 _FALLBACK_KIND = "http"  # the union of a config that names no registered kind
 
 
 @functools.cache
-def _config_model(kinds: tuple[str, ...]) -> type[SmokewatchConfig]:
+def _config_model(kinds: tuple[str, ...], sections: tuple[str, ...]) -> type[SmokewatchConfig]:
     models = tuple(kind_model(k) for k in kinds)
     any_check = Annotated[Union[models], Field(discriminator="kind")]  # type: ignore[valid-type]  # noqa: UP007 -- a runtime-built union needs Union[...]
     described = "the checks: each has a name and a kind (http, flow, websocket, browser)"
+    fields: dict[str, Any] = {
+        name: (
+            _SECTIONS[name].load(),
+            Field(section_default(name), description=_SECTIONS[name].description),
+        )
+        for name in sections
+    }
     return create_model(
         "SmokewatchConfig",
         __base__=SmokewatchConfig,
         __doc__="``smokewatch.yaml``.",
         __module__=__name__,
+        **fields,
         checks=(tuple[any_check, ...], Field((), description=described)),
     )
 
 
-def config_model(kinds: Iterable[object] | None = None) -> type[SmokewatchConfig]:
-    """The config model whose check union holds ``kinds`` (registered ones; None: all).
+def config_model(
+    kinds: Iterable[object] | None = None, sections: Iterable[object] | None = None
+) -> type[SmokewatchConfig]:
+    """The config model whose check union holds ``kinds`` (registered ones; None: all)
+    and which has the optional ``sections`` named (None: all).
 
     An unregistered or missing kind fails the union alike whichever kinds it holds
     (``union_tag_invalid``/``union_tag_not_found``), so errors are the same as with
-    every kind; only kinds nobody names are never built.
+    every kind; only kinds nobody names are never built.  A section left out reads as
+    its defaults, which is what the file said by not writing it.
     """
     wanted = set(PROBES) if kinds is None else {k for k in kinds if isinstance(k, str)}
     chosen = tuple(k for k in PROBES if k in wanted) or (_FALLBACK_KIND,)
-    return _config_model(chosen)
+    written = set(_SECTIONS) if sections is None else set(sections)
+    return _config_model(chosen, tuple(s for s in _SECTIONS if s in written))
+
+
+def sections_written(data: object) -> list[str]:
+    """The optional sections raw ``smokewatch.yaml`` data writes (see :func:`config_model`)."""
+    return [s for s in _SECTIONS if isinstance(data, dict) and s in data]
 
 
 def kinds_named(data: object) -> list[object]:

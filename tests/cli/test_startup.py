@@ -422,3 +422,64 @@ class TestValidateBuildsNamedKindsOnly:
         )
         assert exit_code == code
         assert loaded & set(KIND_MODULES.values()) == modules
+
+
+# The models of the optional sections and of the alert rules (with the channels' and the
+# notify targets' they use): about 60 ms of pydantic builds a one-check config never needs.
+SECTION_MODULES = {
+    "telemetry": {"monitor.config.telemetry"},
+    "alerting": {
+        "monitor.config.alerting",
+        "monitor.config.channels",
+        "monitor.config.channel_settings",
+        "monitor.config.regions",
+        "monitor.config.targets",
+    },
+    "artifacts": {"monitor.config.artifacts"},
+}
+RULE_MODULES = {"monitor.config.rules", "monitor.config.targets"}
+
+
+class TestValidateBuildsWrittenSectionsOnly:
+    @pytest.mark.parametrize(
+        ("sections", "expected"),
+        [
+            ("", set()),
+            ("telemetry: {}\n", SECTION_MODULES["telemetry"]),
+            ("alerting: {}\n", SECTION_MODULES["alerting"]),
+            ("artifacts: {}\n", SECTION_MODULES["artifacts"]),
+        ],
+        ids=["none", "telemetry", "alerting", "artifacts"],
+    )
+    def test_validate_builds_only_the_sections_the_config_writes(
+        self, tmp_path: Path, sections: str, expected: set[str]
+    ) -> None:
+        """`smokewatch validate` of a config without alert rules builds the models of the
+        optional sections it writes and of no other, nor the alert rules' models."""
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(
+            f"storage: {{url: 'sqlite:///{tmp_path}/x.db'}}\nalert_rules: null\n{sections}"
+            "checks:\n  - {name: h, kind: http, url: 'http://127.0.0.1:9/'}\n"
+        )
+        code, loaded = _modules_of_command(
+            tmp_path / "modules.json", "validate", "--config", str(path)
+        )
+        assert code == 0
+        optional = set().union(*SECTION_MODULES.values(), RULE_MODULES)
+        assert loaded & optional == expected
+
+    def test_a_rules_file_builds_the_rules_models(self, tmp_path: Path) -> None:
+        """With alert rules to check, their models (and the notify targets') load."""
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(
+            f"storage: {{url: 'sqlite:///{tmp_path}/x.db'}}\n"
+            "checks:\n  - {name: h, kind: http, url: 'http://127.0.0.1:9/'}\n"
+        )
+        (tmp_path / "alert-rules.yaml").write_text(
+            "alerts:\n  - {name: down, condition: smoke_test.success < 0.9, window: 5m}\n"
+        )
+        code, loaded = _modules_of_command(
+            tmp_path / "modules.json", "validate", "--config", str(path)
+        )
+        assert code == 0
+        assert loaded >= RULE_MODULES
