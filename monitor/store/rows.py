@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import RowMapping, Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.store.records import RESULT_FIELDS, ResultRecord
 from probes.base import Status
 from probes.reasons import FailureReason
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 
 def require_aware(value: datetime, name: str) -> None:
@@ -21,9 +23,17 @@ def require_aware(value: datetime, name: str) -> None:
 
 
 def upsert_insert(conn: AsyncConnection, table: Table) -> sqlite.Insert | postgresql.Insert:
-    """An ``INSERT`` for the connection's dialect, which offers ``ON CONFLICT`` clauses."""
+    """An ``INSERT`` for the connection's dialect, which offers ``ON CONFLICT`` clauses.
+
+    The dialect's module is imported here, with a connection of it: SQLAlchemy has loaded
+    the engine's own dialect already, and the other one is never needed.
+    """
     if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # noqa: PLC0415
+
         return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite  # noqa: PLC0415
+
     return sqlite.insert(table)
 
 

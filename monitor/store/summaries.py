@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
-from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from monitor.store.records import Period, StatsBucket, UptimeSummary
@@ -147,6 +146,8 @@ def nearest_rank(fraction: float, n: int) -> int:
 async def _percentiles_postgres(
     conn: AsyncConnection, timed: Select[tuple[float]]
 ) -> tuple[float, float, float]:
+    from sqlalchemy.dialects.postgresql import array  # noqa: PLC0415 -- a PostgreSQL store only
+
     duration = timed.selected_columns[0]
     query = timed.with_only_columns(func.percentile_disc(array(PERCENTILES)).within_group(duration))
     values: list[float] = list(await conn.scalar(query) or [])

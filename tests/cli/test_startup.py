@@ -323,6 +323,24 @@ class TestRunOnceImports:
         assert {"httpx", "sqlalchemy"} <= loaded  # the check can see what was imported
         assert sorted(loaded & set(unwanted)) == []
 
+    def test_a_sqlite_run_loads_no_postgresql_dialect(
+        self, tmp_path: Path, served_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`run --once` on a SQLite store stores its result without SQLAlchemy's PostgreSQL
+        dialect (~40 ms), which an index option in the table definitions used to load."""
+        monkeypatch.delenv("SMOKEWATCH_DATABASE_URL", raising=False)
+        path = tmp_path / "smokewatch.yaml"
+        path.write_text(
+            f"storage: {{url: 'sqlite:///{tmp_path}/x.db'}}\nalert_rules: null\n"
+            f"checks:\n  - {{name: health, kind: http, url: '{served_url}/health'}}\n"
+        )
+        code, loaded = _modules_of_command(
+            tmp_path / "modules.json", "run", "--once", "--config", str(path)
+        )
+        assert code == 0
+        assert "sqlalchemy.dialects.sqlite" in loaded  # the check can see what was loaded
+        assert sorted(m for m in loaded if m.startswith("sqlalchemy.dialects.postgresql")) == []
+
 
 @pytest.fixture
 def taken_port() -> Iterator[int]:
