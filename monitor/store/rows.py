@@ -23,12 +23,18 @@ def require_aware(value: datetime, name: str) -> None:
 
 
 def upsert_insert(conn: AsyncConnection, table: Table) -> sqlite.Insert | postgresql.Insert:
-    """An ``INSERT`` for the connection's dialect, which offers ``ON CONFLICT`` clauses.
+    """An ``INSERT`` for the connection's dialect, which offers ``ON CONFLICT`` clauses."""
+    return dialect_insert(conn.dialect.name, table)
+
+
+def dialect_insert(dialect: str, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """An ``INSERT`` for ``dialect`` (a connection's ``dialect.name``): PostgreSQL's or
+    SQLite's, which offer ``ON CONFLICT`` clauses.
 
     The dialect's module is imported here, with a connection of it: SQLAlchemy has loaded
     the engine's own dialect already, and the other one is never needed.
     """
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         from sqlalchemy.dialects import postgresql  # noqa: PLC0415
 
         return postgresql.insert(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Collection, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import datetime
@@ -13,6 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import Executable
 
 from monitor.store.engine import SQLITE_IMMEDIATE, create_engine
 from monitor.store.errors import StoreError, StoreUnavailable, describe, is_unavailable
@@ -26,7 +28,7 @@ from monitor.store.records import (
     UptimeSummary,
 )
 from monitor.store.rollups import prune, record_rollups
-from monitor.store.rows import from_row, require_aware, to_row, upsert_insert
+from monitor.store.rows import dialect_insert, from_row, require_aware, to_row
 from monitor.store.schema import latest_results, results
 from monitor.store.summaries import stats, uptime
 from monitor.store.urls import database_url, safe_url, sqlite_file
@@ -313,13 +315,19 @@ async def _insert_all(
     A result whose run is already stored is skipped (``ON CONFLICT DO NOTHING``) and
     missing from the answer, as is the second of two equal keys in one burst.
     """
-    statement = (
-        upsert_insert(conn, results)
+    statement = _insert_results(conn.dialect.name)
+    rows = await conn.execute(statement, [to_row(record) for record in records])
+    return {(run_id, check, region): int(id_) for id_, run_id, check, region in rows}
+
+
+@functools.cache
+def _insert_results(dialect: str) -> Executable:
+    """The results' insert of :func:`_insert_all`, built once per dialect (~0.2 ms)."""
+    return (
+        dialect_insert(dialect, results)
         .on_conflict_do_nothing(index_elements=["run_id", "check", "region"])
         .returning(results.c.id, results.c.run_id, results.c.check, results.c.region)
     )
-    rows = await conn.execute(statement, [to_row(record) for record in records])
-    return {(run_id, check, region): int(id_) for id_, run_id, check, region in rows}
 
 
 async def _existing(conn: AsyncConnection, record: ResultRecord) -> int:
