@@ -194,3 +194,50 @@ class TestResultWriter:
         finally:
             await writer.close()
             await store.close()
+
+
+class TestSpacing:
+    """Bursts are committed at least ``spacing_s`` apart: results that trickle in share a
+    transaction, a lone one after a quiet spell is written at once."""
+
+    async def test_results_trickling_in_share_bursts(self, store: ResultStore) -> None:
+        """20 results, one every 20 ms, with a 0.25 s spacing go in a few bursts, not 20;
+        none waits much more than the spacing."""
+        writer = ResultWriter(store, log=Log(), spacing_s=0.25)
+        writer.start()
+        waits: list[float] = []
+
+        async def timed(submitted: float, pending: asyncio.Future[int]) -> None:
+            await pending
+            waits.append(time.monotonic() - submitted)
+
+        try:
+            tracked = []
+            for _ in range(20):
+                tracked.append(
+                    asyncio.ensure_future(timed(time.monotonic(), await writer.submit(record())))
+                )
+                await asyncio.sleep(0.02)
+            await asyncio.gather(*tracked)
+        finally:
+            await writer.close()
+        assert writer.written == 20
+        assert writer.bursts <= 5
+        assert max(waits) < 0.25 + 0.5  # the spacing, plus a transaction on a busy machine
+
+    async def test_a_lone_result_is_written_at_once(self, store: ResultStore) -> None:
+        """A result that comes when the last burst is older than the spacing does not wait
+        for it: with a 5 s spacing, two results 5.2 s apart are each stored within 1 s."""
+        writer = ResultWriter(store, log=Log(), spacing_s=5.0)
+        writer.start()
+        try:
+            began = time.monotonic()
+            await writer.write(record())
+            assert time.monotonic() - began < 1.0
+            await asyncio.sleep(5.2)
+            began = time.monotonic()
+            await writer.write(record())
+            assert time.monotonic() - began < 1.0
+        finally:
+            await writer.close()
+        assert writer.bursts == 2
