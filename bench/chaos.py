@@ -78,7 +78,7 @@ from bench.chaos_sim import (
 from monitor.alerting.hub import Alerting
 from monitor.config.loader import LoadedConfig
 from monitor.config.models import CheckCommon
-from monitor.config.root import SmokewatchConfig, config_model
+from monitor.config.root import config_model
 from monitor.config.rules import AlertRule, AlertRules
 from monitor.logging import make_logger
 from monitor.redact import Redactor
@@ -111,7 +111,7 @@ class Features:
 
     @classmethod
     def detect(cls) -> Features:
-        settings = SmokewatchConfig.model_fields["alerting"].annotation
+        settings = config_model().model_fields["alerting"].annotation  # every section
         region_health = "region_health" in getattr(settings, "model_fields", {})
         return cls(
             confirm="confirm" in AlertRule.model_fields,
