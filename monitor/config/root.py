@@ -159,7 +159,9 @@ class SmokewatchConfig(Strict):
             return super().__getattr__(name)
 
     def given(self, section: str) -> bool:
-        """Whether ``section`` was written in the file (else it holds its defaults)."""
+        """Whether the optional ``section`` (telemetry, alerting, artifacts) was written in
+        the file; false means it holds its defaults.  True for every other section, which
+        every config model holds whether written or not."""
         return section not in _SECTIONS or section in type(self).model_fields
 
     def check(self, name: str) -> CheckCommon:
