@@ -37,14 +37,14 @@ def create_engine(url: URL) -> AsyncEngine:
         connect_args["timeout"] = POSTGRES_CONNECT_TIMEOUT_S
     engine = create_async_engine(url, pool_pre_ping=postgres, connect_args=connect_args)
     if url.get_backend_name() == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
-        event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+        event.listen(engine.sync_engine, "connect", sqlite_on_connect)
+        event.listen(engine.sync_engine, "begin", sqlite_on_begin)
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection: Any, connection_record: object) -> None:
+def sqlite_on_connect(dbapi_connection: Any, connection_record: object) -> None:
     # The sqlite3 module's own transaction handling skips BEGIN before DDL, which
-    # makes migrations non-transactional; we emit BEGIN ourselves in _sqlite_on_begin.
+    # makes migrations non-transactional; we emit BEGIN ourselves in sqlite_on_begin.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
@@ -69,6 +69,6 @@ def _enable_wal(cursor: Any) -> None:
             raise
 
 
-def _sqlite_on_begin(connection: Connection) -> None:
+def sqlite_on_begin(connection: Connection) -> None:
     immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -40,7 +40,7 @@ def bucket_start(at: datetime, period: Period) -> datetime:
     return start.replace(hour=0) if period == "day" else start
 
 
-async def record_rollups(conn: AsyncConnection, stored: Sequence[tuple[int, ResultRecord]]) -> None:
+def record_rollups(conn: Connection, stored: Sequence[tuple[int, ResultRecord]]) -> None:
     """Point ``latest_results`` at the newest of the stored results and count them all in
     their hour and day buckets: two statements however many results, each executed for
     its rows (one row per key, so ``ON CONFLICT`` never meets one key twice)."""
@@ -59,8 +59,8 @@ async def record_rollups(conn: AsyncConnection, stored: Sequence[tuple[int, Resu
     # ~0.5 ms a row, and building the upserts anew cost ~0.4 ms a burst.
     dialect = conn.dialect.name
     latest = [{"check": c, "region": r, "result_id": i} for (c, r), i in newest.items()]
-    await conn.execute(_latest_upsert(dialect), latest)
-    await conn.execute(_stats_upsert(dialect), list(buckets.values()))
+    conn.execute(_latest_upsert(dialect), latest)
+    conn.execute(_stats_upsert(dialect), list(buckets.values()))
 
 
 @functools.cache

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator, Collection, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
@@ -30,11 +30,16 @@ from monitor.store.records import (
 from monitor.store.rollups import prune, record_rollups
 from monitor.store.rows import dialect_insert, from_row, require_aware, to_row
 from monitor.store.schema import latest_results, results
+from monitor.store.sqlite_thread import SqliteThreads
 from monitor.store.summaries import stats, uptime
 from monitor.store.urls import database_url, safe_url, sqlite_file
 from probes.base import Status
 
 PING_TIMEOUT_S = 5.0
+READER_THREADS = 2  # a SQLite file's reads at once, beside aiosqlite's for the others
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 
 class ResultStore:
@@ -46,9 +51,17 @@ class ResultStore:
     queue behind a write burst for a pooled connection.
     """
 
-    def __init__(self, engine: AsyncEngine, url: URL, reader: AsyncEngine | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        url: URL,
+        reader: AsyncEngine | None = None,
+        threads: tuple[SqliteThreads, SqliteThreads] | None = None,
+    ) -> None:
         self._engine = engine
         self._reader = engine if reader is None else reader
+        # A SQLite file's (writer, readers): results stored and read in one hop each.
+        self._threads = threads
         self._url = url
         self.newest_added_id = 0  # the largest id :meth:`add` has returned (readers' freshness)
 
@@ -64,11 +77,17 @@ class ResultStore:
         try:
             engine = create_engine(parsed)
             reader = None if in_memory else create_engine(parsed)
+            threads = None
+            if sqlite_file(parsed) is not None:
+                threads = (
+                    SqliteThreads(parsed, write=True),
+                    SqliteThreads(parsed, write=False, workers=READER_THREADS),
+                )
         except (SQLAlchemyError, OSError) as exc:
             raise StoreUnavailable(
                 f"cannot open store {safe_url(parsed)}: {describe(exc, parsed)}"
             ) from exc
-        store = cls(engine, parsed, reader)
+        store = cls(engine, parsed, reader, threads)
         if migrate:
             try:
                 with store._translate("migrating", unavailable=True):
@@ -103,19 +122,8 @@ class ResultStore:
             require_aware(record.started_at, "started_at")
         if not records:
             return []
-        ids: list[int] = []
         action = "storing a result" if len(records) == 1 else f"storing {len(records)} results"
-        async with self._connect(action, write=True) as conn:
-            inserted: list[tuple[int, ResultRecord]] = []
-            new_ids = await _insert_all(conn, records)
-            for record in records:
-                result_id = new_ids.pop(_key(record), None)
-                if result_id is None:
-                    result_id = await _existing(conn, record)
-                else:
-                    inserted.append((result_id, record))
-                ids.append(result_id)
-            await record_rollups(conn, inserted)
+        ids, inserted = await self._write(action, _store_burst, records)
         if inserted:
             # After the commit: a reader rebuilding an answer before it would not see these
             # results yet and would cache that answer under their version.
@@ -132,15 +140,12 @@ class ResultStore:
         )
         if region is not None:
             query = query.where(latest_results.c.region == region)
-        async with self._connect("reading the latest results") as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [from_row(row) for row in rows]
+        return await self._read("reading the latest results", _records, query)
 
     async def newest_result_id(self) -> int:
         """The id of the newest stored result (0 for none): one index lookup, so readers can
         tell cheaply whether anything was stored since they last looked."""
-        async with self._connect("reading the newest result id") as conn:
-            return int(await conn.scalar(select(func.max(results.c.id))) or 0)
+        return await self._read("reading the newest result id", _newest_id)
 
     async def results(
         self,
@@ -171,9 +176,7 @@ class ResultStore:
         if before_id is not None:
             query = query.where(results.c.id < before_id)
         query = query.order_by(results.c.id.desc()).limit(limit)
-        async with self._connect(f"reading results of {check!r}") as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [from_row(row) for row in rows]
+        return await self._read(f"reading results of {check!r}", _records, query)
 
     async def prune(self, older_than: datetime) -> int:
         """Delete results started before ``older_than``; returns how many went.
@@ -253,6 +256,8 @@ class ResultStore:
 
     async def close(self) -> None:
         """Close every pooled connection.  The store cannot be used afterwards."""
+        for threads in self._threads or ():
+            await threads.close()
         await self._engine.dispose()
         if self._reader is not self._engine:
             await self._reader.dispose()
@@ -290,6 +295,36 @@ class ResultStore:
                 async with self._reader.connect() as conn:
                     yield conn
 
+    async def _write(
+        self,
+        action: str,
+        fn: Callable[Concatenate[Connection, _P], _T],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T:
+        """``fn(connection, ...)`` in one write transaction: for a SQLite file on the
+        store's writer thread (one hop off the loop), otherwise on a pooled connection."""
+        if self._threads is not None:
+            with self._translate(action):
+                return await self._threads[0].run(fn, *args, **kwargs)
+        async with self._connect(action, write=True) as conn:
+            return await conn.run_sync(fn, *args, **kwargs)
+
+    async def _read(
+        self,
+        action: str,
+        fn: Callable[Concatenate[Connection, _P], _T],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T:
+        """``fn(connection, ...)`` reading: for a SQLite file on one of the store's reader
+        threads, otherwise on a connection of the reading pool."""
+        if self._threads is not None:
+            with self._translate(action):
+                return await self._threads[1].run(fn, *args, **kwargs)
+        async with self._connect(action) as conn:
+            return await conn.run_sync(fn, *args, **kwargs)
+
     @contextmanager
     def _translate(self, action: str, *, unavailable: bool = False) -> Iterator[None]:
         """Turn driver and SQLAlchemy errors into store errors, password hidden."""
@@ -302,12 +337,39 @@ class ResultStore:
             raise StoreError(message) from exc
 
 
+def _records(conn: Connection, query: Select[Any]) -> list[ResultRecord]:
+    return [from_row(row) for row in conn.execute(query).mappings()]
+
+
+def _newest_id(conn: Connection) -> int:
+    return int(conn.scalar(select(func.max(results.c.id))) or 0)
+
+
 def _key(record: ResultRecord) -> tuple[str, str, str]:
     return (record.run_id, record.check, record.region)
 
 
-async def _insert_all(
-    conn: AsyncConnection, records: Sequence[ResultRecord]
+def _store_burst(
+    conn: Connection, records: Sequence[ResultRecord]
+) -> tuple[list[int], list[tuple[int, ResultRecord]]]:
+    """Store ``records`` and count the new ones in the rollups, in the caller's transaction:
+    every result's id, in order, and the (id, result) pairs that were inserted."""
+    new_ids = _insert_all(conn, records)
+    ids: list[int] = []
+    inserted: list[tuple[int, ResultRecord]] = []
+    for record in records:
+        result_id = new_ids.pop(_key(record), None)
+        if result_id is None:
+            result_id = _existing(conn, record)
+        else:
+            inserted.append((result_id, record))
+        ids.append(result_id)
+    record_rollups(conn, inserted)
+    return ids, inserted
+
+
+def _insert_all(
+    conn: Connection, records: Sequence[ResultRecord]
 ) -> dict[tuple[str, str, str], int]:
     """Insert the results not stored yet, in order, in one statement per page of rows
     (SQLAlchemy's "insertmanyvalues"): the new ids by ``(run_id, check, region)``.
@@ -316,7 +378,7 @@ async def _insert_all(
     missing from the answer, as is the second of two equal keys in one burst.
     """
     statement = _insert_results(conn.dialect.name)
-    rows = await conn.execute(statement, [to_row(record) for record in records])
+    rows = conn.execute(statement, [to_row(record) for record in records])
     return {(run_id, check, region): int(id_) for id_, run_id, check, region in rows}
 
 
@@ -330,8 +392,8 @@ def _insert_results(dialect: str) -> Executable:
     )
 
 
-async def _existing(conn: AsyncConnection, record: ResultRecord) -> int:
-    existing = await conn.scalar(
+def _existing(conn: Connection, record: ResultRecord) -> int:
+    existing = conn.scalar(
         select(results.c.id).where(
             results.c.run_id == record.run_id,
             results.c.check == record.check,
