@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterator, Seque
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Self, TypeVar, TypeVarTuple
 
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.engine import URL, Connection, make_url
@@ -39,7 +39,7 @@ PING_TIMEOUT_S = 5.0
 READER_THREADS = 2  # a SQLite file's reads at once, beside aiosqlite's for the others
 
 _T = TypeVar("_T")
-_P = ParamSpec("_P")
+_Ts = TypeVarTuple("_Ts")
 
 
 class ResultStore:
@@ -123,7 +123,7 @@ class ResultStore:
         if not records:
             return []
         action = "storing a result" if len(records) == 1 else f"storing {len(records)} results"
-        ids, inserted = await self._write(action, _store_burst, records)
+        ids, inserted = await self._sync(action, _store_burst, records, write=True)
         if inserted:
             # After the commit: a reader rebuilding an answer before it would not see these
             # results yet and would cache that answer under their version.
@@ -140,12 +140,12 @@ class ResultStore:
         )
         if region is not None:
             query = query.where(latest_results.c.region == region)
-        return await self._read("reading the latest results", _records, query)
+        return await self._sync("reading the latest results", _records, query)
 
     async def newest_result_id(self) -> int:
         """The id of the newest stored result (0 for none): one index lookup, so readers can
         tell cheaply whether anything was stored since they last looked."""
-        return await self._read("reading the newest result id", _newest_id)
+        return await self._sync("reading the newest result id", _newest_id)
 
     async def results(
         self,
@@ -176,7 +176,7 @@ class ResultStore:
         if before_id is not None:
             query = query.where(results.c.id < before_id)
         query = query.order_by(results.c.id.desc()).limit(limit)
-        return await self._read(f"reading results of {check!r}", _records, query)
+        return await self._sync(f"reading results of {check!r}", _records, query)
 
     async def prune(self, older_than: datetime) -> int:
         """Delete results started before ``older_than``; returns how many went.
@@ -295,35 +295,22 @@ class ResultStore:
                 async with self._reader.connect() as conn:
                     yield conn
 
-    async def _write(
+    async def _sync(
         self,
         action: str,
-        fn: Callable[Concatenate[Connection, _P], _T],
-        *args: _P.args,
-        **kwargs: _P.kwargs,
+        fn: Callable[[Connection, *_Ts], _T],
+        *args: *_Ts,
+        write: bool = False,
     ) -> _T:
-        """``fn(connection, ...)`` in one write transaction: for a SQLite file on the
-        store's writer thread (one hop off the loop), otherwise on a pooled connection."""
+        """``fn(connection, *args)``, in one write transaction when ``write``: for a SQLite
+        file on the store's writer or a reader thread (one hop off the loop), otherwise
+        on a connection of the writing or the reading pool."""
         if self._threads is not None:
+            writer, readers = self._threads
             with self._translate(action):
-                return await self._threads[0].run(fn, *args, **kwargs)
-        async with self._connect(action, write=True) as conn:
-            return await conn.run_sync(fn, *args, **kwargs)
-
-    async def _read(
-        self,
-        action: str,
-        fn: Callable[Concatenate[Connection, _P], _T],
-        *args: _P.args,
-        **kwargs: _P.kwargs,
-    ) -> _T:
-        """``fn(connection, ...)`` reading: for a SQLite file on one of the store's reader
-        threads, otherwise on a connection of the reading pool."""
-        if self._threads is not None:
-            with self._translate(action):
-                return await self._threads[1].run(fn, *args, **kwargs)
-        async with self._connect(action) as conn:
-            return await conn.run_sync(fn, *args, **kwargs)
+                return await (writer if write else readers).run(fn, *args)
+        async with self._connect(action, write=write) as conn:
+            return await conn.run_sync(fn, *args)
 
     @contextmanager
     def _translate(self, action: str, *, unavailable: bool = False) -> Iterator[None]:
