@@ -26,7 +26,14 @@ the server's CPU and RSS every second and reads one check's results from the API
 
 Beside it, in the same run: the blackbox exporter probing the same target the same
 number of times (its CPU per probe), and a raw-asyncio prober (a fresh connection and
-one ``GET`` per probe, no library: the floor).  Prints figures; asserts nothing.
+one ``GET`` per probe, no library: the floor), each twice: back to back, eight at a
+time (``*_cpu_ms``), and on serve's own schedule (``*_sched_*``: the first
+``min(checks, 2000)`` due times of one interval, each probe started at its time, as
+Prometheus asks the exporter once per target per scrape interval).  A probe that comes
+alone, after an idle gap, costs any prober about twice the CPU of one in a back-to-back
+stream (caches and the idle CPU woken again), so ``serve`` is compared with the
+exporter on the same schedule (``ratio_to_blackbox_sched``).  Prints figures; asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -257,7 +264,10 @@ def schedule_figures(
     return mean, rank(late, 0.95), late_due, len(rows), errors
 
 
-def measure_smokewatch(args: argparse.Namespace, target: Target, tmp: Path) -> dict[str, float]:
+def measure_smokewatch(
+    args: argparse.Namespace, target: Target, tmp: Path
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The figures of one ``serve`` run, and its checks' fixed offsets (its schedule)."""
     db, config, log = tmp / "results.db", tmp / "smokewatch.yaml", tmp / "serve.log"
     write_config(config, db, target.url("/fast"), args.checks, args.interval)
     empty = empty_store_bytes(args.repo, tmp)
@@ -292,7 +302,7 @@ def measure_smokewatch(args: argparse.Namespace, target: Target, tmp: Path) -> d
     done = events.get("check.done", 0)
     spool = Path(f"{db}.spool")
     spooled_left = len(spool.read_text().splitlines()) if spool.exists() else 0
-    return {
+    figures = {
         "cpu_ms_per_check": 1000 * (cpu1 - cpu0) / max(stored, 1),
         "rss_mib": max(rss, default=0) / 2**20,
         "store_kib_per_1000": (db_bytes(db) - empty) / 1024 / max(stored, 1) * 1000,
@@ -319,6 +329,7 @@ def measure_smokewatch(args: argparse.Namespace, target: Target, tmp: Path) -> d
         },
         "store_errors_logged": events.get("result.spooled", 0) + events.get("run.failed", 0),
     }
+    return figures, offsets
 
 
 async def _probe_all(urls: list[tuple[str, int, str]], concurrency: int, fetch: object) -> None:
@@ -331,6 +342,35 @@ async def _probe_all(urls: list[tuple[str, int, str]], concurrency: int, fetch: 
     await asyncio.gather(*(one(item) for item in urls))
 
 
+async def _probe_on_schedule(
+    urls: list[tuple[str, int, str]], due_s: list[float], fetch: object
+) -> None:
+    """Start each probe at its due time (seconds from now), as serve's scheduler starts
+    its checks: none waits for another, and the prober idles between them."""
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    started = []
+    for item, due in zip(urls, due_s, strict=True):
+        await asyncio.sleep(max(0.0, t0 + due - loop.time()))
+        started.append(asyncio.ensure_future(fetch(*item)))  # type: ignore[operator]
+    await asyncio.gather(*started)
+
+
+async def _drive(
+    urls: list[tuple[str, int, str]], concurrency: int, fetch: object, due_s: list[float] | None
+) -> None:
+    if due_s is None:
+        await _probe_all(urls, concurrency, fetch)
+    else:
+        await _probe_on_schedule(urls, due_s, fetch)
+
+
+def schedule_of(offsets: dict[str, float], probes: int) -> list[float]:
+    """The first ``probes`` due times of one interval of serve's schedule, from the first."""
+    due = sorted(offsets.values())[:probes]
+    return [d - due[0] for d in due]
+
+
 async def _raw_get(host: str, port: int, path: str) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
@@ -340,16 +380,22 @@ async def _raw_get(host: str, port: int, path: str) -> None:
         await writer.wait_closed()
 
 
-def raw_asyncio_cpu_ms(target: Target, probes: int, concurrency: int) -> float:
-    """CPU per probe of a bare asyncio prober: one fresh connection and GET each."""
+def raw_asyncio_cpu_ms(
+    target: Target, probes: int, concurrency: int, due_s: list[float] | None = None
+) -> float:
+    """CPU per probe of a bare asyncio prober: one fresh connection and GET each, back
+    to back ``concurrency`` at a time, or each at its time in ``due_s``."""
     urls = [(HOST, target.port, f"/fast?n={n}") for n in range(probes)]
     started = time.process_time()
-    asyncio.run(_probe_all(urls, concurrency, _raw_get))
+    asyncio.run(_drive(urls, concurrency, _raw_get, due_s))
     return 1000 * (time.process_time() - started) / probes
 
 
-def blackbox_cpu_ms(target: Target, probes: int, concurrency: int) -> float:
-    """The blackbox exporter's CPU per ``/probe`` (http_2xx) of the same target."""
+def blackbox_cpu_ms(
+    target: Target, probes: int, concurrency: int, due_s: list[float] | None = None
+) -> float:
+    """The blackbox exporter's CPU per ``/probe`` (http_2xx) of the same target, asked
+    back to back ``concurrency`` at a time, or each at its time in ``due_s``."""
     with Exporter() as exporter:
         path = "/probe?module=http_2xx&target={}"
 
@@ -358,7 +404,7 @@ def blackbox_cpu_ms(target: Target, probes: int, concurrency: int) -> float:
 
         urls = [(HOST, exporter.port, target.url(f"/fast?n={n}")) for n in range(probes)]
         before = cpu_seconds(exporter.pid)
-        asyncio.run(_probe_all(urls, concurrency, probe))
+        asyncio.run(_drive(urls, concurrency, probe, due_s))
         return 1000 * (cpu_seconds(exporter.pid) - before) / probes
 
 
@@ -385,16 +431,22 @@ def main() -> None:
     print(f"# bench/scale.py: {args.checks} checks every {args.interval} s for "
           f"{args.duration:g} s; serve from {args.repo}; load {load:.2f}")  # fmt: skip
     with Target("tiny") as target, tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
-        figures = measure_smokewatch(args, target, Path(tmp))
+        figures, offsets = measure_smokewatch(args, target, Path(tmp))
         for name, value in figures.items():
             print(
                 f"{name:>22}: {value:.3f}" if isinstance(value, float) else f"{name:>22}: {value}"
             )
         if not args.no_peers:
             probes = min(args.checks, 2000)
+            due = schedule_of(offsets, probes)
             print(f"{'raw_asyncio_cpu_ms':>22}: {raw_asyncio_cpu_ms(target, probes, 8):.3f}")
+            print(f"{'raw_asyncio_sched_ms':>22}: {raw_asyncio_cpu_ms(target, probes, 8, due):.3f}")
             try:
-                print(f"{'blackbox_cpu_ms':>22}: {blackbox_cpu_ms(target, probes, 8):.3f}")
+                dense = blackbox_cpu_ms(target, probes, 8)
+                print(f"{'blackbox_cpu_ms':>22}: {dense:.3f}")
+                sched = blackbox_cpu_ms(target, probes, 8, due)
+                print(f"{'blackbox_sched_cpu_ms':>22}: {sched:.3f}")
+                print(f"{'ratio_to_blackbox_sched':>22}: {figures['cpu_ms_per_check'] / sched:.2f}")
             except RuntimeError as exc:
                 print(f"{'blackbox_cpu_ms':>22}: n/a ({exc})")
 

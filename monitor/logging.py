@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
 from typing import Any, Literal, TextIO
 
 import structlog
@@ -32,8 +31,8 @@ def make_logger(
     as_json = fmt == "json" or (fmt == "auto" and not out.isatty())
 
     def redact(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
-        masked: MutableMapping[str, Any] = redactor.data(dict(event))
-        return dict(masked)
+        masked: EventDict = redactor.data(event)  # a new dict: the event is not changed
+        return masked
 
     processors: list[Processor] = [
         structlog.processors.add_log_level,

@@ -379,6 +379,8 @@ class Runtime:
         """
         checks = self.runner.checks_for_region(names)
         run_id = run_id or new_run_id()
+        if len(checks) == 1:  # a scheduled run: one check, no task and gather around it
+            return await self._recorded([await self.runner.run_check(checks[0], run_id=run_id)])
         probes = [asyncio.ensure_future(self.runner.run_check(c, run_id=run_id)) for c in checks]
         try:
             runs = list(await asyncio.gather(*probes))
@@ -391,6 +393,10 @@ class Runtime:
             if finished:
                 self._start_recording(finished).add_done_callback(self._recorded_unawaited)
             raise
+        return await self._recorded(runs)
+
+    async def _recorded(self, runs: list[CheckRun]) -> list[CheckRun]:
+        """Record finished runs; the recording goes on if the caller is cancelled."""
         recording = self._start_recording(runs)
         try:
             return await asyncio.shield(recording)

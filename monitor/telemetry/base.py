@@ -63,6 +63,7 @@ class Exporter(Protocol):
     """One telemetry backend.  A new backend is one module and one line in ``EXPORTERS``."""
 
     name: str
+    sends: bool  # False when :meth:`flush` sends nothing (a scraped exporter: Prometheus)
 
     def record(self, runs: Sequence[CheckRun]) -> None:
         """Take the runs into memory; cheap, no network, never raises."""

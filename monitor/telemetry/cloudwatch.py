@@ -108,6 +108,7 @@ class CloudWatchExporter:
     """Batches ``MetricDatum`` in memory; :meth:`flush` puts them from a worker thread."""
 
     name = "cloudwatch"
+    sends = True
 
     def __init__(self, settings: CloudWatchSettings, ctx: ExportContext) -> None:
         self._ctx = ctx

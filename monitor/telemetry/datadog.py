@@ -114,6 +114,7 @@ class DogStatsdExporter:
     """Queues points in :meth:`record`; :meth:`flush` sends them, packed, from a thread."""
 
     name = "datadog"
+    sends = True
 
     def __init__(self, settings: DatadogSettings, ctx: ExportContext) -> None:
         self._ctx = ctx

@@ -70,6 +70,7 @@ class AgentlessExporter:
     """Batches series and service checks in memory; :meth:`flush` posts them."""
 
     name = "datadog"
+    sends = True
 
     def __init__(self, settings: DatadogSettings, ctx: ExportContext) -> None:
         agentless = settings.agentless

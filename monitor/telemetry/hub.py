@@ -70,6 +70,7 @@ class Telemetry:
         heartbeat: Heartbeat | None = None,
     ) -> None:
         self.exporters = tuple(exporters)
+        self._senders = tuple(e for e in self.exporters if e.sends)
         self.ctx = ctx
         self.pusher = pusher
         self._heartbeat = heartbeat
@@ -89,7 +90,7 @@ class Telemetry:
 
     async def flush(self) -> None:
         """Send what every exporter batched, concurrently, each within its own timeout."""
-        await asyncio.gather(*(self._guard(e.name, e.flush) for e in self.exporters))
+        await asyncio.gather(*(self._guard(e.name, e.flush) for e in self._senders))
 
     async def heartbeat(self) -> bool | None:
         """Ping the dead-man's switch; None when none is configured."""
@@ -104,6 +105,8 @@ class Telemetry:
         :meth:`close` wait for what is still being delivered.
         """
         self.record(runs)
+        if not self._senders and self._heartbeat is None:
+            return  # scraped only (Prometheus): nothing to deliver, no task to start
         task = asyncio.create_task(self._deliver(), name="smokewatch-telemetry-publish")
         self._deliveries.add(task)
         task.add_done_callback(self._deliveries.discard)

@@ -70,6 +70,7 @@ class NewRelicExporter:
     """Batches data points in memory; :meth:`flush` posts them, gzipped, with bounded retries."""
 
     name = "newrelic"
+    sends = True
 
     def __init__(self, settings: NewRelicSettings, ctx: ExportContext) -> None:
         secret = settings.license_key

@@ -43,6 +43,7 @@ class OtlpExporter:
     """Records into OpenTelemetry instruments; :meth:`flush` exports them from a thread."""
 
     name = "otlp"
+    sends = True
 
     def __init__(self, settings: OtlpSettings, ctx: ExportContext) -> None:
         try:

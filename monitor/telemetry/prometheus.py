@@ -374,6 +374,7 @@ class PrometheusExporter:
     """Keeps the registry current; Prometheus scrapes it, so there is nothing to flush."""
 
     name = "prometheus"
+    sends = False  # scraped: flush has nothing to send
 
     def __init__(self, settings: PrometheusSettings, ctx: ExportContext) -> None:
         self._checks = _ChecksCollector(settings.buckets)

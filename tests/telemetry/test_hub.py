@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -77,6 +78,7 @@ class _Broken:
     """An exporter whose every method fails: a bug in some backend."""
 
     name = "broken"
+    sends = True
 
     def record(self, runs: Sequence[CheckRun]) -> None:
         raise ValueError("record bug")
@@ -132,6 +134,17 @@ class TestTelemetry:
             )
             == 1
         )
+        await telemetry.close()
+
+    async def test_publish_starts_no_delivery_when_only_scraped(self) -> None:
+        """With Prometheus alone (scraped, nothing to send) and no heartbeat, a run is
+        recorded at once and no background delivery is started for it."""
+        telemetry, _ = build(TelemetrySettings())
+        before = len(asyncio.all_tasks())
+        await telemetry.publish([make_run()])
+        assert len(asyncio.all_tasks()) == before
+        labels = {"check": "api", "kind": "http", "region": "eu-west-1"}
+        assert telemetry.ctx.registry.get_sample_value("smoke_test_success", labels) == 1
         await telemetry.close()
 
     async def test_a_hung_backend_never_holds_the_run_that_published(
