@@ -10,6 +10,7 @@ observed from the document's start by :data:`LCP_OBSERVER_JS`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import Sequence
@@ -144,9 +145,15 @@ class PageWatch:
         self._ignore_console = [re.compile(p) for p in ignore_console]
         self._ignore_requests = [re.compile(p) for p in ignore_requests]
 
-    async def attach(self, context: BrowserContext, page: Page) -> None:
-        await context.route("**/*", self._route)
-        await context.add_init_script(LCP_OBSERVER_JS)
+    async def guard(self, context: BrowserContext) -> None:
+        """Route the context's every request through the guard and observe LCP in its
+        documents: two round trips to the browser, sent together."""
+        await asyncio.gather(
+            context.route("**/*", self._route), context.add_init_script(LCP_OBSERVER_JS)
+        )
+
+    def listen(self, page: Page) -> None:
+        """Collect the page's console errors, page errors, failed requests and crash."""
         page.on("console", self._on_console)
         page.on("pageerror", self._on_page_error)
         page.on("response", self._on_response)

@@ -79,9 +79,12 @@ class BrowserRun:
                 await asyncio.to_thread(self.raw_trace.unlink, missing_ok=True)
 
     async def _execute(self) -> ProbeResult:
-        page = await self.context.new_page()
+        # The guard and the LCP observer are set on the context while its page is being
+        # created (their round trips hidden behind it); both are in place before the
+        # page's first request, the navigation below.
+        page, _ = await asyncio.gather(self.context.new_page(), self.watch.guard(self.context))
         try:
-            await self.watch.attach(self.context, page)
+            self.watch.listen(page)
             if self.tracing:
                 # Without DOM snapshots Playwright records no network either (its HAR
                 # tracer runs only with them): a trace without them shows too little.
