@@ -1,23 +1,27 @@
 """``/metrics`` over HTTP beside a static file server holding the same bytes, same run.
 
-``PYTHONPATH=. uv run --no-sync python bench/scrape_peer.py [--rounds 30]``
+``PYTHONPATH=. uv run --no-sync python bench/scrape_peer.py [--rounds 30] [--block 20]``
 ``PYTHONPATH=/work/before uv run --no-sync python bench/scrape_peer.py``   (an older tree)
 
 A registry of 500 checks x 3 regions (1,500 series sets, as ``bench/telemetry.py``) is
-built, then two processes are forked: smokewatch's real ``/metrics`` route and GZip
-middleware on uvicorn, and the peer: a plain asyncio static server (nginx is not
-installed here) answering every request with the gzip bytes smokewatch served.  A
-client on one keep-alive connection each asks as Prometheus does (OpenMetrics, gzip),
-alternating between the two, and reports medians:
+built, then two processes are forked: smokewatch's real app (``create_app``: its
+middleware, read guard, ``/metrics`` route and the scrape's fast path) on uvicorn's h11
+protocol with the request deadline, as ``serve`` runs it; and the peer, a plain asyncio
+static server (nginx is not installed here) answering every request with the gzip bytes
+smokewatch served.  A client on one keep-alive connection each asks as Prometheus does
+(OpenMetrics, gzip), alternating between the two, and reports medians:
 
-- ``cached``: a scrape when nothing changed since the last one;
+- ``cached``: a scrape when nothing changed since the last one (also the server's CPU per
+  scrape, from ``/proc``, over ``--rounds`` blocks of ``--block`` scrapes of each kind);
 - ``after a change``: a scrape right after a batch of results was recorded (the render
   and compression are paid here);
 - ``ping during render``: a trivial request sent while that render runs: how long the
   event loop is held (a render on the loop holds it for the whole render).
 
-The tree under test is whatever ``monitor`` imports from: the old route rendered on the
-loop (``Telemetry.metrics()``) and gzipped every scrape in the middleware.
+The tree under test is whatever ``monitor`` imports from (run this file from a copy in
+the older tree's ``bench/``): the old route rendered on the loop
+(``Telemetry.metrics()``) and gzipped every scrape in the middleware; before the fast
+path, every scrape went through the app's middleware and routing.
 """
 
 from __future__ import annotations
@@ -31,22 +35,20 @@ import os
 import random
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make the repo root importable for ``bench.*``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fastapi import FastAPI, Request, Response
-from fastapi.middleware.gzip import GZipMiddleware
+from fastapi import Request, Response
 from prometheus_client import CollectorRegistry
 
-from bench.procs import HOST, free_port, wait_until_up
+from bench.procs import HOST, cpu_seconds, free_port, wait_until_up
 from bench.telemetry import REGIONS, make_runs
-from monitor.api.routes import metrics
 from monitor.config.telemetry import TelemetrySettings
 from monitor.logging import make_logger
 from monitor.redact import Redactor
@@ -73,10 +75,12 @@ def build() -> Telemetry:
 
 
 class Shim:
-    """The service as the route sees it, on this tree (new: Scrapes; old: Telemetry)."""
+    """The service as the app sees it, on this tree (new: Scrapes; old: Telemetry): the
+    loaded config of :data:`CONFIG`, a lifespan with nothing to start, the registry."""
 
-    def __init__(self, telemetry: Telemetry) -> None:
+    def __init__(self, telemetry: Telemetry, loaded: Any) -> None:
         self.telemetry = telemetry
+        self.loaded = loaded
         try:
             from monitor.telemetry.scrape import Scrapes  # noqa: PLC0415 -- absent before
         except ImportError:  # the tree before /metrics went off the loop
@@ -84,17 +88,42 @@ class Shim:
         else:
             self.scrapes = Scrapes(telemetry.ctx.registry, lambda: telemetry.ctx.generation)
 
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
     def metrics(self, accept: str | None = None) -> Any:
         if self.scrapes is None:
             return self.telemetry.metrics(accept)  # type: ignore[attr-defined]
         return self.scrapes.get(accept)  # a coroutine: the new route awaits it
 
 
+CONFIG = """\
+storage: {url: "sqlite:///{db}"}
+alert_rules: null
+checks:
+  - {name: health, kind: http, url: "http://127.0.0.1:9/health"}
+"""
+
+
 def serve_smokewatch(telemetry: Telemetry, port: int) -> None:
+    """The real app of ``smokewatch serve`` (``create_app``: its middleware, read guard and
+    routes) over :class:`Shim`, plus the bench's own routes."""
     import uvicorn  # noqa: PLC0415 -- only the forked server needs it
 
-    app = FastAPI()
-    app.include_router(metrics.router(SimpleNamespace(service=Shim(telemetry))))  # type: ignore[arg-type]
+    from monitor.api import create_app  # noqa: PLC0415
+    from monitor.config.loader import load_config  # noqa: PLC0415
+
+    folder = Path(tempfile.mkdtemp(prefix="scrape-peer-"))
+    path = folder / "smokewatch.yaml"
+    path.write_text(CONFIG.replace("{db}", str(folder / "results.db")))
+    service: Any = Shim(telemetry, load_config(path, env={}))  # the ServiceView it uses
+    app = create_app(
+        service,
+        log=make_logger(Redactor(frozenset()), fmt="json", stream=io.StringIO()),
+    )
     rng = random.Random(11)
     gz: list[bytes] = []
 
@@ -116,8 +145,11 @@ def serve_smokewatch(telemetry: Telemetry, port: int) -> None:
     async def ping() -> dict[str, int]:
         return {"ok": 1}
 
-    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
-    uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False)
+    from monitor.api.limits import bounded_h11  # noqa: PLC0415 -- as serve runs it
+
+    uvicorn.run(
+        app, host=HOST, port=port, log_level="warning", access_log=False, http=bounded_h11(10.0)
+    )
 
 
 def serve_static(body: bytes, port: int) -> None:
@@ -166,6 +198,7 @@ def ping_during(port: int, delay_s: float, out: list[float]) -> threading.Thread
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--block", type=int, default=20, help="scrapes of one kind in a row")
     args = parser.parse_args()
     telemetry = build()
     fork = multiprocessing.get_context("fork")
@@ -186,11 +219,20 @@ def main() -> None:
         peer.start()
         wait_until_up(peer_port, "/")
         peer_conn = http.client.HTTPConnection(HOST, peer_port, timeout=120)
-        cached, static, floor, changed, ping_render = [], [], [], [], []
+        changed: list[float] = []
+        ping_render: list[float] = []
+        kinds = {  # name: (connection, path, server process)
+            "static": (peer_conn, "/metrics", peer),
+            "cached": (sw_conn, "/metrics", sw),
+            "floor": (sw_conn, "/bench/static", sw),
+        }
+        walls: dict[str, list[float]] = {kind: [] for kind in kinds}
+        cpu = dict.fromkeys(kinds, 0.0)  # the server's CPU over the kind's blocks
         for _ in range(args.rounds):
-            static.append(get(peer_conn, "/metrics")[0])
-            cached.append(get(sw_conn, "/metrics")[0])
-            floor.append(get(sw_conn, "/bench/static")[0])
+            for kind, (conn, path, process) in kinds.items():
+                before = cpu_seconds(process.pid or 0)
+                walls[kind] += [get(conn, path)[0] for _ in range(args.block)]
+                cpu[kind] += cpu_seconds(process.pid or 0) - before
         for _ in range(max(args.rounds // 3, 3)):
             get(sw_conn, "/bench/record", "POST")
             during: list[float] = []
@@ -199,23 +241,34 @@ def main() -> None:
             pinger.join()
             ping_render += during
         med = statistics.median
-        tree = "new" if Shim(telemetry).scrapes is not None else "old"
+        tree = "new" if Shim(telemetry, None).scrapes is not None else "old"
         print(
             f"# /metrics of {len(REGIONS) * 500} series sets, {len(gz) / 1e3:.0f} kB gzip; "
             f"monitor from {Path(sys.modules['monitor'].__file__ or '').parent.parent} ({tree}); "
             f"peer: plain asyncio static server (no nginx here); load {os.getloadavg()[0]:.2f}"
         )
-        print("| scrape (OpenMetrics, gzip)         | smokewatch ms | static peer ms | ratio |")
-        print("|------------------------------------|---------------|----------------|-------|")
-        s = med(static) * 1e3
-        rows = (
-            ("FastAPI route, same bytes (floor)", floor),
-            ("cached (nothing changed)", cached),
-            ("after a change", changed),
+        scrapes = args.rounds * args.block
+        print(
+            "| scrape (OpenMetrics, gzip)         | smokewatch ms | static peer ms | ratio "
+            "| server CPU ms: smokewatch, peer | ratio |"
         )
-        for name, values in rows:
+        print(
+            "|------------------------------------|---------------|----------------|-------"
+            "|---------------------------------|-------|"
+        )
+        s = med(walls["static"]) * 1e3
+        s_cpu = cpu["static"] / scrapes * 1e3
+        rows = (
+            ("FastAPI route, same bytes (floor)", walls["floor"], cpu["floor"] / scrapes * 1e3),
+            ("cached (nothing changed)", walls["cached"], cpu["cached"] / scrapes * 1e3),
+            ("after a change", changed, None),
+        )
+        for name, values, m_cpu in rows:
             m = med(values) * 1e3
-            print(f"| {name:<34} | {m:>13.2f} | {s:>14.2f} | {m / s:>5.1f} |")
+            cpus = " " * 31 + " | " + " " * 5
+            if m_cpu is not None:
+                cpus = f"{m_cpu:>14.3f}, {s_cpu:>14.3f} | {m_cpu / s_cpu:>5.1f}"
+            print(f"| {name:<34} | {m:>13.2f} | {s:>14.2f} | {m / s:>5.1f} | {cpus} |")
         print(
             f"first scrape: {first * 1e3:.0f} ms; ping sent 50 ms into it: {pings[0] * 1e3:.0f} ms"
         )
@@ -224,10 +277,10 @@ def main() -> None:
             f"median {med(ping_render) * 1e3:.0f} ms, max {max(ping_render) * 1e3:.0f} ms"
         )
     finally:
-        for process in (sw, peer):
-            if process is not None:
-                process.terminate()
-                process.join(10)
+        for server in (sw, peer):
+            if server is not None:
+                server.terminate()
+                server.join(10)
 
 
 if __name__ == "__main__":

@@ -133,5 +133,7 @@ def create_app(service: ServiceView, *, log: Any | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     # Outside everything: an oversized body is refused before any other layer reads it.
     app.add_middleware(BodyLimit, max_bytes=lambda: service.loaded.config.api.max_body_bytes)
+    # Before all of them: a plain Prometheus scrape is the cached bytes, sent at once.
+    app.add_middleware(metrics.FastScrape, ctx=ctx)
     app.state.api = ctx
     return app
