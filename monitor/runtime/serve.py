@@ -28,7 +28,7 @@ import structlog
 import uvicorn
 from starlette.types import ASGIApp
 
-from monitor.api.limits import bounded_h11
+from monitor.api.limits import bounded_http
 from monitor.contract import ServiceView
 from monitor.errors import ConfigError
 from monitor.runtime.listen import bind
@@ -78,8 +78,7 @@ async def serve(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace.total_seconds())),
-        http=bounded_h11(api.request_timeout.total_seconds()),
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        http=bounded_http(api.request_timeout.total_seconds(), MAX_HEADER_BYTES),
         timeout_keep_alive=KEEP_ALIVE_S,
     )
     server = _Server(config, log)

@@ -28,10 +28,12 @@ import uvicorn
 
 from examples.demo_target import DemoTargetThread
 from monitor.api import create_app
+from monitor.api.limits import bounded_http
 from monitor.config.loader import LoadedConfig, load_config
 from monitor.contract import Readiness, Split, StoreLag, UnknownCheck
 from monitor.runner import CheckRun
 from monitor.runtime.runtime import Runtime
+from monitor.runtime.serve import MAX_HEADER_BYTES
 from monitor.store import ResultRecord, ResultStore
 from monitor.telemetry.scrape import Exposition
 from probes.base import Status
@@ -150,7 +152,10 @@ class LiveApi:
         config = uvicorn.Config(
             create_app(self.service, log=self.log),
             lifespan="on",
-            http="h11",
+            # The protocol serve runs: httptools with its request deadline and head limit.
+            http=bounded_http(
+                self.service.loaded.config.api.request_timeout.total_seconds(), MAX_HEADER_BYTES
+            ),
             log_config=None,
             log_level="warning",
             access_log=False,

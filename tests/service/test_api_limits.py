@@ -4,6 +4,7 @@ within ``api.request_timeout`` is answered 408 (or closed) instead of holding a 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from urllib.parse import urlsplit
@@ -115,3 +116,69 @@ class TestRequestTimeout:
         finally:
             for s in hold:
                 s.close()
+
+
+class TestHeadLimit:
+    """The request line and headers may take 16 KiB (``MAX_HEADER_BYTES``); past that the
+    request is answered 400 and the connection closed, before the app sees it."""
+
+    def test_headers_over_the_limit_are_refused_before_the_app_runs(
+        self, serve: ServeProcess
+    ) -> None:
+        """An authorised silence is created with a 1,000-byte header; the same with a
+        17,000-byte header is answered 400 naming the cause, and creates nothing."""
+
+        def silence(padding: int) -> bytes:
+            body = (
+                b'{"matchers": {"check": "health"}, "ends_at": "2099-01-01T00:00:00Z", '
+                b'"author": "test", "comment": "padded"}'
+            )
+            return raw_exchange(
+                serve,
+                b"POST /api/v1/silences HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\n"
+                b"Content-Type: application/json\r\nConnection: close\r\n"
+                b"X-Padding: " + b"p" * padding + b"\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body,
+            )[0]
+
+        assert silence(1_000).startswith(b"HTTP/1.1 201")
+        refused = silence(17_000)
+        assert refused.startswith(b"HTTP/1.1 400")
+        assert b"request line and headers are too large" in refused
+        silences = httpx.get(serve.url + "/api/v1/silences", timeout=BOUND_S).json()
+        assert len(silences["silences"]) == 1
+
+    def test_a_header_trickled_past_the_limit_is_refused_without_waiting(
+        self, serve: ServeProcess
+    ) -> None:
+        """One header value that never ends, sent 1,000 bytes at a time: refused once it
+        passes the limit (400, not the request timeout's 408)."""
+        parts = urlsplit(serve.url)
+        with socket.create_connection((parts.hostname or "", parts.port or 0), BOUND_S) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Endless: ")
+            with contextlib.suppress(OSError):  # the server may close while we still send
+                for _ in range(40):
+                    s.sendall(b"e" * 1000)
+                    time.sleep(0.01)
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400")
+        assert b"too large" in answer
+
+    def test_headers_under_the_limit_and_pipelined_requests_are_served(
+        self, serve: ServeProcess
+    ) -> None:
+        """A 12 KiB header is served; so are two requests sent in one write."""
+        big, _ = raw_exchange(
+            serve,
+            b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"p" * 12_000 + b"\r\n"
+            b"Connection: close\r\n\r\n",
+        )
+        assert big.startswith(b"HTTP/1.1 200")
+        both, _ = raw_exchange(
+            serve,
+            b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        assert both.count(b"HTTP/1.1 200") == 2
