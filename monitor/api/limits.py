@@ -141,6 +141,8 @@ def bounded_http(request_timeout_s: float, max_head_bytes: int) -> type[HttpTool
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._in_head, self._head, self._begun = True, 0, self._begun + 1
+            if self._read_deadline is None:
+                self._arm()  # a request pipelined behind one just received
 
         def on_url(self, url: bytes) -> None:
             self._count(len(url))
