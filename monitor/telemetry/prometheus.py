@@ -135,6 +135,7 @@ class _ChecksCollector:
         self._lines: dict[Labels, tuple[int, dict[str, str]]] = {}
         self._last_run: dict[str, float] = {}
         self._lock = threading.Lock()  # a scrape may run in another thread
+        self._sample_lines = SampleLines()  # its label sets' text kept between renders
 
     def record(self, runs: Sequence[CheckRun], now: float) -> None:
         with self._lock:
@@ -237,7 +238,8 @@ class _ChecksCollector:
 
     def _render(self, checks: dict[Labels, _Check]) -> dict[Labels, dict[str, str]] | None:
         """Each check's sample lines per family; ``None`` if a family cannot be kept so."""
-        lines = SampleLines()
+        lines = self._sample_lines
+        lines.bound(_LABEL_SETS_PER_CHECK * (len(self._lines) + len(checks)) + 1000)
         out: dict[Labels, dict[str, str]] = {}
         for labels, check in checks.items():
             mine = out[labels] = {}
@@ -308,6 +310,9 @@ class _ChecksCollector:
 
 
 HEARTBEAT: Final = "smokewatch_last_run_timestamp_seconds"
+# A check's label sets across its families (buckets, results, reasons, phases: ~35), with
+# room to spare: the sample-line memo is bounded to this many per check.
+_LABEL_SETS_PER_CHECK: Final = 100
 
 
 def _copy(c: _Check) -> _Check:

@@ -78,24 +78,50 @@ class RenderedFamily(Metric):
 
 
 class SampleLines:
-    """Families' sample lines as both formats print them, label sets formatted once."""
+    """Families' sample lines as both formats print them, label sets formatted once.
+
+    Kept between renders, it formats a label set seen before (a check's labels with its
+    buckets, results and phases recur at every render) from its memo; :meth:`bound`
+    forgets everything once the memo holds more than a given number of label sets (of
+    checks since removed, or values that kept changing).
+    """
 
     def __init__(self) -> None:
         self._memo = _Memo()
 
+    @property
+    def remembered(self) -> int:
+        """Label sets whose text is kept."""
+        return len(self._memo.labels)
+
+    def bound(self, label_sets: int) -> None:
+        """Start afresh if more than ``label_sets`` label sets are remembered."""
+        if len(self._memo.labels) > label_sets or len(self._memo.values) > label_sets:
+            self._memo = _Memo()
+
     def family(self, metric: Metric) -> str | None:
         """The sample lines of ``metric``; ``None`` for one only ``prometheus_client``
         renders, or whose lines the two formats print differently."""
-        name, out = metric.name, []
-        if not _METRIC_NAME.match(name) or ":" in name:
+        name, memo, out = metric.name, self._memo, []
+        family = memo.families.get(name)
+        if family is None:
+            ok = bool(_METRIC_NAME.match(name)) and ":" not in name
+            family = memo.families[name] = (ok, frozenset(name + s for s in _TEXT_SPLIT))
+        ok, moved = family
+        if not ok:
             return None
-        moved = {name + suffix for suffix in _TEXT_SPLIT}
+        names = memo.names
         for s in metric.samples:
-            line = _line(s, self._memo)
+            line = _line(s, memo)
             if line is None or s.name in moved:
                 return None
-            if s.name != name and not (_METRIC_NAME.match(s.name) and _LABEL_NAME.match(s.name)):
-                return None
+            if s.name != name:
+                good = names.get(s.name)
+                if good is None:
+                    good = bool(_METRIC_NAME.match(s.name) and _LABEL_NAME.match(s.name))
+                    names[s.name] = good
+                if not good:
+                    return None
             out.append(line)
         return "".join(out)
 
@@ -117,6 +143,10 @@ class _Memo:
         self.labels: dict[tuple[tuple[str, str], ...], str] = {}
         self.pairs: dict[tuple[str, str], str] = {}  # (name, value) -> 'name="value"'
         self.values: dict[float, str] = {}
+        # SampleLines: a family name -> (whether it is printable so, its moved sample names);
+        # a sample name -> whether it is a legal metric and label name.
+        self.families: dict[str, tuple[bool, frozenset[str]]] = {}
+        self.names: dict[str, bool] = {}
 
     def labelstr(self, labels: dict[str, str]) -> str | None:
         """``{name="value",...}`` sorted by name; ``None`` for a name outside the legacy set."""

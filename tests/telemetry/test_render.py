@@ -24,7 +24,7 @@ from prometheus_client.registry import Collector
 from monitor.config.telemetry import TelemetrySettings
 from monitor.runner import CheckRun
 from monitor.telemetry.hub import Telemetry, build_telemetry
-from monitor.telemetry.render import render_openmetrics, render_text
+from monitor.telemetry.render import SampleLines, render_openmetrics, render_text
 from probes.base import Status
 from tests.telemetry.helpers import json_logger, make_run
 
@@ -206,3 +206,26 @@ class TestKeptLines:
         labels = {"check": "api", "kind": "http", "region": "eu-west-1"}
         assert registry.get_sample_value("smoke_test_success", labels) == 0.0
         assert registry.get_sample_value("smoke_test_runs_total", {**labels, "result": "fail"}) == 1
+
+
+class TestSampleLinesMemo:
+    def test_label_sets_are_remembered_between_renders_and_bounded(self) -> None:
+        """Kept between renders, the memo formats a label set seen before from memory; past
+        its bound it starts afresh, and the lines are the same either way."""
+        lines = SampleLines()
+
+        def family(value: float) -> GaugeMetricFamily:
+            gauge = GaugeMetricFamily("smoke_test_success", "up", labels=["check"])
+            for n in range(50):
+                gauge.add_metric([f"c{n}"], value)
+            return gauge
+
+        first = lines.family(family(1.0))
+        assert first is not None
+        assert (first.count("\n"), lines.remembered) == (50, 50)
+        lines.bound(100)  # under the bound: kept
+        assert lines.family(family(0.0)) == first.replace(" 1.0\n", " 0.0\n")
+        assert lines.remembered == 50
+        lines.bound(10)  # over it: forgotten
+        assert lines.remembered == 0
+        assert lines.family(family(1.0)) == first
