@@ -160,6 +160,10 @@ def bounded_http(request_timeout_s: float, max_head_bytes: int) -> type[HttpTool
             super().on_message_complete()
             self._disarm()  # received whole: the app has it all
 
+        def handle_websocket_upgrade(self) -> None:
+            self._disarm()  # the connection is the WebSocket protocol's from here
+            super().handle_websocket_upgrade()
+
         def _count(self, size: int) -> None:
             self._head += size
             if self._head > max_head_bytes:

@@ -182,3 +182,17 @@ class TestHeadLimit:
             b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         )
         assert both.count(b"HTTP/1.1 200") == 2
+
+
+class TestUpgrades:
+    def test_a_websocket_upgrade_is_refused_and_closed(self, serve: ServeProcess) -> None:
+        """The API serves no WebSocket: a handshake is refused (403) and the connection
+        closed, not held."""
+        answer, held = raw_exchange(
+            serve,
+            b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n",
+        )
+        assert answer.startswith(b"HTTP/1.1 403")
+        assert held < BOUND_S
