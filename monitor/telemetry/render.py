@@ -81,9 +81,9 @@ class SampleLines:
     """Families' sample lines as both formats print them, label sets formatted once.
 
     Kept between renders, it formats a label set seen before (a check's labels with its
-    buckets, results and phases recur at every render) from its memo; :meth:`bound`
-    forgets everything once the memo holds more than a given number of label sets (of
-    checks since removed, or values that kept changing).
+    buckets, results and phases recur at every render) from its memo; :meth:`bound`,
+    called before each render, forgets the values, and everything once the memo holds
+    more than a given number of label sets (of checks since removed).
     """
 
     def __init__(self) -> None:
@@ -95,9 +95,12 @@ class SampleLines:
         return len(self._memo.labels)
 
     def bound(self, label_sets: int) -> None:
-        """Start afresh if more than ``label_sets`` label sets are remembered."""
-        if len(self._memo.labels) > label_sets or len(self._memo.values) > label_sets:
+        """Start afresh if more than ``label_sets`` label sets are remembered; forget the
+        values in any case (they change from run to run: kept, they would only pile up)."""
+        if len(self._memo.labels) > label_sets:
             self._memo = _Memo()
+        else:
+            self._memo.values = {}
 
     def family(self, metric: Metric) -> str | None:
         """The sample lines of ``metric``; ``None`` for one only ``prometheus_client``
