@@ -21,7 +21,8 @@
     │   └── TelemetryRefusedError  (monitor.telemetry.base) a metrics backend refused a batch
     ├── _RefusedError            (monitor.config.source) private: becomes a ConfigError
     ├── _NotMineError            (monitor.config.fastyaml) private: ruamel reads the file
-    └── _ComputedValueError      (monitor.alerting.templating) private: becomes an ExportError
+    ├── _ComputedValueError      (monitor.alerting.templating) private: becomes an ExportError
+    └── _HeadTooLargeError       (monitor.api.limits) private: the request is answered 400
 
     ProbeError                   (probes.errors) the probes' own root, see that module
     ├── DuplicateKindError       (probes) two probes registered under one kind

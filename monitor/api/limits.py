@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from monitor.api.errors import error_response
-from monitor.errors import MonitorError
+from monitor.errors import SmokewatchError
 
 
 class BodyLimit:
@@ -103,7 +103,7 @@ _TIMEOUT_RESPONSE = (
 _HEAD_TOO_LARGE = "Invalid HTTP request received: the request line and headers are too large."
 
 
-class _HeadTooLargeError(MonitorError):
+class _HeadTooLargeError(SmokewatchError):
     """Raised in a parser callback: uvicorn answers the parser's error with a 400, closes."""
 
 
