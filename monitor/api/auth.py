@@ -67,7 +67,7 @@ def read_guard(ctx: ApiContext) -> Callable[..., Awaitable[None]]:
     """A dependency for read endpoints: open unless ``api.public_reads`` is false."""
 
     async def guard(request: Request) -> None:
-        if ctx.settings.public_reads:
+        if may_read(ctx, request):
             return
         check_token(
             ctx,
@@ -85,6 +85,12 @@ def holds_token(ctx: ApiContext, request: Request) -> bool:
     if configured is None or presented is None:
         return False
     return hmac.compare_digest(presented.encode(), configured.get_secret_value().encode())
+
+
+def may_read(ctx: ApiContext, request: Request) -> bool:
+    """Whether this caller may read: anyone with ``api.public_reads``, else a holder of the
+    bearer token."""
+    return ctx.settings.public_reads or holds_token(ctx, request)
 
 
 def may_see_artifacts(ctx: ApiContext, request: Request) -> bool:

@@ -239,7 +239,7 @@ class _ChecksCollector:
     def _render(self, checks: dict[Labels, _Check]) -> dict[Labels, dict[str, str]] | None:
         """Each check's sample lines per family; ``None`` if a family cannot be kept so."""
         lines = self._sample_lines
-        lines.bound(_LABEL_SETS_PER_CHECK * (len(self._lines) + len(checks)) + 1000)
+        lines.bound(_LABEL_SETS_PER_CHECK * len(self._checks) + 1000)
         out: dict[Labels, dict[str, str]] = {}
         for labels, check in checks.items():
             mine = out[labels] = {}

@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from monitor.api.auth import holds_token
+from monitor.api.auth import may_read
 from monitor.api.context import ApiContext
 from monitor.api.routes import READ_ERRORS, errors
 from monitor.telemetry.scrape import Exposition
@@ -85,12 +85,11 @@ class FastScrape:
                 accept = value.decode("latin-1")
             elif name == b"accept-encoding" and accept_encoding is None:
                 accept_encoding = value.decode("latin-1")
-        ctx = self.ctx
-        if not (ctx.settings.public_reads or holds_token(ctx, Request(scope))):
+        if not may_read(self.ctx, Request(scope)):
             await self.app(scope, receive, send)  # the read guard answers 401 or 403
             return
         try:
-            answer = await ctx.service.metrics(accept)
+            answer = await self.ctx.service.metrics(accept)
         except Exception:  # noqa: BLE001 -- the app's route fails it again and answers 500
             await self.app(scope, receive, send)
             return
