@@ -34,6 +34,19 @@ modules:
 
 TargetKind = Literal["tiny", "demo"]
 
+# ``smokewatch ARGS`` as the installed command runs it, for ``python -c CLI_CODE ARGS``: the
+# console script's entry point (pyproject.toml), in the checkout on PYTHONPATH; a checkout
+# from before that entry (monitor.cli.entry) ran the commands' own main.
+CLI_CODE = (
+    "import sys\n"
+    "try:\n"
+    "    from monitor.cli.entry import main\n"
+    "except ModuleNotFoundError:\n"
+    "    from monitor.cli.commands import main\n"
+    "sys.argv[0] = 'smokewatch'\n"
+    "main()\n"
+)
+
 
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process, from ``/proc`` (10 ms resolution)."""

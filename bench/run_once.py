@@ -32,7 +32,7 @@ from urllib.parse import quote
 if __package__ in (None, ""):  # run as a script: make the repo root importable for ``bench.*``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.procs import HOST, REPO, Exporter, Target, cpu_seconds
+from bench.procs import CLI_CODE, HOST, REPO, Exporter, Target, cpu_seconds
 from bench.rawhttp import KeepAliveConnection
 
 CONFIG = """\
@@ -65,7 +65,7 @@ def write_config(path: Path, db: Path, target: str, checks: int) -> None:
 
 def run_once(repo: Path, config: Path) -> Run:
     """``smokewatch run --once`` of ``repo`` as a child process; its own CPU and peak RSS."""
-    code = "import sys; from monitor.cli.commands import app; sys.argv[0] = 'smokewatch'; app()"
+    code = CLI_CODE
     env = {**os.environ, "PYTHONPATH": str(repo), "SMOKEWATCH_REGION": "local"}
     # As a user's install runs: with compiled bytecode (this machine sets
     # PYTHONDONTWRITEBYTECODE), kept apart per checkout; the warm-up run compiles it.

@@ -61,7 +61,16 @@ from urllib.parse import quote
 if __package__ in (None, ""):  # run as a script: make the repo root importable for ``bench.*``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.procs import HOST, REPO, Exporter, Target, cpu_seconds, free_port, wait_until_up
+from bench.procs import (
+    CLI_CODE,
+    HOST,
+    REPO,
+    Exporter,
+    Target,
+    cpu_seconds,
+    free_port,
+    wait_until_up,
+)
 
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 120.0
@@ -145,7 +154,7 @@ class ApiPoller(threading.Thread):
 
 
 def serve(repo: Path, config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    code = "import sys; from monitor.cli.commands import app; sys.argv[0] = 'smokewatch'; app()"
+    code = CLI_CODE
     env = {**os.environ, "PYTHONPATH": str(repo), "SMOKEWATCH_REGION": "local"}
     cmd = [sys.executable, "-c", code, "serve", "--config", str(config), "--port", str(port)]
     with log.open("wb") as out:

@@ -32,8 +32,12 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-c", "from monitor.cli.commands import main; main()"]
+if __package__ in (None, ""):  # run as a script: make the repo root importable for ``bench.*``
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.procs import CLI_CODE, REPO
+
+CLI = [sys.executable, "-c", CLI_CODE]
 
 CONFIG = """\
 storage: {{url: "sqlite:///{db}"}}

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from monitor.cli import collector
 from monitor.cli.notices import incident_app, maintenance_app
 from monitor.errors import ConfigError, SmokewatchError
 
@@ -436,6 +437,7 @@ def rules_export(
 def _run_async(make: Callable[[], Coroutine[object, object, int]]) -> int:
     import asyncio  # noqa: PLC0415 -- ~0.1 s: only commands that run something
 
+    collector.resume()  # start-up is over: the work starts
     try:
         return asyncio.run(make())
     except SmokewatchError as exc:
