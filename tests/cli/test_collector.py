@@ -11,8 +11,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import subprocess
-import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 from examples.demo_target import DemoTargetThread
 from monitor.cli import collector
+from tests.support.processes import python_child
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,14 +52,7 @@ def _entry_run(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
     out = tmp_path / "gc.json"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("SMOKEWATCH_DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(out), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
+    done = python_child(CHILD, str(out), *args, env=env)
     assert out.exists(), done.stderr
     return done.returncode, json.loads(out.read_text())
 

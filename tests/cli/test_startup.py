@@ -16,7 +16,7 @@ import pytest
 
 from examples.demo_target import TargetState
 from tests.cli.conftest import Completed
-from tests.support.processes import HOST
+from tests.support.processes import HOST, python_child
 
 Run = Callable[..., Completed]
 HEAVY = ("playwright", "sqlalchemy", "alembic", "aiosmtplib", "fastapi", "uvicorn")
@@ -156,14 +156,7 @@ def _modules_of_command(
         "sys.argv = ['smokewatch', *sys.argv[2:]]\n"
         "main()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(dump), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=None if env is None else {**os.environ, **env},
-    )
+    done = python_child(code, str(dump), *args, env=None if env is None else {**os.environ, **env})
     return done.returncode, set(json.loads(dump.read_text()))
 
 

@@ -25,6 +25,21 @@ def free_port() -> int:
         return port
 
 
+def python_child(
+    code: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -c CODE ARGS`` in a fresh interpreter (60 s at most), its output captured;
+    ``env`` replaces the environment when given."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
 def with_pycache(env: dict[str, str], cache: Path) -> dict[str, str]:
     """``env`` made to read and write bytecode in ``cache``."""
     env = {**env, "PYTHONPYCACHEPREFIX": str(cache)}
