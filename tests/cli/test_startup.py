@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,9 +39,8 @@ def _imported_after(statement: str) -> set[str]:
         f"{statement}\nimport sys, json\nprint(json.dumps(sorted(n for n, m in sys.modules.items()"
         " if type(m).__name__ != '_LazyModule')))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
+    done = python_child(code)
+    done.check_returncode()
     return {name.partition(".")[0] for name in json.loads(done.stdout)}
 
 
@@ -57,9 +54,8 @@ def _loaded_by_config(config: Path) -> set[str]:
         "print(json.dumps(sorted(n for n, m in sys.modules.items() "
         "if type(m).__name__ != '_LazyModule')))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
+    done = python_child(code)
+    done.check_returncode()
     return set(json.loads(done.stdout))
 
 
